@@ -1,0 +1,145 @@
+"""A database of clips with its label protocol, the adapter registry and `open_database`.
+
+Adapters (CASME II, SAMM, SMIC-HS, CAS(ME)^3, generic CSV, synthetic) register themselves with
+`register_adapter`; `open_database` picks one by name or by recognising the folder layout.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .clip import Clip
+
+
+class DatabaseError(Exception):
+    """A database root or annotation sheet cannot be used; the message names the file/row and the fix."""
+
+
+@dataclass
+class Skip:
+    """A sheet row or clip left out, and why (e.g. ``"row 17 (sub05/EP03_02): apex '/'"``)."""
+
+    item: str
+    reason: str
+
+
+@dataclass
+class Database:
+    """Clips of one database under one label protocol.
+
+    name : adapter name (``"casme2"``, ``"samm"``, ``"smic"``, ``"casme3"``, ``"generic"``, ``"synthetic"``).
+    protocol : protocol name (e.g. ``"casme2-5"``, ``"megc2019-3"``).
+    labels : the protocol's class names in a fixed order (index = class id).
+    clips : the usable clips; every clip.label is in ``labels``.
+    skips : rows/clips that were left out, with reasons.
+    """
+
+    name: str
+    root: Path
+    protocol: str
+    labels: list[str]
+    clips: list[Clip] = field(default_factory=list)
+    skips: list[Skip] = field(default_factory=list)
+    sheet: Path | None = None
+
+    def subjects(self) -> list[str]:
+        """Subjects in first-seen order (one LOSO fold each)."""
+        return list(dict.fromkeys(c.subject for c in self.clips))
+
+    def label_index(self, label: str) -> int:
+        """Class id of ``label``; raises `DatabaseError` for a label outside the protocol."""
+        try:
+            return self.labels.index(label)
+        except ValueError as exc:
+            raise DatabaseError(f"label {label!r} is not in protocol {self.protocol} {self.labels}") from exc
+
+    def summary(self) -> dict:
+        """Counts for display: clips per class and per subject, and the skips with reasons."""
+        return {
+            "database": self.name,
+            "root": str(self.root),
+            "sheet": str(self.sheet) if self.sheet else None,
+            "protocol": self.protocol,
+            "labels": list(self.labels),
+            "clips": len(self.clips),
+            "per_class": {lab: sum(1 for c in self.clips if c.label == lab) for lab in self.labels},
+            "per_subject": dict(Counter(c.subject for c in self.clips)),
+            "skipped": [{"item": s.item, "reason": s.reason} for s in self.skips],
+        }
+
+    def summary_text(self) -> str:
+        """`summary` as readable lines."""
+        s = self.summary()
+        lines = [
+            f"{s['database']} database at {s['root']}" + (f" (sheet {s['sheet']})" if s["sheet"] else ""),
+            f"protocol {s['protocol']}: {s['clips']} clips, {len(s['per_subject'])} subjects",
+            "per class: " + ", ".join(f"{k} {v}" for k, v in s["per_class"].items()),
+            "per subject: " + ", ".join(f"{k} {v}" for k, v in s["per_subject"].items()),
+        ]
+        if s["skipped"]:
+            lines.append(f"skipped {len(s['skipped'])}:")
+            lines += [f"  {d['item']}: {d['reason']}" for d in s["skipped"]]
+        return "\n".join(lines)
+
+
+@dataclass
+class Adapter:
+    """A registered database adapter.
+
+    detect(root) -> bool : True when ``root`` looks like this database's layout.
+    load(root, sheet, protocol) -> Database : read the sheet and the tree; ``sheet``/``protocol`` may be None (defaults).
+    """
+
+    name: str
+    detect: Callable[[Path], bool]
+    load: Callable[[Path, Path | None, str | None], Database]
+    protocols: tuple[str, ...] = ()
+
+
+ADAPTERS: dict[str, Adapter] = {}
+
+
+def register_adapter(adapter: Adapter) -> Adapter:
+    """Add ``adapter`` to the registry (later registrations with the same name replace earlier ones)."""
+    ADAPTERS[adapter.name] = adapter
+    return adapter
+
+
+def _load_builtin_adapters() -> None:
+    # Importing the modules registers their adapters; kept lazy so `database` has no import cycle.
+    from . import adapters  # noqa: F401
+
+
+def open_database(root: str | Path, sheet: str | Path | None = None, kind: str | None = None,
+                  protocol: str | None = None) -> Database:
+    """Open a database root with its annotation sheet.
+
+    Parameters
+    ----------
+    root : the database folder (e.g. ``CASME2_RAW/`` holding ``sub01/EP02_01f/img46.jpg``).
+    sheet : the annotation sheet; ``None`` looks for the adapter's usual sheet inside ``root``.
+    kind : adapter name; ``None`` recognises the layout.
+    protocol : label protocol; ``None`` takes the adapter's default.
+
+    Raises
+    ------
+    DatabaseError : the root is missing, no adapter recognises it, or the sheet cannot be read.
+    """
+    _load_builtin_adapters()
+    root = Path(root)
+    if not root.is_dir():
+        raise DatabaseError(f"database root {root} is not a folder")
+    if kind is None:
+        found = [a for a in ADAPTERS.values() if a.detect(root)]
+        if not found:
+            raise DatabaseError(
+                f"{root}: no known database layout recognised (known: {', '.join(sorted(ADAPTERS))}); "
+                "pass the database kind explicitly")
+        adapter = found[0]
+    else:
+        if kind not in ADAPTERS:
+            raise DatabaseError(f"unknown database kind {kind!r}; known: {', '.join(sorted(ADAPTERS))}")
+        adapter = ADAPTERS[kind]
+    return adapter.load(root, Path(sheet) if sheet is not None else None, protocol)

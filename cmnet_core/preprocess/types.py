@@ -1,0 +1,65 @@
+"""Data types passed from preprocessing to the model, the Predictor and the GUI."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+#: ImageNet statistics used to normalise crops for the ResNet backbones (torchvision convention).
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class PreprocessSettings:
+    """Every setting that changes preprocessing output (all of them key the cache).
+
+    image_size : int        side of the square face crop in pixels (paper: 224).
+    num_frames : int        N, frames after temporal normalisation (paper: 16).
+    margin : float          crop margin around the face as a fraction of the inter-ocular distance scale.
+    landmarks : str         ``"auto"`` (FAN if its model files exist, else MTCNN), ``"fan"``, ``"mtcnn"``,
+                            ``"hint"`` (clip.landmarks_hint, synthetic clips), ``"none"`` (centre crop).
+    interpolation : str     ``"tim"`` or ``"linear"`` for clips shorter than N.
+    apex_mode : str         ``"annotated"`` (fall back to spotting), ``"spotting"`` or ``"midpoint"``.
+    """
+
+    image_size: int = 224
+    num_frames: int = 16
+    margin: float = 0.6
+    landmarks: str = "auto"
+    interpolation: str = "tim"
+    apex_mode: str = "annotated"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class PreprocessedClip:
+    """A clip ready for CMNet.
+
+    frames : np.ndarray         uint8 RGB, shape (N, S, S, 3), S = settings.image_size.
+    frame_map : np.ndarray      float64, shape (N,): source frame number of each of the N positions
+                                (fractional for interpolated frames).
+    apex_position : int         0-based position of the apex among the N frames.
+    apex_source : str           ``"annotated"``, ``"sheet"``, ``"spotted"`` or ``"midpoint"``.
+    backend : str               landmark backend that actually ran (``"fan"``, ``"mtcnn"``, ``"hint"``, ``"none"``).
+    settings : PreprocessSettings
+    notes : list[str]           non-fatal remarks (e.g. "2 faces found, took the largest").
+    """
+
+    frames: np.ndarray
+    frame_map: np.ndarray
+    apex_position: int
+    apex_source: str
+    backend: str
+    settings: PreprocessSettings
+    notes: list[str] = field(default_factory=list)
+
+    def to_tensor(self) -> torch.Tensor:
+        """Float tensor (N, 3, S, S), ImageNet-normalised, ready for `CMNet`."""
+        x = torch.from_numpy(np.ascontiguousarray(self.frames)).permute(0, 3, 1, 2).float().div_(255.0)
+        mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+        std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+        return (x - mean) / std

@@ -1,0 +1,36 @@
+"""Shared test set-up: Qt offscreen before any Qt import, real data paths, CPU-friendly torch."""
+import os
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+FACE_VIDEOS = SHARED / "data" / "face_videos"
+ANNOTATIONS = SHARED / "data" / "annotations"
+
+
+@pytest.fixture(scope="session")
+def face_videos() -> Path:
+    """Folder of the real face videos (../shared/data/face_videos)."""
+    if not FACE_VIDEOS.is_dir():
+        pytest.fail(f"{FACE_VIDEOS} is missing: the tests need the shared data folder beside the checkout")
+    return FACE_VIDEOS
+
+
+@pytest.fixture(scope="session")
+def annotation_sheets() -> Path:
+    """Folder of the real annotation sheets (../shared/data/annotations)."""
+    if not ANNOTATIONS.is_dir():
+        pytest.fail(f"{ANNOTATIONS} is missing: the tests need the shared data folder beside the checkout")
+    return ANNOTATIONS
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _torch_cpu_settings():
+    import torch
+
+    torch.set_flush_denormal(True)  # avoids a 5x LSTM slowdown from denormals on CPU (ENVIRONMENT.md)
+    yield
