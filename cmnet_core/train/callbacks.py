@@ -1,0 +1,174 @@
+"""How training reports progress: a small callback protocol (PyTorch Lightning style, no Qt).
+
+The trainer and LOSO runner call the hooks of every `Callback` in a `Callbacks` list. The CLI prints
+them as JSON lines (`JsonlPrinter`, read by the GUI's training subprocess) or as tqdm bars (`TqdmProgress`).
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import IO, Iterable
+
+from tqdm import tqdm
+
+
+class Callback:
+    """Base class: every hook does nothing; override the ones you need."""
+
+    def on_run_start(self, info: dict) -> None:
+        """A run starts; ``info`` holds the run folder, config, database and folds."""
+
+    def on_fold_start(self, fold: str, info: dict) -> None:
+        """A fold (LOSO test subject, or ``"all"`` for a final model) starts training."""
+
+    def on_epoch_start(self, epoch: int, epochs: int, steps: int) -> None:
+        """Epoch ``epoch`` (1-based) of ``epochs`` starts; it has ``steps`` optimiser steps."""
+
+    def on_step(self, step: int, steps: int, losses: dict) -> None:
+        """Optimiser step ``step`` (1-based within the epoch) is done; ``losses`` maps term name -> float."""
+
+    def on_epoch_end(self, epoch: int, metrics: dict) -> None:
+        """Epoch ``epoch`` ended; ``metrics`` holds mean losses, lr and any validation scores."""
+
+    def on_fold_end(self, fold: str, metrics: dict) -> None:
+        """A fold finished; ``metrics`` are its test scores (empty for a final model without held-out data)."""
+
+    def on_checkpoint(self, path: Path) -> None:
+        """A checkpoint was written to ``path``."""
+
+    def on_run_end(self, summary: dict) -> None:
+        """The run ended; ``summary`` holds ``status`` (``"finished"``/``"cancelled"``) and the results."""
+
+    def should_cancel(self) -> bool:
+        """Return True to stop the run after the current step (a checkpoint is written to resume from)."""
+        return False
+
+
+class Callbacks(Callback):
+    """Several callbacks called in order; cancels when any of them asks to."""
+
+    def __init__(self, callbacks: Iterable[Callback] = ()):
+        self.items = [c for c in callbacks if c is not None]
+
+    def _each(name: str):  # noqa: N805 - builds the dispatching methods below
+        def call(self, *args, **kwargs):
+            for c in self.items:
+                getattr(c, name)(*args, **kwargs)
+        call.__name__ = name
+        call.__doc__ = getattr(Callback, name).__doc__
+        return call
+
+    on_run_start = _each("on_run_start")
+    on_fold_start = _each("on_fold_start")
+    on_epoch_start = _each("on_epoch_start")
+    on_step = _each("on_step")
+    on_epoch_end = _each("on_epoch_end")
+    on_fold_end = _each("on_fold_end")
+    on_checkpoint = _each("on_checkpoint")
+    on_run_end = _each("on_run_end")
+    del _each
+
+    def should_cancel(self) -> bool:
+        """True when any callback asks to cancel."""
+        return any(c.should_cancel() for c in self.items)
+
+
+def _plain(x):
+    """JSON-safe copy: Paths to str, NaN/inf to None, numpy scalars to Python numbers."""
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    if isinstance(x, Path):
+        return str(x)
+    if hasattr(x, "item") and callable(x.item) and getattr(x, "ndim", 1) == 0:
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+class JsonlPrinter(Callback):
+    """Writes one JSON object per event, ``{"event": name, "time": unix seconds, ...}``, one per line.
+
+    Used by ``--progress jsonl`` (stdout) for the GUI and for ``log.jsonl`` in the run folder.
+    ``every`` thins ``step`` events (1 = every step); the last step of an epoch is always written.
+    """
+
+    def __init__(self, stream: IO[str] | None = None, every: int = 1):
+        self.stream = stream if stream is not None else sys.stdout
+        self.every = max(1, int(every))
+
+    def emit(self, event: str, **fields) -> None:
+        """Write one event line and flush."""
+        self.stream.write(json.dumps(_plain({"event": event, "time": round(time.time(), 3), **fields})) + "\n")
+        self.stream.flush()
+
+    def on_run_start(self, info):
+        self.emit("run_start", **info)
+
+    def on_fold_start(self, fold, info):
+        self.emit("fold_start", fold=fold, **info)
+
+    def on_epoch_start(self, epoch, epochs, steps):
+        self.emit("epoch_start", epoch=epoch, epochs=epochs, steps=steps)
+
+    def on_step(self, step, steps, losses):
+        if step % self.every == 0 or step == steps:
+            self.emit("step", step=step, steps=steps, losses=losses)
+
+    def on_epoch_end(self, epoch, metrics):
+        self.emit("epoch_end", epoch=epoch, metrics=metrics)
+
+    def on_fold_end(self, fold, metrics):
+        self.emit("fold_end", fold=fold, metrics=metrics)
+
+    def on_checkpoint(self, path):
+        self.emit("checkpoint", path=path)
+
+    def on_run_end(self, summary):
+        self.emit("run_end", **summary)
+
+
+class TqdmProgress(Callback):
+    """Progress bars for people at a terminal: one bar per epoch, showing the running losses."""
+
+    def __init__(self, stream: IO[str] | None = None):
+        self.stream = stream if stream is not None else sys.stderr
+        self.bar: tqdm | None = None
+        self.fold = ""
+
+    def on_fold_start(self, fold, info):
+        self.fold = fold
+
+    def on_epoch_start(self, epoch, epochs, steps):
+        self._close()
+        prefix = f"{self.fold} " if self.fold else ""
+        self.bar = tqdm(total=steps, desc=f"{prefix}epoch {epoch}/{epochs}", file=self.stream, leave=False)
+
+    def on_step(self, step, steps, losses):
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
+
+    def on_epoch_end(self, epoch, metrics):
+        self._close()
+        shown = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
+        tqdm.write(f"{self.fold} epoch {epoch}: " + ", ".join(f"{k} {v:.4g}" for k, v in shown.items()),
+                   file=self.stream)
+
+    def on_fold_end(self, fold, metrics):
+        if metrics:
+            shown = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
+            tqdm.write(f"fold {fold}: " + ", ".join(f"{k} {v:.4g}" for k, v in shown.items()), file=self.stream)
+
+    def on_run_end(self, summary):
+        self._close()
+
+    def _close(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

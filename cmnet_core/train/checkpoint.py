@@ -1,0 +1,156 @@
+"""CMNet checkpoints: weights plus self-describing metadata, loaded without ever running code (DESIGN.md §6).
+
+File layout (``torch.save`` of plain containers only)::
+
+    {"format": "cmnet-checkpoint", "format_version": 1,
+     "metadata": "<JSON text>",          # labels, input size, N, preprocessing, model/training config, ...
+     "model": {name: tensor},            # the CMNet state dict
+     "train_state": {...} | absent}      # optimiser, scheduler, RNG states, position (for resuming)
+
+Loading uses ``torch.load(weights_only=True)``: the restricted unpickler accepts tensors and plain
+containers and refuses any other global, so a file carrying a pickle payload (``__reduce__``) cannot execute
+code; such a file raises `CheckpointError`. The metadata is JSON text, never a pickled object.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import pickle
+import subprocess
+from dataclasses import dataclass
+from importlib import metadata as _importlib_metadata
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+FORMAT = "cmnet-checkpoint"
+FORMAT_VERSION = 1
+
+#: metadata keys every CMNet checkpoint carries.
+REQUIRED_KEYS = ("labels", "image_size", "num_frames", "preprocess", "model_config")
+
+
+class CheckpointError(Exception):
+    """A checkpoint cannot be used: unreadable, unsafe, not a CMNet checkpoint, or not fitting the data/model."""
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint.
+
+    state_dict : CMNet weights (tensors on the requested device).
+    metadata : dict with at least ``labels`` (class names, index = class id), ``image_size`` (pixels),
+        ``num_frames`` (N), ``preprocess`` (PreprocessSettings dict), ``model_config`` (CMNetConfig dict); usually
+        also ``train_config``, ``database``, ``protocol``, ``metrics``, ``code_version``, ``date``, ``seed``.
+    train_state : optimiser/scheduler/RNG state and position, present in checkpoints written during training.
+    path : the file it came from.
+    """
+
+    state_dict: dict
+    metadata: dict
+    train_state: dict | None = None
+    path: Path | None = None
+
+    @property
+    def labels(self) -> list[str]:
+        """Class names in class-id order."""
+        return list(self.metadata["labels"])
+
+
+def code_version() -> str:
+    """``git describe --always --dirty`` of the source tree when it is a git checkout, else the package version."""
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "describe", "--always", "--dirty", "--tags"], cwd=here,
+                             capture_output=True, text=True, timeout=5)
+        if out.returncode == 0 and out.stdout.strip():
+            return "git:" + out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    try:
+        return "cmnet-studio " + _importlib_metadata.version("cmnet-studio")
+    except _importlib_metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def now_iso() -> str:
+    """The current local time, ISO 8601 with seconds and UTC offset."""
+    return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def save_checkpoint(path: str | Path, state_dict: dict, metadata: dict, train_state: dict | None = None) -> Path:
+    """Write a checkpoint atomically (temporary file, then rename) and return its path.
+
+    ``metadata`` must be JSON-serialisable and hold `REQUIRED_KEYS`; ``code_version`` and ``date`` are added
+    when missing. ``train_state`` may hold only tensors, numbers, strings, None and lists/tuples/dicts of them.
+    Raises `CheckpointError` for missing metadata keys or metadata that is not JSON.
+    """
+    missing = [k for k in REQUIRED_KEYS if k not in metadata]
+    if missing:
+        raise CheckpointError(f"checkpoint metadata lacks {', '.join(missing)}")
+    meta = {"code_version": code_version(), "date": now_iso(), **metadata}
+    try:
+        meta_text = json.dumps(meta)
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"checkpoint metadata is not JSON-serialisable: {exc}") from exc
+    payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "metadata": meta_text,
+               "model": {k: v.detach().cpu() for k, v in state_dict.items()}}
+    if train_state is not None:
+        payload["train_state"] = train_state
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Checkpoint:
+    """Read a checkpoint without executing code from it.
+
+    Raises `CheckpointError` when the file is missing, is not a CMNet checkpoint, or holds anything but
+    tensors and plain containers (e.g. a pickled object whose unpickling would run code).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, AttributeError, ValueError, EOFError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(
+            f"{path} was refused: it is not a plain-data CMNet checkpoint (it may carry code, which is never run; "
+            f"only load checkpoints written by cmnet). Detail: {first}") from exc
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a CMNet checkpoint (no '{FORMAT}' marker)")
+    if payload.get("format_version", 0) > FORMAT_VERSION:
+        raise CheckpointError(f"{path} has checkpoint format {payload['format_version']}; this cmnet reads up to "
+                              f"{FORMAT_VERSION}: update cmnet-studio")
+    try:
+        meta = json.loads(payload["metadata"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: the checkpoint metadata is missing or not JSON") from exc
+    missing = [k for k in REQUIRED_KEYS if k not in meta]
+    if missing:
+        raise CheckpointError(f"{path}: checkpoint metadata lacks {', '.join(missing)}")
+    return Checkpoint(state_dict=payload["model"], metadata=meta, train_state=payload.get("train_state"), path=path)
+
+
+def check_compatible(ckpt: Checkpoint, labels: Sequence[str] | None = None, image_size: int | None = None,
+                     num_frames: int | None = None) -> None:
+    """Raise `CheckpointError` when the checkpoint does not fit the data or settings it is used with.
+
+    labels : the class names (in order) of the database/protocol it is evaluated or fine-tuned on.
+    image_size, num_frames : the crop side in pixels and N the caller will feed.
+    """
+    where = f"checkpoint {ckpt.path}" if ckpt.path else "checkpoint"
+    if labels is not None and list(labels) != ckpt.labels:
+        raise CheckpointError(
+            f"{where} predicts {ckpt.labels} but the data uses {list(labels)}; evaluate with the same protocol, "
+            "or fine-tune with a new classifier head (cmnet train --from CKPT --new-head)")
+    for name, want in (("image_size", image_size), ("num_frames", num_frames)):
+        if want is not None and int(ckpt.metadata[name]) != int(want):
+            raise CheckpointError(f"{where} was trained with {name} {ckpt.metadata[name]} but {want} was asked; "
+                                  f"use the checkpoint's preprocessing settings")
