@@ -1,0 +1,53 @@
+"""Contrastive views for L_ID (Wei et al., AAAI 2023, Eq. 1): ColorJitter, RandomGrayscale, GaussianBlur."""
+from __future__ import annotations
+
+import torch
+from torchvision.transforms import v2
+
+from cmnet_core.preprocess.types import IMAGENET_MEAN, IMAGENET_STD
+
+from .config import CMNetConfig
+
+
+class ContrastiveAugment:
+    """Two independently augmented views of every frame, photometric only (no geometric change).
+
+    Input and output are **ImageNet-normalised** float tensors (B, N, 3, S, S) — the model's input convention
+    (`PreprocessedClip.to_tensor`). Internally frames are un-normalised to [0, 1], augmented with
+    torchvision.transforms.v2 (RandomApply(ColorJitter), RandomGrayscale, RandomApply(GaussianBlur)), clamped to
+    [0, 1] and normalised again. Randomness is independent per frame and per view: v2 draws one set of
+    parameters per call, so the transform is called on each (3, S, S) frame. It draws from torch's global
+    generator (seed it with ``torch.manual_seed``). Strengths come from `CMNetConfig` (SimCLR values by
+    default; the paper names the transforms only). The GaussianBlur kernel is ~10 % of S (odd) and σ is
+    scaled by S/224. Runs without gradient.
+    """
+
+    def __init__(self, cfg: CMNetConfig) -> None:
+        size = cfg.image_size
+        kernel = 2 * max(1, round(0.05 * size)) + 1
+        scale = size / 224.0
+        sigma = (cfg.blur_sigma[0] * scale, cfg.blur_sigma[1] * scale)
+        self.transform = v2.Compose([
+            v2.RandomApply([v2.ColorJitter(*cfg.jitter)], p=cfg.jitter_p),
+            v2.RandomGrayscale(p=cfg.grayscale_p),
+            v2.RandomApply([v2.GaussianBlur(kernel, sigma=sigma)], p=cfg.blur_p),
+        ])
+        self.mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
+        self.std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
+
+    @torch.no_grad()
+    def view(self, frames: torch.Tensor) -> torch.Tensor:
+        """One augmented view: (B, N, 3, S, S) normalised -> same shape, normalised."""
+        mean, std = self.mean.to(frames), self.std.to(frames)
+        flat = (frames.flatten(0, 1) * std + mean).clamp_(0.0, 1.0)
+        out = torch.stack([self.transform(img) for img in flat]).clamp_(0.0, 1.0)
+        return ((out - mean) / std).view_as(frames)
+
+    def __call__(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """frames (B, N, 3, S, S) -> (view1, view2), each the same shape. Raises ``ValueError`` on other shapes."""
+        if frames.dim() != 5 or frames.shape[2] != 3:
+            raise ValueError(f"frames must be (B, N, 3, S, S), got {tuple(frames.shape)}")
+        return self.view(frames), self.view(frames)
+
+
+__all__ = ["ContrastiveAugment"]

@@ -1,0 +1,81 @@
+"""ResNet trunks for the FFE and the ICE (torchvision), with offline-safe pretrained weights."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torchvision
+from torch import nn
+
+
+class BackboneWeightsError(RuntimeError):
+    """Pretrained weights for a backbone cannot be found or do not fit; the message says what to do."""
+
+
+def _imagenet_weights(name: str):
+    return torchvision.models.get_model_weights(name)["IMAGENET1K_V1"]
+
+
+def imagenet_weights_file(name: str = "resnet18") -> Path:
+    """Where torchvision keeps (or would download) the ImageNet weights of ``name``:
+    ``torch.hub.get_dir()/checkpoints/<file>``, e.g. ``.../checkpoints/resnet18-f37072fd.pth``."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / _imagenet_weights(name).url.rsplit("/", 1)[-1]
+
+
+def _load_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    if not path.is_file():
+        raise BackboneWeightsError(f"pretrained weights file {path} does not exist: give the path of a "
+                                   f"torchvision ResNet state dict (.pth), 'imagenet' or 'none'")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)  # never runs code from the file
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure becomes one clear message
+        raise BackboneWeightsError(f"cannot read {path} as a state dict of tensors: {exc}") from exc
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise BackboneWeightsError(f"{path} is not a state dict (name -> tensor) of a torchvision ResNet")
+    return state
+
+
+def resnet_trunk(name: str = "resnet18", pretrained: str = "none") -> tuple[nn.Module, int]:
+    """A torchvision ResNet without its classifier: images (B, 3, S, S) -> features (B, F), F = 512 for ResNet-18.
+
+    Parameters
+    ----------
+    name : "resnet18" | "resnet34" | "resnet50"
+    pretrained : "none" (random init), "imagenet" (torchvision's IMAGENET1K_V1 weights, downloaded on first
+        use into ``torch.hub.get_dir()/checkpoints``) or a path to a local state-dict file of the same
+        architecture (its ``fc.*`` entries, if any, are ignored).
+
+    Returns the trunk (global-average-pooled output) and its feature size F.
+
+    Raises `BackboneWeightsError` when "imagenet" weights can be neither found nor downloaded (the message
+    names the file, e.g. ``resnet18-f37072fd.pth``, and the folder to put it in), or when a local file is
+    unreadable or does not match the architecture (missing/unexpected keys, wrong shapes).
+    """
+    model = torchvision.models.get_model(name, weights=None)
+    feature_dim = model.fc.in_features
+    model.fc = nn.Identity()
+    if pretrained == "none":
+        return model, feature_dim
+    if pretrained == "imagenet":
+        weights = _imagenet_weights(name)
+        target = imagenet_weights_file(name)
+        try:
+            state = weights.get_state_dict(progress=False)
+        except Exception as exc:  # noqa: BLE001 - offline: URLError, socket errors, partial downloads
+            raise BackboneWeightsError(
+                f"ImageNet weights for {name} are not available offline and could not be downloaded ({exc}). "
+                f"Place the file {target.name} (from {weights.url}) in the folder {target.parent}, "
+                f"or set pretrained to a local weights file or 'none'.") from exc
+    else:
+        state = _load_state_dict(Path(pretrained))
+    state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise BackboneWeightsError(f"pretrained weights {pretrained!r} do not fit a torchvision {name}: {exc}") from exc
+    return model, feature_dim
+
+
+__all__ = ["BackboneWeightsError", "imagenet_weights_file", "resnet_trunk"]

@@ -1,0 +1,136 @@
+"""`CMNetConfig`: every hyper-parameter of CMNet (Wei et al., AAAI 2023) as a named field.
+
+Defaults are the paper's values where the paper gives one; where it is silent the default is
+the one chosen in DESIGN.md §3 and the field says so ("not in the paper"). The optimiser recipe
+(SGD, lr 1e-3 halved every 50 epochs, momentum 0.9, weight decay 1e-4) belongs to the trainer
+(`cmnet_core.train`), not to this model/loss configuration.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+NEGATIVE_SAMPLERS = ("probabilistic", "deterministic", "random")
+PVALUE_MODES = ("density", "two_sided")
+INTENSITY_ACTIVATIONS = ("sigmoid", "none")
+BACKBONES = ("resnet18", "resnet34", "resnet50")
+
+
+@dataclass(frozen=True)
+class CMNetConfig:
+    """Model and loss hyper-parameters of CMNet. Frozen; use `dataclasses.replace` or `preset(**overrides)`.
+
+    Raises ``ValueError`` (from ``__post_init__``) for an unknown choice or an out-of-range value.
+    """
+
+    # ---- input -------------------------------------------------------------------------------
+    image_size: int = 224  #: side S of the square face crops, pixels (paper: 224).
+    num_frames: int = 16  #: N, frames per clip after temporal normalisation (paper: 16).
+
+    # ---- encoders (FFE and ICE, separate weights) ----------------------------------------------
+    backbone: str = "resnet18"  #: torchvision ResNet trunk for FFE and ICE (paper: ResNet-18).
+    pretrained: str = "none"  #: "none", "imagenet" (torchvision's download) or a path to a state-dict file.
+    proj_hidden: int = 512  #: hidden width of the ICE projection head (not in the paper; DESIGN default 512).
+    proj_dim: int = 128  #: size D of the L2-normalised projection z_n used by L_ID (not in the paper; 128).
+    intensity_activation: str = "sigmoid"  #: "sigmoid": k_n = sigmoid(linear(h_n)) in (0,1); "none": k_n = linear(h_n).
+    lstm_hidden: int = 512  #: hidden size of the LSTM over the N enhanced features (not in the paper; 512).
+    lstm_layers: int = 1  #: LSTM layers (not in the paper; 1).
+
+    # ---- intensity distillation L_ID (Eq. 1) --------------------------------------------------
+    tau: float = 0.07  #: temperature τ of sim(a, b) = exp(a·b/τ) (not in the paper; 0.07 as in MoCo/SimCLR).
+    negative_sampling: str = "probabilistic"  #: "probabilistic" (paper's best, Table 2), "deterministic" or "random".
+    num_negatives: int = 15  #: M, negatives per anchor for the random/probabilistic samplers (paper: 15 = N−1).
+    sampling_temperature: float | None = None  #: softmax temperature of the probabilistic sampler; None = tau.
+
+    # ---- contrastive views (ColorJitter, RandomGrayscale, GaussianBlur; strengths not in the paper)
+    jitter: tuple[float, float, float, float] = (0.4, 0.4, 0.4, 0.1)  #: ColorJitter brightness, contrast, saturation, hue.
+    jitter_p: float = 0.8  #: probability of applying ColorJitter to a frame (SimCLR value).
+    grayscale_p: float = 0.2  #: probability of RandomGrayscale per frame (SimCLR value).
+    blur_p: float = 0.5  #: probability of GaussianBlur per frame (SimCLR value).
+    blur_sigma: tuple[float, float] = (0.1, 2.0)  #: GaussianBlur σ range in pixels at 224 px, scaled with image_size.
+
+    # ---- tendency prototype (Eqs. 2-4) ----------------------------------------------------------
+    epsilon: float = 0.2  #: ε, prototype intensity at onset and offset; intensities live in [ε, 1] (paper: 0.2).
+    eta_init: float = 0.5  #: initial η_n ∈ (0,1), the learnable σ scale per position (not in the paper; 0.5).
+
+    # ---- Wilcoxon rank-sum loss L_Wrst (Eqs. 5-9) ----------------------------------------------
+    xi: float = 0.01  #: ξ, margin in L = max(0, ξ − (p − α)) (paper: 0.01).
+    alpha: float = 0.05  #: α, significance level (paper: 0.05).
+    pvalue: str = "density"  #: "density": p = φ(Z) as printed in Eq. 8; "two_sided": p = 2(1 − Φ(|Z|)).
+    rank_temperature: float = 0.05  #: temperature of the soft ranks, in intensity units (not in the paper).
+
+    # ---- total loss (Eq. 10) ------------------------------------------------------------------
+    lambdas: tuple[float, float, float] = (0.07, 0.71, 0.22)  #: λ1 (L_ID), λ2 (L_Wrst), λ3 (L_C) (paper).
+    use_id: bool = True  #: include L_ID (Table 3 ablation switch).
+    use_wrst: bool = True  #: include L_Wrst (Table 3 ablation switch).
+    use_cls: bool = True  #: include the cross-entropy L_C.
+
+    def __post_init__(self) -> None:
+        def bad(name: str, why: str) -> ValueError:
+            return ValueError(f"CMNetConfig.{name}={getattr(self, name)!r}: {why}")
+
+        if self.backbone not in BACKBONES:
+            raise bad("backbone", f"choose one of {BACKBONES}")
+        if self.negative_sampling not in NEGATIVE_SAMPLERS:
+            raise bad("negative_sampling", f"choose one of {NEGATIVE_SAMPLERS}")
+        if self.pvalue not in PVALUE_MODES:
+            raise bad("pvalue", f"choose one of {PVALUE_MODES}")
+        if self.intensity_activation not in INTENSITY_ACTIVATIONS:
+            raise bad("intensity_activation", f"choose one of {INTENSITY_ACTIVATIONS}")
+        if self.image_size < 16:
+            raise bad("image_size", "must be at least 16 pixels")
+        if self.num_frames < 2:
+            raise bad("num_frames", "must be at least 2 (L_ID needs other frames as negatives)")
+        if self.num_negatives < 1:
+            raise bad("num_negatives", "must be at least 1")
+        if not 0.0 <= self.epsilon < 1.0:
+            raise bad("epsilon", "must lie in [0, 1)")
+        if not 0.0 < self.eta_init < 1.0:
+            raise bad("eta_init", "must lie in (0, 1)")
+        for name in ("tau", "rank_temperature"):
+            if getattr(self, name) <= 0:
+                raise bad(name, "must be positive")
+        if self.sampling_temperature is not None and self.sampling_temperature <= 0:
+            raise bad("sampling_temperature", "must be positive or None")
+        if len(self.lambdas) != 3:
+            raise bad("lambdas", "needs three weights (λ1 L_ID, λ2 L_Wrst, λ3 L_C)")
+        if not (self.use_id or self.use_wrst or self.use_cls):
+            raise ValueError("CMNetConfig: at least one of use_id, use_wrst, use_cls must be True")
+
+    # ---- presets and serialisation ------------------------------------------------------------
+    @classmethod
+    def preset(cls, name: str = "paper", **overrides: Any) -> "CMNetConfig":
+        """A named configuration: ``"paper"`` (224 px, as published) or ``"fast"`` (112 px, for CPUs).
+
+        Keyword overrides replace single fields. Raises ``ValueError`` for an unknown name.
+        """
+        presets = {"paper": {}, "fast": {"image_size": 112}}
+        if name not in presets:
+            raise ValueError(f"unknown CMNet preset {name!r}: choose one of {sorted(presets)}")
+        return cls(**{**presets[name], **overrides})
+
+    @property
+    def neg_temperature(self) -> float:
+        """Softmax temperature of the probabilistic negative sampler (``sampling_temperature`` or ``tau``)."""
+        return self.tau if self.sampling_temperature is None else self.sampling_temperature
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict (tuples become lists) for checkpoints and result files."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "CMNetConfig":
+        """Inverse of `to_dict`. Raises ``ValueError`` naming any unknown key (e.g. a newer checkpoint)."""
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ValueError(f"CMNetConfig.from_dict: unknown field(s) {unknown}; known: {sorted(known)}")
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> "CMNetConfig":
+        """A copy with some fields changed (validated again)."""
+        return replace(self, **changes)
+
+
+__all__ = ["CMNetConfig", "NEGATIVE_SAMPLERS", "PVALUE_MODES", "INTENSITY_ACTIVATIONS", "BACKBONES"]
