@@ -4,9 +4,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+import cv2
 from tqdm import tqdm
 
-from ..data.synthetic import SYNTHETIC_LABELS, write_synthetic_database
+from ..data.synthetic import SYNTHETIC_LABELS, contact_sheet, write_synthetic_database
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -22,6 +23,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed, default 0")
     p.add_argument("--labels", nargs="+", default=list(SYNTHETIC_LABELS), choices=SYNTHETIC_LABELS,
                    help="classes to draw (default all)")
+    p.add_argument("--sheet", metavar="PNG",
+                   help="also save a contact sheet: onset, apex and amplified apex-onset difference of the "
+                        "first subject's clips")
     p.set_defaults(func=run)
     return p
 
@@ -39,4 +43,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"cmnet make-synthetic: {exc}", file=sys.stderr)
             return 2
     print(db.summary_text())
+    if args.sheet:
+        first = [c for c in db.clips if c.subject == db.subjects()[0]]
+        if not cv2.imwrite(args.sheet, cv2.cvtColor(contact_sheet(first, columns=1), cv2.COLOR_RGB2BGR)):
+            print(f"cmnet make-synthetic: could not write the contact sheet {args.sheet}", file=sys.stderr)
+            return 1
+        print(f"contact sheet: {args.sheet}")
     return 0

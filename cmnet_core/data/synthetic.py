@@ -129,7 +129,7 @@ class FaceIdentity:
         return cls(
             centre=(cx, cy), half_size=(a, b),
             eye_y=cy - b * u(0.08, 0.16), eye_dx=a * u(0.36, 0.44), eye_half=(eye_half_w, eye_half_w * u(0.42, 0.52)),
-            brow_gap=b * u(0.15, 0.20), brow_half_len=eye_half_w * u(1.15, 1.35), brow_thick=b * u(0.035, 0.05),
+            brow_gap=b * u(0.18, 0.23), brow_half_len=eye_half_w * u(1.15, 1.35), brow_thick=b * u(0.035, 0.05),
             brow_arch=b * u(0.015, 0.035),
             nose_y=cy + b * u(0.22, 0.30), nose_half_w=a * u(0.12, 0.16),
             mouth_y=cy + b * u(0.52, 0.60), mouth_half_w=a * u(0.30, 0.38),
@@ -315,7 +315,7 @@ def _draw_brow(img, identity: FaceIdentity, side: int, label: str, d: float, siz
         outer += (0.0, -0.85 * d)
     elif label == "disgust":  # AU4 (brow lowerer): down and towards the midline
         inner += (side * 0.6 * d, d)
-        outer += (0.0, 0.45 * d)
+        outer += (0.0, 0.6 * d)
     ctrl = (inner + outer) / 2 + (0.0, -2 * identity.brow_arch * s)
     centre = _bezier(inner, ctrl, outer, 18)
     tangent = np.gradient(centre, axis=0)
@@ -337,7 +337,7 @@ def _draw_mouth(img, identity: FaceIdentity, label: str, d: float, size: int) ->
         corner_dx, corner_dy = 0.35 * d, corner_dy - d
     elif label == "repression":  # AU14 (dimpler) + AU24 (lip presser): thinner lips, corners in
         corner_dx = -0.3 * d
-        up, low = up - 0.5 * d, low - 0.5 * d
+        up, low = up - 0.6 * d, low - 0.6 * d
     left = np.array([mx - w - corner_dx, my + corner_dy])
     right = np.array([mx + w + corner_dx, my + corner_dy])
     centre = np.array([mx, my])
@@ -436,12 +436,11 @@ def _motion(seed, label: str, n_frames: int, onset_i: int, apex_i: int, offset_i
     if peak > limit:
         head *= limit / peak
     # one blink (maybe): closure rises and falls over 6..12 frames at 200 fps (scaled by fps)
-    blink = np.zeros(n_frames)
-    if r.random() < distractors.blink_probability:
-        length = max(3, int(round(r.uniform(6, 12) * fps / 200.0)))
-        start = int(r.integers(-length // 2, n_frames - length // 2))
-        k = np.arange(n_frames) - start
-        blink = np.clip(np.sin(np.pi * k / length), 0, 1) * ((k >= 0) & (k <= length))
+    # (all draws happen whatever the settings, so switching a distractor off leaves the others unchanged)
+    blinks = r.random() < distractors.blink_probability
+    length = max(3, int(round(r.uniform(6, 12) * fps / 200.0)))
+    k = np.arange(n_frames) - int(r.integers(-length // 2, n_frames - length // 2))
+    blink = np.clip(np.sin(np.pi * k / length), 0, 1) * ((k >= 0) & (k <= length)) * blinks
     # lighting: slow sinusoid + small per-frame flutter
     phase, freq = r.uniform(0, 2 * np.pi), r.uniform(2.0, 8.0)  # Hz
     tsec = np.arange(n_frames) / fps
@@ -622,6 +621,31 @@ def write_synthetic_database(root: str | Path, n_subjects: int = 6, clips_per_cl
     return open_database(root, kind="synthetic")
 
 
+def contact_sheet(clips: Sequence[Clip], amplify: float = 8.0, columns: int = 2) -> np.ndarray:
+    """A picture for checking clips by eye: per clip its onset frame, its apex frame and the
+    apex - onset difference amplified ``amplify`` times around mid-grey, with the label written on it.
+
+    Clips are laid out ``columns`` triplets per row. Returns uint8 RGB (rows*S, columns*3*S, 3).
+    Raises ``ValueError`` for no clips or clips of different sizes.
+    """
+    if not clips or len({c.size for c in clips}) != 1:
+        raise ValueError("contact_sheet needs at least one clip, all of one frame size")
+    w, h = clips[0].size
+    tiles = []
+    for clip in clips:
+        onset, apex = clip.frame(clip.onset), clip.frame(clip.apex)
+        diff = np.clip(128.0 + amplify * (apex.astype(np.float32) - onset.astype(np.float32)), 0, 255)
+        tile = np.concatenate([onset, apex, diff.astype(np.uint8)], axis=1)
+        text = f"{clip.subject} {clip.label} AU{clip.annotation.aus}"
+        scale = max(0.3, h / 400)
+        cv2.putText(tile, text, (3, h - 5), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 2, cv2.LINE_AA)
+        cv2.putText(tile, text, (3, h - 5), cv2.FONT_HERSHEY_SIMPLEX, scale, (20, 20, 20), 1, cv2.LINE_AA)
+        tiles.append(tile)
+    tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % columns)
+    rows = [np.concatenate(tiles[i:i + columns], axis=1) for i in range(0, len(tiles), columns)]
+    return np.concatenate(rows, axis=0)
+
+
 __all__ = ["SYNTHETIC_LABELS", "SYNTHETIC_AUS", "FaceIdentity", "Distractors", "SyntheticSource", "intensity_curve",
            "render_frame", "make_synthetic_clip", "synthetic_clip_specs", "clip_from_spec", "synthetic_database",
-           "write_synthetic_database", "SPEC_FILE", "SHEET_FILE", "TRUTH_FILE", "SHEET_COLUMNS", "FRAME_PATTERN"]
+           "write_synthetic_database", "contact_sheet", "SPEC_FILE", "SHEET_FILE", "TRUTH_FILE", "SHEET_COLUMNS", "FRAME_PATTERN"]
