@@ -76,12 +76,12 @@ class Callbacks(Callback):
         return any(c.should_cancel() for c in self.items)
 
 
-def _plain(x):
+def to_plain(x):
     """JSON-safe copy: Paths to str, NaN/inf to None, numpy scalars to Python numbers."""
     if isinstance(x, dict):
-        return {str(k): _plain(v) for k, v in x.items()}
+        return {str(k): to_plain(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_plain(v) for v in x]
+        return [to_plain(v) for v in x]
     if isinstance(x, Path):
         return str(x)
     if hasattr(x, "item") and callable(x.item) and getattr(x, "ndim", 1) == 0:
@@ -104,7 +104,7 @@ class JsonlPrinter(Callback):
 
     def emit(self, event: str, **fields) -> None:
         """Write one event line and flush."""
-        self.stream.write(json.dumps(_plain({"event": event, "time": round(time.time(), 3), **fields})) + "\n")
+        self.stream.write(json.dumps(to_plain({"event": event, "time": round(time.time(), 3), **fields})) + "\n")
         self.stream.flush()
 
     def on_run_start(self, info):

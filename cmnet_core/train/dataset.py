@@ -1,0 +1,65 @@
+"""Preprocessed clips as a torch Dataset, and preprocessing of a whole database for training."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import torch
+from torch.utils.data import Dataset
+
+from cmnet_core.data.clip import Clip
+from cmnet_core.preprocess.types import PreprocessedClip, PreprocessSettings
+
+
+@dataclass
+class Sample:
+    """One training/evaluation sample: a preprocessed clip with its class id, subject and name."""
+
+    clip: PreprocessedClip
+    label: int
+    subject: str
+    name: str
+
+
+class ClipDataset(Dataset):
+    """Samples as tensors: ``(frames (N, 3, S, S) float ImageNet-normalised, label (), apex_position ())``.
+
+    Frames stay uint8 in memory (N·S·S·3 bytes per clip) and are normalised on access
+    (`PreprocessedClip.to_tensor`).
+    """
+
+    def __init__(self, samples: Sequence[Sample]):
+        self.samples = list(samples)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int):
+        s = self.samples[i]
+        return (s.clip.to_tensor(), torch.tensor(s.label, dtype=torch.long),
+                torch.tensor(s.clip.apex_position, dtype=torch.long))
+
+    @property
+    def labels(self) -> list[int]:
+        """Class id of every sample, in order."""
+        return [s.label for s in self.samples]
+
+
+def preprocess_clips(clips: Sequence[Clip], labels: Sequence[str], settings: PreprocessSettings, cache=None,
+                     progress: Callable[[int, int, str], None] | None = None) -> list[Sample]:
+    """Preprocess every clip (``preprocess_clip`` with ``settings``; ``cache`` a `PreprocessCache` or None).
+
+    progress(done, total, clip name) is called after each clip. Raises ``ValueError`` naming the clip when its
+    label is not in ``labels``; preprocessing errors propagate with their own message.
+    """
+    from cmnet_core.preprocess.pipeline import preprocess_clip
+
+    out = []
+    for i, clip in enumerate(clips):
+        if clip.label not in labels:
+            raise ValueError(f"clip {clip.subject}/{clip.name} has label {clip.label!r}, not in {list(labels)}")
+        pre = preprocess_clip(clip, settings=settings, cache=cache)
+        out.append(Sample(pre, list(labels).index(clip.label), clip.subject, clip.name))
+        if progress is not None:
+            progress(i + 1, len(clips), clip.name)
+    return out

@@ -1,0 +1,49 @@
+"""Run folders: ``<runs>/<date>-<name>/`` holding config.json, log.jsonl, metrics.json, metrics.csv, checkpoints/."""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import re
+from pathlib import Path
+
+from .callbacks import JsonlPrinter, to_plain
+
+
+def new_run_dir(runs_root: str | Path = "runs", name: str = "run") -> Path:
+    """Create and return ``runs_root/<YYYYmmdd-HHMMSS>-<name>/`` (a ``-2``, ``-3`` suffix if it exists)."""
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "run"
+    base = Path(runs_root) / f"{stamp}-{safe}"
+    path, k = base, 1
+    while path.exists():
+        k += 1
+        path = base.with_name(f"{base.name}-{k}")
+    (path / "checkpoints").mkdir(parents=True)
+    return path
+
+
+def write_json(path: str | Path, data) -> Path:
+    """Write ``data`` as indented JSON (Paths as text, NaN as null), atomically; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(to_plain(data), indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def read_json(path: str | Path):
+    """Read a JSON file written by `write_json`."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+class RunLog(JsonlPrinter):
+    """Appends every callback event to ``<run>/log.jsonl`` (the run's own record, kept when the run resumes)."""
+
+    def __init__(self, run_dir: str | Path):
+        self._file = open(Path(run_dir) / "log.jsonl", "a", encoding="utf-8")
+        super().__init__(self._file)
+
+    def on_run_end(self, summary):
+        super().on_run_end(summary)
+        self._file.close()
