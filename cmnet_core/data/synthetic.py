@@ -37,7 +37,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from .clip import Annotation, Clip
-from .database import Database, DatabaseError
+from .database import Database
 
 SYNTHETIC_LABELS: tuple[str, ...] = ("happiness", "surprise", "disgust", "repression")
 """The classes the generator can draw, in protocol order (index = class id)."""
@@ -196,13 +196,18 @@ def _fx(points: np.ndarray, size: int) -> np.ndarray:
     return np.round(ss * _ONE).astype(np.int32)
 
 
+def _opaque(img: np.ndarray, colour) -> tuple:
+    """An RGB colour for ``img``; on an RGBA layer it also marks the pixels as covered."""
+    return (*colour, 255) if img.shape[2:] == (4,) else tuple(colour)
+
+
 def _fill(img: np.ndarray, pts: np.ndarray, colour, size: int) -> None:
-    cv2.fillPoly(img, [_fx(pts, size).reshape(-1, 1, 2)], colour, cv2.LINE_AA, _SHIFT)
+    cv2.fillPoly(img, [_fx(pts, size).reshape(-1, 1, 2)], _opaque(img, colour), cv2.LINE_AA, _SHIFT)
 
 
 def _line(img: np.ndarray, pts: np.ndarray, colour, width: float, size: int) -> None:
     thick = max(1, int(round(width * SUPERSAMPLE)))
-    cv2.polylines(img, [_fx(pts, size).reshape(-1, 1, 2)], False, colour, thick, cv2.LINE_AA, _SHIFT)
+    cv2.polylines(img, [_fx(pts, size).reshape(-1, 1, 2)], False, _opaque(img, colour), thick, cv2.LINE_AA, _SHIFT)
 
 
 def _ellipse_pts(cx: float, cy: float, ax: float, ay: float, n: int = 48, start: float = 0.0,
@@ -222,42 +227,38 @@ def _shade(colour, factor: float) -> tuple[int, int, int]:
 
 
 @lru_cache(maxsize=8)
-def _static_layers(identity: FaceIdentity, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _static_layers(identity: FaceIdentity, size: int) -> tuple[np.ndarray, np.ndarray]:
     """The parts that never move relative to the head, drawn once per identity and size.
 
-    Returns (face RGB uint8 premultiplied on black, coverage mask uint8, background float32 (S, S, 3));
-    the first two at ``SUPERSAMPLE`` x ``size``, the background at ``size``.
+    Returns (head: RGBA uint8 at ``SUPERSAMPLE`` x ``size``, colours premultiplied on black and
+    alpha = coverage; background: float32 (S, S, 3) at ``size``).
     """
     s = float(size)
     ss = size * SUPERSAMPLE
-    face = np.zeros((ss, ss, 3), np.uint8)
-    mask = np.zeros((ss, ss), np.uint8)
+    face = np.zeros((ss, ss, 4), np.uint8)
     (cx, cy), (a, b) = (np.array(identity.centre) * s), (np.array(identity.half_size) * s)
-
-    def both(pts, colour):
-        _fill(face, pts, colour, size)
-        _fill(mask, pts, 255, size)
 
     skin = identity.skin
     # clothes and neck, reaching past the bottom edge so head motion never uncovers them
-    both(_ellipse_pts(cx, s * 1.12, s * 0.52, s * 0.24), identity.clothes)
-    both(np.array([[cx - 0.5 * a, cy + 0.5 * b], [cx + 0.5 * a, cy + 0.5 * b],
-                   [cx + 0.55 * a, s * 1.05], [cx - 0.55 * a, s * 1.05]]), _shade(skin, 0.82))
+    _fill(face, _ellipse_pts(cx, s * 1.12, s * 0.52, s * 0.24), identity.clothes, size)
+    neck = np.array([[cx - 0.5 * a, cy + 0.5 * b], [cx + 0.5 * a, cy + 0.5 * b],
+                     [cx + 0.55 * a, s * 1.05], [cx - 0.55 * a, s * 1.05]])
+    _fill(face, neck, _shade(skin, 0.82), size)
     # hair behind the head, ears, the face
-    both(_ellipse_pts(cx, cy - 0.06 * b, a * 1.1, b * 1.06), identity.hair)
+    _fill(face, _ellipse_pts(cx, cy - 0.06 * b, a * 1.1, b * 1.06), identity.hair, size)
     ear_y = (identity.eye_y + identity.nose_y) * 0.5 * s
     for side in (-1, 1):
-        both(_ellipse_pts(cx + side * a * 0.98, ear_y, a * 0.13, b * 0.17), _shade(skin, 0.9))
-    both(_ellipse_pts(cx, cy, a, b, 72), skin)
+        _fill(face, _ellipse_pts(cx + side * a * 0.98, ear_y, a * 0.13, b * 0.17), _shade(skin, 0.9), size)
+    _fill(face, _ellipse_pts(cx, cy, a, b, 72), skin, size)
     # forehead hair band: the part of a slightly larger ellipse above the hair line
     by, ba, bb = cy - 0.02 * b, a * 1.04, b * 1.04
     dip = np.arcsin((by - (cy - identity.hair_line * b)) / bb)  # where the hair line meets the band ellipse
-    both(_ellipse_pts(cx, by, ba, bb, 64, np.pi + dip, 2 * np.pi - dip), identity.hair)
+    _fill(face, _ellipse_pts(cx, by, ba, bb, 64, np.pi + dip, 2 * np.pi - dip), identity.hair, size)
     # gentle shading towards the face border (a rounder look), applied inside the face only
     yy, xx = (np.mgrid[0:ss, 0:ss].astype(np.float32) + 0.5) / SUPERSAMPLE - 0.5
     r2 = ((xx - cx) / a) ** 2 + ((yy - cy) / b) ** 2
     shade = 1.0 - 0.16 * np.clip(r2, 0.0, 1.2) ** 2
-    face = np.clip(face.astype(np.float32) * shade[..., None], 0, 255).astype(np.uint8)
+    face[..., :3] = np.clip(face[..., :3] * shade[..., None], 0, 255).astype(np.uint8)
     # cheeks, a faint blush
     blush = face.copy()
     for side in (-1, 1):
@@ -279,7 +280,7 @@ def _static_layers(identity: FaceIdentity, size: int) -> tuple[np.ndarray, np.nd
     top, bottom = (np.array(c, np.float32) for c in identity.background)
     ramp = np.linspace(0.0, 1.0, size, dtype=np.float32)[:, None, None]
     background = np.broadcast_to(top * (1 - ramp) + bottom * ramp, (size, size, 3)).copy()
-    return face, mask, background
+    return face, background
 
 
 def _draw_eye(img, identity: FaceIdentity, side: int, closure: float, size: int) -> None:
@@ -367,8 +368,8 @@ def render_frame(identity: FaceIdentity, label: str, displacement: float, closur
     """
     if label not in SYNTHETIC_LABELS:
         raise ValueError(f"unknown synthetic label {label!r}; known: {', '.join(SYNTHETIC_LABELS)}")
-    face_static, mask, background = _static_layers(identity, size)
-    face = face_static.copy()
+    head_static, background = _static_layers(identity, size)
+    face = head_static.copy()
     for side in (-1, 1):
         _draw_eye(face, identity, side, closure, size)
         _draw_brow(face, identity, side, label, displacement, size)
@@ -377,10 +378,8 @@ def render_frame(identity: FaceIdentity, label: str, displacement: float, closur
     if head != (0.0, 0.0):
         shift = np.float32([[1, 0, head[0] * SUPERSAMPLE], [0, 1, head[1] * SUPERSAMPLE]])
         face = cv2.warpAffine(face, shift, (ss, ss), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        mask = cv2.warpAffine(mask, shift, (ss, ss), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    face_small = cv2.resize(face, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32)
-    cover = cv2.resize(mask, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32)[..., None] / 255.0
-    out = (background * (1.0 - cover) + face_small) * gain
+    small = cv2.resize(face, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32)
+    out = (background * (1.0 - small[..., 3:] / 255.0) + small[..., :3]) * gain
     if noise is not None:
         out = out + noise
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
@@ -411,7 +410,7 @@ class SyntheticSource:
         m, i, size = self.motion, number - 1, self.size[0]
         noise = None
         if m.noise_sigma > 0:
-            noise = _rng(m.noise_seed, 1000 + number).normal(0.0, m.noise_sigma, (size, size, 3)).astype(np.float32)
+            noise = _rng(m.noise_seed, 1000 + number).standard_normal((size, size, 3), np.float32) * m.noise_sigma
         return render_frame(self.identity, m.label, m.amplitude * float(m.intensity[i]), float(m.blink[i]),
                             (float(m.head[i, 0]), float(m.head[i, 1])), float(m.gain[i]), noise, size)
 
