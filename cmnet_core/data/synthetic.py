@@ -27,7 +27,7 @@ import json
 import os
 import shutil
 import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Sequence
@@ -165,7 +165,8 @@ def intensity_curve(n_frames: int, onset_index: int, apex_index: int, offset_ind
     0 after it; monotone on each side. Requires ``onset_index < apex_index < offset_index``.
     """
     if not 0 <= onset_index < apex_index < offset_index < n_frames:
-        raise ValueError(f"need 0 <= onset < apex < offset < {n_frames}, got {onset_index}, {apex_index}, {offset_index}")
+        raise ValueError(f"need 0 <= onset < apex < offset < {n_frames}, "
+                         f"got {onset_index}, {apex_index}, {offset_index}")
     i = np.arange(n_frames, dtype=np.float64)
     t = np.where(i <= apex_index, (i - onset_index) / (apex_index - onset_index),
                  (offset_index - i) / (offset_index - apex_index))
@@ -184,13 +185,13 @@ class _Motion:
     head: np.ndarray  # (L, 2) head offset in output pixels (x, y)
     gain: np.ndarray  # (L,) lighting gain
     noise_sigma: float
-    noise_seed: tuple[int, ...] = field(default=())
+    noise_seed: tuple[int, ...]
 
 
 # ---------------------------------------------------------------------------------------------
 # drawing
 # ---------------------------------------------------------------------------------------------
-def _fx(points: np.ndarray, size: int) -> np.ndarray:
+def _fx(points: np.ndarray) -> np.ndarray:
     """Output-pixel coordinates (pixel centres at integers) -> fixed-point supersampled ints."""
     ss = (np.asarray(points, dtype=np.float64) + 0.5) * SUPERSAMPLE - 0.5
     return np.round(ss * _ONE).astype(np.int32)
@@ -201,13 +202,13 @@ def _opaque(img: np.ndarray, colour) -> tuple:
     return (*colour, 255) if img.shape[2:] == (4,) else tuple(colour)
 
 
-def _fill(img: np.ndarray, pts: np.ndarray, colour, size: int) -> None:
-    cv2.fillPoly(img, [_fx(pts, size).reshape(-1, 1, 2)], _opaque(img, colour), cv2.LINE_AA, _SHIFT)
+def _fill(img: np.ndarray, pts: np.ndarray, colour) -> None:
+    cv2.fillPoly(img, [_fx(pts).reshape(-1, 1, 2)], _opaque(img, colour), cv2.LINE_AA, _SHIFT)
 
 
-def _line(img: np.ndarray, pts: np.ndarray, colour, width: float, size: int) -> None:
+def _line(img: np.ndarray, pts: np.ndarray, colour, width: float) -> None:
     thick = max(1, int(round(width * SUPERSAMPLE)))
-    cv2.polylines(img, [_fx(pts, size).reshape(-1, 1, 2)], False, _opaque(img, colour), thick, cv2.LINE_AA, _SHIFT)
+    cv2.polylines(img, [_fx(pts).reshape(-1, 1, 2)], False, _opaque(img, colour), thick, cv2.LINE_AA, _SHIFT)
 
 
 def _ellipse_pts(cx: float, cy: float, ax: float, ay: float, n: int = 48, start: float = 0.0,
@@ -240,20 +241,20 @@ def _static_layers(identity: FaceIdentity, size: int) -> tuple[np.ndarray, np.nd
 
     skin = identity.skin
     # clothes and neck, reaching past the bottom edge so head motion never uncovers them
-    _fill(face, _ellipse_pts(cx, s * 1.12, s * 0.52, s * 0.24), identity.clothes, size)
+    _fill(face, _ellipse_pts(cx, s * 1.12, s * 0.52, s * 0.24), identity.clothes)
     neck = np.array([[cx - 0.5 * a, cy + 0.5 * b], [cx + 0.5 * a, cy + 0.5 * b],
                      [cx + 0.55 * a, s * 1.05], [cx - 0.55 * a, s * 1.05]])
-    _fill(face, neck, _shade(skin, 0.82), size)
+    _fill(face, neck, _shade(skin, 0.82))
     # hair behind the head, ears, the face
-    _fill(face, _ellipse_pts(cx, cy - 0.06 * b, a * 1.1, b * 1.06), identity.hair, size)
+    _fill(face, _ellipse_pts(cx, cy - 0.06 * b, a * 1.1, b * 1.06), identity.hair)
     ear_y = (identity.eye_y + identity.nose_y) * 0.5 * s
     for side in (-1, 1):
-        _fill(face, _ellipse_pts(cx + side * a * 0.98, ear_y, a * 0.13, b * 0.17), _shade(skin, 0.9), size)
-    _fill(face, _ellipse_pts(cx, cy, a, b, 72), skin, size)
+        _fill(face, _ellipse_pts(cx + side * a * 0.98, ear_y, a * 0.13, b * 0.17), _shade(skin, 0.9))
+    _fill(face, _ellipse_pts(cx, cy, a, b, 72), skin)
     # forehead hair band: the part of a slightly larger ellipse above the hair line
     by, ba, bb = cy - 0.02 * b, a * 1.04, b * 1.04
     dip = np.arcsin((by - (cy - identity.hair_line * b)) / bb)  # where the hair line meets the band ellipse
-    _fill(face, _ellipse_pts(cx, by, ba, bb, 64, np.pi + dip, 2 * np.pi - dip), identity.hair, size)
+    _fill(face, _ellipse_pts(cx, by, ba, bb, 64, np.pi + dip, 2 * np.pi - dip), identity.hair)
     # gentle shading towards the face border (a rounder look), applied inside the face only
     yy, xx = (np.mgrid[0:ss, 0:ss].astype(np.float32) + 0.5) / SUPERSAMPLE - 0.5
     r2 = ((xx - cx) / a) ** 2 + ((yy - cy) / b) ** 2
@@ -263,19 +264,18 @@ def _static_layers(identity: FaceIdentity, size: int) -> tuple[np.ndarray, np.nd
     blush = face.copy()
     for side in (-1, 1):
         _fill(blush, _ellipse_pts(cx + side * a * 0.52, identity.nose_y * s, a * 0.2, b * 0.1),
-              _shade(identity.lips, 1.05), size)
+              _shade(identity.lips, 1.05))
     face = cv2.addWeighted(blush, 0.25, face, 0.75, 0.0)
     # nose: bridge shadow, tip, nostrils
     ny, nw = identity.nose_y * s, identity.nose_half_w * s
     nose_dark = _shade(skin, 0.72)
     bridge_top = identity.eye_y * s + 0.05 * b
     _line(face, _bezier((cx - 0.35 * nw, bridge_top), (cx - 0.55 * nw, ny - 0.3 * nw), (cx - 0.75 * nw, ny)),
-          _shade(skin, 0.85), 0.012 * s, size)
+          _shade(skin, 0.85), 0.012 * s)
     _line(face, _bezier((cx - nw, ny - 0.1 * nw), (cx, ny + 0.55 * nw), (cx + nw, ny - 0.1 * nw)), nose_dark,
-          0.014 * s, size)
+          0.014 * s)
     for side in (-1, 1):
-        _fill(face, _ellipse_pts(cx + side * 0.45 * nw, ny + 0.02 * nw, 0.22 * nw, 0.11 * nw), _shade(skin, 0.45),
-              size)
+        _fill(face, _ellipse_pts(cx + side * 0.45 * nw, ny + 0.02 * nw, 0.22 * nw, 0.11 * nw), _shade(skin, 0.45))
     # background: a vertical gradient in the output resolution
     top, bottom = (np.array(c, np.float32) for c in identity.background)
     ramp = np.linspace(0.0, 1.0, size, dtype=np.float32)[:, None, None]
@@ -288,19 +288,19 @@ def _draw_eye(img, identity: FaceIdentity, side: int, closure: float, size: int)
     cx = identity.centre[0] * s + side * identity.eye_dx * s
     cy = identity.eye_y * s
     w, h = identity.eye_half[0] * s, identity.eye_half[1] * s
-    _fill(img, _ellipse_pts(cx, cy, w, h), (246, 244, 238), size)
+    _fill(img, _ellipse_pts(cx, cy, w, h), (246, 244, 238))
     r = 0.9 * h
-    _fill(img, _ellipse_pts(cx, cy, r, r, 32), identity.iris, size)
-    _fill(img, _ellipse_pts(cx, cy, 0.45 * r, 0.45 * r, 24), (12, 10, 10), size)
-    _fill(img, _ellipse_pts(cx + 0.3 * r, cy - 0.3 * r, 0.15 * r, 0.15 * r, 12), (250, 250, 250), size)
+    _fill(img, _ellipse_pts(cx, cy, r, r, 32), identity.iris)
+    _fill(img, _ellipse_pts(cx, cy, 0.45 * r, 0.45 * r, 24), (12, 10, 10))
+    _fill(img, _ellipse_pts(cx + 0.3 * r, cy - 0.3 * r, 0.15 * r, 0.15 * r, 12), (250, 250, 250))
     # upper eyelid: covers the eye from its top arc down to an edge that sinks with the closure
     x = np.linspace(-w, w, 25)
     arc = np.sqrt(np.clip(1 - (x / w) ** 2, 0, 1))
     top = np.stack([cx + x, cy - h * arc], axis=1)
     edge = np.stack([cx + x, cy - h * (1 - 2 * closure) * arc], axis=1)
     if closure > 0:
-        _fill(img, np.concatenate([top, edge[::-1]]), _shade(identity.skin, 0.9), size)
-    _line(img, edge, (30, 22, 20), 0.011 * s, size)
+        _fill(img, np.concatenate([top, edge[::-1]]), _shade(identity.skin, 0.9))
+    _line(img, edge, (30, 22, 20), 0.011 * s)
 
 
 def _draw_brow(img, identity: FaceIdentity, side: int, label: str, d: float, size: int) -> None:
@@ -325,7 +325,7 @@ def _draw_brow(img, identity: FaceIdentity, side: int, label: str, d: float, siz
     normal *= np.sign(normal[:, 1:2] + 1e-9) * -1  # point upwards (negative y)
     thick = identity.brow_thick * s * np.linspace(0.6, 0.35, len(centre))[:, None]
     band = np.concatenate([centre + normal * thick, (centre - normal * thick)[::-1]])
-    _fill(img, band, _shade(identity.hair, 0.8), size)
+    _fill(img, band, _shade(identity.hair, 0.8))
 
 
 def _draw_mouth(img, identity: FaceIdentity, label: str, d: float, size: int) -> None:
@@ -347,9 +347,9 @@ def _draw_mouth(img, identity: FaceIdentity, label: str, d: float, size: int) ->
     bow = 1.0 - 0.3 * np.exp(-((t - 0.5) / 0.07) ** 2)
     upper = line - np.stack([np.zeros_like(t), up * np.sin(np.pi * t) ** 0.6 * bow], axis=1)
     lower = line + np.stack([np.zeros_like(t), low * np.sin(np.pi * t) ** 0.8], axis=1)
-    _fill(img, np.concatenate([line, upper[::-1]]), _shade(identity.lips, 0.88), size)
-    _fill(img, np.concatenate([line, lower[::-1]]), identity.lips, size)
-    _line(img, line, _shade(identity.lips, 0.45), 0.009 * s, size)
+    _fill(img, np.concatenate([line, upper[::-1]]), _shade(identity.lips, 0.88))
+    _fill(img, np.concatenate([line, lower[::-1]]), identity.lips)
+    _line(img, line, _shade(identity.lips, 0.45), 0.009 * s)
 
 
 def render_frame(identity: FaceIdentity, label: str, displacement: float, closure: float = 0.0,
@@ -443,7 +443,8 @@ def _motion(seed, label: str, n_frames: int, onset_i: int, apex_i: int, offset_i
     # lighting: slow sinusoid + small per-frame flutter
     phase, freq = r.uniform(0, 2 * np.pi), r.uniform(2.0, 8.0)  # Hz
     tsec = np.arange(n_frames) / fps
-    gain = 1.0 + distractors.flicker * (0.7 * np.sin(2 * np.pi * freq * tsec + phase) + 0.3 * r.uniform(-1, 1, n_frames))
+    flutter = r.uniform(-1, 1, n_frames)
+    gain = 1.0 + distractors.flicker * (0.7 * np.sin(2 * np.pi * freq * tsec + phase) + 0.3 * flutter)
     return _Motion(label, amplitude, intensity_curve(n_frames, onset_i, apex_i, offset_i), blink, head, gain,
                    distractors.noise_sigma, tuple(int(v) for v in np.atleast_1d(seed)) + (zlib.crc32(label.encode()),))
 
@@ -647,4 +648,5 @@ def contact_sheet(clips: Sequence[Clip], amplify: float = 8.0, columns: int = 2)
 
 __all__ = ["SYNTHETIC_LABELS", "SYNTHETIC_AUS", "FaceIdentity", "Distractors", "SyntheticSource", "intensity_curve",
            "render_frame", "make_synthetic_clip", "synthetic_clip_specs", "clip_from_spec", "synthetic_database",
-           "write_synthetic_database", "contact_sheet", "SPEC_FILE", "SHEET_FILE", "TRUTH_FILE", "SHEET_COLUMNS", "FRAME_PATTERN"]
+           "write_synthetic_database", "contact_sheet", "SPEC_FILE", "SHEET_FILE", "TRUTH_FILE", "SHEET_COLUMNS",
+           "FRAME_PATTERN"]
