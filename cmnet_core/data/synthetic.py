@@ -47,7 +47,7 @@ SYNTHETIC_AUS: dict[str, str] = {"happiness": "12", "surprise": "1+2", "disgust"
 
 SPEC_FILE, SHEET_FILE, TRUTH_FILE = "synthetic.json", "clips.csv", "truth.json"
 """Files of a synthetic tree on disk: the generator parameters, the annotation sheet, the ground truth."""
-SHEET_COLUMNS = ("subject", "clip", "onset", "apex", "offset", "emotion", "aus")
+SHEET_COLUMNS = ("subject", "clip", "onset", "apex", "offset", "emotion", "aus", "notes")
 FRAME_PATTERN = "img{:04d}.png"
 
 REFERENCE_SIZE = 224
@@ -568,7 +568,7 @@ def write_synthetic_database(root: str | Path, n_subjects: int = 6, clips_per_cl
     """Write a synthetic database as an ordinary tree that anyone can browse, and open it.
 
     Layout under ``root``: ``<subject>/<clip>/img0001.png ...`` (RGB PNG frames, S x S pixels),
-    ``clips.csv`` (subject, clip, onset, apex, offset, emotion, aus; frame numbers),
+    ``clips.csv`` (subject, clip, onset, apex, offset, emotion, aus, notes; frame numbers),
     ``truth.json`` (per ``"<subject>/<clip>"``: true intensity {frame: value}, landmarks_hint
     (5, 2) pixels, clip and identity seeds) and ``synthetic.json`` (the generator parameters).
     The tree is written into a hidden sibling folder and moved to ``root`` only when complete.
@@ -597,7 +597,7 @@ def write_synthetic_database(root: str | Path, n_subjects: int = 6, clips_per_cl
                 if not cv2.imwrite(str(target), cv2.cvtColor(clip.frame(n), cv2.COLOR_RGB2BGR)):
                     raise OSError(f"could not write {target}")
             a = clip.annotation
-            rows.append([clip.subject, clip.name, a.onset, a.apex, a.offset, a.emotion, a.aus])
+            rows.append([clip.subject, clip.name, a.onset, a.apex, a.offset, a.emotion, a.aus, a.notes])
             truth[f"{clip.subject}/{clip.name}"] = {
                 "true_intensity": {str(n): round(v, 6) for n, v in clip.true_intensity.items()},
                 "landmarks_hint": np.round(clip.landmarks_hint.astype(np.float64), 3).tolist(),

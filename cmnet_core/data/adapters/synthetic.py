@@ -9,9 +9,12 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
+
+from ..clip import Annotation, Clip, ClipError
 from ..database import Adapter, Database, DatabaseError, Skip, register_adapter
-from ..synthetic import (FRAME_PATTERN, SHEET_COLUMNS, SHEET_FILE, SPEC_FILE, TRUTH_FILE, Distractors,
-                         clip_from_spec)
+from ..readers import FolderSource
+from ..synthetic import FRAME_PATTERN, SHEET_COLUMNS, SHEET_FILE, SPEC_FILE, TRUTH_FILE
 
 
 def detect(root: Path) -> bool:
@@ -37,16 +40,15 @@ def load(root: Path, sheet: Path | None = None, protocol: str | None = None) -> 
     """Open a synthetic tree. ``sheet`` defaults to ``root/clips.csv``; ``protocol`` must be the
     tree's own (``synthetic-<C>``) or None.
 
-    Rows whose clip folder or frames are missing, whose emotion is not in the tree's labels, whose
-    apex lies outside onset..offset or that have no ground truth are listed as skips.
+    Frames are read from the PNG folders (`FolderSource`). Rows whose clip folder or frames are
+    missing, whose emotion is not in the tree's labels, whose marks lie outside the clip or apex
+    outside onset..offset, or that have no ground truth are listed as skips.
     Raises `DatabaseError` for an unreadable spec/sheet/truth file or a foreign protocol.
     """
     root = Path(root)
     spec = _read_json(root / SPEC_FILE)
     try:
-        labels = list(spec["labels"])
-        size, fps, own_protocol = int(spec["image_size"]), float(spec["fps"]), str(spec["protocol"])
-        distractors = Distractors(**spec.get("distractors", {}))
+        labels, fps, own_protocol = list(spec["labels"]), float(spec["fps"]), str(spec["protocol"])
     except (KeyError, TypeError, ValueError) as exc:
         raise DatabaseError(f"{root / SPEC_FILE}: missing or bad entry ({exc}); regenerate the tree") from exc
     if protocol is not None and protocol != own_protocol:
@@ -76,24 +78,38 @@ def load(root: Path, sheet: Path | None = None, protocol: str | None = None) -> 
         if row["emotion"] not in labels:
             db.skips.append(Skip(item, f"emotion {row['emotion']!r} is not one of {labels}"))
             continue
-        if not onset <= apex <= offset:
-            db.skips.append(Skip(item, f"apex {apex} outside onset..offset {onset}..{offset}"))
-            continue
         if key not in truth:
             db.skips.append(Skip(item, f"no ground truth for {key} in {TRUTH_FILE}"))
+            continue
+        try:
+            intensity = {int(n): float(v) for n, v in truth[key]["true_intensity"].items()}
+            landmarks = np.asarray(truth[key]["landmarks_hint"], dtype=np.float32).reshape(5, 2)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            db.skips.append(Skip(item, f"bad ground truth for {key} in {TRUTH_FILE} ({exc!r})"))
             continue
         folder = root / row["subject"] / row["clip"]
         if not folder.is_dir():
             db.skips.append(Skip(item, f"missing clip folder {folder}"))
             continue
-        entry = truth[key]
-        clip = clip_from_spec({"subject": row["subject"], "name": row["clip"], "label": row["emotion"],
-                               "seed": entry["seed"], "identity_seed": entry["identity_seed"]}, size, fps, distractors)
-        absent = [n for n in clip.frame_numbers if not (folder / FRAME_PATTERN.format(n)).is_file()]
-        if absent:
-            db.skips.append(Skip(item, f"missing frames {FRAME_PATTERN.format(absent[0])} .. ({len(absent)} in all)"))
+        try:
+            source = FolderSource(folder, fps=fps)
+        except ClipError as exc:
+            db.skips.append(Skip(item, str(exc)))
             continue
-        db.clips.append(clip.with_annotation(onset=onset, apex=apex, offset=offset, aus=row["aus"]))
+        expected = sorted(intensity)
+        absent = sorted(set(expected) - set(source.frame_numbers))
+        if absent:
+            db.skips.append(Skip(item, f"missing frames {', '.join(FRAME_PATTERN.format(n) for n in absent[:3])}"
+                                       f"{' ...' if len(absent) > 3 else ''} ({len(absent)} in all)"))
+            continue
+        annotation = Annotation(onset=onset, apex=apex, offset=offset, emotion=row["emotion"], aus=row["aus"],
+                                notes=row["notes"], apex_source="annotated")
+        problems = annotation.validate(source.frame_numbers)
+        if problems:
+            db.skips.append(Skip(item, "; ".join(problems)))
+            continue
+        db.clips.append(Clip(source=source, name=row["clip"], subject=row["subject"], database="synthetic",
+                             annotation=annotation, true_intensity=intensity, landmarks_hint=landmarks))
     return db
 
 
