@@ -236,3 +236,24 @@ def run_loso(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, setting
     cb.on_run_end({"status": "finished", "run_dir": run_dir, "pooled": summary["pooled"],
                    "fold_averaged": summary["fold_averaged"], "complete": summary["complete"]})
     return summary
+
+
+def summary_table(summary: dict) -> str:
+    """The LOSO result as a plain-text table: one line per fold, then pooled, fold-averaged and (labelled) oracle."""
+    cols = ("accuracy", "uf1", "uar", "paper_f1")
+    head = f"{'':28s} {'n':>4s} " + " ".join(f"{c:>9s}" for c in cols)
+
+    def line(name, sc, n=""):
+        return f"{name:28s} {str(n):>4s} " + " ".join(f"{100 * sc[c]:9.2f}" for c in cols)
+
+    rows = [f"LOSO {summary['database']['name']} ({summary['protocol']}), selection {summary['selection']}, "
+            f"apex {summary['apex_sources']}, figures in %", head]
+    rows += [line(f"fold {s}", sc, sc["n"]) for s, sc in summary["per_fold"].items()]
+    rows.append(line("POOLED (MEGC)", summary["pooled"], summary["pooled"]["n"]))
+    rows.append(line("fold-averaged (paper)", summary["fold_averaged"]))
+    if "oracle" in summary:
+        rows.append(line("oracle pooled (OPTIMISTIC)", summary["oracle"]["pooled"], summary["oracle"]["pooled"]["n"]))
+    if summary["folds_missing"]:
+        rows.append(f"incomplete: {len(summary['folds_missing'])} fold(s) missing: "
+                    f"{', '.join(summary['folds_missing'])}")
+    return "\n".join(rows)

@@ -1,0 +1,75 @@
+"""``cmnet loso DB [--fold S ...] | --merge RUN``: leave-one-subject-out evaluation of CMNet on a database."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..train import options as opt
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Register ``loso`` on the ``cmnet`` subparsers."""
+    p = subparsers.add_parser(
+        "loso", help="leave-one-subject-out training and evaluation",
+        description="One fold per subject: train on the other subjects, test on this one. Pooled accuracy, UF1, "
+                    "UAR and the paper's F1 plus fold-averaged figures go to <run>/metrics.json and metrics.csv. "
+                    "Folds can run alone (--fold, with a shared --run-dir) and be merged later (--merge). "
+                    f"Exit status {opt.EXIT_CANCELLED} = cancelled (run the same command again to resume).")
+    p.add_argument("db", nargs="?", help="database root folder (e.g. a tree written by cmnet make-synthetic)")
+    p.add_argument("--fold", nargs="+", metavar="SUBJECT", help="run only these test subjects' folds")
+    p.add_argument("--merge", metavar="RUN", help="only pool the finished folds of run folder RUN")
+    opt.add_database_arguments(p)
+    opt.add_model_arguments(p)
+    opt.add_train_arguments(p, oracle=True)
+    opt.add_run_arguments(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def _report(args, summary) -> None:
+    from ..train.loso import summary_table
+
+    if args.progress == "jsonl":
+        print(json.dumps({"event": "summary", "pooled": summary["pooled"], "fold_averaged": summary["fold_averaged"],
+                          "complete": summary["complete"]}), flush=True)
+    opt.say(args, summary_table(summary))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the folds (or merge); 0 done, 2 bad input, `EXIT_CANCELLED` cancelled."""
+    from ..data.clip import ClipError
+    from ..data.database import DatabaseError
+    from ..preprocess.errors import PreprocessError
+    from ..train.checkpoint import CheckpointError
+    from ..train.loso import LosoError, merge, run_loso
+    from ..train.runs import new_run_dir
+
+    try:
+        if args.merge:
+            summary = merge(args.merge)
+            _report(args, summary)
+            opt.say(args, f"written: {args.merge}/metrics.json, metrics.csv, per_class.csv")
+            return 0
+        if not args.db:
+            print("cmnet loso: give a database folder (or --merge RUN)", file=sys.stderr)
+            return 2
+        db = opt.open_db(args)
+        mc, tc, settings = opt.configs(args, db.name)
+        if args.run_dir:
+            run_dir = Path(args.run_dir)
+            (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+        else:
+            run_dir = new_run_dir(args.runs, args.name or f"loso-{db.name}")
+        opt.say(args, f"run folder: {run_dir}")
+        summary = run_loso(db, run_dir, mc, tc, settings, folds=args.fold, callbacks=opt.callbacks(args, run_dir),
+                           cache=opt.make_cache(args))
+    except (DatabaseError, LosoError, CheckpointError, PreprocessError, ClipError, ValueError, OSError) as exc:
+        print(f"cmnet loso: {exc}", file=sys.stderr)
+        return 2
+    if summary is None:
+        opt.say(args, f"cancelled; run the same command with --run-dir {run_dir} to resume")
+        return opt.EXIT_CANCELLED
+    _report(args, summary)
+    return 0

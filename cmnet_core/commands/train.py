@@ -1,0 +1,81 @@
+"""``cmnet train DB``: a final CMNet on all clips of a database, or fine-tuning ``--from CKPT`` on a lab's clips."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from ..train import options as opt
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Register ``train`` on the ``cmnet`` subparsers."""
+    p = subparsers.add_parser(
+        "train", help="train a final model, or fine-tune a checkpoint on your own clips",
+        description="Train CMNet on every clip of DB (a model to keep; for an evaluation use cmnet loso), or "
+                    "fine-tune --from a checkpoint (its model and preprocessing settings are used). Hold out "
+                    "subjects or a fraction of clips for an honest figure. Writes <run>/checkpoints/final.pt, "
+                    f"config.json, log.jsonl, metrics.json/csv. Exit status {opt.EXIT_CANCELLED} = cancelled "
+                    "(run again with --run-dir to resume).")
+    p.add_argument("db", help="database root folder (any adapter, e.g. the generic adapter for your own clips)")
+    p.add_argument("--from", dest="init", metavar="CKPT", help="fine-tune this checkpoint")
+    p.add_argument("--new-head", action="store_true",
+                   help="with --from: re-initialise the classifier so the label set may differ")
+    p.add_argument("--holdout-subject", nargs="+", default=[], metavar="SUBJECT",
+                   help="subjects kept out of training and scored at the end")
+    p.add_argument("--holdout-fraction", type=float, default=0.0,
+                   help="fraction of each class's clips kept out and scored (for a single-subject lab)")
+    opt.add_database_arguments(p)
+    opt.add_model_arguments(p)
+    opt.add_train_arguments(p)
+    opt.add_run_arguments(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train; 0 done, 2 bad input, `EXIT_CANCELLED` cancelled."""
+    from ..data.clip import ClipError
+    from ..data.database import DatabaseError
+    from ..model import CMNetConfig
+    from ..preprocess.errors import PreprocessError
+    from ..preprocess.types import PreprocessSettings
+    from ..train.checkpoint import CheckpointError, load_checkpoint
+    from ..train.final import train_final
+    from ..train.runs import new_run_dir
+
+    try:
+        db = opt.open_db(args)
+        mc, tc, settings = opt.configs(args, db.name)
+        init = None
+        if args.init:
+            init = load_checkpoint(args.init)
+            mc = CMNetConfig.from_dict(init.metadata["model_config"])
+            landmarks = settings.landmarks if args.landmarks else init.metadata["preprocess"]["landmarks"]
+            settings = replace(PreprocessSettings(**init.metadata["preprocess"]), landmarks=landmarks)
+        if args.run_dir:
+            run_dir = Path(args.run_dir)
+            (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+        else:
+            run_dir = new_run_dir(args.runs, args.name or f"{'finetune' if init else 'train'}-{db.name}")
+        opt.say(args, f"run folder: {run_dir}")
+        result = train_final(db, run_dir, mc, tc, settings, init=init, new_head=args.new_head,
+                             holdout_subjects=args.holdout_subject, holdout_fraction=args.holdout_fraction,
+                             callbacks=opt.callbacks(args, run_dir), cache=opt.make_cache(args))
+    except (DatabaseError, CheckpointError, PreprocessError, ClipError, ValueError, OSError) as exc:
+        print(f"cmnet train: {exc}", file=sys.stderr)
+        return 2
+    if result is None:
+        opt.say(args, f"cancelled; run the same command with --run-dir {run_dir} to resume")
+        return opt.EXIT_CANCELLED
+    if args.progress == "jsonl":
+        print(json.dumps({"event": "summary", "checkpoint": result["checkpoint"], "held_out": result["held_out"]}),
+              flush=True)
+    opt.say(args, f"checkpoint: {result['checkpoint']}")
+    if result["held_out"]:
+        h = result["held_out"]
+        opt.say(args, f"held out ({h['n']} clips): accuracy {100 * h['accuracy']:.2f} %, UF1 {100 * h['uf1']:.2f}, "
+                      f"UAR {100 * h['uar']:.2f}, paper F1 {100 * h['paper_f1']:.2f}")
+    return 0

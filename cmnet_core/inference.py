@@ -1,0 +1,196 @@
+"""Prediction with a trained CMNet checkpoint: `Predictor` (load once, predict many clips) and `Prediction`.
+
+A `Prediction` holds the class probabilities and, at the N sampled positions, the intensity clues k_n, the
+tendency prototype mean and σ (Wei et al., AAAI 2023, Eqs. 2–4) and the map position → source frame number,
+plus provenance. `Prediction.table` gives one row per position (py-feat style) for CSV export.
+"""
+from __future__ import annotations
+
+import csv
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .data.clip import Clip
+from .preprocess.types import PreprocessSettings
+from .train.checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from .train.trainer import resolve_device
+
+__all__ = ["Predictor", "Prediction", "PredictionCancelled", "CheckpointError"]
+
+TABLE_COLUMNS = ("position", "frame", "time_s", "intensity", "proto_mean", "proto_sigma", "is_apex")
+
+
+class PredictionCancelled(Exception):
+    """``cancel()`` returned True during `Predictor.predict`."""
+
+
+@dataclass
+class Prediction:
+    """CMNet's output for one clip. N positions, C classes.
+
+    labels : class names (C,) in class-id order.
+    probabilities : float (C,), softmax of the logits; sums to 1.
+    intensity : float (N,), intensity clues k_n (unitless, in (0, 1) with the sigmoid squeeze).
+    proto_mean, proto_sigma : float (N,), tendency prototype mean and standard deviation per position.
+    frame_map : float (N,), source frame number of each position (fractional where interpolated).
+    apex_position : 0-based position of the apex among the N.
+    fps : frames per second of the source (for times in seconds).
+    first_frame : the source's first frame number (time 0).
+    clip_name, source : the clip's name and file/folder.
+    provenance : checkpoint, device, preprocessing backend and settings, apex source, notes, seconds taken.
+    """
+
+    labels: list[str]
+    probabilities: np.ndarray
+    intensity: np.ndarray
+    proto_mean: np.ndarray
+    proto_sigma: np.ndarray
+    frame_map: np.ndarray
+    apex_position: int
+    fps: float
+    first_frame: int = 0
+    clip_name: str = ""
+    source: str = ""
+    provenance: dict = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """The most probable class."""
+        return self.labels[int(np.argmax(self.probabilities))]
+
+    @property
+    def times(self) -> np.ndarray:
+        """Time of each position in seconds since the source's first frame, (N,)."""
+        return (self.frame_map - self.first_frame) / self.fps
+
+    def table(self) -> list[dict]:
+        """One row per position: position, source frame number, time (s), k_n, prototype mean, σ, is_apex."""
+        return [{"position": i, "frame": float(self.frame_map[i]), "time_s": float(self.times[i]),
+                 "intensity": float(self.intensity[i]), "proto_mean": float(self.proto_mean[i]),
+                 "proto_sigma": float(self.proto_sigma[i]), "is_apex": i == self.apex_position}
+                for i in range(len(self.frame_map))]
+
+    def write_csv(self, path: str | Path) -> Path:
+        """Write `table` as CSV (header `TABLE_COLUMNS`) preceded by ``# key: value`` lines with the predicted
+        label, probabilities and checkpoint. Returns the path."""
+        path = Path(path)
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            f.write(f"# clip: {self.clip_name} ({self.source})\n# predicted: {self.label}\n")
+            f.write("# probabilities: " + ", ".join(f"{lab}={p:.6f}" for lab, p in
+                                                    zip(self.labels, self.probabilities)) + "\n")
+            f.write(f"# checkpoint: {self.provenance.get('checkpoint', '')}\n")
+            w = csv.DictWriter(f, fieldnames=TABLE_COLUMNS)
+            w.writeheader()
+            w.writerows(self.table())
+        return path
+
+    def to_dict(self) -> dict:
+        """JSON-safe dict of everything (arrays as lists)."""
+        return {"clip": self.clip_name, "source": self.source, "label": self.label, "labels": list(self.labels),
+                "probabilities": {lab: float(p) for lab, p in zip(self.labels, self.probabilities)},
+                "apex_position": int(self.apex_position), "fps": self.fps, "first_frame": self.first_frame,
+                "frames": self.table(), "provenance": self.provenance}
+
+
+class Predictor:
+    """A loaded checkpoint ready to predict clips. Build with `Predictor.load`.
+
+    Attributes: ``metadata`` (the checkpoint's metadata dict), ``labels``, ``device`` (torch.device that runs),
+    ``settings`` (`PreprocessSettings` from the checkpoint), ``model`` (CMNet in eval mode), ``path``.
+    """
+
+    def __init__(self, model: torch.nn.Module, checkpoint: Checkpoint, device: torch.device):
+        self.model = model.eval()
+        self.checkpoint = checkpoint
+        self.metadata = checkpoint.metadata
+        self.labels = checkpoint.labels
+        self.device = device
+        self.path = checkpoint.path
+        self.settings = PreprocessSettings(**checkpoint.metadata["preprocess"])
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto") -> "Predictor":
+        """Load a checkpoint (no code from the file is run) onto ``device`` (``"auto"``: CUDA when available).
+
+        Raises `CheckpointError` for an unsafe/invalid file or metadata that does not describe a CMNet,
+        ``ValueError`` when CUDA is asked for but absent.
+        """
+        from .model import CMNet, CMNetConfig
+
+        dev = resolve_device(device)
+        ckpt = load_checkpoint(path, map_location="cpu")
+        try:
+            cfg = CMNetConfig.from_dict(ckpt.metadata["model_config"])
+            PreprocessSettings(**ckpt.metadata["preprocess"])
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"{path}: the checkpoint's settings are not understood: {exc}") from exc
+        if (cfg.image_size, cfg.num_frames) != (ckpt.metadata["image_size"], ckpt.metadata["num_frames"]):
+            raise CheckpointError(f"{path}: model_config disagrees with image_size/num_frames in the metadata")
+        model = CMNet(cfg.replace(pretrained="none"), len(ckpt.labels))
+        try:
+            model.load_state_dict(ckpt.state_dict)
+        except RuntimeError as exc:
+            raise CheckpointError(f"{path}: the weights do not fit the model described by its metadata: {exc}") from exc
+        return cls(model.to(dev), ckpt, dev)
+
+    def settings_for(self, clip: Clip) -> tuple[PreprocessSettings, list[str]]:
+        """The checkpoint's preprocessing settings for ``clip``, and notes on any change.
+
+        Only change: landmarks ``"hint"`` (synthetic training data) on a clip without a landmark hint becomes
+        ``"auto"`` (a real detector).
+        """
+        if self.settings.landmarks == "hint" and clip.landmarks_hint is None:
+            return replace(self.settings, landmarks="auto"), [
+                "checkpoint preprocessing used synthetic landmark hints; this clip has none: used 'auto' landmarks"]
+        return self.settings, []
+
+    @torch.no_grad()
+    def predict(self, clip: Clip, progress: Callable[[float, str], None] | None = None,
+                cancel: Callable[[], bool] | None = None, cache=None) -> Prediction:
+        """Preprocess ``clip`` with the checkpoint's settings and run CMNet on it.
+
+        progress(fraction in [0, 1], message) is called at each stage; cancel() is checked between stages.
+        cache : an optional `PreprocessCache`.
+        Raises `PredictionCancelled` on cancel, `PreprocessError`/`ClipError` when the clip cannot be preprocessed.
+        """
+        from .preprocess.pipeline import preprocess_clip
+
+        def stage(fraction: float, message: str) -> None:
+            if progress is not None:
+                progress(fraction, message)
+            if cancel is not None and cancel():
+                raise PredictionCancelled(f"prediction of {clip.name or clip.path} cancelled")
+
+        t0 = time.perf_counter()
+        settings, notes = self.settings_for(clip)
+        stage(0.0, "preprocessing")
+        pre = preprocess_clip(clip, settings=settings, cache=cache)
+        t1 = time.perf_counter()
+        stage(0.7, "running CMNet")
+        frames = pre.to_tensor().unsqueeze(0).to(self.device)
+        apex = torch.tensor([pre.apex_position], device=self.device)
+        out = self.model(frames, apex)
+        probs = torch.softmax(out.logits.float(), dim=1)[0].cpu().numpy()
+        t2 = time.perf_counter()
+        stage(1.0, "done")
+        numbers = clip.frame_numbers
+        return Prediction(
+            labels=list(self.labels), probabilities=probs.astype(np.float64),
+            intensity=out.intensity[0].float().cpu().numpy().astype(np.float64),
+            proto_mean=out.proto_mean[0].float().cpu().numpy().astype(np.float64),
+            proto_sigma=out.proto_sigma[0].float().cpu().numpy().astype(np.float64),
+            frame_map=np.asarray(pre.frame_map, dtype=np.float64), apex_position=int(pre.apex_position),
+            fps=clip.fps, first_frame=int(numbers[0]) if len(numbers) else 0, clip_name=clip.name,
+            source=str(clip.path),
+            provenance={"checkpoint": str(self.path), "device": str(self.device),
+                        "preprocess_backend": pre.backend, "preprocess": settings.to_dict(),
+                        "apex_source": pre.apex_source, "notes": [*notes, *pre.notes],
+                        "checkpoint_database": self.metadata.get("database"),
+                        "checkpoint_protocol": self.metadata.get("protocol"),
+                        "code_version": self.metadata.get("code_version"),
+                        "seconds": {"preprocess": round(t1 - t0, 4), "model": round(t2 - t1, 4)}})

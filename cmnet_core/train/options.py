@@ -1,0 +1,155 @@
+"""Command-line options shared by ``cmnet train``, ``cmnet loso`` and ``cmnet evaluate`` and their translation
+into `CMNetConfig`, `TrainConfig`, `PreprocessSettings`, callbacks and databases.
+
+Cancelling a CLI run: SIGINT/SIGTERM (Ctrl+C, ``QProcess.terminate()`` on Unix) or creating the file given by
+``--cancel-file`` (portable, also on Windows) stops after the current step; the checkpoint is written and the
+process exits with status `EXIT_CANCELLED`; the same command resumes.
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+from .callbacks import Callback, Callbacks, JsonlPrinter, TqdmProgress
+from .runs import RunLog
+from .trainer import TrainConfig
+
+EXIT_CANCELLED = 3
+
+
+def add_database_arguments(p: argparse.ArgumentParser) -> None:
+    """``--sheet``, ``--kind``, ``--protocol`` for a database argument (see `open_database`)."""
+    g = p.add_argument_group("database")
+    g.add_argument("--sheet", help="annotation sheet (default: the adapter's usual sheet inside the root)")
+    g.add_argument("--kind", help="database kind (casme2, samm, smic, casme3, generic, synthetic); default: detect")
+    g.add_argument("--protocol", help="label protocol (default: the adapter's default)")
+
+
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    """Model and preprocessing options."""
+    g = p.add_argument_group("model and preprocessing")
+    g.add_argument("--preset", default="fast", choices=("paper", "fast"),
+                   help="CMNet preset: paper (224 px as published) or fast (112 px, CPU-friendly); default fast")
+    g.add_argument("--image-size", type=int, help="face crop side in pixels (overrides the preset)")
+    g.add_argument("--frames", type=int, help="N, frames per clip after temporal normalisation (default 16)")
+    g.add_argument("--pretrained", help="backbone weights: none, imagenet, or a state-dict file (default none)")
+    g.add_argument("--landmarks", choices=("auto", "fan", "mtcnn", "hint", "none"),
+                   help="landmark backend (default: hint for synthetic databases, else auto)")
+    g.add_argument("--apex-mode", default="annotated", choices=("annotated", "spotting", "midpoint"),
+                   help="where the apex comes from (default annotated, spotting when absent)")
+    g.add_argument("--interpolation", default="tim", choices=("tim", "linear"),
+                   help="interpolation for clips shorter than N (default tim)")
+    g.add_argument("--cache", help="preprocessing cache folder (default: $CMNET_CACHE_DIR/preprocess or "
+                                   "~/.cache/cmnet/preprocess); 'off' disables it")
+
+
+def add_train_arguments(p: argparse.ArgumentParser, oracle: bool = False) -> None:
+    """Optimisation options (`TrainConfig`)."""
+    d = TrainConfig()
+    g = p.add_argument_group("training")
+    g.add_argument("--epochs", type=int, default=d.epochs, help=f"epochs (default {d.epochs})")
+    g.add_argument("--batch-size", type=int, default=d.batch_size, help=f"clips per step (default {d.batch_size})")
+    g.add_argument("--lr", type=float, default=d.lr, help=f"SGD learning rate (default {d.lr}, paper)")
+    g.add_argument("--lr-step", type=int, default=d.lr_step, help="halve the lr every this many epochs (default 50)")
+    g.add_argument("--seed", type=int, default=d.seed, help="random seed (default 0)")
+    g.add_argument("--class-balanced", action="store_true", help="sample clips with probability ∝ 1/class count")
+    g.add_argument("--selection", default="fixed", choices=("fixed", "val"),
+                   help="model selection: fixed (last epoch) or val (best epoch on validation subjects taken "
+                        "from the training subjects)")
+    g.add_argument("--val-subjects", type=int, default=1, help="training subjects held out for --selection val")
+    if oracle:
+        g.add_argument("--oracle", action="store_true",
+                       help="ALSO report the optimistic best-epoch-on-test figure, labelled 'oracle' (never alone)")
+    g.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:1 ...")
+    g.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
+    g.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (default 0)")
+
+
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    """Run folder and progress options."""
+    g = p.add_argument_group("run folder and progress")
+    g.add_argument("--runs", default="runs", help="folder for new runs (default ./runs)")
+    g.add_argument("--name", help="run name (default: derived from the command and database)")
+    g.add_argument("--run-dir", help="use this exact run folder (resume, or share one folder between fold jobs)")
+    add_progress_arguments(p)
+    g.add_argument("--cancel-file", help="stop (resumably) as soon as this file exists")
+
+
+def add_progress_arguments(p: argparse.ArgumentParser) -> None:
+    """``--progress human|jsonl``."""
+    p.add_argument("--progress", default="human", choices=("human", "jsonl"),
+                   help="human: progress bars on stderr; jsonl: one JSON object per event on stdout (for the GUI)")
+
+
+def open_db(args: argparse.Namespace):
+    """`open_database` from ``args.db`` and the database options."""
+    from cmnet_core.data.database import open_database
+
+    return open_database(args.db, sheet=args.sheet, kind=args.kind, protocol=args.protocol)
+
+
+def configs(args: argparse.Namespace, db_name: str):
+    """``(CMNetConfig, TrainConfig, PreprocessSettings)`` from the parsed options."""
+    from cmnet_core.model import CMNetConfig
+    from cmnet_core.preprocess.types import PreprocessSettings
+
+    overrides = {}
+    if args.image_size:
+        overrides["image_size"] = args.image_size
+    if args.frames:
+        overrides["num_frames"] = args.frames
+    if args.pretrained:
+        overrides["pretrained"] = args.pretrained
+    mc = CMNetConfig.preset(args.preset, **overrides)
+    tc = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_step=args.lr_step,
+                     seed=args.seed, class_balanced=args.class_balanced, amp=not args.no_amp, device=args.device,
+                     num_workers=args.workers, selection=args.selection,
+                     val_subjects=args.val_subjects if args.selection == "val" else 0,
+                     oracle=bool(getattr(args, "oracle", False)))
+    landmarks = args.landmarks or ("hint" if db_name == "synthetic" else "auto")
+    settings = PreprocessSettings(image_size=mc.image_size, num_frames=mc.num_frames, landmarks=landmarks,
+                                  interpolation=args.interpolation, apex_mode=args.apex_mode)
+    return mc, tc, settings
+
+
+def make_cache(args: argparse.Namespace):
+    """The `PreprocessCache` asked for (None with ``--cache off``)."""
+    from cmnet_core.preprocess.cache import PreprocessCache, default_cache_dir
+
+    if args.cache == "off":
+        return None
+    return PreprocessCache(Path(args.cache) if args.cache else default_cache_dir())
+
+
+class CancelRequest(Callback):
+    """Asks the run to stop on SIGINT/SIGTERM or when ``cancel_file`` exists."""
+
+    def __init__(self, cancel_file: str | None = None):
+        self.cancel_file = Path(cancel_file) if cancel_file else None
+        self.requested = False
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum, frame) -> None:
+        self.requested = True
+
+    def should_cancel(self) -> bool:
+        if self.cancel_file is not None and self.cancel_file.exists():
+            self.requested = True
+        return self.requested
+
+
+def callbacks(args: argparse.Namespace, run_dir: Path | None) -> Callbacks:
+    """Progress printer (tqdm or JSON lines on stdout), the run's log.jsonl, and the cancel request."""
+    items: list[Callback] = [JsonlPrinter(sys.stdout) if args.progress == "jsonl" else TqdmProgress()]
+    if run_dir is not None:
+        items.append(RunLog(run_dir))
+    items.append(CancelRequest(getattr(args, "cancel_file", None)))
+    return Callbacks(items)
+
+
+def say(args: argparse.Namespace, text: str) -> None:
+    """A human message: stderr in jsonl mode (stdout carries only JSON), else stdout."""
+    print(text, file=sys.stderr if args.progress == "jsonl" else sys.stdout, flush=True)
