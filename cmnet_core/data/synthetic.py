@@ -175,8 +175,13 @@ def intensity_curve(n_frames: int, onset_index: int, apex_index: int, offset_ind
 
 
 @dataclass(frozen=True)
-class _Motion:
-    """Per-frame drivers of one clip (index = position in the clip)."""
+class ClipMotion:
+    """What changes over one clip, per frame index i = 0..L-1 (frame number i + 1).
+
+    ``amplitude``: AU displacement at the apex, output pixels; ``intensity`` (L,): true intensity
+    0..1; ``blink`` (L,): eyelid closure 0..1; ``head`` (L, 2): head offset (x, y), output pixels;
+    ``gain`` (L,): lighting gain; ``noise_sigma``: grey levels; ``noise_seed``: seeds the noise.
+    """
 
     label: str
     amplitude: float  # apex displacement in output pixels
@@ -393,9 +398,10 @@ class SyntheticSource:
 
     ``path`` is ``synthetic://<subject>/<clip>``; frame numbers are 1..L; ``read(n)`` is
     deterministic (noise is seeded by clip and frame number, not by reading order).
+    ``identity`` (`FaceIdentity`) and ``motion`` (`ClipMotion`) are the ground truth behind the pixels.
     """
 
-    def __init__(self, identity: FaceIdentity, motion: _Motion, size: int, fps: float, path: str):
+    def __init__(self, identity: FaceIdentity, motion: ClipMotion, size: int, fps: float, path: str):
         self.identity = identity
         self.motion = motion
         self.path = Path(path)
@@ -419,7 +425,7 @@ class SyntheticSource:
 
 
 def _motion(seed, label: str, n_frames: int, onset_i: int, apex_i: int, offset_i: int, amplitude: float,
-            distractors: Distractors, size: int, fps: float) -> _Motion:
+            distractors: Distractors, size: int, fps: float) -> ClipMotion:
     r = _rng(seed, 2)
     scale = size / REFERENCE_SIZE
     # head: a straight drift plus smoothed jitter, capped at head_motion_px
@@ -445,7 +451,7 @@ def _motion(seed, label: str, n_frames: int, onset_i: int, apex_i: int, offset_i
     tsec = np.arange(n_frames) / fps
     flutter = r.uniform(-1, 1, n_frames)
     gain = 1.0 + distractors.flicker * (0.7 * np.sin(2 * np.pi * freq * tsec + phase) + 0.3 * flutter)
-    return _Motion(label, amplitude, intensity_curve(n_frames, onset_i, apex_i, offset_i), blink, head, gain,
+    return ClipMotion(label, amplitude, intensity_curve(n_frames, onset_i, apex_i, offset_i), blink, head, gain,
                    distractors.noise_sigma, tuple(int(v) for v in np.atleast_1d(seed)) + (zlib.crc32(label.encode()),))
 
 
@@ -646,7 +652,7 @@ def contact_sheet(clips: Sequence[Clip], amplify: float = 8.0, columns: int = 2)
     return np.concatenate(rows, axis=0)
 
 
-__all__ = ["SYNTHETIC_LABELS", "SYNTHETIC_AUS", "FaceIdentity", "Distractors", "SyntheticSource", "intensity_curve",
+__all__ = ["SYNTHETIC_LABELS", "SYNTHETIC_AUS", "FaceIdentity", "Distractors", "ClipMotion", "SyntheticSource", "intensity_curve",
            "render_frame", "make_synthetic_clip", "synthetic_clip_specs", "clip_from_spec", "synthetic_database",
            "write_synthetic_database", "contact_sheet", "SPEC_FILE", "SHEET_FILE", "TRUTH_FILE", "SHEET_COLUMNS",
            "FRAME_PATTERN"]
