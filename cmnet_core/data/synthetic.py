@@ -652,7 +652,8 @@ def contact_sheet(clips: Sequence[Clip], amplify: float = 8.0, columns: int = 2)
     return np.concatenate(rows, axis=0)
 
 
-__all__ = ["SYNTHETIC_LABELS", "SYNTHETIC_AUS", "FaceIdentity", "Distractors", "ClipMotion", "SyntheticSource", "intensity_curve",
+__all__ = ["SYNTHETIC_LABELS", "SYNTHETIC_AUS", "FaceIdentity", "Distractors", "ClipMotion", "SyntheticSource",
+           "intensity_curve",
            "render_frame", "make_synthetic_clip", "synthetic_clip_specs", "clip_from_spec", "synthetic_database",
            "write_synthetic_database", "contact_sheet", "SPEC_FILE", "SHEET_FILE", "TRUTH_FILE", "SHEET_COLUMNS",
            "FRAME_PATTERN"]
