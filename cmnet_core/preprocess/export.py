@@ -1,0 +1,82 @@
+"""Write a `PreprocessedClip` to disk: the N crops as PNGs, the frame map and apex as JSON and CSV,
+and a contact sheet (all N crops in one image, apex framed in red) for checking alignment by eye."""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .types import PreprocessedClip
+
+CSV_NAME, JSON_NAME = "frame_map.csv", "preprocess.json"
+
+
+def _write_png(path: Path, rgb: np.ndarray) -> None:
+    if not cv2.imwrite(str(path), np.ascontiguousarray(rgb[..., ::-1])):
+        raise OSError(f"could not write {path}")
+
+
+def write_outputs(result: PreprocessedClip, folder: str | os.PathLike, source: str = "") -> Path:
+    """Write ``frame_00.png`` .. (the N crops, S x S RGB), ``frame_map.csv`` (position, source_frame,
+    is_apex) and ``preprocess.json`` (frame map, apex position, the apex's source frame number and where
+    the apex came from, backend, settings, notes, ``source`` path) into ``folder`` (created).
+    Returns the folder."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    digits = max(2, len(str(len(result.frames) - 1)))
+    for i, frame in enumerate(result.frames):
+        _write_png(folder / f"frame_{i:0{digits}d}.png", frame)
+    fmap = [float(v) for v in result.frame_map]
+    with open(folder / CSV_NAME, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["position", "source_frame", "is_apex"])
+        for i, v in enumerate(fmap):
+            writer.writerow([i, f"{v:.4f}".rstrip("0").rstrip("."), int(i == result.apex_position)])
+    info = {
+        "source": source,
+        "frame_map": fmap,
+        "apex_position": int(result.apex_position),
+        "apex_frame": fmap[result.apex_position],
+        "apex_source": result.apex_source,
+        "backend": result.backend,
+        "settings": result.settings.to_dict(),
+        "notes": list(result.notes),
+    }
+    (folder / JSON_NAME).write_text(json.dumps(info, indent=2))
+    return folder
+
+
+def contact_sheet(result: PreprocessedClip, title: str = "", tile: int = 128) -> np.ndarray:
+    """All N crops in a grid (uint8 RGB), each labelled with its position and source frame number; the
+    apex tile is framed in red. ``tile`` is the side of one crop in the sheet (pixels)."""
+    n = len(result.frames)
+    cols = math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    head = 22 if title else 0
+    sheet = np.full((head + rows * tile, cols * tile, 3), 255, np.uint8)
+    if title:
+        cv2.putText(sheet, title, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+    for i, frame in enumerate(result.frames):
+        r, c = divmod(i, cols)
+        y, x = head + r * tile, c * tile
+        thumb = cv2.resize(frame, (tile, tile), interpolation=cv2.INTER_AREA)
+        label = f"{i} f{result.frame_map[i]:g}" + (" apex" if i == result.apex_position else "")
+        cv2.rectangle(thumb, (0, tile - 16), (tile - 1, tile - 1), (0, 0, 0), -1)
+        cv2.putText(thumb, label, (3, tile - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (255, 255, 255), 1, cv2.LINE_AA)
+        if i == result.apex_position:
+            cv2.rectangle(thumb, (0, 0), (tile - 1, tile - 1), (255, 0, 0), 3)
+        sheet[y:y + tile, x:x + tile] = thumb
+    return sheet
+
+
+def write_contact_sheet(result: PreprocessedClip, path: str | os.PathLike, title: str = "", tile: int = 128) -> Path:
+    """Save `contact_sheet` as a PNG at ``path`` (parent folders created); returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_png(path, contact_sheet(result, title, tile))
+    return path

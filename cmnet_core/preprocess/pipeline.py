@@ -1,0 +1,265 @@
+"""Clip → `PreprocessedClip`: one face alignment per clip, temporal normalisation to N, apex, cache.
+
+Steps (DESIGN.md §3, "Preprocessing (paper)"):
+
+1. span = the clip's frames in onset..offset (the whole clip when not annotated);
+2. landmarks on the reference frame (the onset) → one similarity transform for every frame
+   (`align.alignment_matrix`). No face in the onset frame: the frames that will be sampled are searched
+   in order and the first one with a face is used (noted); none at all → `NoFaceError`. Several faces:
+   the largest (noted). Crop partly outside the frame: border pixels repeated (noted). After cropping,
+   the last frame of the span is checked for a face too; a face that has left the view is noted;
+3. apex: annotated, spotted (`apex` module) or the midpoint;
+4. L >= N frames: N frames at regular intervals, the one nearest the apex moved onto the apex frame;
+   L < N: TIM (or linear) interpolation of the L aligned crops;
+5. frame map (source frame number per position, fractional when interpolated) and apex position.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..data.clip import Clip, ClipError
+from .align import alignment_matrix, centre_crop_matrix, outside_note, warp
+from .apex import APEX_MODES, apex_position, midpoint, motion_score, spotting_image
+from .cache import PreprocessCache, cache_key
+from .errors import NoFaceError, PreprocessError
+from .face import BACKENDS, FAN_DETECTOR_FILE, FAN_MODEL_FILE, fan_model_dir, get_backend, resolve_backend
+from .temporal import INTERPOLATIONS, frame_map, include_index, interpolate, sample_indices
+from .types import PreprocessedClip, PreprocessSettings
+
+
+def validate_settings(settings: PreprocessSettings) -> None:
+    """Raise `PreprocessError` naming the field for a setting outside its allowed values."""
+    problems = []
+    if not (16 <= settings.image_size <= 2048):
+        problems.append(f"image_size {settings.image_size} (16..2048 pixels)")
+    if settings.num_frames < 1:
+        problems.append(f"num_frames {settings.num_frames} (at least 1)")
+    if not (0.0 <= settings.margin <= 5.0):
+        problems.append(f"margin {settings.margin} (0..5 face units)")
+    for name, allowed in (("landmarks", BACKENDS), ("interpolation", INTERPOLATIONS), ("apex_mode", APEX_MODES)):
+        if getattr(settings, name) not in allowed:
+            problems.append(f"{name} {getattr(settings, name)!r} (one of {', '.join(allowed)})")
+    if problems:
+        raise PreprocessError("invalid preprocessing settings: " + "; ".join(problems))
+
+
+def span_frames(clip: Clip) -> list[int]:
+    """Source frame numbers in onset..offset, ascending. Raises `PreprocessError` for an inconsistent
+    annotation (names the clip's file and the problem) or an empty span."""
+    problems = clip.annotation.validate(clip.frame_numbers)
+    if problems:
+        raise PreprocessError(f"{clip.path}: " + "; ".join(problems))
+    on, off = clip.span()
+    span = [int(n) for n in clip.frame_numbers if on <= n <= off]
+    if not span:
+        raise PreprocessError(f"{clip.path}: no frames between onset {on} and offset {off}")
+    return span
+
+
+def _file_identity(path) -> dict:
+    st = path.stat()
+    return {"name": path.name, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def _key_extra(clip: Clip, backend: str, fan_dir) -> dict:
+    if backend == "hint" and clip.landmarks_hint is not None:
+        return {"hint": np.asarray(clip.landmarks_hint, dtype=np.float64).round(4).tolist()}
+    if backend == "fan":
+        folder = fan_model_dir(fan_dir)
+        return {"fan": [_file_identity(folder / n) for n in (FAN_MODEL_FILE, FAN_DETECTOR_FILE)]}
+    return {}
+
+
+def _detect_reference(clip: Clip, span: list[int], settings: PreprocessSettings, backend: str,
+                      fan_dir) -> tuple[np.ndarray, int, list[str], object]:
+    """Transform from the first frame with a face among onset + the frames to be sampled.
+
+    Returns ``(matrix (2, 3), reference index in span, notes, detector)``.
+    """
+    detector = get_backend(backend, None if fan_dir is None else str(fan_dir))
+    candidates = list(dict.fromkeys([0, *sample_indices(len(span), min(settings.num_frames, len(span)))]))
+    for idx in candidates:
+        image = clip.frame(span[idx])
+        faces = detector.detect(image)
+        if faces:
+            break
+    else:
+        later = ", ".join(str(span[i]) for i in candidates[1:]) or "none"
+        raise NoFaceError(f"{clip.path}: no face found in frame {span[0]} (onset) nor in the later frames "
+                          f"checked ({later}) by the {backend} detector. Check that the clip shows a face, "
+                          "set onset/offset to a part that does, or use landmarks 'none' for a centre crop.")
+    notes = []
+    if idx != 0:
+        notes.append(f"no face in the onset frame {span[0]}; aligned on frame {span[idx]}, "
+                     "the first sampled frame with a face")
+    if len(faces) > 1:
+        w, h = faces[0].box[2:] - faces[0].box[:2]
+        notes.append(f"{len(faces)} faces in frame {span[idx]}; took the largest ({w:.0f}x{h:.0f} px)")
+    matrix = alignment_matrix(faces[0].points, settings.image_size, settings.margin)
+    note = outside_note(matrix, (image.shape[1], image.shape[0]), settings.image_size)
+    if note:
+        notes.append(note)
+    return matrix, idx, notes, detector
+
+
+def _reference(clip: Clip, span: list[int], settings: PreprocessSettings, backend: str, fan_dir):
+    """``(matrix, reference index, notes, detector or None)`` for any backend."""
+    size = settings.image_size
+    if backend == "none":
+        first = clip.frame(span[0])
+        return centre_crop_matrix(first.shape[1], first.shape[0], size), 0, [], None
+    if backend == "hint":
+        if clip.landmarks_hint is None:
+            raise PreprocessError(f"{clip.path}: landmarks 'hint' needs clip.landmarks_hint (synthetic clips carry "
+                                  "it); use 'auto' for real clips")
+        matrix = alignment_matrix(np.asarray(clip.landmarks_hint)[:5], size, settings.margin)
+        return matrix, 0, [], None
+    return _detect_reference(clip, span, settings, backend, fan_dir)
+
+
+def _annotated_apex(clip: Clip, mode: str, span: list[int]) -> tuple[int | None, str]:
+    """Apex frame and source known before reading frames; ``(None, "spotted")`` when spotting is needed."""
+    if mode == "annotated" and clip.apex is not None:
+        return int(clip.apex), clip.annotation.apex_source or "annotated"
+    if mode == "midpoint":
+        return midpoint(span), "midpoint"
+    return None, "spotted"
+
+
+def _compute(clip: Clip, settings: PreprocessSettings, backend: str, notes: list[str], fan_dir) -> PreprocessedClip:
+    span = span_frames(clip)
+    size, n, length = settings.image_size, settings.num_frames, len(span)
+    matrix, ref_idx, ref_notes, detector = _reference(clip, span, settings, backend, fan_dir)
+    notes = notes + ref_notes
+    apex_frame, apex_source = _annotated_apex(clip, settings.apex_mode, span)
+    spot = apex_frame is None
+    if spot and settings.apex_mode == "annotated":
+        notes.append("no annotated apex; apex spotted (peak motion from onset)")
+    span_arr = np.asarray(span)
+    sampled = length >= n
+    chosen = sample_indices(length, n) if sampled else np.arange(length)
+    if sampled and not spot:
+        chosen = include_index(chosen, int(np.argmin(np.abs(span_arr - apex_frame))))
+    wanted = set(chosen.tolist())
+
+    crops: dict[int, np.ndarray] = {}
+    last_raw = None
+    onset_grey, best_score, best_idx, best_crop = None, -1.0, 0, None
+    for i, number in enumerate(span):
+        if not spot and i not in wanted:
+            continue
+        raw = clip.frame(number)
+        crop = warp(raw, matrix, size)
+        if i in wanted:
+            crops[i] = crop
+        if i == length - 1:
+            last_raw = raw
+        if spot:
+            grey = spotting_image(crop)
+            onset_grey = grey if onset_grey is None else onset_grey
+            score = motion_score(grey, onset_grey)
+            if score > best_score:
+                best_score, best_idx, best_crop = score, i, crop
+    if spot:
+        apex_frame = span[best_idx]
+        if sampled:
+            chosen = include_index(chosen, best_idx)
+            crops.setdefault(best_idx, best_crop)
+
+    if detector is not None and ref_idx != length - 1 and not detector.detect(last_raw):
+        notes.append(f"no face found in the last frame {span[-1]}: the face may leave the view; every frame is "
+                     f"cropped where the face was in frame {span[ref_idx]}")
+
+    stack = np.stack([crops[i] for i in chosen.tolist()])
+    if sampled:
+        frames, fmap = stack, span_arr[chosen].astype(np.float64)
+    else:
+        frames, positions, interp_notes = interpolate(stack, n, settings.interpolation)
+        notes += interp_notes
+        fmap = frame_map(positions, span)
+    return PreprocessedClip(frames=frames, frame_map=fmap, apex_position=apex_position(fmap, apex_frame),
+                            apex_source=apex_source, backend=backend, settings=settings, notes=notes)
+
+
+def preprocess_clip(clip: Clip, settings: PreprocessSettings = PreprocessSettings(),
+                    cache: PreprocessCache | None = None, *, fan_dir: str | os.PathLike | None = None
+                    ) -> PreprocessedClip:
+    """Preprocess one clip for CMNet (see the module doc for the steps).
+
+    Parameters
+    ----------
+    clip : the clip; onset..offset (source frame numbers) bounds the frames used.
+    settings : every setting that changes the output (`PreprocessSettings`).
+    cache : when given, a matching entry is returned without reading any frame (pixel-hashed synthetic
+        sources excepted) and a new result is stored.
+    fan_dir : folder holding the FAN model files (default ``$CMNET_FAN_DIR`` or torch hub checkpoints).
+
+    Returns
+    -------
+    `PreprocessedClip` with frames uint8 (N, S, S, 3), frame_map (N,) source frame numbers, apex_position
+    (0-based, among N), apex_source, the landmark backend that ran and notes.
+
+    Raises
+    ------
+    PreprocessError : bad settings or annotation; `NoFaceError` when no face is found;
+        `ModelFilesMissingError` for ``landmarks="fan"`` without its files. ClipError : unreadable frames.
+    """
+    validate_settings(settings)
+    backend, notes = resolve_backend(settings.landmarks, fan_dir)
+    key = None
+    if cache is not None:
+        span = span_frames(clip)
+        key = cache_key(clip, settings, backend, span, _key_extra(clip, backend, fan_dir))
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+    result = _compute(clip, settings, backend, notes, fan_dir)
+    if cache is not None:
+        cache.put(key, result)
+    return result
+
+
+@dataclass
+class ClipOutcome:
+    """What happened to one clip of a database run: ``status`` is ``"done"``, ``"cached"`` or ``"failed"``
+    (``error`` then says why); ``notes`` are the result's notes."""
+
+    clip: Clip
+    status: str
+    error: str = ""
+    notes: tuple[str, ...] = ()
+
+
+def preprocess_database(db, settings: PreprocessSettings = PreprocessSettings(), cache: PreprocessCache | None = None,
+                        progress: Callable[[int, int, ClipOutcome], None] | None = None,
+                        on_result: Callable[[Clip, PreprocessedClip], None] | None = None, *,
+                        fan_dir: str | os.PathLike | None = None) -> list[ClipOutcome]:
+    """Preprocess every clip of ``db`` (a `Database` or an iterable of clips), one at a time.
+
+    With a ``cache`` an interrupted run resumes: finished clips are cache hits (status ``"cached"``).
+    A clip that fails with `PreprocessError`/`ClipError` is recorded as ``"failed"`` and the run goes on.
+    ``progress(done, total, outcome)`` is called after each clip; ``on_result(clip, result)`` receives
+    each result (results are not kept, so memory stays flat). Returns one `ClipOutcome` per clip.
+    """
+    validate_settings(settings)
+    clips: list[Clip] = list(db.clips) if hasattr(db, "clips") else list(db)
+    outcomes: list[ClipOutcome] = []
+    for i, clip in enumerate(clips):
+        hits_before = cache.hits if cache is not None else 0
+        try:
+            result = preprocess_clip(clip, settings, cache, fan_dir=fan_dir)
+        except (PreprocessError, ClipError) as exc:
+            outcome = ClipOutcome(clip, "failed", str(exc))
+        else:
+            status = "cached" if cache is not None and cache.hits > hits_before else "done"
+            outcome = ClipOutcome(clip, status, notes=tuple(result.notes))
+            if on_result is not None:
+                on_result(clip, result)
+        outcomes.append(outcome)
+        if progress is not None:
+            progress(i + 1, len(clips), outcome)
+    return outcomes
