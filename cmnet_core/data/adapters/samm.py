@@ -1,0 +1,66 @@
+"""SAMM adapter (Davison et al., IEEE TAC 2016): ``006/006_1_2/006_05562.jpg`` trees + the FACS sheet.
+
+Sheet ``SAMM_Micro_FACS_Codes_v2.xlsx``, worksheet MICRO_ONLY: a 13-row preamble with the
+header on row 14 (found by its columns, not by position); Subject '006' (may read as int 6 →
+``006``), Filename, Onset Frame, Apex Frame, Offset Frame, Duration (a formula, unused),
+Action Units, Estimated Emotion (capitalised; 'Other' and 'Others' both occur), Notes.
+Frame numbers come from the file names (``006_05562.jpg`` → 5562). Frame rate 200 fps.
+Apex ``'/'``: as for CASME II (kept with apex None for apex spotting, or ``slash_apex="skip"``).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..database import Adapter, Database, register_adapter
+from ..protocols import get_protocol
+from ..sheets import as_text, read_table, subject_id
+from .common import FRAME_ALIASES, SheetRow, Skip, build_database, find_sheet, rows_from_table, unlisted_folders
+
+NAME = "samm"
+FPS = 200.0
+SHEET_PATTERNS = ("SAMM_Micro_FACS_Codes*.xlsx", "SAMM*.xlsx")
+_SUBJECT_DIR = re.compile(r"^\d{3}$")
+
+
+def detect(root: Path) -> bool:
+    """True when ``root`` holds 3-digit subject folders with ``NNN_*`` clip folders."""
+    return any(_SUBJECT_DIR.match(d.name) and any(c.is_dir() and c.name.startswith(d.name + "_") for c in d.iterdir())
+               for d in root.iterdir() if d.is_dir())
+
+
+def read_rows(root: Path, sheet: Path, slash_apex: str = "spot") -> tuple[list[SheetRow], list[Skip]]:
+    """Parse the SAMM sheet (header found below the preamble) into rows with folder ``root/NNN/Filename``.
+
+    Raises `DatabaseError` when no worksheet has the SAMM columns.
+    """
+    table = read_table(sheet, [("Subject",), ("Filename",), FRAME_ALIASES["onset"], FRAME_ALIASES["offset"],
+                               ("Estimated Emotion", "Emotion")])
+    cols = {k: table.column(*a, required=k != "apex") for k, a in FRAME_ALIASES.items()}
+
+    def locate(subject_cell, clip_cell, values):
+        subject = subject_id(subject_cell, "", 3)
+        name = as_text(clip_cell)
+        return subject, name, root / subject / name
+
+    return rows_from_table(table, table.column("Subject"), table.column("Filename"),
+                           table.column("Estimated Emotion", "Emotion"), cols, locate, slash_apex,
+                           aus_col=table.column("Action Units", "AUs", "AU", required=False),
+                           notes_col=table.column("Notes", required=False))
+
+
+def load(root: Path, sheet: Path | None = None, protocol: str | None = None, *,
+         slash_apex: str = "spot") -> Database:
+    """Open a SAMM root with its sheet under ``protocol`` (default samm-5).
+
+    Raises `DatabaseError` for a missing/unreadable sheet or an unknown protocol; bad rows become skips.
+    """
+    root = Path(root)
+    sheet = Path(sheet) if sheet is not None else find_sheet(root, SHEET_PATTERNS, "SAMM")
+    proto = get_protocol(protocol, NAME)
+    rows, skips = read_rows(root, sheet, slash_apex)
+    skips += unlisted_folders(root, rows, "[0-9][0-9][0-9]/*")
+    return build_database(NAME, root, sheet, proto, rows, skips, FPS)
+
+
+register_adapter(Adapter(NAME, detect, load, protocols=("samm-5", "megc2019-3")))
