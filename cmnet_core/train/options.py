@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import threading
 from pathlib import Path
 
 from .callbacks import Callback, Callbacks, JsonlPrinter, TqdmProgress
@@ -129,11 +130,18 @@ class CancelRequest(Callback):
     def __init__(self, cancel_file: str | None = None):
         self.cancel_file = Path(cancel_file) if cancel_file else None
         self.requested = False
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, self._on_signal)
+        self._previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._on_signal)
 
     def _on_signal(self, signum, frame) -> None:
         self.requested = True
+
+    def on_run_end(self, summary) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous = {}
 
     def should_cancel(self) -> bool:
         if self.cancel_file is not None and self.cancel_file.exists():

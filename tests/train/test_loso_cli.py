@@ -1,0 +1,133 @@
+"""A whole LOSO of 3 folds on tiny synthetic clips through the CLI, merge, a fold run alone, the Predictor,
+prediction from the CLI and fine-tuning with a held-out subject / label mismatch."""
+import csv
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from cmnet_core.cli import main
+from cmnet_core.data.database import open_database
+from cmnet_core.data.synthetic import write_synthetic_database
+from cmnet_core.inference import Predictor
+from cmnet_core.train.metrics import confusion_matrix, scores
+
+TINY = ["--image-size", "32", "--frames", "4", "--epochs", "1", "--batch-size", "2", "--cache", "off",
+        "--device", "cpu"]
+
+
+@pytest.fixture(scope="module")
+def loso_run(tmp_path_factory):
+    base = tmp_path_factory.mktemp("loso")
+    db_root = base / "syn"
+    write_synthetic_database(db_root, n_subjects=3, clips_per_class=1, image_size=40, labels=("happiness", "surprise"))
+    run_dir = base / "run"
+    return db_root, run_dir, base
+
+
+def test_loso_three_folds(loso_run, capsys):
+    db_root, run_dir, _ = loso_run
+    rc = main(["loso", str(db_root), *TINY, "--run-dir", str(run_dir), "--progress", "jsonl", "--oracle"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    events = [json.loads(line) for line in out.splitlines()]       # stdout carries only JSON lines
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "run_start" and kinds.count("fold_start") == 3 and kinds.count("fold_end") == 3
+    assert {"step", "epoch_start", "epoch_end", "checkpoint", "run_end", "summary"} <= set(kinds)
+    assert next(e for e in events if e["event"] == "run_end")["status"] == "finished"
+
+    for name in ("config.json", "log.jsonl", "metrics.json", "metrics.csv", "per_class.csv"):
+        assert (run_dir / name).is_file(), name
+    summary = json.loads((run_dir / "metrics.json").read_text())
+    mats, y_true, y_pred = [], [], []
+    for subject in ("s01", "s02", "s03"):
+        res = json.loads((run_dir / "folds" / subject / "result.json").read_text())
+        assert subject not in res["train_subjects"] and len(res["train_subjects"]) == 2   # LOSO: test never trained
+        assert len(res["y_true"]) == 2 and np.allclose(np.sum(res["probabilities"], axis=1), 1.0, atol=1e-5)
+        y_true += res["y_true"]
+        y_pred += res["y_pred"]
+        mats.append(np.asarray(res["confusion_matrix"]))
+    expected = scores(confusion_matrix(y_true, y_pred, 2))
+    assert summary["pooled"] == pytest.approx(expected)
+    assert summary["pooled"]["n"] == 6 and summary["complete"]
+    assert summary["fold_averaged"]["accuracy"] == pytest.approx(np.mean([scores(m)["accuracy"] for m in mats]))
+    assert "test subject" in summary["oracle"]["note"].lower() or "TEST SUBJECT" in summary["oracle"]["note"]
+    assert summary["apex_sources"] == {"annotated": 6} and summary["database"]["name"] == "synthetic"
+    assert summary["code_version"]
+    rows = list(csv.reader(open(run_dir / "metrics.csv")))
+    assert [r[0] for r in rows[1:5]] == ["fold", "fold", "fold", "pooled"]
+    assert float(rows[4][3]) == pytest.approx(expected["accuracy"], abs=1e-6)
+    assert rows[-1][0].startswith("ORACLE")
+    log_events = [json.loads(line)["event"] for line in open(run_dir / "log.jsonl")]
+    assert log_events.count("fold_end") == 3
+
+
+def test_merge_and_fold_alone(loso_run, capsys):
+    db_root, run_dir, base = loso_run
+    copy = base / "partial"
+    shutil.copytree(run_dir, copy)
+    (copy / "folds" / "s02" / "result.json").unlink()
+    assert main(["loso", "--merge", str(copy)]) == 0
+    partial = json.loads((copy / "metrics.json").read_text())
+    assert partial["folds_missing"] == ["s02"] and not partial["complete"] and partial["pooled"]["n"] == 4
+    # the fold runs alone into the same folder: its finished checkpoint is reused, the result is the same
+    assert main(["loso", str(db_root), *TINY, "--run-dir", str(copy), "--oracle", "--fold", "s02"]) == 0
+    again = json.loads((copy / "folds" / "s02" / "result.json").read_text())
+    first = json.loads((run_dir / "folds" / "s02" / "result.json").read_text())
+    assert again["y_pred"] == first["y_pred"] and np.allclose(again["probabilities"], first["probabilities"])
+    assert json.loads((copy / "metrics.json").read_text())["complete"]
+    # other settings in the same run folder are refused
+    assert main(["loso", str(db_root), *TINY, "--seed", "5", "--run-dir", str(copy), "--fold", "s01"]) == 2
+    assert "other settings" in capsys.readouterr().err
+
+
+def test_predictor_and_cli_predict(loso_run, tmp_path):
+    db_root, run_dir, _ = loso_run
+    ckpt = run_dir / "folds" / "s01" / "checkpoints" / "final.pt"
+    pred_obj = Predictor.load(ckpt, device="auto")
+    assert str(pred_obj.device) == "cpu" and pred_obj.labels == ["happiness", "surprise"]
+    clip = open_database(db_root).clips[0]
+    seen = []
+    p = pred_obj.predict(clip, progress=lambda f, m: seen.append(f))
+    assert seen[0] == 0.0 and seen[-1] == 1.0
+    assert p.probabilities.shape == (2,) and p.probabilities.sum() == pytest.approx(1.0, abs=1e-6)
+    for arr in (p.intensity, p.proto_mean, p.proto_sigma, p.frame_map):
+        assert arr.shape == (4,)
+    on, off = clip.span()
+    assert on <= p.frame_map[0] and p.frame_map[-1] <= off and np.all(np.diff(p.frame_map) > 0)
+    assert 0 <= p.apex_position < 4 and p.proto_mean[p.apex_position] == pytest.approx(1.0)
+    assert np.all((p.intensity > 0) & (p.intensity < 1)) and np.all(p.proto_sigma > 0)
+    assert p.provenance["device"] == "cpu" and p.provenance["preprocess_backend"] == "hint"
+    rows = p.table()
+    assert len(rows) == 4 and rows[1]["time_s"] == pytest.approx((p.frame_map[1] - clip.frame_numbers[0]) / clip.fps)
+    p.write_csv(tmp_path / "one.csv")
+    lines = [r for r in open(tmp_path / "one.csv") if not r.startswith("#")]
+    assert lines[0].strip().split(",")[:4] == ["position", "frame", "time_s", "intensity"] and len(lines) == 5
+    json.dumps(p.to_dict())
+
+    out = tmp_path / "pred"
+    assert main(["predict", str(ckpt), str(db_root), "--out", str(out), "--device", "cpu"]) == 0
+    summary = list(csv.DictReader(open(out / "predictions.csv")))
+    assert len(summary) == 6 and all(r["status"] == "done" and float(r["seconds"]) > 0 for r in summary)
+    assert all(abs(float(r["p_happiness"]) + float(r["p_surprise"]) - 1) < 1e-5 for r in summary)
+
+
+def test_finetune_new_labels_and_mismatch(loso_run, tmp_path, capsys):
+    _, run_dir, _ = loso_run
+    ckpt = run_dir / "folds" / "s01" / "checkpoints" / "final.pt"
+    lab = tmp_path / "lab"
+    write_synthetic_database(lab, n_subjects=2, clips_per_class=1, image_size=40, labels=("disgust", "repression"))
+    assert main(["evaluate", str(ckpt), str(lab), "--out", str(tmp_path / "ev")]) == 2
+    assert "predicts ['happiness', 'surprise']" in capsys.readouterr().err
+    assert main(["train", str(lab), "--from", str(ckpt), "--epochs", "1", "--cache", "off"]) == 2
+    assert "--new-head" in capsys.readouterr().err
+    ft = tmp_path / "ft"
+    assert main(["train", str(lab), "--from", str(ckpt), "--new-head", "--holdout-subject", "s02", "--epochs", "1",
+                 "--cache", "off", "--device", "cpu", "--run-dir", str(ft)]) == 0
+    result = json.loads((ft / "metrics.json").read_text())
+    assert result["held_out"]["n"] == 2 and result["held_out_clips"] == ["s02/disgust_01", "s02/repression_01"]
+    tuned = Predictor.load(ft / "checkpoints" / "final.pt")
+    assert tuned.labels == ["disgust", "repression"]
+    assert tuned.metadata["fine_tuned_from"] == str(ckpt) and tuned.metadata["metrics"]["held_out"]["n"] == 2
+    assert tuned.metadata["image_size"] == 32 and tuned.metadata["num_frames"] == 4
