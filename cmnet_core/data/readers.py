@@ -274,6 +274,140 @@ class VideoSource:
 
     @property
     def variable_frame_rate(self) -> bool:
+        """True when the decoded frame intervals vary by more than 10 % of their median (only known
+        after a decoding pass; False when the header count and seeks were confirmed)."""
+        self._check()
+        if not self._timestamps or len(self._timestamps) < 3:
+            return False
+        steps = np.diff(self._timestamps)
+        return bool(np.ptp(steps) > 0.1 * np.median(steps))
+
+    def read(self, number: int) -> np.ndarray:
+        """Frame ``number`` as uint8 RGB (H, W, 3); ``KeyError`` when absent, `ClipError` when unreadable."""
+        if number not in self.files:
+            raise KeyError(f"{self.path}: no frame {number} (frames {self.frame_numbers[0]}..{self.frame_numbers[-1]})")
+        return read_image(self.files[number])
+
+    def close(self) -> None:
+        """Nothing to release (files are opened per read)."""
+
+
+class StillImageSource:
+    """A single still image as a one-frame source (frame number 0).
+
+    Raises `ClipError` when the image cannot be read.
+    """
+
+    def __init__(self, path: Path | str, fps: float = DEFAULT_FPS):
+        self.path = Path(path)
+        self.fps = float(fps)
+        self.frame_numbers = [0]
+        self.gaps: list[tuple[int, int]] = []
+        h, w = read_image(self.path).shape[:2]
+        self.size = (w, h)
+
+    def read(self, number: int) -> np.ndarray:
+        """The image as uint8 RGB (H, W, 3) for ``number == 0``; ``KeyError`` otherwise."""
+        if number != 0:
+            raise KeyError(f"{self.path}: a still image has only frame 0")
+        return read_image(self.path)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+# ---- video --------------------------------------------------------------------------------
+class VideoSource:
+    """A video file decoded lazily with OpenCV; frames numbered 0 .. frame_count-1.
+
+    Parameters
+    ----------
+    path : mp4, avi, mov, wmv, mkv (anything OpenCV's FFmpeg backend decodes).
+
+    Attributes
+    ----------
+    fps : float                 frames per second from the header (`DEFAULT_FPS` when missing).
+    size : tuple[int, int]      ``(width, height)`` in pixels of the decoded frames.
+    codec : str                 FourCC reported by OpenCV (e.g. ``"h264"``, ``"hevc"``).
+    reported_count : int        frame count from the container header (may be wrong).
+
+    The true frame count (`frame_count`, `frame_numbers`) and whether seeks are exact
+    (`seeks_exact`) are checked on first use: the last reported frame must decode at the
+    expected timestamp (frame / fps) and the frame after it must not exist; a mid-video seek must
+    land at its expected timestamp. If any check fails the video is decoded once, counting frames
+    and recording each frame's timestamp; later reads seek, identify the frame they landed on by
+    its timestamp, and decode forward to the one asked for (or decode from the start when
+    timestamps are not unique). Every seek is re-checked the same way.
+
+    Raises
+    ------
+    ClipError : the file cannot be opened or its first frame cannot be decoded (message names
+        the file and suggests converting it).
+    """
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ClipError(f"video file {self.path} does not exist")
+        self._lock = threading.RLock()
+        self._cap: cv2.VideoCapture | None = None
+        self._cursor = 0                     # index of the frame the next grab() returns
+        self._open()
+        cap = self._cap
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        self.fps = float(fps) if fps and math.isfinite(fps) and fps > 0 else DEFAULT_FPS
+        fourcc = int(cap.get(cv2.CAP_PROP_FOURCC))
+        self.codec = "".join(chr((fourcc >> (8 * i)) & 0xFF) for i in range(4)).strip("\x00 ") or "unknown"
+        self.reported_count = max(int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), 0)
+        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._cache_max = 64
+        self._count: int | None = None
+        self._seeks_exact: bool | None = None
+        self._timestamps: list[float] | None = None   # ms per frame, from one full decode
+        self._unique_stamps = False
+        first = self._decode_next()
+        if first is None:
+            self.close()
+            raise ClipError(f"{self.path}: OpenCV opened the file but cannot decode its first frame "
+                            f"(codec {self.codec!r}); {_CONVERT_HINT}")
+        self.size = (first.shape[1], first.shape[0])
+        self._cache_max = int(max(4, min(64, _CACHE_BYTES // max(first.nbytes, 1))))
+        self._remember(0, first)
+
+    # -- public ---------------------------------------------------------------------------
+    @property
+    def frame_count(self) -> int:
+        """Number of decodable frames (checked; may differ from `reported_count`)."""
+        self._check()
+        return self._count  # type: ignore[return-value]
+
+    @property
+    def frame_numbers(self) -> Sequence[int]:
+        """``range(frame_count)``."""
+        return range(self.frame_count)
+
+    @property
+    def seeks_exact(self) -> bool:
+        """True when OpenCV's seeks land on the frame asked for (checked on first use)."""
+        self._check()
+        return bool(self._seeks_exact)
+
+    @property
+    def count_source(self) -> str:
+        """``"header"`` when the reported count was confirmed, ``"decoded"`` when counted by decoding."""
+        self._check()
+        return "decoded" if self._timestamps is not None else "header"
+
+    @property
+    def duration(self) -> float:
+        """Duration in seconds: last timestamp + one frame period when decoded, else count / fps."""
+        self._check()
+        if self._timestamps:
+            return (self._timestamps[-1] / 1000.0) + 1.0 / self.fps
+        return self.frame_count / self.fps
+
+    @property
+    def variable_frame_rate(self) -> bool:
         """True when decoded timestamps deviate from frame / fps by more than half a frame (only known
         after a decoding pass; False when the header count and seeks were confirmed)."""
         self._check()

@@ -1,0 +1,100 @@
+"""What ``cmnet info`` reports: a description of a video, a frame folder, an image, a database
+root with its sheet, or the MEGC 2019 composite ground truth — as a dict and as text."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from .clip import ClipError
+from .composite import read_megc2019_gt
+from .database import open_database
+from .readers import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, FolderSource, StillImageSource, VideoSource
+
+
+def describe(path: Path | str, sheet: Path | str | None = None, kind: str | None = None,
+             protocol: str | None = None) -> dict:
+    """Describe ``path`` (JSON-ready dict; key ``"type"`` says what it is).
+
+    - video file: frames (checked), reported frames, how they were counted, fps, size (width,
+      height in pixels), codec, duration (seconds), whether seeks are exact, variable frame rate;
+    - still image: size;
+    - frame folder (a folder holding images): frames, first/last number, gaps, size;
+    - database root (any other folder, or ``kind`` given): `Database.summary` plus the text summary;
+    - MEGC 2019 ground-truth CSV (``kind="megc2019"`` or a ``megc2019*.csv`` name): rows per
+      dataset and class, subjects.
+
+    Raises `ClipError` / `DatabaseError` with the reason when the path cannot be read.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ClipError(f"{path} does not exist")
+    if path.is_file() and (kind == "megc2019" or (path.suffix.lower() == ".csv" and "megc2019" in path.name.lower())):
+        return _describe_gt(path)
+    if path.is_file():
+        ext = path.suffix.lower()
+        if ext in VIDEO_EXTENSIONS:
+            return _describe_video(path)
+        if ext in IMAGE_EXTENSIONS:
+            img = StillImageSource(path)
+            return {"type": "image", "path": str(path), "size": list(img.size)}
+        raise ClipError(f"{path}: not a video, image or MEGC 2019 ground truth; supported videos "
+                        f"{', '.join(VIDEO_EXTENSIONS)}, images {', '.join(IMAGE_EXTENSIONS)}")
+    has_images = any(p.suffix.lower() in IMAGE_EXTENSIONS for p in path.iterdir() if p.is_file())
+    if has_images and kind is None and sheet is None:
+        return _describe_folder(path)
+    db = open_database(path, sheet=sheet, kind=kind, protocol=protocol)
+    return {"type": "database", **db.summary(), "text": db.summary_text()}
+
+
+def _describe_video(path: Path) -> dict:
+    v = VideoSource(path)
+    try:
+        return {"type": "video", "path": str(path), "frames": v.frame_count, "reported_frames": v.reported_count,
+                "count_source": v.count_source, "fps": round(v.fps, 4), "size": list(v.size), "codec": v.codec,
+                "duration_s": round(v.duration, 3), "seeks_exact": v.seeks_exact,
+                "variable_frame_rate": v.variable_frame_rate}
+    finally:
+        v.close()
+
+
+def _describe_folder(path: Path) -> dict:
+    f = FolderSource(path)
+    return {"type": "frames", "path": str(path), "frames": len(f.frame_numbers), "first": f.frame_numbers[0],
+            "last": f.frame_numbers[-1], "gaps": [list(g) for g in f.gaps], "size": list(f.size)}
+
+
+def _describe_gt(path: Path) -> dict:
+    rows = read_megc2019_gt(path)
+    return {"type": "megc2019-gt", "path": str(path), "rows": len(rows),
+            "per_dataset_class": {d: dict(Counter(r.label for r in rows if r.dataset == d))
+                                  for d in dict.fromkeys(r.dataset for r in rows)},
+            "subjects": len({r.subject for r in rows})}
+
+
+def describe_text(info: dict) -> str:
+    """`describe`'s dict as readable lines."""
+    t = info["type"]
+    if t == "database":
+        return info["text"]
+    if t == "video":
+        w, h = info["size"]
+        count = (f"{info['frames']} frames" + ("" if info["frames"] == info["reported_frames"]
+                                               else f" (header says {info['reported_frames']})"))
+        return "\n".join([
+            f"video {info['path']}",
+            f"{count}, counted from the {'decoded stream' if info['count_source'] == 'decoded' else 'header (checked)'}",
+            f"{info['fps']} fps, {info['duration_s']} s, {w}x{h} px, codec {info['codec']}",
+            "seeks exact: " + ("yes" if info["seeks_exact"] else
+                               "no (frames found through a timestamp index / sequential decoding)"),
+            "variable frame rate: " + ("yes" if info["variable_frame_rate"] else "no"),
+        ])
+    if t == "frames":
+        gaps = ", ".join(f"{a}..{b}" if a != b else str(a) for a, b in info["gaps"]) or "none"
+        return "\n".join([f"frame folder {info['path']}",
+                          f"{info['frames']} frames, numbers {info['first']}..{info['last']}, "
+                          f"{info['size'][0]}x{info['size'][1]} px", f"gaps: {gaps}"])
+    if t == "image":
+        return f"image {info['path']}: {info['size'][0]}x{info['size'][1]} px (a 1-frame clip)"
+    lines = [f"MEGC 2019 composite ground truth {info['path']}: {info['rows']} clips, {info['subjects']} subjects"]
+    lines += [f"  {d}: " + ", ".join(f"{k} {v}" for k, v in c.items()) for d, c in info["per_dataset_class"].items()]
+    return "\n".join(lines)
