@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from .clip import Clip
 from .database import Database, DatabaseError, Skip, open_database
 from .protocols import PROTOCOLS
 
@@ -33,10 +34,11 @@ class GTRow:
     label: str
 
 
-def _clip_key(dataset: str, clip: str) -> str:
+def _clip_key(dataset: str, subject: str, clip: str) -> tuple[str, str]:
+    """Spelling-independent key of one clip: prefixed canonical subject + clip name (SMIC: ``s01_`` = ``s1_``)."""
     if dataset == "smic":
         clip = re.sub(r"^s0*(\d+)", r"s\1", clip.lower())
-    return f"{dataset}/{clip}"
+    return canonical_subject(dataset, subject), clip
 
 
 def canonical_subject(dataset: str, subject: str) -> str:
@@ -95,18 +97,18 @@ def megc2019_composite(gt: Path | str, roots: dict[str, Path | str],
     rows = read_megc2019_gt(gt)
     sheets = sheets or {}
     db = Database("megc2019", Path(gt).parent, PROTOCOL, list(LABELS), sheet=Path(gt))
-    found: dict[str, object] = {}
-    reasons: dict[str, str] = {}
+    found: dict[tuple[str, str], Clip] = {}
+    reasons: dict[tuple[str, str], str] = {}
     for name, root in roots.items():
         part = open_database(root, sheets.get(name), kind=name, protocol=PROTOCOL)
         for clip in part.clips:
-            found[_clip_key(name, clip.name)] = clip
+            found[_clip_key(name, clip.subject, clip.name)] = clip
         for s in part.skips:
             m = re.search(r"\(([^()/]+)/([^()/]+)\)$", s.item)
-            key = _clip_key(name, m.group(2) if m else Path(s.item).name)
-            reasons[key] = s.reason
+            if m:
+                reasons[_clip_key(name, m.group(1), m.group(2))] = s.reason
     for r in rows:
-        key = _clip_key(r.dataset, r.clip)
+        key = _clip_key(r.dataset, r.subject.split("/", 1)[1], r.clip)
         clip = found.get(key)
         item = f"{Path(gt).name} row {r.row} ({r.subject}/{r.clip})"
         if clip is None:
