@@ -1,0 +1,332 @@
+"""Every user action is a command object (SLEAP style): ``ask()`` gathers what is missing (file dialogs,
+confirmations), ``do_action()`` does the work. Menus, keys and buttons all go through
+`CommandContext.execute`, and tests call it with the parameters instead of clicking.
+
+Annotation edits are pushed on a `QUndoStack` as `AnnotationEdit` so that Ctrl+Z / Ctrl+Shift+Z work.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from cmnet_core.data.annotation_io import AnnotationFileError, export_csv, import_csv
+from cmnet_core.data.clip import Annotation
+
+from . import dialogs
+from .annotations import AnnotationStore, clip_key, default_store_path
+from .opening import OpenError, open_path
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+
+class AnnotationEdit(QUndoCommand):
+    """Replace the annotation stored under ``key`` (subject, clip) — undoable."""
+
+    def __init__(self, ctx: "CommandContext", key: tuple[str, str], old: Annotation | None, new: Annotation | None,
+                 text: str) -> None:
+        super().__init__(text)
+        self.ctx, self.key, self.old, self.new = ctx, key, old, new
+
+    def _apply(self, ann: Annotation | None) -> None:
+        store = self.ctx.state.store
+        if ann is None:
+            store.remove(self.key)
+        else:
+            store.set_by_key(self.key, ann)
+        self.ctx.state.annotationChanged.emit()
+
+    def redo(self) -> None:
+        self._apply(self.new)
+
+    def undo(self) -> None:
+        self._apply(self.old)
+
+
+class CommandContext:
+    """What commands act on: the window (parent of dialogs), its `AppState` and the undo stack."""
+
+    def __init__(self, window: "MainWindow") -> None:
+        self.window = window
+        self.state = window.state
+        self.undo_stack = QUndoStack(window)
+        self.undo_stack.cleanChanged.connect(self._clean_changed)
+
+    def execute(self, command: type["AppCommand"], **params) -> bool:
+        """Run ``command``: returns False when ``ask`` declined (cancelled dialog, nothing to do)."""
+        cmd = command()
+        if not cmd.ask(self, params):
+            return False
+        cmd.do_action(self, params)
+        return True
+
+    def edit_annotation(self, text: str, **changes) -> None:
+        """Push an undoable change of the current clip's annotation fields."""
+        clip, store = self.state.clip, self.state.store
+        if clip is None or store is None:
+            return
+        key = clip_key(clip)
+        old = store.get(key)
+        current = self.state.annotation()
+        new = replace(current, **changes)
+        if new == current and old is not None:
+            return
+        self.undo_stack.push(AnnotationEdit(self, key, old, new, text))
+
+    def mark_saved(self) -> None:
+        self.undo_stack.setClean()
+
+    def _clean_changed(self, clean: bool) -> None:
+        if clean and self.state.store is not None:
+            self.state.store.dirty = False
+            self.state.annotationChanged.emit()
+
+    def confirm_discard(self) -> bool:
+        """Before the document goes away: ask to save unsaved annotations. False = the user cancelled."""
+        store = self.state.store
+        if store is None or not store.dirty:
+            return True
+        self.window.annotation_panel.commit_notes()
+        choice = dialogs.ask_save_discard_cancel(
+            self.window, "Unsaved annotations",
+            f"The annotations of {self.state.source_path.name if self.state.source_path else 'this clip'} "
+            "have unsaved changes. Save them?")
+        if choice == "cancel":
+            return False
+        if choice == "save":
+            return self.execute(SaveAnnotations) and not store.dirty
+        store.discard_autosave()
+        return True
+
+
+class AppCommand:
+    """Base class: override ``ask`` (optional) and ``do_action``."""
+
+    def ask(self, ctx: CommandContext, params: dict) -> bool:
+        """Fill ``params`` interactively; return False to cancel."""
+        return True
+
+    def do_action(self, ctx: CommandContext, params: dict) -> None:
+        raise NotImplementedError
+
+
+# ---- opening -----------------------------------------------------------------------------------
+class OpenPath(AppCommand):
+    """Open a video, frame folder or database root. params: ``path`` (asked when missing), ``folder`` (bool)."""
+
+    def ask(self, ctx, params):
+        if not params.get("path"):
+            if params.get("folder"):
+                params["path"] = dialogs.open_folder(ctx.window, "Open a frame folder or database root")
+            else:
+                params["path"] = dialogs.open_file(ctx.window, "Open a video")
+        return bool(params["path"]) and ctx.confirm_discard()
+
+    def do_action(self, ctx, params):
+        path = Path(params["path"])
+        try:
+            clips, database = open_path(path)
+        except OpenError as exc:
+            dialogs.error(ctx.window, "Cannot open", str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - a reader bug must not take the window down
+            dialogs.error(ctx.window, "Cannot open", f"{path}: unexpected error while opening ({exc}).")
+            return
+        store = AnnotationStore(default_store_path(path, ctx.window.data_dir()), str(path))
+        ctx.window.show_document(path, clips, database, store)
+
+
+class SetMark(AppCommand):
+    """Set ``kind`` (onset/apex/offset) to the current frame, or clear it with ``clear=True``."""
+
+    def do_action(self, ctx, params):
+        kind = params["kind"]
+        value = None if params.get("clear") else int(params.get("frame", ctx.state.frame))
+        changes = {kind: value}
+        if kind == "apex":
+            changes["apex_source"] = "annotated" if value is not None else ""
+        verb = "Clear" if value is None else f"Set {kind} = {value}:"
+        ctx.edit_annotation(f"{verb} {kind}" if value is None else verb[:-1], **changes)
+
+
+class SetField(AppCommand):
+    """Set ``name`` (``emotion``, ``aus``, ``notes``) to ``value`` on the current clip."""
+
+    def do_action(self, ctx, params):
+        name, value = params["name"], params["value"]
+        if name == "emotion":
+            value = value or None
+        ctx.edit_annotation(f"Set {name}", **{name: value})
+
+
+class GoToFrame(AppCommand):
+    """Go to ``frame`` (asked when missing); ``delta`` steps instead; ``end`` = "first"/"last"."""
+
+    def ask(self, ctx, params):
+        nums = ctx.state.frame_numbers()
+        if not nums:
+            return False
+        if "frame" not in params and "delta" not in params and "end" not in params:
+            v = dialogs.ask_frame(ctx.window, ctx.state.frame, nums[0], nums[-1])
+            if v is None:
+                return False
+            params["frame"] = v
+        return True
+
+    def do_action(self, ctx, params):
+        if "delta" in params:
+            ctx.state.step(int(params["delta"]))
+        elif "end" in params:
+            nums = ctx.state.frame_numbers()
+            ctx.state.set_frame(nums[0] if params["end"] == "first" else nums[-1])
+        else:
+            ctx.state.set_frame(params["frame"])
+
+
+# ---- saving and CSV --------------------------------------------------------------------------
+class SaveAnnotations(AppCommand):
+    """Save the annotation store atomically (``path`` = save as)."""
+
+    def ask(self, ctx, params):
+        if ctx.state.store is None:
+            return False
+        if params.get("save_as") and not params.get("path"):
+            params["path"] = dialogs.save_file(ctx.window, "Save annotations as", str(ctx.state.store.path),
+                                               "Annotations (*.json)")
+            return bool(params["path"])
+        return True
+
+    def do_action(self, ctx, params):
+        ctx.window.annotation_panel.commit_notes()
+        store = ctx.state.store
+        try:
+            store.save(params.get("path"))
+        except OSError as exc:
+            dialogs.error(ctx.window, "Annotations not saved",
+                          f"Could not write {store.path} ({exc}). The previous file is unchanged. Choose "
+                          "File ▸ Save annotations as… to save elsewhere.")
+            params["failed"] = True
+            return
+        ctx.mark_saved()
+        ctx.state.annotationChanged.emit()
+        ctx.window.statusBar().showMessage(f"Annotations saved to {store.path}", 5000)
+
+
+class ExportCSV(AppCommand):
+    """Export all annotations (the store over the database's own) as a CASME II-style CSV to ``path``."""
+
+    def ask(self, ctx, params):
+        if ctx.state.store is None:
+            return False
+        if not params.get("path"):
+            params["path"] = dialogs.save_file(ctx.window, "Export annotations as CSV",
+                                               str(Path(ctx.state.store.path).with_suffix(".csv")), "CSV (*.csv)")
+        return bool(params["path"])
+
+    def do_action(self, ctx, params):
+        ctx.window.annotation_panel.commit_notes()
+        try:
+            export_csv(params["path"], ctx.window.all_records())
+        except OSError as exc:
+            dialogs.error(ctx.window, "Export failed", f"Could not write {params['path']} ({exc}).")
+            return
+        ctx.window.statusBar().showMessage(f"Exported {params['path']}", 5000)
+
+
+class ImportCSV(AppCommand):
+    """Import a CASME II-style CSV into the store (rows matched by Subject + Filename), undoable."""
+
+    def ask(self, ctx, params):
+        if ctx.state.store is None:
+            return False
+        if not params.get("path"):
+            params["path"] = dialogs.open_file(ctx.window, "Import annotations (CSV)", "CSV (*.csv);;All files (*)")
+        return bool(params["path"])
+
+    def do_action(self, ctx, params):
+        try:
+            records = import_csv(params["path"])
+        except AnnotationFileError as exc:
+            dialogs.error(ctx.window, "Cannot import", f"{exc}\n\nFix the row in a spreadsheet and import again; "
+                          "nothing was changed.")
+            return
+        known = {clip_key(c): c for c in ctx.state.clips}
+        by_name = {c.name: c for c in ctx.state.clips}
+        matched = 0
+        ctx.undo_stack.beginMacro(f"Import {Path(params['path']).name}")
+        for rec in records:
+            clip = known.get(rec.key) or (by_name.get(rec.name) if len(ctx.state.clips) else None)
+            if clip is None and len(ctx.state.clips) == 1:
+                clip = ctx.state.clips[0]
+            if clip is None:
+                continue
+            key = clip_key(clip)
+            ctx.undo_stack.push(AnnotationEdit(ctx, key, ctx.state.store.get(key), rec.annotation,
+                                               f"Import {rec.name}"))
+            matched += 1
+        ctx.undo_stack.endMacro()
+        ctx.window.refresh_clip_list()
+        msg = f"Imported {matched} of {len(records)} rows from {Path(params['path']).name}."
+        if matched < len(records):
+            msg += " Rows whose Subject/Filename match no opened clip were left out."
+        ctx.window.statusBar().showMessage(msg, 8000)
+        params["matched"] = matched
+
+
+# ---- prediction -------------------------------------------------------------------------------
+class LoadCheckpoint(AppCommand):
+    """Load a checkpoint (``path`` asked when missing) in a worker; the panel shows its metadata."""
+
+    def ask(self, ctx, params):
+        if not params.get("path"):
+            params["path"] = dialogs.open_file(ctx.window, "Choose a CMNet checkpoint",
+                                               "Checkpoints (*.pt *.pth *.ckpt *.safetensors);;All files (*)")
+        return bool(params["path"])
+
+    def do_action(self, ctx, params):
+        ctx.window.load_checkpoint(params["path"], params.get("device"))
+
+
+class RunPrediction(AppCommand):
+    """Predict the current clip in a worker thread (progress, cancel)."""
+
+    def ask(self, ctx, params):
+        if ctx.state.clip is None:
+            return False
+        if ctx.state.predictor is None:
+            dialogs.error(ctx.window, "No checkpoint", "Choose a checkpoint first (Prediction ▸ Choose checkpoint…).")
+            return False
+        return True
+
+    def do_action(self, ctx, params):
+        ctx.window.start_prediction()
+
+
+class ExportPlot(AppCommand):
+    """Export the intensity plot as PNG/SVG, or the per-frame table as CSV, by ``path``'s suffix."""
+
+    def ask(self, ctx, params):
+        if not params.get("path"):
+            stem = (ctx.state.clip.name if ctx.state.clip is not None else "intensity") + "_intensity"
+            params["path"] = dialogs.save_file(ctx.window, "Export intensity plot", stem + ".png",
+                                               "PNG image (*.png);;SVG drawing (*.svg);;Per-frame table (*.csv)")
+        return bool(params["path"])
+
+    def do_action(self, ctx, params):
+        path = Path(params["path"])
+        try:
+            if path.suffix.lower() == ".csv":
+                if ctx.state.prediction is None:
+                    dialogs.error(ctx.window, "Nothing to export", "Run a prediction first; the CSV is its "
+                                  "per-frame table (frame, time, k_n, prototype mean, σ).")
+                    return
+                ctx.state.prediction.write_csv(path)
+            else:
+                ctx.window.intensity_plot.export_image(path)
+        except OSError as exc:
+            dialogs.error(ctx.window, "Export failed", f"Could not write {path} ({exc}).")
+            return
+        ctx.window.statusBar().showMessage(f"Exported {path}", 5000)

@@ -1,0 +1,80 @@
+"""``cmnet-studio [PATH] [--demo] [--checkpoint CKPT] [--screenshot PNG]``: start the desktop app.
+
+Without PATH (or with ``--demo``) the app opens its embedded synthetic demo.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ORGANISATION = "CMNet"
+APPLICATION = "CMNet Studio"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="cmnet-studio", description="CMNet Studio: view, annotate and analyse "
+                                "facial micro-expressions with CMNet (Wei et al., AAAI 2023).")
+    p.add_argument("path", nargs="?", help="a video file, a frame folder or a database root (default: the demo)")
+    p.add_argument("--demo", action="store_true", help="open the embedded synthetic demo")
+    p.add_argument("--checkpoint", help="load this CMNet checkpoint and predict the first clip")
+    p.add_argument("--screenshot", metavar="PNG", help="save a picture of the loaded window to PNG and exit")
+    p.add_argument("--frame", type=int, help="go to this frame number after opening")
+    return p.parse_args(argv)
+
+
+def take_screenshot_when_ready(window, path: str, app, timeout_s: float = 600.0) -> None:
+    """Grab ``window`` to ``path`` once workers are idle and the current frame is shown, then quit ``app``."""
+    from PySide6.QtCore import QTimer
+
+    start = time.monotonic()
+    timer = QTimer(window, interval=250)
+
+    def check() -> None:
+        waited = time.monotonic() - start
+        ready = not window.is_busy() and (window.state.clip is None or window.loader.cached(window.state.frame))
+        if (ready and waited > 1.5) or waited > timeout_s:
+            timer.stop()
+            window.state.frameChanged.emit(window.state.frame)
+            app.processEvents()
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            ok = window.grab().save(str(path))
+            print(f"screenshot {'saved to' if ok else 'FAILED:'} {path}", file=sys.stderr)
+            window.close()
+            app.exit(0 if ok else 1)
+
+    timer.timeout.connect(check)
+    timer.start()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point ``cmnet-studio``; returns the exit status."""
+    args = parse_args(argv)
+    from PySide6.QtWidgets import QApplication
+
+    from .commands import GoToFrame, LoadCheckpoint, OpenPath
+    from .main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setOrganizationName(ORGANISATION)
+    app.setApplicationName(APPLICATION)
+    window = MainWindow()
+    window.show()
+    if args.path and not args.demo:
+        window.commands.execute(OpenPath, path=args.path)
+        if args.checkpoint:
+            window.load_checkpoint(args.checkpoint, predict_after=True)
+    else:
+        window.open_demo(build=not args.checkpoint)
+        if args.checkpoint:
+            window.load_checkpoint(args.checkpoint, predict_after=True)
+    if args.frame is not None:
+        window.commands.execute(GoToFrame, frame=args.frame)
+    if args.screenshot:
+        take_screenshot_when_ready(window, args.screenshot, app)
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

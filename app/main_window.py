@@ -1,0 +1,635 @@
+"""The main window: frame view + seekbar, intensity plot, annotation and prediction panels, clip list."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QHBoxLayout, QLabel, QMainWindow, QScrollArea, QSplitter,
+                               QStyle, QToolButton, QVBoxLayout, QWidget)
+
+from cmnet_core.data.annotation_io import AnnotationFileError, AnnotationRecord
+from cmnet_core.data.clip import Clip
+
+from . import dialogs
+from .annotations import AnnotationStore, clip_key
+from .commands import (CommandContext, ExportCSV, ExportPlot, GoToFrame, ImportCSV, LoadCheckpoint, OpenPath,
+                       RunPrediction, SaveAnnotations, SetField, SetMark)
+from .prediction import fresh_clip, load_predictor, label_mismatch, run_predictor
+from .state import AppState
+from .training.manager import TrainingManager
+from .widgets.annotation_panel import AnnotationPanel
+from .widgets.clip_list import ClipList
+from .widgets.frame_view import FrameView
+from .widgets.intensity_plot import IntensityPlot
+from .widgets.prediction_panel import PredictionPanel
+from .widgets.timeline import Timeline
+from .workers import FrameLoader, Task
+
+APP_NAME = "CMNet Studio"
+SPEEDS = (("0.1×", 0.1), ("0.25×", 0.25), ("0.5×", 0.5), ("1×", 1.0))
+MAX_RECENT = 10
+AUTOSAVE_MS = 30_000
+
+
+class MainWindow(QMainWindow):
+    """One document (a video, frame folder or database) at a time.
+
+    Parameters
+    ----------
+    data_dir : folder for annotation files of read-only sources; default: Qt's AppDataLocation.
+    autosave_ms : autosave period in milliseconds.
+    """
+
+    def __init__(self, data_dir: str | Path | None = None, autosave_ms: int = AUTOSAVE_MS) -> None:
+        super().__init__()
+        self._data_dir = Path(data_dir) if data_dir else None
+        self.state = AppState()
+        self.commands = CommandContext(self)
+        self.loader = FrameLoader(parent=self)
+        self.tasks: list[Task] = []
+        self.prediction_task: Task | None = None
+        self.checkpoint_path: str | None = None
+        self.device = "auto"
+        self.training = TrainingManager(self)
+        self._build_widgets()
+        self._build_actions()
+        self._connect()
+        self.play_timer = QTimer(self, interval=15)
+        self.play_timer.timeout.connect(self._play_tick)
+        self._play_origin: tuple[float, int] | None = None
+        self.autosave_timer = QTimer(self, interval=autosave_ms)
+        self.autosave_timer.timeout.connect(self.autosave_now)
+        self.autosave_timer.start()
+        self.setAcceptDrops(True)
+        self.setWindowTitle(APP_NAME)
+        self.resize(1500, 920)
+        self._update_title()
+
+    # ---- construction ---------------------------------------------------------------------------
+    def _build_widgets(self) -> None:
+        self.banner = QLabel()
+        self.banner.setStyleSheet("background:#fff3e0; color:#e65100; padding:5px 10px; font-weight:bold;"
+                                  "border-bottom:1px solid #ffcc80")
+        self.banner.hide()
+        self.frame_view = FrameView()
+        self.timeline = Timeline()
+        self.play_button = QToolButton()
+        self.play_button.setToolTip("Play / pause (Space)")
+        self.play_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self._set_play_look(False)
+        self.speed = QComboBox()
+        for text, value in SPEEDS:
+            self.speed.addItem(text, value)
+        self.speed.setCurrentIndex(1)
+        self.speed.setToolTip("Playback speed relative to the clip's frame rate")
+        self.frame_label = QLabel("no clip")
+        self.frame_label.setStyleSheet("font-family:monospace; font-size:11pt")
+        self.frame_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        transport = QHBoxLayout()
+        buttons = []
+        sp = QStyle.StandardPixmap
+        for icon, text, tip, params in ((sp.SP_MediaSkipBackward, "", "First frame (Home)", {"end": "first"}),
+                                        (None, "−10", "Back 10 frames (Ctrl+←)", {"delta": -10}),
+                                        (sp.SP_ArrowLeft, "", "Previous frame (←)", {"delta": -1}),
+                                        (sp.SP_ArrowRight, "", "Next frame (→)", {"delta": 1}),
+                                        (None, "+10", "Forward 10 frames (Ctrl+→)", {"delta": 10}),
+                                        (sp.SP_MediaSkipForward, "", "Last frame (End)", {"end": "last"})):
+            b = QToolButton()
+            if icon is not None:
+                b.setIcon(self.style().standardIcon(icon))
+            else:
+                b.setText(text)
+            b.setToolTip(tip)
+            b.clicked.connect(lambda _=False, p=params: self.commands.execute(GoToFrame, **p))
+            buttons.append(b)
+        transport.addWidget(self.play_button)
+        transport.addWidget(self.speed)
+        transport.addSpacing(8)
+        for b in buttons:
+            transport.addWidget(b)
+        transport.addSpacing(12)
+        transport.addWidget(self.frame_label, 1)
+        viewer = QWidget()
+        vl = QVBoxLayout(viewer)
+        vl.setContentsMargins(4, 4, 4, 0)
+        vl.addWidget(self.frame_view, 1)
+        vl.addLayout(transport)
+        vl.addWidget(self.timeline)
+        self.intensity_plot = IntensityPlot()
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(viewer)
+        self.splitter.addWidget(self.intensity_plot)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([560, 340])
+        central = QWidget()
+        cl = QVBoxLayout(central)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.setSpacing(0)
+        cl.addWidget(self.banner)
+        cl.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+
+        self.annotation_panel = AnnotationPanel()
+        self.prediction_panel = PredictionPanel()
+        side = QWidget()
+        sl = QVBoxLayout(side)
+        sl.addWidget(self.annotation_panel)
+        sl.addWidget(self.prediction_panel, 1)
+        scroll = QScrollArea()
+        scroll.setWidget(side)
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumWidth(360)
+        self.side_dock = QDockWidget("Annotation and prediction", self)
+        self.side_dock.setObjectName("side_dock")
+        self.side_dock.setWidget(scroll)
+        self.side_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.side_dock)
+        self.clip_list = ClipList()
+        self.clip_dock = QDockWidget("Clips", self)
+        self.clip_dock.setObjectName("clip_dock")
+        self.clip_dock.setWidget(self.clip_list)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.clip_dock)
+        self.clip_dock.hide()
+        self.source_label = QLabel()
+        self.statusBar().addPermanentWidget(self.source_label)
+
+    def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcuts(shortcut if isinstance(shortcut, list) else [QKeySequence(shortcut)])
+        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        if tip:
+            act.setStatusTip(tip)
+        act.triggered.connect(slot)
+        menu.addAction(act)
+        self.addAction(act)
+        return act
+
+    def _build_actions(self) -> None:
+        ex = self.commands.execute
+        mb = self.menuBar()
+        m = mb.addMenu("&File")
+        self._action(m, "&Open video…", lambda: ex(OpenPath), QKeySequence.StandardKey.Open)
+        self._action(m, "Open frame &folder or database…", lambda: ex(OpenPath, folder=True), "Ctrl+Shift+O")
+        self.recent_menu = m.addMenu("Open &recent")
+        m.addSeparator()
+        self._action(m, "&Save annotations", lambda: ex(SaveAnnotations), QKeySequence.StandardKey.Save)
+        self._action(m, "Save annotations &as…", lambda: ex(SaveAnnotations, save_as=True), "Ctrl+Shift+S")
+        self._action(m, "&Export annotations as CSV…", lambda: ex(ExportCSV), "Ctrl+E")
+        self._action(m, "&Import annotations from CSV…", lambda: ex(ImportCSV), "Ctrl+I")
+        self._action(m, "Export intensity &plot / table…", lambda: ex(ExportPlot), "Ctrl+Shift+E")
+        m.addSeparator()
+        self._action(m, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        m = mb.addMenu("&Edit")
+        undo = self.commands.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence.StandardKey.Undo)
+        redo = self.commands.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        m.addActions([undo, redo])
+        m = mb.addMenu("&View")
+        self._action(m, "Zoom &in", lambda: self.frame_view.zoom(0.8), QKeySequence.StandardKey.ZoomIn)
+        self._action(m, "Zoom &out", lambda: self.frame_view.zoom(1.25), QKeySequence.StandardKey.ZoomOut)
+        self._action(m, "&Fit frame", self.frame_view.fit, "Ctrl+0")
+        self.overlay_action = self._action(m, "Face &landmark overlay", self._toggle_overlay, "L")
+        self.overlay_action.setCheckable(True)
+        m.addAction(self.clip_dock.toggleViewAction())
+        m = mb.addMenu("&Navigate")
+        self.play_action = self._action(m, "&Play / pause", self.toggle_play, "Space")
+        self._action(m, "Previous frame", lambda: ex(GoToFrame, delta=-1), "Left")
+        self._action(m, "Next frame", lambda: ex(GoToFrame, delta=1), "Right")
+        self._action(m, "Back 10 frames", lambda: ex(GoToFrame, delta=-10), "Ctrl+Left")
+        self._action(m, "Forward 10 frames", lambda: ex(GoToFrame, delta=10), "Ctrl+Right")
+        self._action(m, "First frame", lambda: ex(GoToFrame, end="first"), "Home")
+        self._action(m, "Last frame", lambda: ex(GoToFrame, end="last"), "End")
+        self._action(m, "&Go to frame…", lambda: ex(GoToFrame), "Ctrl+G")
+        m = mb.addMenu("&Annotate")
+        for kind, key in (("onset", "O"), ("apex", "A"), ("offset", "F")):
+            self._action(m, f"Set {kind} to current frame", lambda _=False, k=kind: ex(SetMark, kind=k), key)
+        m = mb.addMenu("&Prediction")
+        self._action(m, "&Choose checkpoint…", lambda: ex(LoadCheckpoint), "Ctrl+K")
+        self._action(m, "&Run on current clip", lambda: ex(RunPrediction), "Ctrl+R")
+        self._action(m, "&Cancel", self.cancel_prediction, "Esc")
+        m = mb.addMenu("&Training")
+        self._action(m, "&New training run…", self.training.new_run, tip="Train or evaluate CMNet (LOSO, "
+                     "fine-tune, final model) in a separate process")
+        self._action(m, "&Runs…", self.training.show_runs, tip="Compare training runs; use a model for prediction")
+        m = mb.addMenu("&Help")
+        self._action(m, "&Keyboard shortcuts", self._show_shortcuts, "F1")
+        self._rebuild_recent()
+
+    def _connect(self) -> None:
+        s = self.state
+        s.frameChanged.connect(self._frame_changed)
+        s.clipChanged.connect(self._clip_changed)
+        s.annotationChanged.connect(self._annotation_changed)
+        s.predictionChanged.connect(self._prediction_changed)
+        self.loader.frameReady.connect(self._frame_ready)
+        self.loader.frameFailed.connect(self._frame_failed)
+        self.timeline.frameRequested.connect(lambda n: self.commands.execute(GoToFrame, frame=n))
+        self.intensity_plot.cursorMoved.connect(lambda x: self.commands.execute(GoToFrame, frame=x))
+        self.play_button.clicked.connect(self.toggle_play)
+        self.speed.currentIndexChanged.connect(lambda _i: self._restart_clock())
+        ap = self.annotation_panel
+        ap.markRequested.connect(lambda k: self.commands.execute(SetMark, kind=k))
+        ap.clearRequested.connect(lambda k: self.commands.execute(SetMark, kind=k, clear=True))
+        ap.jumpRequested.connect(lambda n: self.commands.execute(GoToFrame, frame=n))
+        ap.fieldEdited.connect(lambda name, v: self.commands.execute(SetField, name=name, value=v))
+        pp = self.prediction_panel
+        pp.chooseRequested.connect(lambda: self.commands.execute(LoadCheckpoint))
+        pp.runRequested.connect(lambda: self.commands.execute(RunPrediction))
+        pp.cancelRequested.connect(self.cancel_prediction)
+        pp.deviceChanged.connect(self._device_changed)
+        self.clip_list.clipActivated.connect(self.select_clip)
+
+    # ---- documents ------------------------------------------------------------------------------
+    def data_dir(self) -> Path:
+        """Where annotations of read-only sources and the demo's files are kept."""
+        if self._data_dir is None:
+            loc = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+            self._data_dir = Path(loc or Path.home() / ".cmnet-studio")
+        return self._data_dir
+
+    def show_document(self, path: Path, clips: list[Clip], database, store: AnnotationStore,
+                      is_demo: bool = False) -> None:
+        """Make ``clips`` the document: load saved annotations, offer crash recovery, show the first clip."""
+        try:
+            store.load()
+        except AnnotationFileError as exc:
+            dialogs.error(self, "Annotations not loaded",
+                          f"{exc}\n\nThe file is left untouched; new annotations will be saved over it only "
+                          f"when you save. To go back to an earlier version, copy {store.path.name}.001 "
+                          f"over {store.path.name}.")
+        if store.recoverable() is not None:
+            if dialogs.ask_yes_no(self, "Recover annotations",
+                                  f"CMNet Studio did not close cleanly last time and kept unsaved annotations "
+                                  f"for {path.name}. Recover them?"):
+                store.recover()
+            else:
+                store.discard_autosave()
+        self.stop_playing()
+        self.commands.undo_stack.clear()
+        if store.dirty:
+            self.commands.undo_stack.resetClean()
+        self.state.set_source(path, clips, store, database, is_demo)
+        self.banner.setVisible(is_demo)
+        self.banner.setText("SYNTHETIC DEMO — a generated face and a small CMNet trained on synthetic clips. "
+                            "Not real data. Open your own video with File ▸ Open (Ctrl+O) or drop it here.")
+        self.annotation_panel.set_labels(self.state.labels())
+        self.refresh_clip_list()
+        self.clip_dock.setVisible(database is not None)
+        if not is_demo:
+            self._add_recent(str(path))
+        self.source_label.setText(f"{path}" + (f"  ·  {database.name} · {database.protocol}" if database else ""))
+        self._update_title()
+
+    def refresh_clip_list(self) -> None:
+        s = self.state
+        db = s.database
+        summary = (f"{db.name} · {db.protocol}: {len(db.clips)} clips, {len(db.subjects())} subjects"
+                   + (f", {len(db.skips)} rows skipped" if db.skips else "")) if db else ""
+        self.clip_list.set_clips(s.clips, [s.store.has(c) for c in s.clips] if s.store else [False] * len(s.clips),
+                                 summary)
+        if s.clip is not None and s.clip in s.clips:
+            self.clip_list.select(s.clips.index(s.clip))
+
+    def select_clip(self, index: int) -> None:
+        """Make clip ``index`` of the document current."""
+        if 0 <= index < len(self.state.clips) and self.state.clips[index] is not self.state.clip:
+            self.annotation_panel.commit_notes()
+            self.cancel_prediction()
+            self.stop_playing()
+            self.state.set_clip(self.state.clips[index])
+
+    def all_records(self) -> list[AnnotationRecord]:
+        """Every clip's annotation (the app's edits over the sheet's), for CSV export."""
+        s = self.state
+        out = []
+        for c in s.clips:
+            ann = s.store.annotation_for(c) if s.store else c.annotation
+            out.append(AnnotationRecord(*clip_key(c), ann))
+        return out
+
+    # ---- reacting to the state -------------------------------------------------------------------
+    def _clip_changed(self) -> None:
+        clip = self.state.clip
+        self.loader.set_clip(clip)
+        self.frame_view.clear()
+        self.annotation_panel.setEnabled(clip is not None)
+        if clip is None:
+            return
+        nums = clip.frame_numbers
+        self.timeline.set_range(nums[0], nums[-1])
+        self.intensity_plot.set_range(nums[0], nums[-1])
+        self.intensity_plot.set_true_intensity(clip.true_intensity)
+        self.frame_view.set_landmarks(clip.landmarks_hint)
+        self._annotation_changed()
+        if clip in self.state.clips:
+            self.clip_list.select(self.state.clips.index(clip))
+        self._update_title()
+
+    def _frame_changed(self, number: int) -> None:
+        self.timeline.set_current(number)
+        self.intensity_plot.set_cursor(number)
+        clip = self.state.clip
+        if clip is not None:
+            nums = clip.frame_numbers
+            self.frame_label.setText(
+                f"frame {number}  [{nums[0]}–{nums[-1]}]   t = {self.state.time_of(number):.3f} s   "
+                f"@ {clip.fps:g} fps")
+            frame = self.loader.request(number)
+            if frame is not None:
+                self.frame_view.set_frame(frame)
+
+    def _frame_ready(self, number: int, frame) -> None:
+        if number == self.state.frame:
+            self.frame_view.set_frame(frame)
+
+    def _frame_failed(self, number: int, message: str) -> None:
+        if number == self.state.frame:
+            self.frame_view.show_message(f"frame {number} cannot be decoded:\n{message}")
+            self.statusBar().showMessage(f"Frame {number} cannot be decoded ({message}).", 8000)
+
+    def _annotation_changed(self) -> None:
+        s = self.state
+        if s.clip is None:
+            return
+        ann = s.annotation()
+        problems = ann.validate(s.clip.frame_numbers)
+        store = s.store
+        status = ("unsaved changes" if store and store.dirty else f"saved in {store.path.name}"
+                  if store and store.path.exists() else "not saved yet")
+        self.annotation_panel.show_annotation(ann, problems, status)
+        marks = {"onset": ann.onset, "apex": ann.apex, "offset": ann.offset}
+        self.timeline.set_marks(marks)
+        self.intensity_plot.set_marks(marks)
+        if s.clip in s.clips and store is not None:
+            self.clip_list.set_annotated(s.clips.index(s.clip), store.has(s.clip))
+        self._update_title()
+
+    def _prediction_changed(self) -> None:
+        self.intensity_plot.set_prediction(self.state.prediction)
+        self.prediction_panel.show_prediction(self.state.prediction)
+
+    def _update_title(self) -> None:
+        s = self.state
+        parts = [APP_NAME]
+        if s.is_demo:
+            parts.append("synthetic demo")
+        if s.clip is not None:
+            parts.append(f"{s.clip.subject + '/' if s.clip.subject else ''}{s.clip.name}")
+        dirty = "*" if s.store is not None and s.store.dirty else ""
+        self.setWindowTitle(" — ".join(parts) + dirty)
+
+    # ---- playback ----------------------------------------------------------------------------------
+    def toggle_play(self) -> None:
+        if self.play_timer.isActive():
+            self.stop_playing()
+        elif self.state.clip is not None:
+            nums = self.state.frame_numbers()
+            if self.state.frame == nums[-1]:
+                self.state.set_frame(nums[0])
+            self._restart_clock()
+            self.play_timer.start()
+            self._set_play_look(True)
+
+    def stop_playing(self) -> None:
+        self.play_timer.stop()
+        self._set_play_look(False)
+
+    def _set_play_look(self, playing: bool) -> None:
+        sp = QStyle.StandardPixmap
+        self.play_button.setIcon(self.style().standardIcon(sp.SP_MediaPause if playing else sp.SP_MediaPlay))
+        self.play_button.setText("Pause" if playing else "Play")
+
+    def _restart_clock(self) -> None:
+        nums = self.state.frame_numbers()
+        if nums:
+            self._play_origin = (time.monotonic(), nums.index(self.state.frame) if self.state.frame in nums else 0)
+
+    def _play_tick(self) -> None:
+        """Advance by wall-clock time × fps × speed (frames not decoded in time are skipped, never queued)."""
+        nums = self.state.frame_numbers()
+        if not nums or self._play_origin is None:
+            self.stop_playing()
+            return
+        t0, i0 = self._play_origin
+        speed = float(self.speed.currentData())
+        i = i0 + int((time.monotonic() - t0) * self.state.clip.fps * speed)
+        if i >= len(nums) - 1:
+            self.state.set_frame(nums[-1])
+            self.stop_playing()
+        else:
+            self.state.set_frame(nums[i])
+
+    # ---- prediction -----------------------------------------------------------------------------
+    def _run_task(self, fn, finished, failed, progress=None) -> Task:
+        task = Task(fn)
+        task.signals.finished.connect(finished)
+        task.signals.error.connect(failed)
+        if progress is not None:
+            task.signals.progress.connect(progress)
+        task.signals.finished.connect(lambda _r, t=task: self._forget(t))
+        task.signals.error.connect(lambda _m, t=task: self._forget(t))
+        self.tasks.append(task)
+        return task.start()
+
+    def _forget(self, task: Task) -> None:
+        if task in self.tasks:
+            self.tasks.remove(task)
+
+    # ---- the embedded demo ----------------------------------------------------------------------
+    def open_demo(self, build: bool = True) -> None:
+        """Open the synthetic demo clip; load (or first build, behind a progress dialog) the demo model and
+        predict the clip."""
+        from .demo import demo_checkpoint_path, demo_clip
+
+        if not self.commands.confirm_discard():
+            return
+        store = AnnotationStore(self.data_dir() / "demo" / "demo-annotations.json", "synthetic demo")
+        self.show_document(Path("synthetic demo"), [demo_clip()], None, store, is_demo=True)
+        ckpt = demo_checkpoint_path()
+        if ckpt.exists():
+            self.load_checkpoint(str(ckpt), predict_after=True)
+        elif build:
+            self.build_demo_model(ckpt)
+
+    def build_demo_model(self, ckpt: Path) -> None:
+        """Train the demo model in a worker behind a cancellable progress dialog, then load it and predict."""
+        from PySide6.QtWidgets import QProgressDialog
+
+        from .demo import build_demo_model
+
+        dlg = QProgressDialog("Building the synthetic demo model (first start only)…", "Cancel", 0, 100, self)
+        dlg.setWindowTitle("Synthetic demo")
+        dlg.setMinimumDuration(0)
+        dlg.setWindowModality(Qt.WindowModality.WindowModal)
+        dlg.setValue(0)
+        self.demo_dialog = dlg
+
+        def progress(fraction: float, message: str) -> None:
+            dlg.setValue(int(100 * fraction))
+            dlg.setLabelText(f"Building the synthetic demo model (first start only, about 1–2 min)…\n{message}")
+
+        def done(path) -> None:
+            dlg.reset()
+            self.load_checkpoint(str(path), predict_after=True)
+
+        def failed(message: str) -> None:
+            dlg.reset()
+            if task.was_cancelled:
+                self.statusBar().showMessage("Demo model not built: choose a checkpoint to predict.", 8000)
+                return
+            dialogs.error(self, "Demo model not built",
+                          f"{message}\n\nThe demo clip is open; choose a checkpoint (Ctrl+K) to predict, or "
+                          "build the demo model with: .venv/bin/python scripts/build_demo.py")
+
+        task = self._run_task(lambda p, c: build_demo_model(ckpt, p, c), done, failed, progress)
+        dlg.canceled.connect(task.cancel)
+
+    def load_checkpoint(self, path: str, device: str | None = None, predict_after: bool = False) -> None:
+        """Load ``path`` in a worker; on success the panel shows its metadata and the device in use
+        (and, with ``predict_after``, the current clip is predicted)."""
+        device = device or self.prediction_panel.device.currentData()
+        self.prediction_panel.progress.setFormat("loading checkpoint…")
+
+        def done(predictor) -> None:
+            self.state.predictor = predictor
+            self.checkpoint_path = str(path)
+            self.prediction_panel.show_checkpoint(path, predictor.metadata, str(predictor.device))
+            self.prediction_panel.progress.setFormat("ready")
+            self.annotation_panel.set_labels(self.state.labels())
+            self.state.set_prediction(None)
+            self.state.predictorChanged.emit()
+            problem = label_mismatch(predictor, self.state.database)
+            if problem:
+                dialogs.error(self, "Checkpoint for other labels", problem)
+            elif predict_after and self.state.clip is not None:
+                self.start_prediction()
+
+        def failed(message: str) -> None:
+            self.prediction_panel.progress.setFormat("no checkpoint")
+            dialogs.error(self, "Cannot load checkpoint",
+                          f"{path}:\n{message}\n\nChoose a checkpoint written by CMNet Studio's training "
+                          "(cmnet train / cmnet loso), or rebuild the demo model with scripts/build_demo.py.")
+
+        self._run_task(lambda progress, cancelled: load_predictor(path, device), done, failed)
+
+    def _device_changed(self, device: str) -> None:
+        self.device = device
+        if self.checkpoint_path:
+            self.load_checkpoint(self.checkpoint_path, device)
+
+    def start_prediction(self) -> None:
+        """Predict the current clip (with the current annotation) in a worker with progress and cancel."""
+        if self.prediction_task is not None:
+            return
+        clip = self.state.clip
+        ann = self.state.annotation()
+        work_clip = fresh_clip(clip).with_annotation(onset=ann.onset, apex=ann.apex, offset=ann.offset,
+                                                     apex_source=ann.apex_source)
+        predictor = self.state.predictor
+        self.prediction_panel.set_busy(True)
+
+        def finish(result) -> None:
+            self.prediction_task = None
+            self.prediction_panel.set_busy(False)
+            self.prediction_panel.progress.setFormat("done")
+            if clip is self.state.clip:
+                self.state.set_prediction(result)
+
+        def failed(message: str) -> None:
+            task = self.prediction_task
+            self.prediction_task = None
+            self.prediction_panel.set_busy(False)
+            if task is not None and task.was_cancelled:
+                self.prediction_panel.progress.setFormat("cancelled")
+                return
+            self.prediction_panel.progress.setFormat("failed")
+            dialogs.error(self, "Prediction failed",
+                          f"{clip.name}: {message}\n\nIf no face was found, check that the face is visible and "
+                          "frontal in the clip; if the clip is very short, set onset and offset around the "
+                          "movement and run again.")
+
+        self.prediction_task = self._run_task(
+            lambda progress, cancelled: run_predictor(predictor, work_clip, progress, cancelled),
+            finish, failed, self.prediction_panel.show_progress)
+
+    def cancel_prediction(self) -> None:
+        if self.prediction_task is not None:
+            self.prediction_task.cancel()
+            self.prediction_panel.progress.setFormat("cancelling…")
+
+    def is_busy(self) -> bool:
+        """True while a worker task (prediction, checkpoint loading) runs."""
+        return bool(self.tasks)
+
+    # ---- saving, recent files, drag and drop -----------------------------------------------------
+    def autosave_now(self) -> None:
+        """Write the autosave file when there are unsaved annotations (timer-driven)."""
+        store = self.state.store
+        if store is None:
+            return
+        self.annotation_panel.commit_notes()
+        try:
+            store.autosave()
+        except OSError as exc:
+            self.statusBar().showMessage(f"Autosave failed: {exc}", 8000)
+
+    def _add_recent(self, path: str) -> None:
+        settings = QSettings()
+        recent = [p for p in (settings.value("recent", []) or []) if p != path]
+        settings.setValue("recent", [path] + recent[: MAX_RECENT - 1])
+        self._rebuild_recent()
+
+    def recent_files(self) -> list[str]:
+        value = QSettings().value("recent", []) or []
+        return [value] if isinstance(value, str) else list(value)
+
+    def _rebuild_recent(self) -> None:
+        self.recent_menu.clear()
+        for p in self.recent_files():
+            act = self.recent_menu.addAction(p)
+            act.triggered.connect(lambda _=False, path=p: self.commands.execute(OpenPath, path=path))
+        self.recent_menu.setEnabled(bool(self.recent_files()))
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            event.acceptProposedAction()
+            self.commands.execute(OpenPath, path=urls[0])
+
+    def _toggle_overlay(self) -> None:
+        self.frame_view.set_overlay(self.overlay_action.isChecked())
+
+    def _show_shortcuts(self) -> None:
+        dialogs.info(self, "Keyboard shortcuts",
+                     "Space play/pause · ←/→ one frame · Ctrl+←/→ ±10 frames · Home/End first/last · "
+                     "Ctrl+G go to frame\nO onset · A apex · F offset (current frame) · Ctrl+Z/Ctrl+Shift+Z "
+                     "undo/redo · Ctrl+S save\nCtrl+R predict · Esc cancel · Ctrl+K checkpoint · L landmarks · "
+                     "Ctrl+wheel or +/− zoom")
+
+    def closeEvent(self, event) -> None:
+        if not self.commands.confirm_discard() or not self.training.confirm_close():
+            event.ignore()
+            return
+        self.shutdown()
+        event.accept()
+
+    def shutdown(self) -> None:
+        """Stop playback, cancel and wait for workers, stop the frame loader (idempotent)."""
+        self.stop_playing()
+        self.autosave_timer.stop()
+        self.training.shutdown()
+        for task in list(self.tasks):
+            task.cancel()
+        from PySide6.QtCore import QThreadPool
+
+        QThreadPool.globalInstance().waitForDone(30_000)
+        self.loader.stop()

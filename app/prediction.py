@@ -1,0 +1,72 @@
+"""Glue between the GUI's worker tasks and `cmnet_core.inference.Predictor` (Qt-free)."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Callable
+
+from cmnet_core.data.clip import Clip
+
+
+class Cancelled(Exception):
+    """Raised inside a worker task when the user cancelled it."""
+
+
+def metadata_dict(meta) -> dict:
+    """A checkpoint's metadata as a plain dict (it may be a dict or a dataclass)."""
+    if meta is None:
+        return {}
+    if isinstance(meta, dict):
+        return dict(meta)
+    if dataclasses.is_dataclass(meta):
+        return dataclasses.asdict(meta)
+    return dict(vars(meta))
+
+
+def metadata_labels(meta) -> list[str]:
+    """The class names a checkpoint predicts ([] when unknown)."""
+    return [str(x) for x in (metadata_dict(meta).get("labels") or [])]
+
+
+def load_predictor(path: str | Path, device: str = "auto"):
+    """`Predictor.load(path, device)`; raises `CheckpointError` with the reason for a bad file."""
+    from cmnet_core.inference import Predictor
+
+    return Predictor.load(path, device=device)
+
+
+def run_predictor(predictor, clip: Clip, progress: Callable[[float, str], None], cancelled: Callable[[], bool]):
+    """``predictor.predict(clip)`` reporting ``progress(fraction, message)``; raises `Cancelled` on cancel."""
+
+    def report(*args) -> None:
+        fraction = float(args[0]) if args else 0.0
+        message = str(args[1]) if len(args) > 1 else ""
+        progress(fraction, message)
+        if cancelled():
+            raise Cancelled()
+
+    return predictor.predict(clip, progress=report, cancel=cancelled)
+
+
+def fresh_clip(clip: Clip) -> Clip:
+    """A copy of ``clip`` with its own frame source when it is a video file, so that the prediction worker
+    never shares a decoder with the frame loader; other sources are safe to share."""
+    path = clip.path
+    if path.is_file():
+        from dataclasses import replace
+
+        from cmnet_core.data.readers import open_source
+
+        return replace(clip, source=open_source(path))
+    return clip
+
+
+def label_mismatch(predictor, database) -> str:
+    """A message when the checkpoint's labels differ from the open database's protocol ('' when they fit)."""
+    labels = metadata_labels(getattr(predictor, "metadata", None))
+    if database is None or not labels or list(labels) == list(database.labels):
+        return ""
+    return (f"This checkpoint predicts {', '.join(labels)}, but the open database uses protocol "
+            f"{database.protocol} ({', '.join(database.labels)}). Predictions will use the checkpoint's labels. "
+            "To compare with the sheet's labels, choose a checkpoint trained on this protocol "
+            "(e.g. cmnet loso on this database).")

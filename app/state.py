@@ -1,0 +1,110 @@
+"""What the window shows: the opened source, the current clip and frame, annotations, prediction.
+
+Widgets read this object and listen to its signals; commands change it. Nothing here draws.
+"""
+from __future__ import annotations
+
+import bisect
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from cmnet_core.data.clip import Annotation, Clip
+from cmnet_core.data.database import Database
+
+from .annotations import AnnotationStore
+from .prediction import metadata_labels
+
+#: Labels offered when neither a database protocol nor a checkpoint names them (CASME II 5-class protocol).
+DEFAULT_LABELS = ["happiness", "disgust", "repression", "surprise", "others"]
+
+
+class AppState(QObject):
+    """The document: source path, optional database, clips, current clip/frame, annotation store, prediction."""
+
+    sourceChanged = Signal()       # a new video / folder / database was opened
+    clipChanged = Signal()         # another clip became current
+    frameChanged = Signal(int)     # current source frame number
+    annotationChanged = Signal()   # the current clip's annotation (or the store) changed
+    predictionChanged = Signal()   # a prediction arrived or was cleared
+    predictorChanged = Signal()    # a checkpoint was loaded
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.source_path: Path | None = None
+        self.database: Database | None = None
+        self.clips: list[Clip] = []
+        self.clip: Clip | None = None
+        self.frame: int = 0
+        self.store: AnnotationStore | None = None
+        self.prediction = None
+        self.predictor = None
+        self.is_demo = False
+
+    # ---- clips and frames --------------------------------------------------------------------
+    def set_source(self, path: Path, clips: list[Clip], store: AnnotationStore,
+                   database: Database | None = None, is_demo: bool = False) -> None:
+        """Make ``clips`` (from ``path``) the document; the first clip becomes current."""
+        self.source_path, self.clips, self.store, self.database, self.is_demo = path, clips, store, database, is_demo
+        self.clip = None
+        self.sourceChanged.emit()
+        self.set_clip(clips[0] if clips else None)
+
+    def set_clip(self, clip: Clip | None) -> None:
+        self.clip = clip
+        self.prediction = None
+        self.frame = int(clip.frame_numbers[0]) if clip is not None and len(clip) else 0
+        self.clipChanged.emit()
+        self.predictionChanged.emit()
+        self.frameChanged.emit(self.frame)
+
+    def frame_numbers(self) -> list[int]:
+        return list(self.clip.frame_numbers) if self.clip is not None else []
+
+    def snap(self, number: float) -> int:
+        """The clip's frame number nearest to ``number`` (frame folders may have gaps)."""
+        nums = self.clip.frame_numbers if self.clip is not None else []
+        if len(nums) == 0:
+            return 0
+        i = bisect.bisect_left(nums, number)
+        cands = [nums[j] for j in (i - 1, i) if 0 <= j < len(nums)]
+        return int(min(cands, key=lambda n: abs(n - number)))
+
+    def set_frame(self, number: float) -> None:
+        """Go to the frame nearest ``number``; emits ``frameChanged`` when it moves."""
+        n = self.snap(number)
+        if n != self.frame:
+            self.frame = n
+            self.frameChanged.emit(n)
+
+    def step(self, delta: int) -> None:
+        """Move ``delta`` frames (in the clip's own order, so gaps count as one step)."""
+        nums = self.clip.frame_numbers if self.clip is not None else []
+        if len(nums) == 0:
+            return
+        i = bisect.bisect_left(nums, self.frame)
+        self.set_frame(nums[max(0, min(len(nums) - 1, i + delta))])
+
+    def time_of(self, number: int) -> float:
+        """Seconds from the clip's first frame to frame ``number``."""
+        if self.clip is None or not len(self.clip):
+            return 0.0
+        return (number - self.clip.frame_numbers[0]) / max(self.clip.fps, 1e-6)
+
+    # ---- annotation and labels ---------------------------------------------------------------
+    def annotation(self) -> Annotation:
+        """The current clip's annotation as the user sees it (a copy)."""
+        if self.clip is None:
+            return Annotation()
+        return self.store.annotation_for(self.clip) if self.store is not None else self.clip.annotation
+
+    def labels(self) -> list[str]:
+        """The emotion labels on offer: the database protocol's, else the checkpoint's, else CASME II 5-class."""
+        if self.database is not None and self.database.labels:
+            return list(self.database.labels)
+        labels = metadata_labels(getattr(self.predictor, "metadata", None))
+        return labels or list(DEFAULT_LABELS)
+
+    def set_prediction(self, prediction) -> None:
+        self.prediction = prediction
+        self.predictionChanged.emit()

@@ -1,0 +1,401 @@
+"""The training dialog: source, mode, the method's settings (paper defaults from `CMNetConfig`), device, runs
+folder, and the pre-launch checks (`cmnet_core.train.preflight`). It builds a `TrainingRequest`; the training
+manager launches it.
+
+Opening the database and the checks run in a worker (a large database's sheet and folders take seconds).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
+                               QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+                               QListWidgetItem, QPushButton, QRadioButton, QSpinBox, QVBoxLayout, QWidget)
+
+from cmnet_core.model.config import NEGATIVE_SAMPLERS, CMNetConfig
+
+from .. import dialogs
+from ..workers import Task
+from .annotated import usable, write_generic_csv
+from .request import MODES, TrainingRequest, method_defaults
+
+PRESETS = {"fast": "fast — 112 px (CPU-friendly)", "paper": "paper — 224 px (as published)"}
+ERROR_COLOUR, WARNING_COLOUR, OK_COLOUR = QColor("#c62828"), QColor("#e65100"), QColor("#2e7d32")
+
+
+def available_devices() -> list[tuple[str, str]]:
+    """``(value, text)`` of the devices torch can use here: each CUDA device by name, then the CPU."""
+    import torch
+
+    out = [(f"cuda:{i}", f"CUDA {i}: {torch.cuda.get_device_name(i)}") for i in range(torch.cuda.device_count())
+           if torch.cuda.is_available()]
+    return out + [("cpu", "CPU" + ("" if out else " (no CUDA device found)"))]
+
+
+def _spin(lo: float, hi: float, value: float, decimals: int = 3, step: float = 0.01) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setRange(lo, hi)
+    box.setDecimals(decimals)
+    box.setSingleStep(step)
+    box.setValue(value)
+    return box
+
+
+def _ispin(lo: int, hi: int, value: int) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(lo, hi)
+    box.setValue(value)
+    return box
+
+
+class TrainingDialog(QDialog):
+    """Choose and check a training run.
+
+    Parameters
+    ----------
+    runs_root : the runs folder proposed (runs are created in it).
+    data_dir : where the app's annotated clips are exported as a generic CSV source.
+    annotated : (clip, annotation) pairs of the document open in the app (annotations as the user sees them).
+    source : a database root to open at once (e.g. the one open in the app).
+
+    After ``exec()`` returns Accepted, `request()` is the run to launch. `problems` holds the last check's
+    `Problem`s; `database` the opened `Database`.
+    """
+
+    def __init__(self, runs_root: str | Path, data_dir: str | Path, annotated=(), source: str | Path | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("New training run")
+        self.data_dir = Path(data_dir)
+        self.annotated = usable(annotated)
+        self.database = None
+        self.problems: list = []
+        self.checked_for = None
+        self._task: Task | None = None
+        self._start_after_check = False
+        self._build(Path(runs_root))
+        if source:
+            self.set_database(str(source))
+
+    # ---- layout -----------------------------------------------------------------------------------
+    def _build(self, runs_root: Path) -> None:
+        # source
+        self.db_radio = QRadioButton("Database folder")
+        self.annotated_radio = QRadioButton(f"Clips annotated in the app ({len(self.annotated)} with an emotion)")
+        self.annotated_radio.setEnabled(bool(self.annotated))
+        self.annotated_radio.setToolTip("Your annotations (emotion, onset/apex/offset) are written as a generic "
+                                        "CSV beside the app's data and trained on like a database")
+        group = QButtonGroup(self)
+        group.addButton(self.db_radio)
+        group.addButton(self.annotated_radio)
+        self.db_radio.setChecked(True)
+        self.annotated_radio.toggled.connect(self._annotated_toggled)
+        self.db_path = QLineEdit()
+        self.db_path.setPlaceholderText("database root (CASME II, SAMM, SMIC-HS, CAS(ME)³, generic CSV, synthetic)")
+        self.db_path.editingFinished.connect(lambda: self.set_database(self.db_path.text()))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_db)
+        self.protocol = QComboBox()
+        self.protocol.setToolTip("Label protocol (the adapter's default first)")
+        self.protocol.activated.connect(lambda _i: self.set_database(self.db_path.text(), self.protocol.currentText()))
+        self.db_summary = QLabel("no database opened")
+        self.db_summary.setWordWrap(True)
+        self.db_summary.setStyleSheet("color:#444")
+        src = QGroupBox("Source")
+        g = QGridLayout(src)
+        g.addWidget(self.db_radio, 0, 0)
+        g.addWidget(self.db_path, 0, 1)
+        g.addWidget(browse, 0, 2)
+        g.addWidget(self.annotated_radio, 1, 0, 1, 3)
+        g.addWidget(QLabel("Protocol"), 2, 0)
+        g.addWidget(self.protocol, 2, 1, 1, 2)
+        g.addWidget(self.db_summary, 3, 0, 1, 3)
+
+        # mode
+        self.mode = QComboBox()
+        for key, text in MODES.items():
+            self.mode.addItem(text, key)
+        self.mode.currentIndexChanged.connect(self._mode_changed)
+        self.fold = QComboBox()
+        self.fold.setToolTip("The test subject of the fold")
+        self.holdout = QComboBox()
+        self.holdout.setToolTip("A subject kept out of training and scored at the end (an honest figure)")
+        self.checkpoint = QLineEdit()
+        self.checkpoint.setPlaceholderText("checkpoint to fine-tune (.pt)")
+        self.checkpoint_browse = QPushButton("Browse…")
+        self.checkpoint_browse.clicked.connect(self._browse_checkpoint)
+        self.new_head = QCheckBox("New classifier head (the labels may differ from the checkpoint's)")
+        ck = QHBoxLayout()
+        ck.addWidget(self.checkpoint, 1)
+        ck.addWidget(self.checkpoint_browse)
+        mode_box = QGroupBox("Mode")
+        f = QFormLayout(mode_box)
+        f.addRow("Run", self.mode)
+        f.addRow("Test subject", self.fold)
+        f.addRow("Held-out subject", self.holdout)
+        f.addRow("Start from", ck)
+        f.addRow("", self.new_head)
+
+        # the method (paper defaults)
+        d = method_defaults()
+        self.lambda_boxes = [_spin(0.0, 10.0, v) for v in d["lambdas"]]
+        self.epsilon = _spin(0.0, 0.99, d["epsilon"])
+        self.xi = _spin(0.0, 1.0, d["xi"], decimals=4, step=0.005)
+        self.tau = _spin(0.001, 10.0, d["tau"], step=0.01)
+        self.sampling = QComboBox()
+        self.sampling.addItems(list(NEGATIVE_SAMPLERS))
+        self.sampling.setCurrentText(d["negative_sampling"])
+        lam = QHBoxLayout()
+        for i, box in enumerate(self.lambda_boxes, start=1):
+            lam.addWidget(QLabel(f"λ{i}"))
+            lam.addWidget(box)
+        method = QGroupBox("Method (defaults: the paper's values)")
+        fm = QFormLayout(method)
+        fm.addRow("Loss weights (Eq. 10)", lam)
+        fm.addRow("ε, prototype floor (Eqs. 2–4)", self.epsilon)
+        fm.addRow("ξ, rank-sum margin (Eq. 9)", self.xi)
+        fm.addRow("τ, temperature (Eq. 1)", self.tau)
+        fm.addRow("Negative sampling", self.sampling)
+        reset = QPushButton("Paper defaults")
+        reset.clicked.connect(self.reset_method)
+        fm.addRow("", reset)
+        self.method_box = method
+
+        # training
+        req = TrainingRequest(db="")
+        self.epochs = _ispin(1, 10_000, req.epochs)
+        self.lr = _spin(1e-6, 1.0, req.lr, decimals=6, step=1e-4)
+        self.batch = _ispin(1, 512, req.batch_size)
+        self.preset = QComboBox()
+        for key, text in PRESETS.items():
+            self.preset.addItem(text, key)
+        self.image_size = _ispin(0, 1024, 0)
+        self.image_size.setSpecialValueText("preset")
+        self.image_size.setSuffix(" px")
+        self.frames = _ispin(2, 64, CMNetConfig().num_frames)
+        self.device = QComboBox()
+        for value, text in available_devices():
+            self.device.addItem(text, value)
+        self.runs_root = QLineEdit(str(runs_root))
+        runs_browse = QPushButton("Browse…")
+        runs_browse.clicked.connect(self._browse_runs)
+        rr = QHBoxLayout()
+        rr.addWidget(self.runs_root, 1)
+        rr.addWidget(runs_browse)
+        train = QGroupBox("Training")
+        ft = QFormLayout(train)
+        ft.addRow("Epochs", self.epochs)
+        ft.addRow("Learning rate (SGD, halved every 50 epochs)", self.lr)
+        ft.addRow("Batch size (clips)", self.batch)
+        ft.addRow("Image-size preset", self.preset)
+        ft.addRow("Image size override", self.image_size)
+        ft.addRow("Frames per clip N", self.frames)
+        ft.addRow("Device", self.device)
+        ft.addRow("Runs folder", rr)
+
+        # checks and buttons
+        self.problem_list = QListWidget()
+        self.problem_list.setWordWrap(True)
+        self.problem_list.setMinimumHeight(90)
+        self.buttons = QDialogButtonBox()
+        self.check_button = self.buttons.addButton("Check", QDialogButtonBox.ButtonRole.ActionRole)
+        self.start_button = self.buttons.addButton("Start training", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.check_button.clicked.connect(lambda: self.check())
+        self.start_button.clicked.connect(self.start)
+        self.buttons.rejected.connect(self.reject)
+
+        left = QVBoxLayout()
+        left.addWidget(src)
+        left.addWidget(mode_box)
+        left.addWidget(QLabel("Checks before launch"))
+        left.addWidget(self.problem_list, 1)
+        right = QVBoxLayout()
+        right.addWidget(method)
+        right.addWidget(train)
+        right.addStretch(1)
+        cols = QHBoxLayout()
+        cols.addLayout(left, 3)
+        cols.addLayout(right, 2)
+        lay = QVBoxLayout(self)
+        lay.addLayout(cols, 1)
+        lay.addWidget(self.buttons)
+        self._mode_changed()
+        self.resize(1120, 640)
+
+    # ---- source ---------------------------------------------------------------------------------------
+    def _browse_db(self) -> None:
+        path = dialogs.open_folder(self, "Database root", self.db_path.text())
+        if path:
+            self.db_radio.setChecked(True)
+            self.set_database(path)
+
+    def _browse_checkpoint(self) -> None:
+        path = dialogs.open_file(self, "Checkpoint to fine-tune", "CMNet checkpoints (*.pt);;All files (*)")
+        if path:
+            self.checkpoint.setText(path)
+
+    def _browse_runs(self) -> None:
+        path = dialogs.open_folder(self, "Runs folder", self.runs_root.text())
+        if path:
+            self.runs_root.setText(path)
+
+    def _annotated_toggled(self, on: bool) -> None:
+        if not on:
+            return
+        folder = self.data_dir / "training-sources" / f"annotated-{_dt.datetime.now():%Y%m%d-%H%M%S}"
+        try:
+            write_generic_csv(self.annotated, folder)
+        except (ValueError, OSError) as exc:
+            dialogs.error(self, "Annotations not usable for training", str(exc))
+            self.db_radio.setChecked(True)
+            return
+        self.set_database(str(folder), kind="generic")
+
+    def set_database(self, path: str, protocol: str | None = None, kind: str | None = None) -> None:
+        """Open ``path`` (with ``protocol``; None = the adapter's default) in a worker, then run the checks."""
+        path = path.strip()
+        if not path or (self.database is not None and str(self.database.root) == path and protocol in
+                        (None, self.database.protocol)):
+            return
+        from cmnet_core.data.database import open_database
+
+        self.db_path.setText(path)
+        self.database = None
+        self.db_summary.setText(f"opening {path} …")
+        self._run(lambda p, c: open_database(path, protocol=protocol, kind=kind), self._database_opened,
+                  lambda msg: self._open_failed(path, msg))
+
+    def _open_failed(self, path: str, message: str) -> None:
+        self.db_summary.setText("no database opened")
+        self._show_problems([("error", f"{path}: {message}")])
+
+    def _database_opened(self, db) -> None:
+        from cmnet_core.data.database import ADAPTERS
+
+        self.database = db
+        self.protocol.clear()
+        protocols = list(dict.fromkeys([db.protocol, *getattr(ADAPTERS.get(db.name), "protocols", ())]))
+        self.protocol.addItems(protocols)
+        self.protocol.setCurrentText(db.protocol)
+        per_class = ", ".join(f"{lab} {sum(c.label == lab for c in db.clips)}" for lab in db.labels)
+        self.db_summary.setText(f"<b>{db.name}</b> · {db.protocol}: {len(db.clips)} clips, {len(db.subjects())} "
+                                f"subjects ({per_class})" + (f"; {len(db.skips)} rows skipped" if db.skips else ""))
+        for box, first in ((self.fold, None), (self.holdout, "none")):
+            box.clear()
+            if first:
+                box.addItem(first, "")
+            for s in db.subjects():
+                box.addItem(s, s)
+        self.check()
+
+    # ---- settings -------------------------------------------------------------------------------------
+    def _mode_changed(self) -> None:
+        mode = self.mode.currentData()
+        self.fold.setEnabled(mode == "fold")
+        self.holdout.setEnabled(mode in ("final", "finetune"))
+        for w in (self.checkpoint, self.checkpoint_browse, self.new_head):
+            w.setEnabled(mode == "finetune")
+        tuned = mode == "finetune"
+        for w in (self.method_box, self.preset, self.image_size, self.frames):
+            w.setEnabled(not tuned)
+        self.method_box.setToolTip("Fine-tuning keeps the checkpoint's model settings" if tuned else "")
+        self.checked_for = None
+
+    def reset_method(self) -> None:
+        """Put the paper's values back into the method settings."""
+        d = method_defaults()
+        for box, v in zip(self.lambda_boxes, d["lambdas"]):
+            box.setValue(v)
+        self.epsilon.setValue(d["epsilon"])
+        self.xi.setValue(d["xi"])
+        self.tau.setValue(d["tau"])
+        self.sampling.setCurrentText(d["negative_sampling"])
+
+    def request(self) -> TrainingRequest:
+        """The run as set in the dialog (raises ``ValueError`` without an opened database)."""
+        if self.database is None:
+            raise ValueError("open a database (or choose the clips annotated in the app) first")
+        mode = self.mode.currentData()
+        return TrainingRequest(
+            db=str(self.database.root), mode=mode, kind=self.database.name, protocol=self.database.protocol,
+            fold=self.fold.currentData() if mode == "fold" else None,
+            checkpoint=self.checkpoint.text().strip() or None if mode == "finetune" else None,
+            new_head=self.new_head.isChecked(),
+            holdout_subjects=[self.holdout.currentData()] if mode in ("final", "finetune") and
+            self.holdout.currentData() else [],
+            preset=self.preset.currentData(), image_size=self.image_size.value() or None,
+            frames=self.frames.value() if self.frames.value() != CMNetConfig().num_frames else None,
+            epochs=self.epochs.value(), batch_size=self.batch.value(), lr=self.lr.value(),
+            method={"lambdas": tuple(round(b.value(), 6) for b in self.lambda_boxes),
+                    "epsilon": round(self.epsilon.value(), 6), "xi": round(self.xi.value(), 6),
+                    "tau": round(self.tau.value(), 6), "negative_sampling": self.sampling.currentText()},
+            device=self.device.currentData())
+
+    def runs_folder(self) -> Path:
+        return Path(self.runs_root.text().strip() or "runs").expanduser()
+
+    # ---- checks and start -----------------------------------------------------------------------------
+    def check(self, start_after: bool = False) -> None:
+        """Run the pre-launch checks in a worker and list the result; with ``start_after``, accept the dialog
+        when no error was found."""
+        from cmnet_core.train.preflight import preflight
+
+        self._start_after_check = start_after
+        try:
+            req = self.request()
+            model_cfg = req.model_config()
+        except ValueError as exc:
+            self._show_problems([("error", str(exc))])
+            return
+        if req.mode == "finetune" and not (req.checkpoint and Path(req.checkpoint).is_file()):
+            self._show_problems([("error", "choose the checkpoint to fine-tune (a .pt file written by a "
+                                           "training run)")])
+            return
+        db, runs = self.database, self.runs_folder()
+        self.problem_list.clear()
+        self.problem_list.addItem("checking…")
+        self._run(lambda p, c: preflight(db, req.mode, runs, model_cfg, fold=req.fold,
+                                         holdout_subjects=req.holdout_subjects),
+                  lambda problems: self._checked(req, problems),
+                  lambda msg: self._show_problems([("error", f"the checks failed: {msg}")]))
+
+    def _checked(self, req: TrainingRequest, problems: list) -> None:
+        self.problems = problems
+        self.checked_for = req
+        self._show_problems([(p.level, p.message) for p in problems])
+        if self._start_after_check and not any(p.level == "error" for p in problems):
+            self.accept()
+
+    def _show_problems(self, items: list[tuple[str, str]]) -> None:
+        self.problem_list.clear()
+        if not items:
+            item = QListWidgetItem("✓ all checks passed")
+            item.setForeground(OK_COLOUR)
+            self.problem_list.addItem(item)
+        for level, message in items:
+            item = QListWidgetItem(f"{'✗' if level == 'error' else '!'} {level}: {message}")
+            item.setForeground(ERROR_COLOUR if level == "error" else WARNING_COLOUR)
+            self.problem_list.addItem(item)
+
+    def start(self) -> None:
+        """Check, then accept the dialog when nothing blocks the run."""
+        self.check(start_after=True)
+
+    def _run(self, fn, done, failed) -> None:
+        task = Task(fn)
+        task.signals.finished.connect(done)
+        task.signals.error.connect(failed)
+        self._task = task.start()
+
+    def busy(self) -> bool:
+        """True while a worker (opening, checking) runs."""
+        return self._task is not None and not self._task.is_done()
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            return  # Enter in a field must not launch a run
+        super().keyPressEvent(event)

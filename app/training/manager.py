@@ -1,0 +1,158 @@
+"""Ties training into the main window: the Training menu's actions, the training window (runs table and one
+tab per launched run), sending a finished model to the prediction panel, and what happens to an active run
+when the app closes (stop it, let it continue on its own, or do not close)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings
+from PySide6.QtWidgets import QMessageBox, QTabWidget, QVBoxLayout, QWidget
+
+from cmnet_core.train.runs import new_run_dir
+
+from .dialog import TrainingDialog
+from .monitor import RunMonitor
+from .process import RunProcess
+from .request import CANCEL_FILE, MODES, TrainingRequest
+from .runs_table import RunsTable
+
+SETTINGS_KEY = "training/runs_root"
+
+
+def ask_close_with_run(parent: QWidget | None, text: str) -> str:
+    """Ask what to do with active runs when the app closes: ``"stop"``, ``"detach"`` or ``"cancel"``."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Training is running", text, parent=parent)
+    stop = box.addButton("Stop the run", QMessageBox.ButtonRole.DestructiveRole)
+    detach = box.addButton("Let it continue", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    return {stop: "stop", detach: "detach"}.get(box.clickedButton(), "cancel")
+
+
+class TrainingWindow(QWidget):
+    """The training window: a "Runs" tab (the runs table) and one tab per run launched in this session."""
+
+    def __init__(self, runs_root: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("CMNet Studio — training")
+        self.tabs = QTabWidget()
+        self.runs = RunsTable(runs_root)
+        self.tabs.addTab(self.runs, "Runs")
+        QVBoxLayout(self).addWidget(self.tabs)
+        self.resize(1200, 760)
+
+
+class TrainingManager(QObject):
+    """Training for one main window (``window`` provides ``data_dir()``, ``state``, ``load_checkpoint(path)``
+    and ``statusBar()``)."""
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.main = window
+        self.monitors: list[RunMonitor] = []
+        self.dialog: TrainingDialog | None = None
+        self._window: TrainingWindow | None = None
+
+    # ---- places ---------------------------------------------------------------------------------------
+    def runs_root(self) -> Path:
+        """The runs folder last used (QSettings), else ``<app data>/runs``."""
+        value = QSettings().value(SETTINGS_KEY, "")
+        return Path(value) if value else self.main.data_dir() / "runs"
+
+    def window(self) -> TrainingWindow:
+        if self._window is None:
+            self._window = TrainingWindow(self.runs_root())
+            self._window.runs.checkpointChosen.connect(self.use_checkpoint)
+        return self._window
+
+    # ---- actions ----------------------------------------------------------------------------------------
+    def annotated_pairs(self) -> list:
+        """(clip, annotation as the user sees it) for every clip of the open document."""
+        s = self.main.state
+        return [(c, s.store.annotation_for(c)) for c in s.clips] if s.store is not None else []
+
+    def make_dialog(self) -> TrainingDialog:
+        """A training dialog proposing the open database (if any) and the app's annotated clips."""
+        db = self.main.state.database
+        self.dialog = TrainingDialog(self.runs_root(), self.main.data_dir(), self.annotated_pairs(),
+                                     source=db.root if db is not None else None, parent=self.main)
+        return self.dialog
+
+    def new_run(self) -> RunMonitor | None:
+        """Menu action: the dialog, then the launch."""
+        dlg = self.make_dialog()
+        if dlg.exec() != TrainingDialog.DialogCode.Accepted:
+            return None
+        return self.launch(dlg.request(), dlg.runs_folder())
+
+    def show_runs(self) -> TrainingWindow:
+        """Menu action: the training window on its Runs tab."""
+        w = self.window()
+        w.runs.set_root(self.runs_root())
+        w.tabs.setCurrentWidget(w.runs)
+        w.show()
+        w.raise_()
+        return w
+
+    def launch(self, request: TrainingRequest, runs_root: str | Path, env: dict | None = None,
+               cancel_grace: float | None = None) -> RunMonitor:
+        """Create the run folder, start ``cmnet`` in it, and show its monitor in a new tab."""
+        runs_root = Path(runs_root)
+        QSettings().setValue(SETTINGS_KEY, str(runs_root))
+        run_dir = new_run_dir(runs_root, request.run_name())
+        process = RunProcess(request.command(run_dir), run_dir, run_dir / CANCEL_FILE, env=env)
+        title = f"{MODES[request.mode]} · {Path(request.db).name}" + (f" · fold {request.fold}" if request.fold else "")
+        kwargs = {} if cancel_grace is None else {"cancel_grace": cancel_grace}
+        monitor = RunMonitor(process, title, request.device, **kwargs)
+        monitor.finished.connect(lambda status, m=monitor: self._run_finished(m, status))
+        monitor.useCheckpoint.connect(self.use_checkpoint)
+        self.monitors.append(monitor)
+        w = self.window()
+        w.runs.set_root(runs_root)
+        w.runs.active.add(run_dir)
+        w.tabs.addTab(monitor, run_dir.name)
+        w.tabs.setCurrentWidget(monitor)
+        w.show()
+        monitor.start()
+        return monitor
+
+    def _run_finished(self, monitor: RunMonitor, status: str) -> None:
+        runs = self.window().runs
+        runs.active.discard(monitor.run_dir())
+        runs.refresh()
+        runs.select(monitor.run_dir())
+        self.main.statusBar().showMessage(f"Training run {monitor.run_dir().name}: {status}.", 10_000)
+
+    def use_checkpoint(self, path: str) -> None:
+        """Load ``path`` in the prediction panel of the main window."""
+        self.main.load_checkpoint(str(path))
+        self.main.raise_()
+        self.main.activateWindow()
+
+    # ---- closing ----------------------------------------------------------------------------------------
+    def active(self) -> list[RunMonitor]:
+        return [m for m in self.monitors if m.is_running()]
+
+    def confirm_close(self) -> bool:
+        """Ask about active runs; stop or detach them as chosen. False when the user cancels closing."""
+        active = self.active()
+        if not active:
+            return True
+        names = ", ".join(m.run_dir().name for m in active)
+        answer = ask_close_with_run(self.main, f"{len(active)} training run(s) still running ({names}).\n\n"
+                                               "Stop: the run stops after its current step; what finished is "
+                                               "kept and it can be resumed.\nLet it continue: it keeps running "
+                                               "without the app and writes into its run folder; its results "
+                                               "appear in the runs table later.")
+        if answer == "cancel":
+            return False
+        for m in active:
+            m.stop() if answer == "stop" else m.detach()
+        return True
+
+    def shutdown(self) -> None:
+        """Stop runs still followed (idempotent; detached runs are left alone) and close the training window."""
+        for m in self.active():
+            m.stop()
+        if self._window is not None:
+            self._window.close()

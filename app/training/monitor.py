@@ -1,0 +1,252 @@
+"""The live view of one training run: loss curves, per-fold metrics, position and ETA, device, Cancel.
+
+The run is a `RunProcess` (the ``cmnet`` CLI with ``--progress jsonl``); a timer reads what it appended to its
+progress file (partial lines buffered) and checks whether it ended. A run that dies is reported with the tail of
+its stderr; the GUI goes on.
+"""
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QPlainTextEdit, QProgressBar, QPushButton,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from .process import EXIT_CANCELLED, FileTail, RunProcess, tail_text
+from .progress import LOSS_TERMS, JsonlBuffer, RunProgress, format_eta
+
+CURVES = {"l_id": ("L_ID (Eq. 1)", "#1e88e5"), "l_wrst": ("L_Wrst (Eq. 9)", "#8e24aa"),
+          "l_c": ("L_C (cross-entropy)", "#43a047"), "total": ("total (Eq. 10)", "#212121")}
+METRIC_COLUMNS = (("n", "n"), ("accuracy", "accuracy %"), ("uf1", "UF1 %"), ("uar", "UAR %"),
+                  ("paper_f1", "paper F1 %"))
+STATUS_COLOURS = {"starting": "#546e7a", "running": "#1565c0", "finished": "#2e7d32", "cancelled": "#ef6c00",
+                  "failed": "#c62828", "detached": "#546e7a"}
+#: Seconds between reads of the progress file.
+POLL_MS = 200
+#: Seconds a cancelled run may take to stop by itself before it is killed.
+CANCEL_GRACE_S = 8.0
+
+
+class RunMonitor(QWidget):
+    """Monitor of one run.
+
+    Parameters
+    ----------
+    process : the run, not started yet (`start` starts it).
+    title : what the run is (mode, database), shown on top.
+    device : the device the run was asked to use (the dialog resolves "auto" before launch).
+
+    Signals: ``finished(str)`` with the final status (``"finished"``, ``"cancelled"``, ``"failed"``);
+    ``useCheckpoint(str)`` when the user sends the finished run's model to the prediction panel.
+    """
+
+    finished = Signal(str)
+    useCheckpoint = Signal(str)
+
+    def __init__(self, process: RunProcess, title: str, device: str, cancel_grace: float = CANCEL_GRACE_S,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.process = process
+        self.progress = RunProgress()
+        self.buffer = JsonlBuffer()
+        self.tail = FileTail(process.stdout_path)
+        self.cancel_grace = cancel_grace
+        self.status = "starting"
+        self.device = device
+        self.final_checkpoint: str | None = None
+        self.events_seen = 0
+        self._dirty = False
+        self.timer = QTimer(self, interval=POLL_MS)
+        self.timer.timeout.connect(self.poll)
+        self._build(title)
+
+    # ---- layout ---------------------------------------------------------------------------------
+    def _build(self, title: str) -> None:
+        self.title = QLabel(f"<b>{title}</b><br><span style='color:#555'>{self.process.run_dir}</span>")
+        self.title.setWordWrap(True)
+        self.status_label = QLabel()
+        self.device_label = QLabel(f"device: <b>{self.device}</b>")
+        self.position_label = QLabel("waiting for the first event (starting Python, reading and preprocessing "
+                                     "clips)…")
+        self.eta_label = QLabel(format_eta(None))
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.bar.setFormat("%p %")
+        self.plot = pg.PlotWidget(background="w")
+        pi = self.plot.getPlotItem()
+        pi.showGrid(x=True, y=True, alpha=0.25)
+        pi.setLabel("bottom", "optimiser step (all folds)")
+        pi.setLabel("left", "loss")
+        pi.setMenuEnabled(False)
+        pi.addLegend(offset=(10, 5), labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 220), colCount=4)
+        self.curves = {k: pi.plot(name=name, pen=pg.mkPen(colour, width=2)) for k, (name, colour) in CURVES.items()}
+        self.fold_table = QTableWidget(0, len(METRIC_COLUMNS) + 1)
+        self.fold_table.setHorizontalHeaderLabels(["fold (test subject)", *(h for _, h in METRIC_COLUMNS)])
+        self.fold_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.fold_table.verticalHeader().hide()
+        self.fold_table.setMaximumHeight(170)
+        self.log = QPlainTextEdit(readOnly=True)
+        self.log.setMaximumBlockCount(500)
+        self.log.setMaximumHeight(130)
+        self.log.setStyleSheet("font-family:monospace; font-size:9pt")
+        self.cancel_button = QPushButton("Cancel run")
+        self.cancel_button.setToolTip("Stop after the current step; finished folds and the last epoch's "
+                                      "checkpoint are kept (the run can be resumed)")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.folder_button = QPushButton("Open run folder")
+        self.folder_button.clicked.connect(
+            lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.process.run_dir))))
+        self.use_button = QPushButton("Use for prediction")
+        self.use_button.setEnabled(False)
+        self.use_button.setToolTip("Load the finished model in the prediction panel")
+        self.use_button.clicked.connect(lambda: self.useCheckpoint.emit(self.final_checkpoint))
+        top = QHBoxLayout()
+        top.addWidget(self.status_label)
+        top.addSpacing(16)
+        top.addWidget(self.device_label)
+        top.addStretch(1)
+        top.addWidget(self.eta_label)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.folder_button)
+        buttons.addWidget(self.use_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.cancel_button)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.title)
+        lay.addLayout(top)
+        lay.addWidget(self.position_label)
+        lay.addWidget(self.bar)
+        lay.addWidget(self.plot, 1)
+        lay.addWidget(self.fold_table)
+        lay.addWidget(self.log)
+        lay.addLayout(buttons)
+        self._show_status("starting")
+
+    # ---- running ----------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the process and the polling timer; a start failure is shown as a failed run."""
+        self.append_log("$ " + shlex.join(self.process.command))
+        try:
+            self.process.start()
+        except OSError as exc:
+            self._end("failed", f"The training process could not be started: {exc}")
+            return
+        self.timer.start()
+
+    def is_running(self) -> bool:
+        """True while the process runs and this monitor follows it."""
+        return self.timer.isActive() and self.process.running()
+
+    def cancel(self) -> None:
+        """Ask the run to stop after its current step; it is killed if still alive ``cancel_grace`` s later."""
+        if self.process.running():
+            self.process.cancel()
+            self.cancel_button.setEnabled(False)
+            self.position_label.setText("cancelling: the run stops after its current step and writes its "
+                                        "checkpoint…")
+
+    def detach(self) -> None:
+        """Stop following the run and leave it running (it keeps writing to its run folder)."""
+        self.timer.stop()
+        self._show_status("detached")
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Cancel, wait up to ``timeout`` s, then kill; read what it wrote last (for shutting the app down)."""
+        self.process.cancel()
+        if self.process.wait(timeout) is None:
+            self.process.kill()
+        self.poll()
+
+    def poll(self) -> None:
+        """Read new progress, update the view, and finish when the process has ended (timer slot)."""
+        self._read()
+        if self.process.kill_if_overdue(self.cancel_grace):
+            self.append_log(f"the run did not stop within {self.cancel_grace:g} s of Cancel and was killed")
+        code = self.process.poll()
+        if code is not None and self.timer.isActive():
+            self._read()
+            self._finish(code)
+        elif self._dirty:
+            self._refresh()
+
+    def _read(self) -> None:
+        events, other = self.buffer.feed(self.tail.read_new())
+        for line in other:
+            self.append_log(line)
+        for event in events:
+            self.events_seen += 1
+            self.progress.update(event)
+            if event["event"] == "fold_end" and event.get("metrics"):
+                self._add_fold_row(event["fold"], event["metrics"])
+            elif event["event"] == "run_end" and event.get("checkpoint"):
+                self.final_checkpoint = str(event["checkpoint"])
+            self._dirty = True
+        if events and self.status == "starting":
+            self._show_status("running")
+
+    def _finish(self, code: int) -> None:
+        self.process.cleanup()
+        run_status = self.progress.status
+        if code == 0 and run_status == "finished":
+            self._end("finished", "")
+        elif code == EXIT_CANCELLED or (self.process.cancel_requested_at is not None):
+            how = "was killed after Cancel" if self.process.killed else "stopped after Cancel"
+            self._end("cancelled", f"The run {how}. Finished folds and the last saved epoch are kept in "
+                                   f"{self.process.run_dir}; run the same command again to resume.")
+        else:
+            why = f"was killed by signal {-code}" if code < 0 else f"ended with exit status {code}"
+            stderr = tail_text(self.process.stderr_path, 20)
+            self._end("failed", f"The training process {why} before finishing. What finished is kept in "
+                                f"{self.process.run_dir}.\n--- last lines of its error output ---\n{stderr}")
+
+    def _end(self, status: str, message: str) -> None:
+        self.timer.stop()
+        self._refresh()
+        self.cancel_button.setEnabled(False)
+        if message:
+            self.append_log(message)
+        self._show_status(status)
+        if status == "finished":
+            self.bar.setValue(1000)
+            self.eta_label.setText("done")
+            self.use_button.setEnabled(self.final_checkpoint is not None)
+        self.finished.emit(status)
+
+    # ---- view ---------------------------------------------------------------------------------------
+    def append_log(self, text: str) -> None:
+        self.log.appendPlainText(text)
+
+    def _show_status(self, status: str) -> None:
+        self.status = status
+        self.status_label.setText(f"<b style='color:{STATUS_COLOURS.get(status, '#000')}'>{status.upper()}</b>")
+
+    def _refresh(self) -> None:
+        self._dirty = False
+        p = self.progress
+        for term in LOSS_TERMS:
+            points = p.losses[term]
+            if points:
+                xs, ys = zip(*points)
+                self.curves[term].setData(list(xs), list(ys))
+        self.bar.setValue(int(1000 * p.fraction()))
+        if p.steps:
+            fold = f"fold {p.fold} ({p.folds.index(p.fold) + 1}/{len(p.folds)}) · " if p.fold in p.folds else ""
+            last = {k: v[-1][1] for k, v in p.losses.items() if v}
+            losses = "  ".join(f"{CURVES[k][0].split(' ')[0]} {v:.3f}" for k, v in last.items())
+            self.position_label.setText(f"{fold}epoch {p.epoch}/{p.epochs} · step {p.step}/{p.steps}    {losses}")
+        self.eta_label.setText(format_eta(p.eta_seconds()))
+
+    def _add_fold_row(self, fold: str, metrics: dict) -> None:
+        row = self.fold_table.rowCount()
+        self.fold_table.insertRow(row)
+        self.fold_table.setItem(row, 0, QTableWidgetItem(fold))
+        for col, (key, _) in enumerate(METRIC_COLUMNS, start=1):
+            value = metrics.get(key)
+            text = "" if value is None else str(value) if key == "n" else f"{100 * value:.2f}"
+            self.fold_table.setItem(row, col, QTableWidgetItem(text))
+
+    def run_dir(self) -> Path:
+        return self.process.run_dir

@@ -1,0 +1,135 @@
+"""Reading a run's ``--progress jsonl`` output (Qt-free): `JsonlBuffer` turns chunks of bytes into events,
+`RunProgress` keeps what the monitor shows (loss curves, fold metrics, position, ETA).
+
+Events are those of `cmnet_core.train.callbacks.JsonlPrinter` (run_start, fold_start, epoch_start, step,
+epoch_end, fold_end, checkpoint, run_end) plus the CLI's closing ``summary``.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+#: Loss terms plotted, as named in the step events (Eq. 10 terms and their weighted sum).
+LOSS_TERMS = ("l_id", "l_wrst", "l_c", "total")
+
+
+class JsonlBuffer:
+    """Splits a byte stream into lines; a partial last line is kept until its newline arrives."""
+
+    def __init__(self) -> None:
+        self._pending = b""
+
+    def feed(self, chunk: bytes) -> tuple[list[dict], list[str]]:
+        """Add ``chunk``; return ``(events, other_lines)``: the complete lines that parse as JSON objects, and
+        the other complete non-empty lines (decoded text)."""
+        data = self._pending + chunk
+        *lines, self._pending = data.split(b"\n")
+        events, other = [], []
+        for raw in lines:
+            text = raw.decode("utf-8", errors="replace").strip()
+            if not text:
+                continue
+            try:
+                obj = json.loads(text)
+            except ValueError:
+                obj = None
+            if isinstance(obj, dict) and "event" in obj:
+                events.append(obj)
+            else:
+                other.append(text)
+        return events, other
+
+
+class RunProgress:
+    """The state of one run, updated event by event.
+
+    losses : term -> list of (global step, value) — one point per step event, over all folds.
+    fold_metrics : fold -> its test scores (fold_end events).
+    folds : the folds the run will do (from run_start); fold, epoch, epochs, step, steps : where it is.
+    status : ``"starting"``, ``"running"``, or the run_end status (``"finished"``, ``"cancelled"``).
+    """
+
+    def __init__(self, clock=time.time) -> None:
+        self.clock = clock
+        self.losses: dict[str, list[tuple[int, float]]] = {k: [] for k in LOSS_TERMS}
+        self.fold_metrics: dict[str, dict] = {}
+        self.folds: list[str] = []
+        self.fold = ""
+        self.epoch = self.epochs = self.step = self.steps = 0
+        self.global_step = 0
+        self.status = "starting"
+        self.run_dir = ""
+        self.summary: dict = {}
+        self.checkpoints: list[str] = []
+        self._first_step_time: float | None = None
+        self._steps_timed = 0
+
+    def update(self, event: dict) -> None:
+        """Take one event into account (unknown events are ignored)."""
+        kind = event.get("event")
+        if kind == "run_start":
+            self.status, self.run_dir = "running", event.get("run_dir", "")
+            self.folds = list(event.get("folds") or ["all"])
+        elif kind == "fold_start":
+            self.fold, self.epoch, self.step = event.get("fold", ""), 0, 0
+        elif kind == "epoch_start":
+            self.epoch, self.epochs, self.steps, self.step = event["epoch"], event["epochs"], event["steps"], 0
+        elif kind == "step":
+            self.step, self.steps = event["step"], event["steps"]
+            self.global_step += 1
+            for term in LOSS_TERMS:
+                value = (event.get("losses") or {}).get(term)
+                if value is not None:
+                    self.losses[term].append((self.global_step, float(value)))
+            now = event.get("time", self.clock())
+            if self._first_step_time is None:
+                self._first_step_time = now
+            else:
+                self._steps_timed += 1
+            self._last_step_time = now
+        elif kind == "fold_end":
+            if event.get("metrics"):
+                self.fold_metrics[event["fold"]] = event["metrics"]
+        elif kind == "checkpoint":
+            self.checkpoints.append(event.get("path", ""))
+        elif kind == "run_end":
+            self.status = event.get("status", "finished")
+            self.summary = event
+        elif kind == "summary":
+            self.summary = {**self.summary, **event}
+
+    def total_steps(self) -> int:
+        """Steps of the whole run as far as known (folds × epochs × steps per epoch); 0 before the first epoch."""
+        return len(self.folds) * self.epochs * self.steps if self.steps else 0
+
+    def done_steps(self) -> int:
+        """Steps done, counted as folds finished before the current one × steps per fold + steps in this fold."""
+        if not self.steps:
+            return 0
+        idx = self.folds.index(self.fold) if self.fold in self.folds else 0
+        return idx * self.epochs * self.steps + (self.epoch - 1) * self.steps + self.step
+
+    def fraction(self) -> float:
+        """Share of the run done, in [0, 1]."""
+        total = self.total_steps()
+        return min(1.0, self.done_steps() / total) if total else 0.0
+
+    def eta_seconds(self) -> float | None:
+        """Seconds left: remaining steps × the mean time per step since the first step (which includes the
+        evaluation between folds); None until two steps were seen or once the run ended."""
+        if not self._steps_timed or self.status not in ("running", "starting"):
+            return None
+        per_step = (self._last_step_time - self._first_step_time) / self._steps_timed
+        return max(0.0, (self.total_steps() - self.done_steps()) * per_step)
+
+
+def format_eta(seconds: float | None) -> str:
+    """``"ETA 1 h 02 min"``, ``"ETA 3 min 05 s"``, ``"ETA 12 s"``; ``"ETA —"`` when unknown."""
+    if seconds is None:
+        return "ETA —"
+    s = int(round(seconds))
+    if s >= 3600:
+        return f"ETA {s // 3600} h {s % 3600 // 60:02d} min"
+    if s >= 60:
+        return f"ETA {s // 60} min {s % 60:02d} s"
+    return f"ETA {s} s"

@@ -1,0 +1,203 @@
+"""The runs table: every run folder under the runs root (`cmnet_core.train.run_index`) with its scores, date
+and settings; sortable by any column; a finished model goes to the prediction panel in one click."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from cmnet_core.train.run_index import RunRecord, list_runs
+
+from .. import dialogs
+
+
+def _pct(v) -> str:
+    return "" if v is None else f"{100 * v:.2f}"
+
+
+def _fmt(v) -> str:
+    if isinstance(v, (list, tuple)):
+        return "/".join(f"{x:g}" for x in v)
+    return f"{v:g}" if isinstance(v, float) else ("" if v is None else str(v))
+
+
+#: (header, value of a record used for sorting, text shown).
+COLUMNS = (
+    ("date", lambda r: r.created or r.name, lambda r: (r.created or r.name)[:19].replace("T", " ")),
+    ("run", lambda r: r.name, lambda r: r.name),
+    ("kind", lambda r: r.kind, lambda r: r.kind),
+    ("status", lambda r: r.status, lambda r: r.status),
+    ("database", lambda r: r.database, lambda r: r.database),
+    ("protocol", lambda r: r.protocol, lambda r: r.protocol),
+    ("folds", lambda r: r.folds_done, lambda r: f"{r.folds_done}/{r.folds_total}" if r.kind == "loso" else ""),
+    ("accuracy %", lambda r: r.scores.get("accuracy", -1.0), lambda r: _pct(r.scores.get("accuracy"))),
+    ("UF1 %", lambda r: r.scores.get("uf1", -1.0), lambda r: _pct(r.scores.get("uf1"))),
+    ("UAR %", lambda r: r.scores.get("uar", -1.0), lambda r: _pct(r.scores.get("uar"))),
+    ("scored on", lambda r: r.scope, lambda r: r.scope),
+    ("epochs", lambda r: r.settings.get("epochs", 0), lambda r: _fmt(r.settings.get("epochs"))),
+    ("lr", lambda r: r.settings.get("lr", 0.0), lambda r: _fmt(r.settings.get("lr"))),
+    ("batch", lambda r: r.settings.get("batch_size", 0), lambda r: _fmt(r.settings.get("batch_size"))),
+    ("px", lambda r: r.settings.get("image_size", 0), lambda r: _fmt(r.settings.get("image_size"))),
+    ("N", lambda r: r.settings.get("num_frames", 0), lambda r: _fmt(r.settings.get("num_frames"))),
+    ("sampling", lambda r: r.settings.get("negative_sampling", ""),
+     lambda r: _fmt(r.settings.get("negative_sampling"))),
+    ("λ1/λ2/λ3", lambda r: str(r.settings.get("lambdas", "")), lambda r: _fmt(r.settings.get("lambdas"))),
+    ("τ", lambda r: r.settings.get("tau", 0.0), lambda r: _fmt(r.settings.get("tau"))),
+    ("ε", lambda r: r.settings.get("epsilon", 0.0), lambda r: _fmt(r.settings.get("epsilon"))),
+    ("ξ", lambda r: r.settings.get("xi", 0.0), lambda r: _fmt(r.settings.get("xi"))),
+    ("device", lambda r: r.settings.get("device", ""), lambda r: _fmt(r.settings.get("device"))),
+)
+HEADERS = [c[0] for c in COLUMNS]
+
+
+class _Item(QTableWidgetItem):
+    """A cell that sorts by its value (numbers as numbers), not by its text."""
+
+    def __init__(self, text: str, key) -> None:
+        super().__init__(text)
+        self.key = key
+        self.setFlags(self.flags() & ~Qt.ItemFlag.ItemIsEditable)
+
+    def __lt__(self, other) -> bool:
+        a, b = self.key, getattr(other, "key", None)
+        try:
+            return a < b
+        except TypeError:
+            return str(a) < str(b)
+
+
+class RunsTable(QWidget):
+    """Table of the runs under a runs root.
+
+    ``checkpointChosen(str)``: the user asked to use the selected run's final model for prediction.
+    `active` : run folders currently followed by a monitor (shown as "running").
+    """
+
+    checkpointChosen = Signal(str)
+
+    def __init__(self, runs_root: str | Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.records: list[RunRecord] = []
+        self.active: set[Path] = set()
+        self.root_edit = QLineEdit(str(runs_root))
+        self.root_edit.editingFinished.connect(self.refresh)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        refresh = QPushButton("Refresh")
+        refresh.clicked.connect(self.refresh)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(HEADERS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.verticalHeader().hide()
+        self.table.setSortingEnabled(True)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        self.table.doubleClicked.connect(lambda _i: self.use_selected())
+        self.detail = QLabel()
+        self.detail.setWordWrap(True)
+        self.detail.setStyleSheet("color:#444")
+        self.open_button = QPushButton("Open run folder")
+        self.open_button.clicked.connect(self._open_folder)
+        self.use_button = QPushButton("Use for prediction")
+        self.use_button.setToolTip("Load this run's final model in the prediction panel")
+        self.use_button.clicked.connect(self.use_selected)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Runs folder"))
+        top.addWidget(self.root_edit, 1)
+        top.addWidget(browse)
+        top.addWidget(refresh)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.detail, 1)
+        bottom.addWidget(self.open_button)
+        bottom.addWidget(self.use_button)
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addWidget(self.table, 1)
+        lay.addLayout(bottom)
+        self.refresh()
+
+    def root(self) -> Path:
+        return Path(self.root_edit.text().strip()).expanduser()
+
+    def set_root(self, root: str | Path) -> None:
+        self.root_edit.setText(str(root))
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Read the runs folder again (selection kept by run folder)."""
+        selected = self.selected()
+        self.records = list_runs(self.root())
+        for rec in self.records:
+            if rec.path in self.active and rec.status == "incomplete":
+                rec.status = "running"
+        self.table.setSortingEnabled(False)
+        self.table.setRowCount(len(self.records))
+        for row, rec in enumerate(self.records):
+            for col, (_, key, text) in enumerate(COLUMNS):
+                item = _Item(text(rec), key(rec))
+                item.setData(Qt.ItemDataRole.UserRole, str(rec.path))
+                self.table.setItem(row, col, item)
+        self.table.setSortingEnabled(True)
+        if selected is not None:
+            self.select(selected.path)
+        self._selection_changed()
+
+    def row_of(self, path: str | Path) -> int:
+        """Table row of run folder ``path`` (-1 when absent)."""
+        for row in range(self.table.rowCount()):
+            if self.table.item(row, 0).data(Qt.ItemDataRole.UserRole) == str(path):
+                return row
+        return -1
+
+    def select(self, path: str | Path) -> None:
+        row = self.row_of(path)
+        if row >= 0:
+            self.table.selectRow(row)
+
+    def record(self, path: str | Path) -> RunRecord | None:
+        return next((r for r in self.records if r.path == Path(path)), None)
+
+    def selected(self) -> RunRecord | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        return self.record(self.table.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole))
+
+    def cell(self, path: str | Path, header: str) -> str:
+        """The text shown for run ``path`` in column ``header`` ("" when absent)."""
+        row = self.row_of(path)
+        return "" if row < 0 else self.table.item(row, HEADERS.index(header)).text()
+
+    def _selection_changed(self) -> None:
+        rec = self.selected()
+        self.open_button.setEnabled(rec is not None)
+        self.use_button.setEnabled(rec is not None and rec.checkpoint is not None)
+        if rec is None:
+            self.detail.setText(f"{len(self.records)} run(s) in {self.root()}")
+        elif rec.checkpoint is not None:
+            self.detail.setText(f"model: {rec.checkpoint}")
+        elif rec.kind == "loso":
+            self.detail.setText("A LOSO run evaluates the method (each fold's model misses one subject); to "
+                                "predict, train a final model on all data.")
+        else:
+            self.detail.setText(f"{rec.status}: no final model in {rec.path}")
+
+    def use_selected(self) -> None:
+        """Emit ``checkpointChosen`` with the selected run's final model (when it has one)."""
+        rec = self.selected()
+        if rec is not None and rec.checkpoint is not None:
+            self.checkpointChosen.emit(str(rec.checkpoint))
+
+    def _browse(self) -> None:
+        path = dialogs.open_folder(self, "Runs folder", str(self.root()))
+        if path:
+            self.set_root(path)
+
+    def _open_folder(self) -> None:
+        rec = self.selected()
+        if rec is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(rec.path)))

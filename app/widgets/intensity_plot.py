@@ -1,0 +1,185 @@
+"""The intensity plot: CMNet's intensity clues k_n against the tendency prototype (mean ± 3σ, Eqs. 2–4),
+over source frame numbers, with onset/apex/offset marks and a cursor synced with the frame view."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+import pyqtgraph.exporters  # noqa: F401 - registers ImageExporter / SVGExporter
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from .timeline import MARK_COLOURS
+
+K_COLOUR = "#ef6c00"
+PROTO_COLOUR = "#37474f"
+BAND_COLOUR = (96, 125, 139, 60)
+TRUE_COLOUR = "#8e24aa"
+
+
+class IntensityPlot(QWidget):
+    """Plot of one `Prediction` (k_n, proto_mean, proto_sigma at frame_map, all shape (N,)).
+
+    ``cursorMoved(float)`` is emitted while the user drags the cursor (a source frame number);
+    `set_cursor` moves it without emitting. Hovering shows the nearest sample's values in `hover_label`.
+    """
+
+    cursorMoved = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plot = pg.PlotWidget(background="w")
+        pi = self.plot.getPlotItem()
+        pi.showGrid(x=True, y=True, alpha=0.25)
+        pi.setLabel("bottom", "source frame number")
+        pi.setLabel("left", "intensity (k_n, prototype)")
+        pi.setMenuEnabled(False)
+        self.legend = pi.addLegend(offset=(10, 5), labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 220),
+                                   colCount=4)
+        axis_pen = pg.mkPen("#444")
+        for name in ("bottom", "left"):
+            pi.getAxis(name).setPen(axis_pen)
+            pi.getAxis(name).setTextPen(axis_pen)
+        self.upper = pg.PlotDataItem(pen=pg.mkPen(BAND_COLOUR[:3], width=1))
+        self.lower = pg.PlotDataItem(pen=pg.mkPen(BAND_COLOUR[:3], width=1))
+        self.band = pg.FillBetweenItem(self.upper, self.lower, brush=pg.mkBrush(*BAND_COLOUR))
+        pi.addItem(self.upper)
+        pi.addItem(self.lower)
+        pi.addItem(self.band)
+        self.proto = pi.plot(pen=pg.mkPen(PROTO_COLOUR, width=2, style=pg.QtCore.Qt.PenStyle.DashLine))
+        self.true_curve = pi.plot(pen=pg.mkPen(TRUE_COLOUR, width=1.5, style=pg.QtCore.Qt.PenStyle.DotLine))
+        self.k_curve = pi.plot(pen=pg.mkPen(K_COLOUR, width=2.5), symbol="o", symbolSize=6,
+                               symbolBrush=K_COLOUR, symbolPen=None)
+        self.marks: dict[str, pg.InfiniteLine] = {}
+        for kind, colour in MARK_COLOURS.items():
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(colour, width=1.5,
+                                                                         style=pg.QtCore.Qt.PenStyle.DashDotLine),
+                                   label=kind, labelOpts={"position": 0.82, "color": colour, "movable": False,
+                                                          "fill": (255, 255, 255, 200)})
+            line.setZValue(5)
+            line.hide()
+            pi.addItem(line, ignoreBounds=True)
+            self.marks[kind] = line
+        self.cursor = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen("#1976d2", width=2),
+                                      hoverPen=pg.mkPen("#0d47a1", width=3))
+        self.cursor.setZValue(10)
+        self.cursor.setToolTip("Drag to move through the clip")
+        pi.addItem(self.cursor, ignoreBounds=True)
+        self.cursor.sigPositionChanged.connect(self._cursor_dragged)
+        self.placeholder = pg.TextItem("Run a prediction to plot the intensity clues k_n", color="#777",
+                                       anchor=(0.5, 0.5))
+        pi.addItem(self.placeholder, ignoreBounds=True)
+        self.hover_label = QLabel(" ")
+        self.hover_label.setStyleSheet("color:#333; padding:2px 6px")
+        self.plot.scene().sigMouseMoved.connect(self._hover)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.plot, 1)
+        lay.addWidget(self.hover_label)
+        self._setting_cursor = False
+        self._x = np.zeros(0)
+        self._data: dict[str, np.ndarray] = {}
+        self.prediction = None
+        self.set_range(0, 1)
+        self._update_legend()
+
+    # ---- content ------------------------------------------------------------------------------
+    def set_range(self, first: int, last: int) -> None:
+        """Show source frames ``first``..``last`` (the clip) on the x axis."""
+        self._first, self._last = first, max(last, first + 1)
+        self.plot.getPlotItem().setXRange(self._first, self._last, padding=0.02)
+        self.plot.getPlotItem().setYRange(0, 1.3, padding=0.02)
+        self.placeholder.setPos((self._first + self._last) / 2, 0.55)
+
+    def set_prediction(self, prediction) -> None:
+        """Plot ``prediction`` (None clears the curves)."""
+        self.prediction = prediction
+        if prediction is None:
+            self._x = np.zeros(0)
+            self._data = {}
+            for item in (self.k_curve, self.proto, self.upper, self.lower):
+                item.setData([], [])
+            self.placeholder.show()
+        else:
+            x = np.asarray(prediction.frame_map, dtype=float)
+            k = np.asarray(prediction.intensity, dtype=float)
+            mean = np.asarray(prediction.proto_mean, dtype=float)
+            sigma = np.asarray(prediction.proto_sigma, dtype=float)
+            self._x, self._data = x, {"k": k, "mean": mean, "sigma": sigma}
+            self.k_curve.setData(x, k)
+            self.proto.setData(x, mean)
+            self.upper.setData(x, mean + 3 * sigma)
+            self.lower.setData(x, mean - 3 * sigma)
+            self.placeholder.hide()
+            top = float(max(1.3, np.nanmax(np.r_[k, mean + 3 * sigma]) + 0.25))
+            bottom = float(min(0.0, np.nanmin(np.r_[k, mean - 3 * sigma]) - 0.05))
+            self.plot.getPlotItem().setYRange(bottom, top, padding=0.02)
+        self._update_legend()
+
+    def set_true_intensity(self, true: dict[int, float] | None) -> None:
+        """The synthetic clip's ground-truth intensity per frame (None hides it)."""
+        if true:
+            xs = np.array(sorted(true), dtype=float)
+            self.true_curve.setData(xs, np.array([true[int(x)] for x in xs]))
+        else:
+            self.true_curve.setData([], [])
+        self._update_legend()
+
+    def set_marks(self, marks: dict[str, int | None]) -> None:
+        """Onset/apex/offset as vertical lines (None hides one)."""
+        for kind, line in self.marks.items():
+            v = marks.get(kind)
+            line.setVisible(v is not None)
+            if v is not None:
+                line.setValue(v)
+
+    def set_cursor(self, number: float) -> None:
+        """Move the cursor to source frame ``number`` without emitting ``cursorMoved``."""
+        self._setting_cursor = True
+        self.cursor.setValue(number)
+        self._setting_cursor = False
+
+    # ---- export -------------------------------------------------------------------------------
+    def export_image(self, path: str | Path) -> None:
+        """Save the plot as PNG (1600 px wide) or SVG, by ``path``'s suffix."""
+        path = Path(path)
+        item = self.plot.getPlotItem()
+        if path.suffix.lower() == ".svg":
+            pg.exporters.SVGExporter(item).export(str(path))
+        else:
+            exporter = pg.exporters.ImageExporter(item)
+            exporter.parameters()["width"] = 1600
+            exporter.export(str(path))
+
+    # ---- internals ----------------------------------------------------------------------------
+    def _update_legend(self) -> None:
+        has_pred = self.prediction is not None
+        has_true = self.true_curve.xData is not None and len(self.true_curve.xData) > 0
+        self.legend.clear()
+        for item, label, visible in ((self.k_curve, "intensity clue k_n", has_pred),
+                                     (self.proto, "tendency prototype mean", has_pred),
+                                     (self.band, "prototype ± 3σ", has_pred),
+                                     (self.true_curve, "true intensity (synthetic)", has_true)):
+            if visible:
+                self.legend.addItem(item, label)
+
+    def _cursor_dragged(self) -> None:
+        if not self._setting_cursor:
+            self.cursorMoved.emit(float(self.cursor.value()))
+
+    def _hover(self, pos) -> None:
+        vb = self.plot.getPlotItem().vb
+        if not self.plot.sceneBoundingRect().contains(pos):
+            return
+        x = vb.mapSceneToView(pos).x()
+        if not len(self._x):
+            self.hover_label.setText(f"frame {x:.0f}")
+            return
+        i = int(np.argmin(np.abs(self._x - x)))
+        d = self._data
+        self.hover_label.setText(
+            f"n = {i + 1}/{len(self._x)}  ·  source frame {self._x[i]:.1f}  ·  k_n = {d['k'][i]:.3f}  ·  "
+            f"prototype {d['mean'][i]:.3f} ± 3σ [{d['mean'][i] - 3 * d['sigma'][i]:.3f}, "
+            f"{d['mean'][i] + 3 * d['sigma'][i]:.3f}]")

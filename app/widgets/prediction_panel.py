@@ -1,0 +1,196 @@
+"""Prediction panel: checkpoint chooser with its metadata, device choice, run/cancel with progress,
+and the predicted class probabilities as bars."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
+                               QPushButton, QVBoxLayout, QWidget)
+
+from ..prediction import metadata_dict, metadata_labels
+
+
+def _fmt_metrics(metrics) -> str:
+    if not isinstance(metrics, dict) or not metrics:
+        return "—"
+    parts = []
+    for k, v in metrics.items():
+        if isinstance(v, float):
+            parts.append(f"{k} {v:.3f}")
+        elif isinstance(v, (int, str)):
+            parts.append(f"{k} {v}")
+    return ", ".join(parts[:6]) or "—"
+
+
+def describe_metadata(meta) -> str:
+    """Rich text for the panel: labels, input size, N, training database, metrics."""
+    d = metadata_dict(meta)
+    if not d:
+        return "<i>No checkpoint loaded.</i>"
+    pre = d.get("preprocess") or d.get("preprocessing") or {}
+    cfg = d.get("config") or d.get("model_config") or {}
+    size = d.get("image_size") or pre.get("image_size") or cfg.get("image_size")
+    frames = d.get("num_frames") or pre.get("num_frames") or cfg.get("num_frames")
+    db = d.get("database") or d.get("train_database") or "—"
+    if isinstance(db, dict):
+        db = " ".join(str(db.get(k, "")) for k in ("name", "protocol")).strip() or "—"
+    rows = [("Labels", ", ".join(map(str, d.get("labels") or [])) or "—"),
+            ("Input", f"{size} px, N = {frames}" if size else "—"),
+            ("Trained on", str(db)),
+            ("Metrics", _fmt_metrics(d.get("metrics"))),
+            ]
+    if d.get("synthetic") or "synthetic" in str(db).lower():
+        rows.append(("Note", "<b style='color:#e65100'>synthetic demo model — not for real data</b>"))
+    return "<table cellspacing=2>" + "".join(
+        f"<tr><td style='color:#555;padding-right:8px'>{k}</td><td>{v}</td></tr>" for k, v in rows) + "</table>"
+
+
+class ProbabilityBars(QWidget):
+    """One labelled bar per class; the most probable class in bold."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setVerticalSpacing(3)
+        self.bars: dict[str, QProgressBar] = {}
+        self.names: dict[str, QLabel] = {}
+
+    def set_labels(self, labels: list[str]) -> None:
+        while self.grid.count():
+            w = self.grid.takeAt(0).widget()
+            if w is not None:
+                w.deleteLater()
+        self.bars, self.names = {}, {}
+        for i, lab in enumerate(labels):
+            name = QLabel(lab)
+            bar = QProgressBar()
+            bar.setRange(0, 1000)
+            bar.setValue(0)
+            bar.setFormat("—")
+            bar.setTextVisible(True)
+            bar.setMaximumHeight(18)
+            self.grid.addWidget(name, i, 0)
+            self.grid.addWidget(bar, i, 1)
+            self.bars[lab], self.names[lab] = bar, name
+
+    def set_probabilities(self, labels: list[str], probabilities) -> None:
+        """``probabilities`` (C,) in [0, 1] for ``labels`` (None clears)."""
+        if list(self.bars) != list(labels):
+            self.set_labels(list(labels))
+        if probabilities is None:
+            for lab, bar in self.bars.items():
+                bar.setValue(0)
+                bar.setFormat("—")
+                self.names[lab].setStyleSheet("")
+            return
+        best = max(range(len(labels)), key=lambda i: float(probabilities[i]))
+        for i, lab in enumerate(labels):
+            p = float(probabilities[i])
+            self.bars[lab].setValue(int(round(p * 1000)))
+            self.bars[lab].setFormat(f"{100 * p:.1f} %")
+            self.names[lab].setStyleSheet("font-weight:bold" if i == best else "")
+
+    def value(self, label: str) -> float:
+        """The displayed probability of ``label`` in [0, 1]."""
+        return self.bars[label].value() / 1000.0
+
+
+class PredictionPanel(QGroupBox):
+    """Signals: ``chooseRequested`` (pick a checkpoint), ``deviceChanged(str)``, ``runRequested``, ``cancelRequested``."""
+
+    chooseRequested = Signal()
+    deviceChanged = Signal(str)
+    runRequested = Signal()
+    cancelRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Prediction (CMNet)", parent)
+        self.checkpoint = QLabel("<i>none</i>")
+        self.checkpoint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.checkpoint.setWordWrap(True)
+        choose = QPushButton("Choose checkpoint…")
+        choose.clicked.connect(self.chooseRequested)
+        self.meta = QLabel(describe_metadata(None))
+        self.meta.setWordWrap(True)
+        self.meta.setTextFormat(Qt.TextFormat.RichText)
+        self.device = QComboBox()
+        self.device.addItem("auto (CUDA when present)", "auto")
+        self.device.addItem("CPU", "cpu")
+        self.device.addItem("CUDA", "cuda")
+        self.device.currentIndexChanged.connect(lambda _i: self.deviceChanged.emit(self.device.currentData()))
+        self.device_note = QLabel()
+        self.device_note.setWordWrap(True)
+        self.run = QPushButton("Run on clip")
+        self.run.setToolTip("Predict the emotion and the intensity curve of the current clip (Ctrl+R)")
+        self.run.clicked.connect(self.runRequested)
+        self.cancel = QPushButton("Cancel")
+        self.cancel.clicked.connect(self.cancelRequested)
+        self.cancel.setEnabled(False)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setValue(0)
+        self.progress.setFormat("idle")
+        self.result = QLabel(" ")
+        self.result.setWordWrap(True)
+        self.bars = ProbabilityBars()
+        form = QFormLayout()
+        form.addRow("Checkpoint", self.checkpoint)
+        form.addRow("", choose)
+        form.addRow("Model", self.meta)
+        form.addRow("Device", self.device)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(self.device_note)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.run, 1)
+        buttons.addWidget(self.cancel)
+        lay.addLayout(buttons)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.result)
+        lay.addWidget(self.bars)
+        lay.addStretch(1)
+
+    def show_checkpoint(self, path: str | Path | None, metadata, device: str | None) -> None:
+        """Show the loaded checkpoint, its metadata and the device it runs on."""
+        self.checkpoint.setText(Path(path).name if path else "<i>none</i>")
+        self.checkpoint.setToolTip(str(path or ""))
+        self.meta.setText(describe_metadata(metadata))
+        self.bars.set_labels(metadata_labels(metadata))
+        self.show_device(device)
+
+    def show_device(self, device: str | None) -> None:
+        """``device`` in use (e.g. ``"cpu"``, ``"cuda:0"``); warns when a CUDA choice fell back to the CPU."""
+        wanted = self.device.currentData()
+        if device is None:
+            self.device_note.setText("")
+        elif str(device).startswith("cpu") and wanted in ("auto", "cuda"):
+            self.device_note.setText("⚠ CUDA is not available: running on the CPU (slower; a clip takes seconds).")
+            self.device_note.setStyleSheet("color:#e65100")
+        else:
+            self.device_note.setText(f"Running on {device}.")
+            self.device_note.setStyleSheet("color:#2e7d32")
+
+    def set_busy(self, busy: bool) -> None:
+        self.run.setEnabled(not busy)
+        self.cancel.setEnabled(busy)
+        if busy:
+            self.progress.setValue(0)
+            self.progress.setFormat("starting…")
+
+    def show_progress(self, fraction: float, message: str) -> None:
+        self.progress.setValue(int(round(100 * max(0.0, min(1.0, fraction)))))
+        self.progress.setFormat(f"{message} %p%" if message else "%p%")
+
+    def show_prediction(self, prediction) -> None:
+        """Probabilities of ``prediction`` (None clears)."""
+        if prediction is None:
+            self.result.setText(" ")
+            self.bars.set_probabilities(list(self.bars.bars), None)
+            return
+        labels = [str(x) for x in prediction.labels]
+        probs = prediction.probabilities
+        best = max(range(len(labels)), key=lambda i: float(probs[i]))
+        self.result.setText(f"Predicted: <b>{labels[best]}</b> ({100 * float(probs[best]):.1f} %)")
+        self.bars.set_probabilities(labels, probs)

@@ -1,0 +1,107 @@
+"""The seekbar: the clip's frames as a track with typed onset/apex/offset marks and the current frame."""
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+#: Colours of the typed marks, shared with the intensity plot.
+MARK_COLOURS = {"onset": "#2e7d32", "apex": "#c62828", "offset": "#1565c0"}
+MARK_LETTERS = {"onset": "O", "apex": "A", "offset": "F"}
+
+
+class Timeline(QWidget):
+    """Click or drag to seek; ``frameRequested(number)`` carries the source frame number under the mouse.
+
+    ``set_marks({"onset": 46, "apex": 59, "offset": 86})`` draws typed marks (None hides one);
+    the onset–offset span is shaded. ``set_predicted_apex`` adds a hollow mark for the model's apex.
+    """
+
+    frameRequested = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.first, self.last, self.current = 0, 0, 0
+        self.marks: dict[str, int | None] = {}
+        self.setMinimumHeight(44)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setMouseTracking(False)
+        self.setToolTip("Click or drag to seek. Marks: O onset, A apex, F offset.")
+
+    def set_range(self, first: int, last: int) -> None:
+        self.first, self.last = int(first), int(max(first, last))
+        self.update()
+
+    def set_current(self, number: int) -> None:
+        self.current = int(number)
+        self.update()
+
+    def set_marks(self, marks: dict[str, int | None]) -> None:
+        self.marks = dict(marks)
+        self.update()
+
+    # ---- geometry ---------------------------------------------------------------------------
+    def _track(self) -> QRectF:
+        return QRectF(10, 16, max(1, self.width() - 20), 12)
+
+    def x_of(self, number: float) -> float:
+        t = self._track()
+        span = max(1, self.last - self.first)
+        return t.left() + (number - self.first) / span * t.width()
+
+    def number_at(self, x: float) -> int:
+        t = self._track()
+        span = max(1, self.last - self.first)
+        frac = min(1.0, max(0.0, (x - t.left()) / t.width()))
+        return int(round(self.first + frac * span))
+
+    # ---- events ---------------------------------------------------------------------------
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.frameRequested.emit(self.number_at(event.position().x()))
+
+    def mouseMoveEvent(self, event) -> None:
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            self.frameRequested.emit(self.number_at(event.position().x()))
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pal = self.palette()
+        t = self._track()
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor("#d0d4d9"))
+        p.drawRoundedRect(t, 4, 4)
+        on, off = self.marks.get("onset"), self.marks.get("offset")
+        if on is not None and off is not None and off >= on:
+            p.setBrush(QColor(255, 193, 7, 110))
+            p.drawRect(QRectF(self.x_of(on), t.top(), self.x_of(off) - self.x_of(on), t.height()))
+        font = QFont(self.font())
+        font.setPointSizeF(max(7.0, font.pointSizeF() - 1))
+        font.setBold(True)
+        p.setFont(font)
+        for kind in ("onset", "apex", "offset"):
+            n = self.marks.get(kind)
+            if n is None:
+                continue
+            x = self.x_of(n)
+            colour = QColor(MARK_COLOURS[kind])
+            p.setPen(QPen(colour, 2))
+            p.drawLine(QPointF(x, t.top() - 2), QPointF(x, t.bottom() + 2))
+            tri = QPainterPath()
+            tri.moveTo(x - 6, t.bottom() + 3)
+            tri.lineTo(x + 6, t.bottom() + 3)
+            tri.lineTo(x, t.bottom() - 3)
+            tri.closeSubpath()
+            p.fillPath(tri, colour)
+            p.drawText(QRectF(x - 8, t.bottom() + 3, 16, 14), Qt.AlignmentFlag.AlignCenter, MARK_LETTERS[kind])
+        x = self.x_of(self.current)
+        p.setPen(QPen(pal.color(pal.ColorRole.Highlight), 3))
+        p.drawLine(QPointF(x, 2), QPointF(x, t.bottom() + 2))
+        p.setPen(pal.color(pal.ColorRole.WindowText))
+        small = QFont(self.font())
+        small.setPointSizeF(max(7.0, small.pointSizeF() - 1))
+        p.setFont(small)
+        p.drawText(QRectF(t.left(), 0, 80, 14), Qt.AlignmentFlag.AlignLeft, str(self.first))
+        p.drawText(QRectF(t.right() - 80, 0, 80, 14), Qt.AlignmentFlag.AlignRight, str(self.last))
+        p.end()

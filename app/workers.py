@@ -1,0 +1,197 @@
+"""Work that must stay off the GUI thread: frame decoding (with an LRU cache and prefetch) and tasks
+such as prediction, checkpoint loading and building the demo (progress, cancel, always a final signal)."""
+from __future__ import annotations
+
+import threading
+import traceback
+from collections import OrderedDict
+from typing import Callable
+
+import numpy as np
+from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal
+
+from cmnet_core.data.clip import Clip
+
+from .prediction import Cancelled
+
+
+class TaskSignals(QObject):
+    """Signals of a `Task`: exactly one of ``finished`` / ``error`` is emitted per run."""
+
+    progress = Signal(float, str)  # fraction in [0, 1], message
+    finished = Signal(object)      # the task's result
+    error = Signal(str)            # a message for the user (also used for cancellation)
+
+
+class Task(QRunnable):
+    """Run ``fn(progress, cancelled)`` on the global `QThreadPool`.
+
+    ``fn`` receives ``progress(fraction, message)`` and ``cancelled() -> bool`` and returns the result.
+    Whatever happens (result, exception, `Cancelled`, cancellation ignored by ``fn``), the task emits
+    ``finished(result)`` or ``error(message)`` exactly once; ``was_cancelled`` tells a cancel apart.
+    """
+
+    def __init__(self, fn: Callable[[Callable[[float, str], None], Callable[[], bool]], object]) -> None:
+        super().__init__()
+        self.setAutoDelete(False)
+        self.signals = TaskSignals()
+        self._fn = fn
+        self._cancel = threading.Event()
+        self._done = threading.Event()
+        self.was_cancelled = False
+
+    def cancel(self) -> None:
+        """Ask the task to stop at its next check."""
+        self._cancel.set()
+
+    def is_done(self) -> bool:
+        return self._done.is_set()
+
+    def start(self) -> "Task":
+        QThreadPool.globalInstance().start(self)
+        return self
+
+    def run(self) -> None:  # worker thread
+        def progress(fraction: float, message: str = "") -> None:
+            self.signals.progress.emit(float(fraction), str(message))
+
+        try:
+            result = self._fn(progress, self._cancel.is_set)
+            if self._cancel.is_set():
+                raise Cancelled()
+        except Cancelled:
+            self.was_cancelled = True
+            self._done.set()
+            self.signals.error.emit("Cancelled.")
+        except BaseException as exc:  # noqa: BLE001 - every failure must reach the GUI as a message
+            traceback.print_exc()
+            self._done.set()
+            self.signals.error.emit(str(exc) or type(exc).__name__)
+        else:
+            self._done.set()
+            self.signals.finished.emit(result)
+
+
+class FrameLoader(QObject):
+    """Decodes frames of the current clip in one background thread, keeps an LRU cache and prefetches ahead.
+
+    `request(number)` returns the frame at once when cached (uint8 RGB (H, W, 3)); otherwise it queues
+    the number (only the latest request is kept, so fast scrubbing never builds a backlog) and
+    ``frameReady(number, array)`` follows. After serving requests the thread decodes the next
+    ``prefetch`` frames in order, which is what keeps playback and stepping smooth.
+    """
+
+    frameReady = Signal(int, object)
+    frameFailed = Signal(int, str)
+
+    def __init__(self, cache_bytes: int = 384 * 2**20, prefetch: int = 32, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._cond = threading.Condition()
+        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._cache_bytes = cache_bytes
+        self._used = 0
+        self._prefetch = prefetch
+        self._clip: Clip | None = None
+        self._numbers: list[int] = []
+        self._index: dict[int, int] = {}
+        self._wanted: int | None = None
+        self._anchor: int | None = None
+        self._generation = 0
+        self._stopping = False
+        self._thread = _LoaderThread(self)
+        self._thread.start()
+
+    # ---- GUI-thread API ---------------------------------------------------------------------
+    def set_clip(self, clip: Clip | None) -> None:
+        """Switch to ``clip`` (None = nothing); empties the cache."""
+        with self._cond:
+            self._clip = clip
+            self._numbers = list(clip.frame_numbers) if clip is not None else []
+            self._index = {n: i for i, n in enumerate(self._numbers)}
+            self._cache.clear()
+            self._used = 0
+            self._wanted = None
+            self._anchor = None
+            self._generation += 1
+            self._cond.notify_all()
+
+    def request(self, number: int) -> np.ndarray | None:
+        """The frame if cached (also re-aims prefetch there), else None and a later ``frameReady``."""
+        with self._cond:
+            self._anchor = number
+            frame = self._cache.get(number)
+            if frame is not None:
+                self._cache.move_to_end(number)
+            else:
+                self._wanted = number
+            self._cond.notify_all()
+            return frame
+
+    def cached(self, number: int) -> bool:
+        with self._cond:
+            return number in self._cache
+
+    def stop(self) -> None:
+        """Stop the thread and wait for it (call before the window closes)."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        self._thread.wait()
+
+    # ---- loader thread ------------------------------------------------------------------------
+    def _next_job(self) -> tuple[int, Clip, int, bool] | None:
+        """Block until there is something to decode; None means stop."""
+        with self._cond:
+            while True:
+                if self._stopping:
+                    return None
+                if self._clip is not None:
+                    if self._wanted is not None:
+                        n, self._wanted = self._wanted, None
+                        if n not in self._cache:
+                            return n, self._clip, self._generation, True
+                    if self._anchor is not None and self._anchor in self._index:
+                        i0 = self._index[self._anchor]
+                        for n in self._numbers[i0: i0 + self._prefetch + 1]:
+                            if n not in self._cache:
+                                return n, self._clip, self._generation, False
+                self._cond.wait()
+
+    def _store(self, number: int, frame: np.ndarray, generation: int) -> bool:
+        with self._cond:
+            if generation != self._generation:
+                return False
+            self._cache[number] = frame
+            self._used += frame.nbytes
+            while self._used > self._cache_bytes and len(self._cache) > 1:
+                _, old = self._cache.popitem(last=False)
+                self._used -= old.nbytes
+            return True
+
+    def _work(self) -> None:
+        while True:
+            job = self._next_job()
+            if job is None:
+                return
+            number, clip, generation, wanted = job
+            try:
+                frame = np.ascontiguousarray(clip.frame(number))
+            except Exception as exc:  # noqa: BLE001 - a broken frame is shown as a message, never a crash
+                if wanted:
+                    self.frameFailed.emit(number, str(exc) or type(exc).__name__)
+                with self._cond:  # remember it as unreadable so prefetch does not loop on it
+                    if generation == self._generation:
+                        self._numbers = [n for n in self._numbers if n != number]
+                        self._index = {n: i for i, n in enumerate(self._numbers)}
+                continue
+            if self._store(number, frame, generation):
+                self.frameReady.emit(number, frame)
+
+
+class _LoaderThread(QThread):
+    def __init__(self, loader: FrameLoader) -> None:
+        super().__init__()
+        self._loader = loader
+
+    def run(self) -> None:
+        self._loader._work()

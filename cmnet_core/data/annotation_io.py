@@ -1,0 +1,260 @@
+"""Annotation files: atomic saves with rotating backups, autosave + crash recovery, CASME II-style CSV.
+
+Pure file I/O (no Qt) so that the GUI, the CLI and scripts share one format.
+
+* The annotation store is a JSON file (``{"format": "cmnet-studio-annotations", "version": 1, "clips": [...]}``),
+  one entry per clip keyed by ``(subject, clip name)``; frame numbers are the source's own.
+* Saving is atomic: the text goes to a temporary file in the same folder, is flushed to disk and then
+  moved over the target with `os.replace` (a crash midway leaves the previous file intact).
+  Before each save the previous file is kept as ``<file>.001`` and older ones shift to ``.002``, ``.003``
+  (ELAN's rotating automatic backups).
+* Autosave writes ``<file>.autosave`` the same way; it is removed after a clean save. An autosave newer
+  than the store on the next open means the app stopped with unsaved work (`recoverable_autosave`).
+* CSV export/import uses the CASME II coding-sheet columns (`CSV_COLUMNS`) plus a trailing ``Notes`` column.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .clip import Annotation
+
+FORMAT = "cmnet-studio-annotations"
+VERSION = 1
+#: CASME II coding-sheet columns (CASME2-coding-*.xlsx), in the sheet's order.
+CSV_COLUMNS = ("Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units", "Estimated Emotion")
+#: Extra column we write after the CASME II ones so that notes survive a round trip.
+NOTES_COLUMN = "Notes"
+_EMPTY_FRAME = {"", "/", "-", "na", "n/a", "none"}
+
+
+class AnnotationFileError(Exception):
+    """An annotation file or CSV sheet cannot be read or written; the message names the file/row and the fix."""
+
+
+@dataclass
+class AnnotationRecord:
+    """One clip's annotation as stored: ``subject`` and ``name`` identify the clip within its source."""
+
+    subject: str
+    name: str
+    annotation: Annotation
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.subject, self.name)
+
+
+# ---- atomic writing ------------------------------------------------------------------------
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (temporary file in the same folder, fsync, `os.replace`).
+
+    Raises `OSError` when the folder is not writable; the previous file is then left untouched.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def backup_path(path: str | Path, index: int) -> Path:
+    """``<file>.001``, ``<file>.002``, ... (index 1 = the most recent backup)."""
+    path = Path(path)
+    return path.with_name(f"{path.name}.{index:03d}")
+
+
+def rotate_backups(path: str | Path, keep: int = 3) -> None:
+    """Shift ``.001`` → ``.002`` … (dropping the oldest beyond ``keep``) and copy ``path`` to ``.001``.
+
+    The current file is copied, never moved, so it stays in place until the new version replaces it.
+    """
+    path = Path(path)
+    if keep <= 0 or not path.exists():
+        return
+    oldest = backup_path(path, keep)
+    if oldest.exists():
+        oldest.unlink()
+    for i in range(keep - 1, 0, -1):
+        src = backup_path(path, i)
+        if src.exists():
+            os.replace(src, backup_path(path, i + 1))
+    shutil.copy2(path, backup_path(path, 1))
+
+
+# ---- the JSON store --------------------------------------------------------------------------
+def _record_to_dict(rec: AnnotationRecord) -> dict:
+    a = rec.annotation
+    return {"subject": rec.subject, "name": rec.name, "onset": a.onset, "apex": a.apex, "offset": a.offset,
+            "emotion": a.emotion, "aus": a.aus, "notes": a.notes, "apex_source": a.apex_source}
+
+
+def _record_from_dict(d: dict, where: str) -> AnnotationRecord:
+    try:
+        def frame(v):
+            return None if v is None else int(v)
+        ann = Annotation(onset=frame(d.get("onset")), apex=frame(d.get("apex")), offset=frame(d.get("offset")),
+                         emotion=d.get("emotion"), aus=str(d.get("aus") or ""), notes=str(d.get("notes") or ""),
+                         apex_source=str(d.get("apex_source") or ""))
+        return AnnotationRecord(str(d["subject"]), str(d["name"]), ann)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise AnnotationFileError(f"{where}: malformed clip entry {d!r} ({exc})") from exc
+
+
+def dumps_store(records: list[AnnotationRecord], source: str = "") -> str:
+    """The store's JSON text for ``records`` (``source`` = the video/folder/database they annotate)."""
+    doc = {"format": FORMAT, "version": VERSION, "source": source,
+           "clips": [_record_to_dict(r) for r in records]}
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def save_store(path: str | Path, records: list[AnnotationRecord], source: str = "", backups: int = 3) -> None:
+    """Save ``records`` to ``path`` atomically, keeping ``backups`` rotating backups of the previous file.
+
+    Raises `OSError` when the file cannot be written (the previous file and its backups stay intact).
+    """
+    text = dumps_store(records, source)
+    rotate_backups(path, backups)
+    atomic_write_text(path, text)
+
+
+def load_store(path: str | Path) -> tuple[list[AnnotationRecord], str]:
+    """Read a store written by `save_store`; returns ``(records, source)``.
+
+    Raises `AnnotationFileError` when the file is missing, not JSON, or not an annotation store
+    (the message suggests restoring ``<file>.001``).
+    """
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise AnnotationFileError(f"{path}: annotation file not found") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise AnnotationFileError(
+            f"{path}: cannot be read as an annotation file ({exc}); the previous version is kept as "
+            f"{backup_path(path, 1).name}") from exc
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise AnnotationFileError(f"{path}: not a CMNet Studio annotation file (no \"format\": \"{FORMAT}\")")
+    if int(doc.get("version", 0)) > VERSION:
+        raise AnnotationFileError(f"{path}: written by a newer CMNet Studio (version {doc.get('version')}); update")
+    clips = doc.get("clips") or []
+    return [_record_from_dict(d, f"{path} clip {i + 1}") for i, d in enumerate(clips)], str(doc.get("source", ""))
+
+
+def autosave_path(path: str | Path) -> Path:
+    """``<file>.autosave`` beside the store."""
+    path = Path(path)
+    return path.with_name(path.name + ".autosave")
+
+
+def write_autosave(path: str | Path, records: list[AnnotationRecord], source: str = "") -> Path:
+    """Atomically write the unsaved state to ``autosave_path(path)``; returns that path."""
+    target = autosave_path(path)
+    atomic_write_text(target, dumps_store(records, source))
+    return target
+
+
+def recoverable_autosave(path: str | Path) -> Path | None:
+    """The autosave of ``path`` when it holds newer work than the store (the app did not close cleanly), else None."""
+    path = Path(path)
+    auto = autosave_path(path)
+    if not auto.exists():
+        return None
+    if path.exists() and path.stat().st_mtime_ns > auto.stat().st_mtime_ns:
+        return None
+    return auto
+
+
+def remove_autosave(path: str | Path) -> None:
+    """Delete ``<file>.autosave`` (after a clean save or when the user declines recovery)."""
+    try:
+        autosave_path(path).unlink()
+    except FileNotFoundError:
+        pass
+
+
+# ---- CASME II-style CSV ------------------------------------------------------------------------
+def _fmt_frame(v: int | None) -> str:
+    return "" if v is None else str(int(v))
+
+
+def export_csv(path: str | Path, records: list[AnnotationRecord]) -> None:
+    """Write ``records`` as CSV with the CASME II columns `CSV_COLUMNS` + ``Notes`` (atomically).
+
+    Frame numbers are source numbers; an unset mark is an empty cell.
+    """
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow([*CSV_COLUMNS, NOTES_COLUMN])
+    for r in records:
+        a = r.annotation
+        w.writerow([r.subject, r.name, _fmt_frame(a.onset), _fmt_frame(a.apex), _fmt_frame(a.offset),
+                    a.aus, a.emotion or "", a.notes])
+    atomic_write_text(path, buf.getvalue())
+
+
+def _parse_frame(value: str, column: str, where: str) -> int | None:
+    v = (value or "").strip()
+    if v.lower() in _EMPTY_FRAME:
+        return None
+    try:
+        f = float(v)
+    except ValueError as exc:
+        raise AnnotationFileError(f"{where}: {column} {v!r} is not a frame number; write a whole number or "
+                                  "leave the cell empty") from exc
+    if f != int(f) or f < 0:
+        raise AnnotationFileError(f"{where}: {column} {v!r} is not a whole, non-negative frame number")
+    return int(f)
+
+
+def import_csv(path: str | Path) -> list[AnnotationRecord]:
+    """Read a CSV with (at least) the CASME II columns `CSV_COLUMNS`; extra columns are ignored, ``Notes`` is kept.
+
+    Raises `AnnotationFileError` naming the file and row when a column is missing, a frame cell is not a
+    whole number, or onset/apex/offset are out of order.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AnnotationFileError(f"{path}: cannot be read as a UTF-8 CSV file ({exc})") from exc
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in CSV_COLUMNS if c not in header]
+    if missing:
+        raise AnnotationFileError(f"{path}: missing column(s) {', '.join(missing)}; the first row must name the "
+                                  f"CASME II columns {', '.join(CSV_COLUMNS)}")
+    records: list[AnnotationRecord] = []
+    for i, raw in enumerate(reader, start=2):
+        row = {(k or "").strip(): (v or "").strip() if isinstance(v, str) else "" for k, v in raw.items()}
+        where = f"{path} row {i}"
+        if not row.get("Subject") and not row.get("Filename"):
+            continue  # blank line
+        if not row.get("Filename"):
+            raise AnnotationFileError(f"{where}: Filename is empty; every row needs the clip name")
+        ann = Annotation(onset=_parse_frame(row["OnsetFrame"], "OnsetFrame", where),
+                         apex=_parse_frame(row["ApexFrame"], "ApexFrame", where),
+                         offset=_parse_frame(row["OffsetFrame"], "OffsetFrame", where),
+                         emotion=row["Estimated Emotion"] or None, aus=row["Action Units"],
+                         notes=row.get(NOTES_COLUMN, ""))
+        if ann.apex is not None:
+            ann.apex_source = "annotated"
+        if ann.onset is not None and ann.offset is not None and ann.onset > ann.offset:
+            raise AnnotationFileError(f"{where}: OnsetFrame {ann.onset} is after OffsetFrame {ann.offset}")
+        records.append(AnnotationRecord(row["Subject"], row["Filename"], ann))
+    return records

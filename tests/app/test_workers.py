@@ -1,0 +1,81 @@
+"""Worker tasks always end with finished or error; the frame loader decodes off the GUI thread and caches."""
+import threading
+import time
+
+import numpy as np
+
+from app.workers import Cancelled, FrameLoader, Task
+
+
+def test_task_emits_error_when_it_raises(qtbot, no_leaked_threads):
+    def fail(progress, cancelled):
+        progress(0.5, "half")
+        raise ValueError("no face found in frame 3")
+
+    task = Task(fail)
+    got = []
+    task.signals.finished.connect(lambda r: got.append(("finished", r)))
+    with qtbot.waitSignal(task.signals.error, timeout=5000) as blocker:
+        task.start()
+    assert blocker.args == ["no face found in frame 3"]
+    assert got == [] and not task.was_cancelled and task.is_done()
+
+
+def test_task_emits_finished_with_result_and_progress(qtbot, no_leaked_threads):
+    task = Task(lambda progress, cancelled: progress(0.25, "a quarter") or 42)
+    seen = []
+    task.signals.progress.connect(lambda f, m: seen.append((f, m)))
+    with qtbot.waitSignal(task.signals.finished, timeout=5000) as blocker:
+        task.start()
+    assert blocker.args == [42]
+    qtbot.waitUntil(lambda: seen == [(0.25, "a quarter")], timeout=2000)
+
+
+def test_task_cancel_ends_with_error_and_flag(qtbot, no_leaked_threads):
+    started = threading.Event()
+
+    def slow(progress, cancelled):
+        started.set()
+        while not cancelled():
+            time.sleep(0.01)
+        raise Cancelled()
+
+    task = Task(slow)
+    with qtbot.waitSignal(task.signals.error, timeout=5000) as blocker:
+        task.start()
+        assert started.wait(5)
+        task.cancel()
+    assert blocker.args == ["Cancelled."] and task.was_cancelled
+
+
+def test_frame_loader_serves_cache_and_prefetches(qtbot, no_leaked_threads, array_clip):
+    clip = array_clip(40, first=100)
+    loader = FrameLoader(prefetch=8)
+    try:
+        loader.set_clip(clip)
+        assert loader.request(105) is None  # not cached yet: decoded in the background
+        with qtbot.waitSignal(loader.frameReady, timeout=5000,
+                              check_params_cb=lambda n, f: n == 105) as blocker:
+            pass
+        assert int(blocker.args[1].mean()) == 4 * 5 + 10
+        qtbot.waitUntil(lambda: all(loader.cached(n) for n in range(105, 114)), timeout=5000)
+        got = loader.request(110)
+        assert got is not None and int(np.mean(got)) == 4 * 10 + 10
+    finally:
+        loader.stop()
+
+
+def test_frame_loader_reports_undecodable_frame(qtbot, no_leaked_threads, array_clip):
+    class Broken(array_clip.ArraySource):
+        def read(self, number):
+            from cmnet_core.data.clip import ClipError
+            raise ClipError(f"frame {number}: corrupt packet")
+
+    loader = FrameLoader()
+    try:
+        loader.set_clip(array_clip(5, source_cls=Broken))
+        with qtbot.waitSignal(loader.frameFailed, timeout=5000) as blocker:
+            loader.request(2)
+        assert blocker.args == [2, "frame 2: corrupt packet"]
+    finally:
+        loader.stop()
