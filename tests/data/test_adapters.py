@@ -252,3 +252,31 @@ def test_megc2019_composite(tmp_path, annotation_sheets):
     why = {s.item.rsplit(" ", 1)[-1]: s.reason for s in db.skips}
     assert why["(samm/028/028_4_1)"] == "apex 1143 is outside onset..offset 1071..1134"   # SAMM's own reason
     assert why["(casme2/sub01/EP19_05f)"].startswith("missing clip folder")
+
+
+# ---- generic folder of clips + CSV ---------------------------------------------------------
+def test_generic_folder_and_csv(tmp_path):
+    w = cv2.VideoWriter(str(tmp_path / "happy_01.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (16, 16))
+    for _ in range(20):
+        w.write(np.zeros((16, 16, 3), np.uint8))
+    w.release()
+    frames(tmp_path / "p02" / "trial1", range(1, 11), "f{:03d}.png")
+    (tmp_path / "labels.csv").write_text(
+        "subject,clip,onset,apex,offset,emotion,aus,notes\n"
+        "p01,happy_01,2,8,15,Happy,12,smiled\n"            # bare name → happy_01.avi
+        "p02,p02/trial1,,,,Sad,,\n"                        # whole frame folder, apex to spot
+        "p02,p02/trial2,1,2,3,Sad,,\n"                     # missing clip
+        "p01,happy_01.avi,2,18,15,Happy,,\n"               # apex after offset
+        "p03,happy_01.avi,2,5,40,Happy,,\n"                # offset beyond the video
+        ",happy_01.avi,1,2,3,,,\n")                        # no emotion
+    db = open_database(tmp_path)
+    assert db.name == "generic" and db.protocol == "as-is" and db.labels == ["Happy", "Sad"]
+    assert [(c.subject, c.name, c.label, c.onset, c.apex, c.offset) for c in db.clips] == [
+        ("p01", "happy_01", "Happy", 2, 8, 15), ("p02", "trial1", "Sad", None, None, None)]
+    assert len(db.clips[0]) == 20 and db.clips[0].annotation.notes == "smiled"
+    assert db.clips[1].span() == (1, 10)
+    r = reasons(db)
+    assert r["labels.csv row 4 (p02/trial2)"].startswith("missing clip")
+    assert r["labels.csv row 5 (happy_01.avi)"] == "apex 18 is outside onset..offset 2..15"
+    assert r["labels.csv row 6 (happy_01.avi)"] == "offset 40 is outside the clip's frames 0..19"
+    assert r["labels.csv row 7 (happy_01.avi)"] == "no emotion label"
