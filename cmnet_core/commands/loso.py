@@ -20,6 +20,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("db", nargs="?", help="database root folder (e.g. a tree written by cmnet make-synthetic)")
     p.add_argument("--fold", nargs="+", metavar="SUBJECT", help="run only these test subjects' folds")
     p.add_argument("--merge", metavar="RUN", help="only pool the finished folds of run folder RUN")
+    p.add_argument("--list-subjects", action="store_true",
+                   help="print the database's subjects (one fold each), one per line, and exit (for job arrays)")
     opt.add_database_arguments(p)
     opt.add_model_arguments(p)
     opt.add_train_arguments(p, oracle=True)
@@ -56,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
             print("cmnet loso: give a database folder (or --merge RUN)", file=sys.stderr)
             return 2
         db = opt.open_db(args)
+        if args.list_subjects:
+            print("\n".join(db.subjects()))
+            return 0
         mc, tc, settings = opt.configs(args, db.name)
         if args.run_dir:
             run_dir = Path(args.run_dir)

@@ -242,7 +242,9 @@ class Trainer:
         if self.cfg.selection == "val" and not val:
             raise ValueError("selection='val' needs validation samples (subjects held out from training)")
         final_path = self.ckpt_dir / "final.pt"
-        identity = {"train_config": self.cfg.to_dict(), "model_config": self.model_cfg.to_dict(),
+        # what a resumed run must share with the interrupted one (epochs may grow; device/workers may change)
+        recipe = {k: v for k, v in self.cfg.to_dict().items() if k not in ("epochs", "device", "num_workers")}
+        identity = {"train_config": recipe, "model_config": self.model_cfg.to_dict(),
                     "labels": self.labels, "train_samples": [f"{s.subject}/{s.name}" for s in train]}
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
@@ -264,7 +266,7 @@ class Trainer:
 
         last = self.ckpt_dir / "last.pt"
         if last.exists():
-            ck = load_checkpoint(last, map_location=self.device)
+            ck = load_checkpoint(last, map_location="cpu")  # RNG states must stay CPU tensors
             ts = ck.train_state or {}
             if ts.get("identity") != identity:
                 raise CheckpointError(f"{last} belongs to a run with other settings or samples; use a new run "
@@ -276,7 +278,7 @@ class Trainer:
             st = {k: ts[k] for k in st}
             _set_rng_state(ts["rng"])
             if final_path.exists() and st["epoch"] >= self.cfg.epochs:
-                return self._finished(model, st, final_path)
+                return self._finished(model, st, final_path, write=False)
 
         def save_last():
             ts = {"identity": identity, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
@@ -344,13 +346,13 @@ class Trainer:
             st["oracle"].append(torch.from_numpy(probs))
         return out
 
-    def _finished(self, model, st, final_path: Path) -> FitResult:
+    def _finished(self, model, st, final_path: Path, write: bool = True) -> FitResult:
         selected = self.cfg.epochs
         if self.cfg.selection == "val":
-            best = load_checkpoint(self.ckpt_dir / "best.pt", map_location=self.device)
+            best = load_checkpoint(self.ckpt_dir / "best.pt")
             model.load_state_dict(best.state_dict)
             selected = st["best"]["epoch"]
-        if not final_path.exists():
+        if write:
             meta = self._meta({"epoch": selected, "selection": self.cfg.selection,
                                "history": st["history"]})
             save_checkpoint(final_path, model.state_dict(), meta)

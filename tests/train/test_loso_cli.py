@@ -77,6 +77,9 @@ def test_merge_and_fold_alone(loso_run, capsys):
     first = json.loads((run_dir / "folds" / "s02" / "result.json").read_text())
     assert again["y_pred"] == first["y_pred"] and np.allclose(again["probabilities"], first["probabilities"])
     assert json.loads((copy / "metrics.json").read_text())["complete"]
+    capsys.readouterr()
+    assert main(["evaluate", str(copy)]) == 0                     # a run folder: the table again
+    assert "POOLED (MEGC)" in capsys.readouterr().out
     # other settings in the same run folder are refused
     assert main(["loso", str(db_root), *TINY, "--seed", "5", "--run-dir", str(copy), "--fold", "s01"]) == 2
     assert "other settings" in capsys.readouterr().err
