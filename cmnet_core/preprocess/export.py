@@ -52,25 +52,26 @@ def write_outputs(result: PreprocessedClip, folder: str | os.PathLike, source: s
 
 
 def contact_sheet(result: PreprocessedClip, title: str = "", tile: int = 128) -> np.ndarray:
-    """All N crops in a grid (uint8 RGB), each labelled with its position and source frame number; the
-    apex tile is framed in red. ``tile`` is the side of one crop in the sheet (pixels)."""
+    """All N crops in a grid (uint8 RGB), each labelled below with its position and source frame number
+    (fractional when interpolated); the apex tile is framed in red. ``tile``: side of one crop (pixels)."""
     n = len(result.frames)
     cols = math.ceil(math.sqrt(n))
     rows = math.ceil(n / cols)
-    head = 22 if title else 0
-    sheet = np.full((head + rows * tile, cols * tile, 3), 255, np.uint8)
+    head, foot = (22 if title else 0), 16
+    sheet = np.full((head + rows * (tile + foot), cols * tile, 3), 255, np.uint8)
     if title:
         cv2.putText(sheet, title, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
     for i, frame in enumerate(result.frames):
         r, c = divmod(i, cols)
-        y, x = head + r * tile, c * tile
+        y, x = head + r * (tile + foot), c * tile
         thumb = cv2.resize(frame, (tile, tile), interpolation=cv2.INTER_AREA)
-        label = f"{i} f{result.frame_map[i]:g}" + (" apex" if i == result.apex_position else "")
-        cv2.rectangle(thumb, (0, tile - 16), (tile - 1, tile - 1), (0, 0, 0), -1)
-        cv2.putText(thumb, label, (3, tile - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (255, 255, 255), 1, cv2.LINE_AA)
-        if i == result.apex_position:
+        is_apex = i == result.apex_position
+        if is_apex:
             cv2.rectangle(thumb, (0, 0), (tile - 1, tile - 1), (255, 0, 0), 3)
         sheet[y:y + tile, x:x + tile] = thumb
+        label = f"{i}: frame {result.frame_map[i]:g}" + (" APEX" if is_apex else "")
+        cv2.putText(sheet, label, (x + 3, y + tile + 12), cv2.FONT_HERSHEY_SIMPLEX, 0.38,
+                    (200, 0, 0) if is_apex else (0, 0, 0), 1, cv2.LINE_AA)
     return sheet
 
 

@@ -1,0 +1,79 @@
+"""Explicit outcomes on the real files in ../shared/data/face_videos (MTCNN on the CPU)."""
+import cv2
+import numpy as np
+import pytest
+
+from cmnet_core.data.readers import open_clip
+from cmnet_core.preprocess.align import alignment_matrix, warp
+from cmnet_core.preprocess.errors import NoFaceError, PreprocessError
+from cmnet_core.preprocess.face import get_backend
+from cmnet_core.preprocess.pipeline import preprocess_clip
+from cmnet_core.preprocess.types import PreprocessSettings
+
+SETTINGS = PreprocessSettings(image_size=112, landmarks="mtcnn", apex_mode="midpoint")
+
+
+@pytest.fixture(scope="module")
+def mtcnn():
+    return get_backend("mtcnn")
+
+
+def test_no_face_video_raises_naming_file_and_frames(face_videos):
+    clip = open_clip(face_videos / "no_face.mp4")
+    with pytest.raises(NoFaceError) as err:
+        preprocess_clip(clip, SETTINGS)
+    assert isinstance(err.value, PreprocessError)
+    msg = str(err.value)
+    assert "no_face.mp4" in msg and "frame 0 (onset)" in msg and str(clip.frame_numbers[-1]) in msg
+    assert "landmarks 'none'" in msg
+
+
+def test_multi_face_photo_takes_the_largest_face(face_videos, mtcnn):
+    clip = open_clip(face_videos / "multi_face.jpg")
+    result = preprocess_clip(clip, SETTINGS)
+    faces = mtcnn.detect(clip.frame(0))
+    assert len(faces) >= 2 and faces[0].area > faces[1].area
+    assert any(f"{len(faces)} faces" in n and "largest" in n for n in result.notes)
+    expected = warp(clip.frame(0), alignment_matrix(faces[0].points, 112, SETTINGS.margin), 112)
+    np.testing.assert_array_equal(result.frames[0], expected)
+    assert result.frames.shape == (16, 112, 112, 3) and np.all(result.frame_map == 0)
+
+
+def test_face_leaving_the_view_is_noted(face_videos, mtcnn):
+    clip = open_clip(face_videos / "face_noface.mov")
+    result = preprocess_clip(clip, SETTINGS)
+    last = clip.frame_numbers[-1]
+    assert any(f"no face found in the last frame {last}" in n for n in result.notes)
+    assert not any("aligned on frame" in n for n in result.notes)        # the onset had a face
+    assert result.frame_map[0] == 0 and result.frame_map[-1] == last
+    assert len(mtcnn.detect(result.frames[0])) == 1                       # face in the first crop
+    assert mtcnn.detect(result.frames[-1]) == []                         # the cartoon sky in the last
+
+
+def test_face_entering_the_view_aligns_on_first_frame_with_a_face(face_videos, mtcnn):
+    clip = open_clip(face_videos / "noface_face.mov")
+    result = preprocess_clip(clip, SETTINGS)
+    note = next(n for n in result.notes if "no face in the onset frame 0" in n)
+    ref = int(note.split("aligned on frame ")[1].split(",")[0])
+    assert ref > 0 and ref in result.frame_map
+    pos = int(np.flatnonzero(result.frame_map == ref)[0])
+    faces = mtcnn.detect(result.frames[pos])
+    assert len(faces) == 1
+    eyes = faces[0].points[:2]
+    assert abs(eyes[1, 1] - eyes[0, 1]) < 0.05 * 112                    # eyes level on the reference
+    assert abs(eyes[:, 0].mean() - 55.5) < 0.1 * 112                     # and centred
+    assert mtcnn.detect(result.frames[0]) == []                          # before the face: sky
+
+
+def test_face_partly_outside_the_frame_is_padded_and_noted(face_videos, tmp_path, mtcnn):
+    img = cv2.imread(str(face_videos / "single_face.jpg"))
+    x0, y0, x1, y1 = mtcnn.detect(img[..., ::-1].copy())[0].box.astype(int)
+    tight = img[max(0, y0):y1, max(0, x0):x1]                            # the frame ends at the face box
+    path = tmp_path / "tight.png"
+    cv2.imwrite(str(path), tight)
+    result = preprocess_clip(open_clip(path), SETTINGS)
+    note = next(n for n in result.notes if "extends beyond the frame" in n)
+    assert "repeating the frame's edge" in note and "top" in note
+    crop = result.frames[0]
+    assert crop.shape == (112, 112, 3) and crop.min(axis=(0, 1)).max() > 0   # no black constant border
+    assert len(mtcnn.detect(crop)) == 1
