@@ -8,9 +8,6 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-#: Tiny runs: 32 px faces, N = 4 frames, one optimiser step per epoch (seconds per fold on 2 CPU cores).
-TINY = {"image_size": 32, "frames": 4, "batch_size": 8, "epochs": 1}
-
 
 @pytest.fixture(scope="session")
 def synth_root(tmp_path_factory):
