@@ -43,9 +43,11 @@ def stand_in_fan_dir(tmp_path_factory):
     from face_alignment.models import FAN
 
     folder = tmp_path_factory.mktemp("fan")
-    torch.manual_seed(0)
-    torch.save({k: v.half() for k, v in FAN(4).state_dict().items()}, folder / FAN_MODEL_FILE)
-    torch.save({k: v.half() for k, v in s3fd().state_dict().items()}, folder / FAN_DETECTOR_FILE)
+    for make, name in ((lambda: FAN(4), FAN_MODEL_FILE), (s3fd, FAN_DETECTOR_FILE)):
+        with torch.device("meta"):                      # shapes only, no initialisation cost
+            module = make()
+        torch.save({k: torch.zeros(v.shape, dtype=torch.float16) for k, v in module.state_dict().items()},
+                   folder / name)
     return folder
 
 
@@ -66,12 +68,17 @@ class _StubHeatmaps(torch.nn.Module):
 def test_fan_loads_from_local_folder_without_network(stand_in_fan_dir, monkeypatch):
     import face_alignment.api
     import face_alignment.detection.sfd.sfd_detector as sfd
+    import face_alignment.utils as fa_utils
 
     def no_network(*args, **kwargs):
         raise AssertionError("tried to download a model")
 
     monkeypatch.setattr(face_alignment.api, "load_file_from_url", no_network)
     monkeypatch.setattr(sfd, "load_state_dict_from_url", no_network)
+    # numba's first compile of face-alignment's heatmap decoding costs ~17 s of CPU: run the same
+    # Python functions uncompiled (real use pays that compile once per process).
+    monkeypatch.setattr(fa_utils, "transform_np", fa_utils.transform_np.py_func)
+    monkeypatch.setattr(fa_utils, "_get_preds_fromhm", fa_utils._get_preds_fromhm.py_func)
     backend = FANBackend(stand_in_fan_dir)
     net = backend._fa.face_alignment_net
     assert not net.training and next(net.parameters()).dtype == torch.float32   # real FAN, weights loaded
