@@ -29,10 +29,18 @@ def default_store_path(source: str | Path, data_dir: str | Path) -> Path:
         folder, name = source, STORE_NAME
     else:
         folder, name = source.parent, f"{source.name}.annotations.json"
-    if os.access(folder, os.W_OK):
+    if _writable(folder):
         return folder / name
     digest = hashlib.sha1(str(source).encode("utf-8")).hexdigest()[:10]
     return Path(data_dir) / "annotations" / f"{source.stem}-{digest}.json"
+
+
+def _writable(folder: Path) -> bool:
+    """True when we may write in ``folder``; a folder without write bits counts as read-only even for root."""
+    try:
+        return os.access(folder, os.W_OK) and bool(folder.stat().st_mode & 0o222)
+    except OSError:
+        return False
 
 
 def clip_key(clip: Clip) -> tuple[str, str]:

@@ -29,9 +29,16 @@ def metadata_labels(meta) -> list[str]:
 
 
 def load_predictor(path: str | Path, device: str = "auto"):
-    """`Predictor.load(path, device)`; raises `CheckpointError` with the reason for a bad file."""
+    """`Predictor.load(path, device)`; ``"cuda"`` without CUDA falls back to the CPU (the panel then warns).
+
+    Raises `CheckpointError` with the reason for a bad file.
+    """
+    import torch
+
     from cmnet_core.inference import Predictor
 
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        device = "cpu"
     return Predictor.load(path, device=device)
 
 
@@ -45,7 +52,12 @@ def run_predictor(predictor, clip: Clip, progress: Callable[[float, str], None],
         if cancelled():
             raise Cancelled()
 
-    return predictor.predict(clip, progress=report, cancel=cancelled)
+    from cmnet_core.inference import PredictionCancelled
+
+    try:
+        return predictor.predict(clip, progress=report, cancel=cancelled)
+    except PredictionCancelled as exc:
+        raise Cancelled() from exc
 
 
 def fresh_clip(clip: Clip) -> Clip:

@@ -82,6 +82,7 @@ class RunMonitor(QWidget):
         pi.setLabel("left", "loss")
         pi.setMenuEnabled(False)
         pi.addLegend(offset=(10, 5), labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 220), colCount=4)
+        self.fold_lines: list[pg.InfiniteLine] = []
         self.curves = {k: pi.plot(name=name, pen=pg.mkPen(colour, width=2)) for k, (name, colour) in CURVES.items()}
         self.fold_table = QTableWidget(0, len(METRIC_COLUMNS) + 1)
         self.fold_table.setHorizontalHeaderLabels(["fold (test subject)", *(h for _, h in METRIC_COLUMNS)])
@@ -179,7 +180,9 @@ class RunMonitor(QWidget):
         for event in events:
             self.events_seen += 1
             self.progress.update(event)
-            if event["event"] == "fold_end" and event.get("metrics"):
+            if event["event"] == "fold_start" and len(self.progress.folds) > 1:
+                self._mark_fold(event.get("fold", ""))
+            elif event["event"] == "fold_end" and event.get("metrics"):
                 self._add_fold_row(event["fold"], event["metrics"])
             elif event["event"] == "run_end" and event.get("checkpoint"):
                 self.final_checkpoint = str(event["checkpoint"])
@@ -238,6 +241,14 @@ class RunMonitor(QWidget):
             losses = "  ".join(f"{CURVES[k][0].split(' ')[0]} {v:.3f}" for k, v in last.items())
             self.position_label.setText(f"{fold}epoch {p.epoch}/{p.epochs} · step {p.step}/{p.steps}    {losses}")
         self.eta_label.setText(format_eta(p.eta_seconds()))
+
+    def _mark_fold(self, fold: str) -> None:
+        """A dashed vertical line where fold ``fold`` starts on the step axis."""
+        line = pg.InfiniteLine(pos=self.progress.global_step + 0.5, angle=90,
+                               pen=pg.mkPen("#90a4ae", width=1, style=pg.QtCore.Qt.PenStyle.DashLine),
+                               label=fold, labelOpts={"position": 0.95, "color": "#546e7a"})
+        self.plot.addItem(line)
+        self.fold_lines.append(line)
 
     def _add_fold_row(self, fold: str, metrics: dict) -> None:
         row = self.fold_table.rowCount()

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-import pyqtgraph.exporters  # noqa: F401 - registers ImageExporter / SVGExporter
-from PySide6.QtCore import Signal
+import pyqtgraph.exporters  # noqa: F401 - registers ImageExporter
+from PySide6.QtCore import QRectF, Signal
+from PySide6.QtGui import QPainter
+from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from .timeline import MARK_COLOURS
@@ -47,6 +49,9 @@ class IntensityPlot(QWidget):
         pi.addItem(self.upper)
         pi.addItem(self.lower)
         pi.addItem(self.band)
+        # the legend draws a sample from a plot item's options; FillBetweenItem has none, so a proxy stands in
+        self._band_sample = pg.PlotDataItem([], [], pen=pg.mkPen(BAND_COLOUR[:3]), fillLevel=0,
+                                            fillBrush=pg.mkBrush(*BAND_COLOUR))
         self.proto = pi.plot(pen=pg.mkPen(PROTO_COLOUR, width=2, style=pg.QtCore.Qt.PenStyle.DashLine))
         self.true_curve = pi.plot(pen=pg.mkPen(TRUE_COLOUR, width=1.5, style=pg.QtCore.Qt.PenStyle.DotLine))
         self.k_curve = pi.plot(pen=pg.mkPen(K_COLOUR, width=2.5), symbol="o", symbolSize=6,
@@ -143,15 +148,37 @@ class IntensityPlot(QWidget):
 
     # ---- export -------------------------------------------------------------------------------
     def export_image(self, path: str | Path) -> None:
-        """Save the plot as PNG (1600 px wide) or SVG, by ``path``'s suffix."""
+        """Save the plot as PNG (1600 px wide, pyqtgraph's ImageExporter) or SVG, by ``path``'s suffix.
+
+        Raises `OSError` when the file cannot be written or the plot is hidden.
+        """
         path = Path(path)
         item = self.plot.getPlotItem()
+        rect = item.sceneBoundingRect()
+        if rect.width() < 50 or rect.height() < 50:  # hidden or collapsed: the exporter cannot scale it
+            raise OSError("the intensity plot is hidden or too small; enlarge it in the window and export again")
         if path.suffix.lower() == ".svg":
-            pg.exporters.SVGExporter(item).export(str(path))
+            self._export_svg(path, rect)
         else:
             exporter = pg.exporters.ImageExporter(item)
             exporter.parameters()["width"] = 1600
             exporter.export(str(path))
+
+    def _export_svg(self, path: Path, rect) -> None:
+        """Render the plot into an SVG with Qt's generator (pyqtgraph 0.14's SVGExporter fails on the path
+        syntax Qt 6.12 writes: ``ValueError: not enough values to unpack``)."""
+        generator = QSvgGenerator()
+        generator.setFileName(str(path))
+        generator.setSize(rect.size().toSize())
+        generator.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
+        generator.setTitle("CMNet intensity clues")
+        painter = QPainter(generator)
+        try:
+            self.plot.scene().render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
+        finally:
+            painter.end()
+        if not path.exists() or path.stat().st_size == 0:
+            raise OSError(f"{path} could not be written")
 
     # ---- internals ----------------------------------------------------------------------------
     def _update_legend(self) -> None:
@@ -160,7 +187,7 @@ class IntensityPlot(QWidget):
         self.legend.clear()
         for item, label, visible in ((self.k_curve, "intensity clue k_n", has_pred),
                                      (self.proto, "tendency prototype mean", has_pred),
-                                     (self.band, "prototype ± 3σ", has_pred),
+                                     (self._band_sample, "prototype ± 3σ", has_pred),
                                      (self.true_curve, "true intensity (synthetic)", has_true)):
             if visible:
                 self.legend.addItem(item, label)

@@ -1,0 +1,125 @@
+"""Opening real videos through the command, and prediction with a tiny 32 px checkpoint built in the test."""
+import shutil
+
+import numpy as np
+import pytest
+
+from app import commands as C
+from app.annotations import AnnotationStore, default_store_path
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    """An untrained CMNet at 32 px for the synthetic labels, saved as a real checkpoint (no training)."""
+    import torch
+
+    from cmnet_core.data.synthetic import SYNTHETIC_LABELS
+    from cmnet_core.model import CMNet, CMNetConfig
+    from cmnet_core.preprocess.types import PreprocessSettings
+    from cmnet_core.train.checkpoint import save_checkpoint
+
+    torch.manual_seed(0)
+    cfg = CMNetConfig.preset("fast", image_size=32)
+    model = CMNet(cfg, len(SYNTHETIC_LABELS))
+    meta = {"labels": list(SYNTHETIC_LABELS), "image_size": 32, "num_frames": cfg.num_frames,
+            "preprocess": PreprocessSettings(image_size=32, landmarks="hint").to_dict(),
+            "model_config": cfg.to_dict(), "database": "synthetic", "protocol": "synthetic-4",
+            "metrics": {"uf1": 0.5, "uar": 0.5}}
+    return save_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny.pt", model.state_dict(), meta)
+
+
+def load(window, qtbot, path):
+    window.commands.execute(C.LoadCheckpoint, path=str(path))
+    qtbot.waitUntil(lambda: not window.is_busy(), timeout=60_000)
+
+
+def test_open_real_video_step_annotate_save_reopen(make_window, face_videos, tmp_path, qtbot, messages):
+    video = tmp_path / "single_face.mp4"
+    shutil.copy(face_videos / "single_face.mp4", video)
+    w = make_window()
+    assert w.commands.execute(C.OpenPath, path=str(video))
+    assert w.state.clip is not None and len(w.state.clip) == 72 and w.state.clip.size == (640, 360)
+    w.commands.execute(C.GoToFrame, frame=20)
+    qtbot.waitUntil(lambda: w.frame_view.image.image is not None and w.frame_view.image.image.shape == (360, 640, 3),
+                    timeout=10_000)
+    w.commands.execute(C.SetMark, kind="apex")
+    w.commands.execute(C.SetField, name="notes", value="smile builds up")
+    w.commands.execute(C.SaveAnnotations)
+    assert (tmp_path / "single_face.mp4.annotations.json").exists()
+    assert "single_face.mp4" in w.recent_files()[0]
+    w.close()
+    w2 = make_window()
+    w2.commands.execute(C.OpenPath, path=str(video))
+    assert w2.state.annotation().apex == 20 and w2.state.annotation().notes == "smile builds up"
+    assert [m for m in messages if m[0] == "error"] == []
+
+
+def test_read_only_source_keeps_annotations_in_data_dir(tmp_path, face_videos):
+    path = default_store_path(face_videos / "single_face.mp4", tmp_path / "data")
+    assert path.parent == tmp_path / "data" / "annotations" and path.name.startswith("single_face-")
+
+
+def test_predict_updates_probabilities_and_plot(make_window, tiny_checkpoint, tmp_path, qtbot, messages):
+    from cmnet_core.data.synthetic import make_synthetic_clip
+
+    clip = make_synthetic_clip(5, "happiness", "s09", image_size=64, n_frames=24)
+    w = make_window()
+    w.show()
+    w.show_document(tmp_path, [clip], None, AnnotationStore(tmp_path / "p.json"))
+    load(w, qtbot, tiny_checkpoint)
+    assert messages == []
+    panel = w.prediction_panel
+    assert "happiness, surprise, disgust, repression" in panel.meta.text() and "32 px" in panel.meta.text()
+    assert "CPU" in panel.device_note.text()  # no CUDA here: the fallback is visible
+    assert w.commands.execute(C.RunPrediction)
+    qtbot.waitUntil(lambda: w.state.prediction is not None, timeout=60_000)
+    pred = w.state.prediction
+    assert pred.probabilities.shape == (4,) and abs(pred.probabilities.sum() - 1) < 1e-6
+    for lab, p in zip(pred.labels, pred.probabilities):
+        assert abs(panel.bars.value(lab) - p) < 1e-3
+    assert pred.label in panel.result.text()
+    x, y = w.intensity_plot.k_curve.getData()
+    np.testing.assert_allclose(x, pred.frame_map)
+    np.testing.assert_allclose(y, pred.intensity)
+    _, mean = w.intensity_plot.proto.getData()
+    np.testing.assert_allclose(mean, pred.proto_mean)
+    _, upper = w.intensity_plot.upper.getData()
+    np.testing.assert_allclose(upper, pred.proto_mean + 3 * pred.proto_sigma)
+    assert x.min() >= clip.frame_numbers[0] and x.max() <= clip.frame_numbers[-1]
+    # exports: PNG, SVG and the per-frame table
+    for suffix in (".png", ".svg", ".csv"):
+        w.commands.execute(C.ExportPlot, path=str(tmp_path / f"plot{suffix}"))
+        assert (tmp_path / f"plot{suffix}").stat().st_size > 100
+    rows = [r for r in (tmp_path / "plot.csv").read_text().splitlines() if not r.startswith("#")]
+    assert len(rows) == 1 + len(pred.frame_map)
+    assert messages == []
+
+
+def test_checkpoint_for_other_labels_and_broken_file(make_window, tiny_checkpoint, tmp_path, qtbot, messages):
+    from cmnet_core.data.synthetic import synthetic_database
+
+    db = synthetic_database(n_subjects=1, clips_per_class=1, image_size=32, labels=("happiness", "surprise"))
+    w = make_window()
+    w.show_document(tmp_path, db.clips, db, AnnotationStore(tmp_path / "db.json"))
+    load(w, qtbot, tiny_checkpoint)
+    kind, title, text = messages[-1]
+    assert kind == "error" and "other labels" in title and "synthetic-2" in text
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(b"\x00not a checkpoint")
+    load(w, qtbot, broken)
+    kind, title, text = messages[-1]
+    assert kind == "error" and "Cannot load checkpoint" in title and "broken.pt" in text
+
+
+def test_prediction_cancel_leaves_no_result(make_window, tiny_checkpoint, tmp_path, qtbot, messages):
+    from cmnet_core.data.synthetic import make_synthetic_clip
+
+    w = make_window()
+    w.show_document(tmp_path, [make_synthetic_clip(6, "surprise", image_size=64, n_frames=20)], None,
+                    AnnotationStore(tmp_path / "c.json"))
+    load(w, qtbot, tiny_checkpoint)
+    w.commands.execute(C.RunPrediction)
+    w.cancel_prediction()
+    qtbot.waitUntil(lambda: w.prediction_task is None, timeout=60_000)
+    assert w.state.prediction is None and w.prediction_panel.progress.format() == "cancelled"
+    assert messages == [] and w.prediction_panel.run.isEnabled()
