@@ -1,7 +1,7 @@
 """Smoke-train CMNet on the synthetic database and check that the intensity clues learn the true intensity.
 
 For every configuration (negative sampler × with/without L_Wrst) it trains a fresh model for ``--steps`` steps on
-CPU at a small size, then prints one JSON line: mean L_ID, L_Wrst, L_C and training accuracy over the first and
+CPU at a small size, then prints one JSON line (progress every ``--window`` steps goes to stderr): mean L_ID, L_Wrst, L_C and training accuracy over the first and
 last ``--window`` steps, the accuracy of the trained model on the training clips (eval mode), and the Spearman
 correlation (``scipy.stats.spearmanr``) between its k_n and the generator's true intensity at the sampled frames,
 before and after training (pooled over all clips, and the mean of the per-clip correlations).
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 
 import cv2
@@ -75,6 +76,7 @@ def run(cfg: CMNetConfig, data, steps: int, batch: int, lr: float, window: int, 
     gen = torch.Generator().manual_seed(seed)
     before = evaluate(model, frames, apex, labels, truth)
     history = []
+    mean = lambda rows: {k: round(float(np.mean([r[k] for r in rows])), 4) for k in rows[0]}  # noqa: E731
     t0 = time.time()
     for _ in range(steps):
         idx = torch.randint(0, len(frames), (batch,), generator=gen)
@@ -87,7 +89,9 @@ def run(cfg: CMNetConfig, data, steps: int, batch: int, lr: float, window: int, 
         row = terms.as_floats()
         row["acc"] = float((out.logits.argmax(1) == labels[idx]).float().mean())
         history.append(row)
-    mean = lambda rows: {k: round(float(np.mean([r[k] for r in rows])), 4) for k in rows[0]}  # noqa: E731
+        if len(history) % window == 0:
+            print(json.dumps({"step": len(history), "sampler": cfg.negative_sampling, "wrst": cfg.use_wrst,
+                              **mean(history[-window:]), "s": round(time.time() - t0, 1)}), file=sys.stderr, flush=True)
     after = evaluate(model, frames, apex, labels, truth)
     return {"negative_sampling": cfg.negative_sampling, "use_wrst": cfg.use_wrst, "use_id": cfg.use_id,
             "size": cfg.image_size, "steps": steps, "batch": batch, "clips": len(frames),
@@ -108,8 +112,11 @@ def main() -> None:
     p.add_argument("--samplers", default="probabilistic,deterministic,random")
     p.add_argument("--wrst", default="on,off", help="L_Wrst settings to run: on, off or on,off")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
     a = p.parse_args()
     torch.set_flush_denormal(True)
+    if a.threads:
+        torch.set_num_threads(a.threads)
     db = synthetic_database(n_subjects=a.subjects, clips_per_class=a.clips_per_class, image_size=a.size, seed=a.seed)
     cfg0 = CMNetConfig.preset("fast", image_size=a.size)
     samples = [sample_clip(c, a.size, cfg0.num_frames) for c in db.clips]

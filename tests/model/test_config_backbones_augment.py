@@ -73,3 +73,13 @@ def test_views_are_normalised_independent_per_frame_and_identity_when_off():
     assert not torch.allclose(v1, v2, atol=1e-3)
     pixels = v1 * std + mean
     assert pixels.min() >= -1e-5 and pixels.max() <= 1 + 1e-5
+
+
+def test_imagenet_weights_in_the_hub_cache_load_offline(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    monkeypatch.setattr(torch.hub, "download_url_to_file", lambda *a, **k: pytest.fail("tried the network"))
+    ref = torchvision.models.resnet18(weights=None)
+    (tmp_path / "checkpoints").mkdir()
+    torch.save(ref.state_dict(), tmp_path / "checkpoints" / "resnet18-f37072fd.pth")
+    trunk, _ = resnet_trunk("resnet18", "imagenet")
+    assert torch.equal(trunk.layer1[0].conv1.weight, ref.layer1[0].conv1.weight)
