@@ -24,6 +24,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def qt_binding_problem() -> str:
+    """A message when the installed PySide6 has the signal reference-count bug seen with PySide6 6.12.0 on
+    Python 3.11 (every ``Signal.emit`` from Python drops a reference to ``True``; after about a thousand
+    emits the interpreter aborts with "bool_dealloc"), else ''."""
+    from PySide6 import __version__ as version
+    from PySide6.QtCore import QObject, Signal
+
+    class _Probe(QObject):
+        ping = Signal(int)
+
+    probe = _Probe()
+    before = sys.getrefcount(True)
+    for i in range(20):
+        probe.ping.emit(i)
+    if sys.getrefcount(True) - before < 0:
+        return (f"PySide6 {version} loses a reference on every signal emit with this Python "
+                f"({sys.version.split()[0]}) and will crash after a while. Install a fixed version: "
+                "pip install 'PySide6-Essentials<6.12'")
+    return ""
+
+
 def take_screenshot_when_ready(window, path: str, app, timeout_s: float = 600.0) -> None:
     """Grab ``window`` to ``path`` once workers are idle and the current frame is shown, then quit ``app``."""
     from PySide6.QtCore import QTimer
@@ -59,8 +80,15 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
+    problem = qt_binding_problem()
+    if problem:
+        print(f"warning: {problem}", file=sys.stderr)
     window = MainWindow()
     window.show()
+    if problem:
+        from . import dialogs
+
+        dialogs.error(window, "Qt binding problem", problem)
     if args.path and not args.demo:
         window.commands.execute(OpenPath, path=args.path)
         if args.checkpoint:

@@ -16,7 +16,7 @@ from . import dialogs
 from .annotations import AnnotationStore, clip_key
 from .commands import (CommandContext, ExportCSV, ExportPlot, GoToFrame, ImportCSV, LoadCheckpoint, OpenPath,
                        RunPrediction, SaveAnnotations, SetField, SetMark)
-from .prediction import fresh_clip, load_predictor, label_mismatch, run_predictor
+from .prediction import detect_face, fresh_clip, label_mismatch, load_predictor, run_predictor
 from .state import AppState
 from .training.manager import TrainingManager
 from .widgets.annotation_panel import AnnotationPanel
@@ -50,6 +50,8 @@ class MainWindow(QMainWindow):
         self.loader = FrameLoader(parent=self)
         self.tasks: list[Task] = []
         self.prediction_task: Task | None = None
+        self._overlay_task: Task | None = None
+        self._overlay_pending = False
         self.checkpoint_path: str | None = None
         self.device = "auto"
         self.training = TrainingManager(self)
@@ -342,10 +344,13 @@ class MainWindow(QMainWindow):
             frame = self.loader.request(number)
             if frame is not None:
                 self.frame_view.set_frame(frame)
+            self._update_overlay()
 
     def _frame_ready(self, number: int, frame) -> None:
         if number == self.state.frame:
             self.frame_view.set_frame(frame)
+            if self._overlay_pending:
+                self._update_overlay()
 
     def _frame_failed(self, number: int, message: str) -> None:
         if number == self.state.frame:
@@ -607,6 +612,42 @@ class MainWindow(QMainWindow):
 
     def _toggle_overlay(self) -> None:
         self.frame_view.set_overlay(self.overlay_action.isChecked())
+        self._update_overlay()
+
+    def _update_overlay(self) -> None:
+        """With the overlay on: synthetic clips show their known landmarks; other clips get the face box and five
+        landmarks detected on the current frame in a worker (one detection at a time, the latest frame wins)."""
+        clip = self.state.clip
+        if not self.overlay_action.isChecked() or clip is None or clip.landmarks_hint is not None:
+            return
+        if self._overlay_task is not None:
+            self._overlay_pending = True
+            return
+        number = self.state.frame
+        frame = self.loader.request(number)
+        if frame is None:
+            self._overlay_pending = True
+            return
+        self._overlay_pending = False
+
+        def done(result) -> None:
+            self._overlay_task = None
+            if clip is self.state.clip:
+                if result is None:
+                    self.frame_view.set_landmarks(None)
+                    self.statusBar().showMessage(f"No face found in frame {number}.", 4000)
+                else:
+                    self.frame_view.set_landmarks(result[1], result[0])
+            if self._overlay_pending:
+                self._update_overlay()
+
+        def failed(message: str) -> None:
+            self._overlay_task = None
+            self.overlay_action.setChecked(False)
+            self.frame_view.set_overlay(False)
+            dialogs.error(self, "Face overlay unavailable", f"Face detection failed: {message}")
+
+        self._overlay_task = self._run_task(lambda p, c: detect_face(frame), done, failed)
 
     def _show_shortcuts(self) -> None:
         dialogs.info(self, "Keyboard shortcuts",

@@ -82,3 +82,15 @@ def label_mismatch(predictor, database) -> str:
             f"{database.protocol} ({', '.join(database.labels)}). Predictions will use the checkpoint's labels. "
             "To compare with the sheet's labels, choose a checkpoint trained on this protocol "
             "(e.g. cmnet loso on this database).")
+
+
+def detect_face(frame):
+    """The largest face in ``frame`` (uint8 RGB (H, W, 3)) with the preprocessing's landmark backend
+    (FAN when its files exist, else MTCNN): ``(box (4,) x0, y0, x1, y1, points (5, 2) x, y)`` in pixels,
+    or None when no face is found."""
+    from cmnet_core.preprocess.face import get_backend, resolve_backend
+
+    faces = get_backend(resolve_backend("auto")[0]).detect(frame)
+    if not faces:
+        return None
+    return faces[0].box, faces[0].points

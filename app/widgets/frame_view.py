@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
@@ -12,7 +12,7 @@ pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 class FrameView(QWidget):
     """Shows uint8 RGB frames (H, W, 3) at their pixel aspect; wheel zooms, drag pans, double-click fits.
 
-    ``set_landmarks`` draws points (K, 2) in pixel coordinates (x, y) when the overlay is on.
+    ``set_landmarks`` draws points (K, 2) and a face box in pixel coordinates (x, y) when the overlay is on.
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -24,10 +24,15 @@ class FrameView(QWidget):
         self.view.addItem(self.image)
         self.points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("#00e5ff", width=1.5), brush=pg.mkBrush(0, 229, 255, 90))
         self.view.addItem(self.points)
+        self.box = QGraphicsRectItem()
+        self.box.setPen(pg.mkPen("#00e5ff", width=2, cosmetic=True))
+        self.box.hide()
+        self.view.addItem(self.box)
         self.message = pg.TextItem("", color="#dddddd", anchor=(0.5, 0.5))
         self.view.addItem(self.message)
         self.overlay = False
         self._landmarks: np.ndarray | None = None
+        self._box: list[float] | None = None
         self._shape: tuple[int, int] | None = None
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -65,9 +70,10 @@ class FrameView(QWidget):
         """Zoom in (factor < 1) or out (factor > 1) around the centre."""
         self.view.scaleBy((factor, factor))
 
-    def set_landmarks(self, points: np.ndarray | None) -> None:
-        """Landmarks (K, 2) in pixels (x, y), or None."""
+    def set_landmarks(self, points: np.ndarray | None, box: np.ndarray | None = None) -> None:
+        """Landmarks (K, 2) in pixels (x, y) and an optional face box (x0, y0, x1, y1) in pixels, or None."""
         self._landmarks = None if points is None else np.asarray(points, dtype=float).reshape(-1, 2)
+        self._box = None if box is None else [float(v) for v in box]
         self._redraw_overlay()
 
     def set_overlay(self, on: bool) -> None:
@@ -79,6 +85,12 @@ class FrameView(QWidget):
             self.points.setData(self._landmarks[:, 0], self._landmarks[:, 1])
         else:
             self.points.clear()
+        if self.overlay and self._box is not None:
+            x0, y0, x1, y1 = self._box
+            self.box.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+            self.box.show()
+        else:
+            self.box.hide()
 
     def keyPressEvent(self, event) -> None:  # let the window's shortcuts handle arrows
         if event.key() in (Qt.Key.Key_Left, Qt.Key.Key_Right):

@@ -42,6 +42,11 @@ def test_open_real_video_step_annotate_save_reopen(make_window, face_videos, tmp
     w.commands.execute(C.GoToFrame, frame=20)
     qtbot.waitUntil(lambda: w.frame_view.image.image is not None and w.frame_view.image.image.shape == (360, 640, 3),
                     timeout=10_000)
+    w.overlay_action.trigger()  # face box + 5 landmarks detected on the current frame, off the GUI thread
+    qtbot.waitUntil(lambda: w.frame_view.box.isVisible(), timeout=30_000)
+    r = w.frame_view.box.rect()
+    assert 100 < r.center().x() < 540 and 40 < r.center().y() < 320 and r.width() > 60
+    assert len(w.frame_view.points.data) == 5
     w.commands.execute(C.SetMark, kind="apex")
     w.commands.execute(C.SetField, name="notes", value="smile builds up")
     w.commands.execute(C.SaveAnnotations)

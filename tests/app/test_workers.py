@@ -79,3 +79,11 @@ def test_frame_loader_reports_undecodable_frame(qtbot, no_leaked_threads, array_
         assert blocker.args == [2, "frame 2: corrupt packet"]
     finally:
         loader.stop()
+
+
+def test_qt_binding_keeps_reference_counts(qapp):
+    """PySide6 6.12.0 on Python 3.11 drops a reference to True on every emit and aborts the app after ~1000
+    emits; the installed binding must not (pin PySide6-Essentials<6.12)."""
+    from app.main import qt_binding_problem
+
+    assert qt_binding_problem() == ""
