@@ -4,7 +4,8 @@ Run folder layout::
 
     <run>/config.json                      everything that defines the run (written once, checked by every fold)
     <run>/folds/<subject>/result.json      test labels, predictions, probabilities, scores, history of one fold
-    <run>/folds/<subject>/checkpoints/     last.pt (resume), best.pt (validation selection), final.pt
+    <run>/folds/<subject>/checkpoints/     last.pt (resume), best.pt (validation selection), final.pt;
+                                           only final.pt is kept once the fold's result.json is written
     <run>/metrics.json, metrics.csv, per_class.csv   written by `merge`
 
 Honesty rules (DESIGN.md §5): no clip of the test subject is trained on or used for model selection (asserted);
@@ -125,6 +126,8 @@ def run_fold(run_dir: Path, samples: Sequence[Sample], subject: str, labels: Seq
         ocm = confusion_matrix(y_true, fit.oracle_probs[best_e].argmax(1), len(labels))
         result["oracle"] = {"epoch": best_e + 1, "confusion_matrix": ocm.tolist(), "note": ORACLE_NOTE}
     write_json(fold_dir / "result.json", result)
+    for name in ("last.pt", "best.pt"):  # the fold is complete: keep final.pt only (~2/3 of the disk space)
+        (fold_dir / "checkpoints" / name).unlink(missing_ok=True)
     cb.on_fold_end(subject, result["scores"])
     return result
 

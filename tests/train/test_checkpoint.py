@@ -31,6 +31,7 @@ def test_round_trip(tmp_path):
     assert not (tmp_path / "c.pt.tmp").exists()
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 @pytest.mark.parametrize("writer", ["torch", "pickle"])
 def test_pickle_payload_is_not_executed(tmp_path, writer):
     marker = tmp_path / "PWNED"
