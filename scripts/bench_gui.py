@@ -1,0 +1,228 @@
+"""Benchmark the GUI offscreen: frame-step latency while scrubbing, and GUI-thread stalls during long work.
+
+1. Scrubbing: a 640x480 mp4v video (300 frames, 30 fps, a real face) is opened in the real `MainWindow`
+   (File ▸ Open's command) and stepped with the window's own keyboard shortcuts, sent as key events
+   (QTest.keyClick): → at a held key's auto-repeat rate (one step per 33 ms), ← likewise, then Ctrl+→ / Ctrl+←
+   (±10 frames). Latency per step = from just before the key event to the frame view's first repaint after it
+   received the new frame (a Paint event on the frame view's viewport following `ImageItem.sigImageChanged`);
+   the time to ``setImage`` alone is reported too. Goal: p95 <= 16 ms.
+2. Stalls: a QTimer at 5 ms on the GUI thread records the gaps between its ticks; the longest gap is the
+   longest time the GUI thread could not react. Measured while idle (the machine's own noise), during a
+   prediction (checkpoint built here, 224 px, random weights, loaded with Prediction ▸ Choose checkpoint and run
+   with Prediction ▸ Run, both in the app's worker threads), and during a training run launched as the training
+   dialog launches it (`TrainingManager.launch`: a ``cmnet loso`` subprocess on a tiny synthetic database, with
+   its live monitor). Goal: longest gap <= 100 ms.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/bench_gui.py [--steps 120]
+
+Prints one JSON line.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, Qt, QTimer  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from bench_common import emit, percentile, write_video  # noqa: E402
+
+GOAL_P95_MS = 16.0
+GOAL_STALL_MS = 100.0
+
+
+def wait_until(app: QApplication, condition, timeout_s: float) -> bool:
+    """Run the event loop until ``condition()`` is true (checked every 10 ms) or ``timeout_s`` passes."""
+    end = time.perf_counter() + timeout_s
+    while not condition():
+        if time.perf_counter() > end:
+            return False
+        loop = QEventLoop()
+        QTimer.singleShot(10, loop.quit)
+        loop.exec()
+    return True
+
+
+class PaintProbe(QObject):
+    """Records when the frame view got a new image and when its viewport was next painted."""
+
+    def __init__(self, window):
+        super().__init__()
+        self.image_at: float | None = None
+        self.painted_at: float | None = None
+        self.loop: QEventLoop | None = None
+        window.frame_view.image.sigImageChanged.connect(self._image)
+        window.frame_view.graphics.viewport().installEventFilter(self)
+
+    def arm(self) -> None:
+        self.image_at = self.painted_at = None
+
+    def _image(self) -> None:
+        if self.image_at is None:
+            self.image_at = time.perf_counter()
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.Paint and self.image_at is not None and self.painted_at is None:
+            self.painted_at = time.perf_counter()
+            if self.loop is not None:
+                self.loop.quit()
+        return False
+
+
+class GapTimer:
+    """A 5 ms QTimer on the GUI thread; ``gaps_ms`` are the intervals between its ticks."""
+
+    def __init__(self):
+        self.timer = QTimer(interval=5)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.timeout.connect(self._tick)
+        self.ticks: list[float] = []
+
+    def _tick(self) -> None:
+        self.ticks.append(time.perf_counter())
+
+    def start(self) -> None:
+        self.ticks = [time.perf_counter()]
+        self.timer.start()
+
+    def stop(self) -> dict:
+        self.timer.stop()
+        gaps = [1000 * (b - a) for a, b in zip(self.ticks, self.ticks[1:])]
+        return {"seconds": round(self.ticks[-1] - self.ticks[0], 2), "max_gap_ms": round(max(gaps), 1),
+                "p99_gap_ms": round(percentile(gaps, 99), 1), "gaps_over_100ms": sum(g > 100 for g in gaps),
+                "goal_ms": GOAL_STALL_MS}
+
+
+def scrub(app, window, probe, key, modifier, count: int, period_s: float) -> list[tuple[float, float]]:
+    """Send ``count`` key clicks, one per ``period_s``; (ms to setImage, ms to repaint) per step."""
+    out = []
+    for _ in range(count):
+        start = time.perf_counter()
+        before = window.state.frame
+        probe.arm()
+        QTest.keyClick(window, key, modifier)
+        if window.state.frame == before:
+            raise RuntimeError(f"the key {key} did not move the frame (shortcut not delivered?)")
+        if probe.painted_at is None:
+            probe.loop = QEventLoop()
+            QTimer.singleShot(2000, probe.loop.quit)
+            probe.loop.exec()
+            probe.loop = None
+        if probe.painted_at is None:
+            raise RuntimeError(f"frame {window.state.frame} was not displayed within 2 s")
+        out.append((1000 * (probe.image_at - start), 1000 * (probe.painted_at - start)))
+        rest = period_s - (time.perf_counter() - start)
+        if rest > 0:
+            wait_until(app, lambda end=time.perf_counter() + rest: time.perf_counter() >= end, rest + 1)
+    return out
+
+
+def stats(samples: list[tuple[float, float]]) -> dict:
+    shown = [s[1] for s in samples]
+    return {"n": len(samples), "p50_ms": round(percentile(shown, 50), 2), "p95_ms": round(percentile(shown, 95), 2),
+            "max_ms": round(max(shown), 2), "set_image_p95_ms": round(percentile([s[0] for s in samples], 95), 2)}
+
+
+def build_checkpoint(path: Path, size: int) -> Path:
+    """A 224 px CMNet checkpoint with random weights and MTCNN/FAN ('auto') landmarks."""
+    from cmnet_core.model import CMNet, CMNetConfig
+    from cmnet_core.preprocess.types import PreprocessSettings
+    from cmnet_core.train.checkpoint import save_checkpoint
+
+    cfg = CMNetConfig.preset("paper", image_size=size)
+    labels = ["negative", "positive", "surprise"]
+    meta = {"labels": labels, "image_size": size, "num_frames": cfg.num_frames,
+            "preprocess": PreprocessSettings(image_size=size, landmarks="auto").to_dict(),
+            "model_config": cfg.to_dict()}
+    return save_checkpoint(path, CMNet(cfg, len(labels)).state_dict(), meta)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=120, help="single → steps (← gets half, Ctrl+→/← a sixth)")
+    ap.add_argument("--frames", type=int, default=300, help="video length in frames (default 300)")
+    ap.add_argument("--size", type=int, default=224, help="prediction crop size in pixels (default 224)")
+    args = ap.parse_args()
+    app = QApplication.instance() or QApplication(["cmnet-bench-gui"])
+    app.setOrganizationName("CMNet Studio Bench")
+    app.setApplicationName("cmnet-bench-gui")
+    from app.commands import GoToFrame, LoadCheckpoint, OpenPath, RunPrediction
+    from app.main_window import MainWindow
+    from app.training.request import TrainingRequest
+    from cmnet_core.data.synthetic import write_synthetic_database
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp / "settings"))
+        video = write_video(tmp / "scrub.mp4", args.frames)
+        window = MainWindow(data_dir=tmp / "data")
+        window.show()
+        window.activateWindow()
+        window.frame_view.setFocus()
+        wait_until(app, lambda: window.isActiveWindow(), 5)
+        probe = PaintProbe(window)
+        window.commands.execute(OpenPath, path=str(video))
+        if not wait_until(app, lambda: window.loader.cached(window.state.frame), 30):
+            raise SystemExit("the first frame was never decoded")
+        wait_until(app, lambda: window.loader.cached(window.state.frame + 32), 10)  # prefetch settles
+
+        right = scrub(app, window, probe, Qt.Key.Key_Right, Qt.KeyboardModifier.NoModifier, args.steps, 0.033)
+        left = scrub(app, window, probe, Qt.Key.Key_Left, Qt.KeyboardModifier.NoModifier, args.steps // 2, 0.033)
+        jumps = scrub(app, window, probe, Qt.Key.Key_Right, Qt.KeyboardModifier.ControlModifier,
+                      args.steps // 6, 0.1)
+        jumps += scrub(app, window, probe, Qt.Key.Key_Left, Qt.KeyboardModifier.ControlModifier,
+                       args.steps // 6, 0.1)
+        everything = right + left + jumps
+        scrubbing = {"all": stats(everything), "right": stats(right), "left": stats(left),
+                     "ctrl_jumps_10": stats(jumps), "goal_p95_ms": GOAL_P95_MS}
+
+        gaps = GapTimer()
+        gaps.start()
+        wait_until(app, lambda: False, 3.0)
+        idle = gaps.stop()
+
+        ckpt = build_checkpoint(tmp / "bench.pt", args.size)
+        window.commands.execute(GoToFrame, frame=0)
+        gaps.start()
+        window.commands.execute(LoadCheckpoint, path=str(ckpt))
+        wait_until(app, lambda: window.state.predictor is not None and not window.is_busy(), 120)
+        loading = gaps.stop()
+        gaps.start()
+        t = time.perf_counter()
+        window.commands.execute(RunPrediction)
+        done = wait_until(app, lambda: window.state.prediction is not None and not window.is_busy(), 600)
+        prediction = {**gaps.stop(), "prediction_s": round(time.perf_counter() - t, 2), "finished": done,
+                      "clip": f"{args.frames} frames 640x480, apex spotted, {args.size} px, random weights"}
+
+        root = tmp / "synth"
+        write_synthetic_database(root, n_subjects=2, clips_per_class=1, image_size=64, seed=3)
+        request = TrainingRequest(db=str(root), mode="loso", image_size=32, frames=4, batch_size=4, epochs=2,
+                                  device="cpu")
+        gaps.start()
+        t = time.perf_counter()
+        monitor = window.training.launch(request, tmp / "runs", env={"CMNET_CACHE_DIR": str(tmp / "cache")})
+        done = wait_until(app, lambda: not monitor.timer.isActive(), 600)
+        training = {**gaps.stop(), "run_s": round(time.perf_counter() - t, 2), "status": monitor.status,
+                    "events": monitor.events_seen,
+                    "run": "cmnet loso, synthetic 2 subjects x 4 clips, 32 px, N=4, 2 epochs, subprocess"}
+        if not done:
+            monitor.stop()
+        window.commands.undo_stack.setClean()
+        window.shutdown()
+        window.close()
+        window.deleteLater()
+        app.processEvents()
+    emit({"bench": "gui", "platform": os.environ["QT_QPA_PLATFORM"], "video": f"{args.frames} frames 640x480 mp4v",
+          "scrubbing": scrubbing, "stall_idle": idle, "stall_checkpoint_loading": loading,
+          "stall_prediction": prediction, "stall_training": training})
+
+
+if __name__ == "__main__":
+    main()
