@@ -23,9 +23,9 @@ DEMO_VERSION = 1
 DEMO_LABEL = "surprise"
 DEMO_IMAGE_SIZE = 256
 DEMO_FRAMES = 48
-#: The demo model: small input, few epochs, so that it builds on a CPU in about a minute or two.
-MODEL_IMAGE_SIZE = 64
-MODEL_EPOCHS = 8
+#: The demo model: 40 px input, 6 epochs on 24 clips, so that it builds on a 2-core CPU in minutes.
+MODEL_IMAGE_SIZE = 40
+MODEL_EPOCHS = 6
 MODEL_SUBJECTS = 3
 MODEL_CLIPS_PER_CLASS = 2
 

@@ -78,8 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     from .main_window import MainWindow
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
-    app.setOrganizationName(ORGANISATION)
-    app.setApplicationName(APPLICATION)
+    if not app.organizationName():  # tests set their own, so QSettings never touch the user's
+        app.setOrganizationName(ORGANISATION)
+        app.setApplicationName(APPLICATION)
     problem = qt_binding_problem()
     if problem:
         print(f"warning: {problem}", file=sys.stderr)

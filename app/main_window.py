@@ -470,7 +470,7 @@ class MainWindow(QMainWindow):
         dlg = QProgressDialog("Building the synthetic demo model (first start only)…", "Cancel", 0, 100, self)
         dlg.setWindowTitle("Synthetic demo")
         dlg.setMinimumDuration(0)
-        dlg.setWindowModality(Qt.WindowModality.WindowModal)
+        dlg.setWindowModality(Qt.WindowModality.NonModal)  # the clip can be explored meanwhile
         dlg.setValue(0)
         self.demo_dialog = dlg
 

@@ -128,3 +128,37 @@ def test_prediction_cancel_leaves_no_result(make_window, tiny_checkpoint, tmp_pa
     qtbot.waitUntil(lambda: w.prediction_task is None, timeout=60_000)
     assert w.state.prediction is None and w.prediction_panel.progress.format() == "cancelled"
     assert messages == [] and w.prediction_panel.run.isEnabled()
+
+
+def test_demo_opens_labelled_synthetic(make_window, tmp_path, monkeypatch):
+    monkeypatch.setenv("CMNET_STUDIO_DEMO_DIR", str(tmp_path / "demo"))
+    w = make_window()
+    w.open_demo(build=False)
+    assert w.banner.isVisibleTo(w) and "SYNTHETIC DEMO" in w.banner.text()
+    assert "synthetic demo" in w.windowTitle()
+    clip = w.state.clip
+    assert clip.database == "synthetic" and len(clip) == 48 and clip.size == (256, 256)
+    assert w.timeline.marks["apex"] == clip.annotation.apex
+    xs, ys = w.intensity_plot.true_curve.getData()
+    assert len(xs) == 48 and max(ys) == 1.0
+
+
+def test_command_line_screenshot_with_checkpoint(tiny_checkpoint, tmp_path):
+    """``cmnet-studio --demo --checkpoint CKPT --screenshot PNG`` predicts, saves the window and exits 0
+    (a subprocess: settings and data go to a temporary home)."""
+    import os
+    import subprocess
+    import sys
+
+    from PySide6.QtGui import QImage
+
+    png = tmp_path / "shot.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "CMNET_STUDIO_DEMO_DIR": str(tmp_path / "demo"),
+           "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config"),
+           "XDG_DATA_HOME": str(tmp_path / "data")}
+    out = subprocess.run([sys.executable, "-m", "app.main", "--demo", "--checkpoint", str(tiny_checkpoint),
+                          "--screenshot", str(png)], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "screenshot saved" in out.stderr
+    img = QImage(str(png))
+    assert img.width() >= 1000 and img.height() >= 600
