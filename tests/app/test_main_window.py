@@ -235,3 +235,18 @@ def test_recent_files_use_test_settings(make_window, qapp):
     w._add_recent("/data/a.mp4")
     assert w.recent_files()[:2] == ["/data/a.mp4", "/data/b.mp4"]
     assert [a.text() for a in w.recent_menu.actions()][:2] == ["/data/a.mp4", "/data/b.mp4"]
+
+
+def test_playback_runs_at_speed_and_stops_at_end(make_window, array_clip, tmp_path, qtbot):
+    import time
+
+    w = make_window()
+    open_clip_in(w, array_clip(30, fps=30.0), tmp_path / "p.json")
+    w.speed.setCurrentIndex(w.speed.findData(1.0))
+    t0 = time.monotonic()
+    w.toggle_play()
+    assert w.play_timer.isActive() and w.play_button.text() == "Pause"
+    qtbot.waitUntil(lambda: not w.play_timer.isActive(), timeout=10_000)
+    elapsed = time.monotonic() - t0
+    assert w.state.frame == 29 and w.play_button.text() == "Play"
+    assert 0.8 < elapsed < 3.0  # 29 frames at 30 fps ≈ 0.97 s
