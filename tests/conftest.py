@@ -7,7 +7,18 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+
+
+def _find_shared() -> Path:
+    """The shared data folder: $CMNET_SHARED, else ../shared beside the checkout, else /work/shared."""
+    candidates = [os.environ.get("CMNET_SHARED"), REPO.parent / "shared", Path("/work/shared")]
+    for c in candidates:
+        if c and (Path(c) / "data" / "face_videos").is_dir():
+            return Path(c)
+    return REPO.parent / "shared"
+
+
+SHARED = _find_shared()
 FACE_VIDEOS = SHARED / "data" / "face_videos"
 ANNOTATIONS = SHARED / "data" / "annotations"
 
