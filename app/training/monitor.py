@@ -37,7 +37,8 @@ class RunMonitor(QWidget):
     ----------
     process : the run, not started yet (`start` starts it).
     title : what the run is (mode, database), shown on top.
-    device : the device the run was asked to use (the dialog resolves "auto" before launch).
+    device : the device the run was asked to use; shown as "requested" until the run reports the device it
+        resolved (run_start / fold_start events), which then replaces it.
 
     Signals: ``finished(str)`` with the final status (``"finished"``, ``"cancelled"``, ``"failed"``);
     ``useCheckpoint(str)`` when the user sends the finished run's model to the prediction panel.
@@ -68,7 +69,7 @@ class RunMonitor(QWidget):
         self.title = QLabel(f"<b>{title}</b><br><span style='color:#555'>{self.process.run_dir}</span>")
         self.title.setWordWrap(True)
         self.status_label = QLabel()
-        self.device_label = QLabel(f"device: <b>{self.device}</b>")
+        self.device_label = QLabel(f"device: <b>{self.device}</b> (requested)")
         self.position_label = QLabel("waiting for the first event (starting Python, reading and preprocessing "
                                      "clips)…")
         self.eta_label = QLabel(format_eta(None))
@@ -234,7 +235,18 @@ class RunMonitor(QWidget):
             if points:
                 xs, ys = zip(*points)
                 self.curves[term].setData(list(xs), list(ys))
-        self.bar.setValue(int(1000 * p.fraction()))
+        if p.device:  # the run's own word replaces the request
+            self.device = p.device
+            self.device_label.setText(f"device: <b>{p.device}</b>")
+        if p.preprocessing():
+            done, total, clip = p.preprocessed
+            self.bar.setValue(int(1000 * done / max(total, 1)))
+            self.bar.setFormat(f"preprocessing {done}/{total}")
+            self.position_label.setText(f"preprocessing clips (face alignment, N frames): {done}/{total}, "
+                                        f"last {clip}")
+        else:
+            self.bar.setValue(int(1000 * p.fraction()))
+            self.bar.setFormat("%p %")
         if p.steps:
             fold = f"fold {p.fold} ({p.folds.index(p.fold) + 1}/{len(p.folds)}) · " if p.fold in p.folds else ""
             last = {k: v[-1][1] for k, v in p.losses.items() if v}

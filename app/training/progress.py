@@ -1,8 +1,8 @@
 """Reading a run's ``--progress jsonl`` output (Qt-free): `JsonlBuffer` turns chunks of bytes into events,
 `RunProgress` keeps what the monitor shows (loss curves, fold metrics, position, ETA).
 
-Events are those of `cmnet_core.train.callbacks.JsonlPrinter` (run_start, fold_start, epoch_start, step,
-epoch_end, fold_end, checkpoint, run_end) plus the CLI's closing ``summary``.
+Events are those of `cmnet_core.train.callbacks.JsonlPrinter` (run_start, preprocess, fold_start, epoch_start,
+step, epoch_end, fold_end, checkpoint, run_end) plus the CLI's closing ``summary``.
 """
 from __future__ import annotations
 
@@ -47,6 +47,8 @@ class RunProgress:
     fold_metrics : fold -> its test scores (fold_end events).
     folds : the folds the run will do (from run_start); fold, epoch, epochs, step, steps : where it is.
     status : ``"starting"``, ``"running"``, or the run_end status (``"finished"``, ``"cancelled"``).
+    device : the device the run reported (run_start / fold_start), e.g. ``"cuda:0 (NVIDIA H200)"``; "" before.
+    preprocessed : ``(done, total, clip)`` of the last preprocess event; None before the first one.
     """
 
     def __init__(self, clock=time.time) -> None:
@@ -61,15 +63,21 @@ class RunProgress:
         self.run_dir = ""
         self.summary: dict = {}
         self.checkpoints: list[str] = []
+        self.device = ""
+        self.preprocessed: tuple[int, int, str] | None = None
         self._first_step_time: float | None = None
         self._steps_timed = 0
 
     def update(self, event: dict) -> None:
         """Take one event into account (unknown events are ignored)."""
         kind = event.get("event")
+        if kind in ("run_start", "fold_start") and event.get("device"):
+            self.device = event["device"]
         if kind == "run_start":
             self.status, self.run_dir = "running", event.get("run_dir", "")
             self.folds = list(event.get("folds") or ["all"])
+        elif kind == "preprocess":
+            self.preprocessed = (event["done"], event["total"], event.get("clip", ""))
         elif kind == "fold_start":
             self.fold, self.epoch, self.step = event.get("fold", ""), 0, 0
         elif kind == "epoch_start":
@@ -108,6 +116,10 @@ class RunProgress:
             return 0
         idx = self.folds.index(self.fold) if self.fold in self.folds else 0
         return idx * self.epochs * self.steps + (self.epoch - 1) * self.steps + self.step
+
+    def preprocessing(self) -> bool:
+        """True from the first preprocess event until the first epoch starts (while the run is going)."""
+        return self.preprocessed is not None and not self.steps and self.status in ("starting", "running")
 
     def fraction(self) -> float:
         """Share of the run done, in [0, 1]."""

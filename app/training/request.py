@@ -2,12 +2,12 @@
 
 Modes: ``loso`` (every fold: ``cmnet loso DB``), ``fold`` (one test subject: ``cmnet loso DB --fold S``),
 ``final`` (a model on all clips: ``cmnet train DB``) and ``finetune`` (``cmnet train DB --from CKPT``).
-The method's loss settings (λ1–λ3, ε, ξ, τ, negative sampling) have no CLI flags yet; when they differ from the
-paper's defaults the run goes through `app.training.cli_overrides`, which applies them to the CLI's config.
+The method's loss settings (λ1–λ3, ε, ξ, τ, negative sampling) go as the CLI's flags (``--lambdas``,
+``--epsilon``, ``--xi``, ``--tau``, ``--negative-sampling``), always all of them, so the command line in the run's
+log says exactly what was trained; a fine-tuning run keeps the checkpoint's own.
 """
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +27,19 @@ def method_defaults() -> dict:
     """The paper's values of `METHOD_FIELDS` (from `CMNetConfig`)."""
     cfg = CMNetConfig()
     return {k: getattr(cfg, k) for k in METHOD_FIELDS}
+
+
+def method_flags(method: dict) -> list[str]:
+    """``cmnet`` flags for the method settings ``method`` (keys of `METHOD_FIELDS`; missing keys are left out)."""
+    args: list[str] = []
+    if "lambdas" in method:
+        args += ["--lambdas", *(repr(float(v)) for v in method["lambdas"])]
+    for key in ("epsilon", "xi", "tau"):
+        if key in method:
+            args += [f"--{key}", repr(float(method[key]))]
+    if "negative_sampling" in method:
+        args += ["--negative-sampling", str(method["negative_sampling"])]
+    return args
 
 
 @dataclass
@@ -66,14 +79,6 @@ class TrainingRequest:
         if self.mode not in MODES:
             raise ValueError(f"unknown training mode {self.mode!r}; choose one of {list(MODES)}")
 
-    def method_overrides(self) -> dict:
-        """The method settings that differ from the paper's defaults (empty for fine-tuning: the checkpoint's
-        own model settings are used)."""
-        if self.mode == "finetune":
-            return {}
-        defaults = method_defaults()
-        return {k: v for k, v in self.method.items() if defaults.get(k) != v}
-
     def model_config(self) -> CMNetConfig:
         """The `CMNetConfig` this run trains (preset, size overrides and method settings)."""
         sizes = {k: v for k, v in (("image_size", self.image_size), ("num_frames", self.frames)) if v}
@@ -104,6 +109,7 @@ class TrainingRequest:
                 args += ["--image-size", str(self.image_size)]
             if self.frames:
                 args += ["--frames", str(self.frames)]
+            args += method_flags(self.method)
         args += ["--epochs", str(self.epochs), "--batch-size", str(self.batch_size), "--lr", repr(self.lr),
                  "--seed", str(self.seed), "--device", self.device]
         if self.cache:
@@ -112,11 +118,5 @@ class TrainingRequest:
                        "--cancel-file", str(run_dir / CANCEL_FILE)]
 
     def command(self, run_dir: str | Path, python: str = sys.executable) -> list[str]:
-        """The full command line: ``python -m cmnet_core.cli ...``, or through `app.training.cli_overrides`
-        when method settings differ from the paper's."""
-        overrides = self.method_overrides()
-        if overrides:
-            head = [python, "-m", "app.training.cli_overrides", "--model", json.dumps(overrides)]
-        else:
-            head = [python, "-m", "cmnet_core.cli"]
-        return head + self.cli_arguments(run_dir)
+        """The full command line: ``python -m cmnet_core.cli ...``."""
+        return [python, "-m", "cmnet_core.cli", *self.cli_arguments(run_dir)]

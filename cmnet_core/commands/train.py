@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
         init = None
         if args.init:
             init = load_checkpoint(args.init)
-            mc = CMNetConfig.from_dict(init.metadata["model_config"])
+            # the checkpoint's model; loss settings given as flags replace its own (they change no weight shape)
+            mc = CMNetConfig.from_dict(init.metadata["model_config"]).replace(**opt.method_overrides(args))
             landmarks = settings.landmarks if args.landmarks else init.metadata["preprocess"]["landmarks"]
             settings = replace(PreprocessSettings(**init.metadata["preprocess"]), landmarks=landmarks)
         if args.run_dir:

@@ -19,10 +19,15 @@ class Callback:
     """Base class: every hook does nothing; override the ones you need."""
 
     def on_run_start(self, info: dict) -> None:
-        """A run starts; ``info`` holds the run folder, config, database and folds."""
+        """A run starts (before preprocessing); ``info`` holds the run folder, kind, database, protocol, clips,
+        folds and ``device``, the resolved device as text (``"cuda:0 (NVIDIA H200)"``, ``"cpu"``)."""
+
+    def on_preprocess(self, done: int, total: int, clip: str) -> None:
+        """Clip ``clip`` (subject/name) was preprocessed: ``done`` of ``total`` clips (before training starts)."""
 
     def on_fold_start(self, fold: str, info: dict) -> None:
-        """A fold (LOSO test subject, or ``"all"`` for a final model) starts training."""
+        """A fold (LOSO test subject, or ``"all"`` for a final model) starts training; ``info`` holds the clip
+        counts and the ``device`` that trains it."""
 
     def on_epoch_start(self, epoch: int, epochs: int, steps: int) -> None:
         """Epoch ``epoch`` (1-based) of ``epochs`` starts; it has ``steps`` optimiser steps."""
@@ -62,6 +67,7 @@ class Callbacks(Callback):
         return call
 
     on_run_start = _each("on_run_start")
+    on_preprocess = _each("on_preprocess")
     on_fold_start = _each("on_fold_start")
     on_epoch_start = _each("on_epoch_start")
     on_step = _each("on_step")
@@ -110,6 +116,9 @@ class JsonlPrinter(Callback):
     def on_run_start(self, info):
         self.emit("run_start", **info)
 
+    def on_preprocess(self, done, total, clip):
+        self.emit("preprocess", done=done, total=total, clip=clip)
+
     def on_fold_start(self, fold, info):
         self.emit("fold_start", fold=fold, **info)
 
@@ -141,7 +150,17 @@ class TqdmProgress(Callback):
         self.bar: tqdm | None = None
         self.fold = ""
 
+    def on_run_start(self, info):
+        tqdm.write(f"device: {info.get('device', '?')}", file=self.stream)
+
+    def on_preprocess(self, done, total, clip):
+        if self.bar is None:
+            self.bar = tqdm(total=total, desc="preprocessing", unit="clip", file=self.stream, leave=False)
+        self.bar.update(done - self.bar.n)
+        self.bar.set_postfix_str(clip, refresh=False)
+
     def on_fold_start(self, fold, info):
+        self._close()
         self.fold = fold
 
     def on_epoch_start(self, epoch, epochs, steps):

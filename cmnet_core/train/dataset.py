@@ -10,6 +10,8 @@ from torch.utils.data import Dataset
 from cmnet_core.data.clip import Clip
 from cmnet_core.preprocess.types import PreprocessedClip, PreprocessSettings
 
+from .callbacks import Callback
+
 
 @dataclass
 class Sample:
@@ -46,20 +48,27 @@ class ClipDataset(Dataset):
 
 
 def preprocess_clips(clips: Sequence[Clip], labels: Sequence[str], settings: PreprocessSettings, cache=None,
-                     progress: Callable[[int, int, str], None] | None = None) -> list[Sample]:
+                     progress: Callable[[int, int, str], None] | None = None,
+                     callbacks: Callback | None = None) -> list[Sample] | None:
     """Preprocess every clip (``preprocess_clip`` with ``settings``; ``cache`` a `PreprocessCache` or None).
 
-    progress(done, total, clip name) is called after each clip. Raises ``ValueError`` naming the clip when its
-    label is not in ``labels``; preprocessing errors propagate with their own message.
+    After each clip, ``progress(done, total, clip name)`` and ``callbacks.on_preprocess(done, total, clip name)``
+    are called; before each clip ``callbacks.should_cancel()`` is asked, and a True answer stops at once and
+    returns None (clips already done stay in the cache). Raises ``ValueError`` naming the clip when its label is
+    not in ``labels``; preprocessing errors propagate with their own message.
     """
     from cmnet_core.preprocess.pipeline import preprocess_clip
 
     out = []
     for i, clip in enumerate(clips):
+        if callbacks is not None and callbacks.should_cancel():
+            return None
         if clip.label not in labels:
             raise ValueError(f"clip {clip.subject}/{clip.name} has label {clip.label!r}, not in {list(labels)}")
         pre = preprocess_clip(clip, settings=settings, cache=cache)
         out.append(Sample(pre, list(labels).index(clip.label), clip.subject, clip.name))
         if progress is not None:
             progress(i + 1, len(clips), clip.name)
+        if callbacks is not None:
+            callbacks.on_preprocess(i + 1, len(clips), f"{clip.subject}/{clip.name}")
     return out

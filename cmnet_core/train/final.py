@@ -19,7 +19,7 @@ from .checkpoint import Checkpoint, check_compatible, code_version, load_checkpo
 from .dataset import Sample, preprocess_clips
 from .metrics import confusion_matrix, per_class_report, scores
 from .runs import write_json
-from .trainer import Trainer, TrainConfig, predict_samples
+from .trainer import Trainer, TrainConfig, describe_device, predict_samples, resolve_device
 
 HEAD_PREFIX = "classifier."
 
@@ -75,14 +75,23 @@ def train_final(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, sett
 
     Returns ``{"checkpoint", "selected_epoch", "train_clips", "held_out": scores | None, ...}`` (also written as
     metrics.json), or None when cancelled (call again with the same ``run_dir`` to resume).
-    Raises `CheckpointError` for an unfitting ``init``, ``ValueError`` for bad hold-out options.
+    Events: run_start (with the resolved ``device``), one ``on_preprocess`` per clip (cancel is checked between
+    clips), fold_start ``"all"``, training. Raises `CheckpointError` for an unfitting ``init``, ``ValueError`` for
+    bad hold-out options or a device that is not available.
     """
     run_dir = Path(run_dir)
     cb = callbacks if callbacks is not None else Callbacks()
     start = None
     if init is not None:
         start = initial_weights(init, db.labels, model_cfg.image_size, model_cfg.num_frames, new_head)
-    samples = preprocess_clips(db.clips, db.labels, settings, cache=cache)
+    metadata_kind = "finetune" if init is not None else "final"
+    device = describe_device(resolve_device(train_cfg.device))  # a missing CUDA device fails before preprocessing
+    cb.on_run_start({"run_dir": run_dir, "kind": metadata_kind, "database": db.name, "protocol": db.protocol,
+                     "clips": len(db.clips), "device": device})
+    samples = preprocess_clips(db.clips, db.labels, settings, cache=cache, callbacks=cb)
+    if samples is None:
+        cb.on_run_end({"status": "cancelled", "run_dir": run_dir})
+        return None
     train, held = holdout_split(samples, holdout_subjects, holdout_fraction, train_cfg.seed)
     val: list[Sample] = []
     if train_cfg.selection == "val":
@@ -93,7 +102,6 @@ def train_final(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, sett
         val = [s for s in train if s.subject in chosen]
         train = [s for s in train if s.subject not in chosen]
     apex_sources = dict(Counter(s.clip.apex_source for s in samples))
-    metadata_kind = "finetune" if init is not None else "final"
     metadata = {"preprocess": settings.to_dict(), "database": db.name, "protocol": db.protocol,
                 "apex_sources": apex_sources, "run": str(run_dir),
                 "fine_tuned_from": str(init.path) if init is not None else None, "new_head": bool(new_head),
@@ -106,10 +114,9 @@ def train_final(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, sett
             "apex_sources": apex_sources, "fine_tuned_from": metadata["fine_tuned_from"], "new_head": bool(new_head),
             "holdout_subjects": list(holdout_subjects), "holdout_fraction": holdout_fraction,
             "code_version": code_version(), "created": now_iso()})
-    cb.on_run_start({"run_dir": run_dir, "kind": metadata_kind,
-                     "database": db.name, "protocol": db.protocol, "clips": len(samples)})
-    cb.on_fold_start("all", {"train_clips": len(train), "val_clips": len(val), "test_clips": len(held)})
     trainer = Trainer(model_cfg, train_cfg, db.labels, run_dir / "checkpoints", metadata, cb)
+    cb.on_fold_start("all", {"train_clips": len(train), "val_clips": len(val), "test_clips": len(held),
+                             "device": describe_device(trainer.device)})
     fit = trainer.fit(train, val=val, init_state=start)
     if fit.status != "finished":
         cb.on_run_end({"status": "cancelled", "run_dir": run_dir})

@@ -28,7 +28,7 @@ from .checkpoint import code_version, now_iso
 from .dataset import Sample
 from .metrics import confusion_matrix, loso_summary, scores
 from .runs import read_json, write_json
-from .trainer import FitResult, Trainer, TrainConfig, predict_samples
+from .trainer import FitResult, Trainer, TrainConfig, describe_device, predict_samples, resolve_device
 
 ORACLE_NOTE = ("oracle: for every fold the epoch with the best accuracy ON THE TEST SUBJECT was picked; this leaks "
                "test information and overstates performance. Report the honest figures; this one only shows the gap.")
@@ -104,10 +104,11 @@ def run_fold(run_dir: Path, samples: Sequence[Sample], subject: str, labels: Seq
     fold_dir = run_dir / "folds" / fold_dirname(subject)
     train, val, test = split_fold(samples, subject, train_cfg.val_subjects if train_cfg.selection == "val" else 0,
                                   train_cfg.seed)
-    cb.on_fold_start(subject, {"train_clips": len(train), "val_clips": len(val), "test_clips": len(test),
-                               "val_subjects": sorted({s.subject for s in val})})
     trainer = Trainer(model_cfg, train_cfg, labels, fold_dir / "checkpoints",
                       metadata={**metadata, "fold": subject}, callbacks=cb)
+    cb.on_fold_start(subject, {"train_clips": len(train), "val_clips": len(val), "test_clips": len(test),
+                               "val_subjects": sorted({s.subject for s in val}),
+                               "device": describe_device(trainer.device)})
     fit: FitResult = trainer.fit(train, val=val, test=test if train_cfg.oracle else ())
     if fit.status != "finished":
         return None
@@ -206,8 +207,10 @@ def run_loso(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, setting
 
     settings : PreprocessSettings (image_size/num_frames must equal the model's).
     cache : a `PreprocessCache` or None.
-    Returns the merged summary (see `merge`), or None when cancelled. Raises `LosoError` for unknown subjects or
-    settings that differ from an existing run's config.json, ``ValueError`` when settings and model disagree.
+    Events: run_start (with the resolved ``device``), one ``on_preprocess`` per clip (cancel is checked between
+    clips), then the folds. Returns the merged summary (see `merge`), or None when cancelled. Raises `LosoError`
+    for unknown subjects or settings that differ from an existing run's config.json, ``ValueError`` when settings
+    and model disagree or the device asked for is not available.
     """
     from .dataset import preprocess_clips
 
@@ -221,12 +224,16 @@ def run_loso(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, setting
     unknown = [s for s in todo if s not in subjects]
     if unknown:
         raise LosoError(f"unknown subject(s) {unknown}; the database has {', '.join(subjects)}")
-    samples = preprocess_clips(db.clips, db.labels, settings, cache=cache)
+    device = describe_device(resolve_device(train_cfg.device))  # a missing CUDA device fails before preprocessing
+    cb.on_run_start({"run_dir": run_dir, "kind": "loso", "folds": todo, "database": db.name,
+                     "protocol": db.protocol, "clips": len(db.clips), "device": device})
+    samples = preprocess_clips(db.clips, db.labels, settings, cache=cache, callbacks=cb)
+    if samples is None:
+        cb.on_run_end({"status": "cancelled", "run_dir": run_dir})
+        return None
     apex_sources = dict(Counter(s.clip.apex_source for s in samples))
     dbinfo = database_info(db, samples)
     config = ensure_config(run_dir, run_config(dbinfo, model_cfg, train_cfg, settings.to_dict(), apex_sources))
-    cb.on_run_start({"run_dir": run_dir, "kind": "loso", "folds": todo, "database": dbinfo["name"],
-                     "protocol": dbinfo["protocol"], "clips": len(samples)})
     metadata = {"preprocess": settings.to_dict(), "database": dbinfo["name"], "protocol": db.protocol,
                 "apex_sources": apex_sources, "run": str(run_dir), "run_created": config["created"]}
     for subject in todo:

@@ -44,6 +44,39 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
                    help="interpolation for clips shorter than N (default tim)")
     g.add_argument("--cache", help="preprocessing cache folder (default: $CMNET_CACHE_DIR/preprocess or "
                                    "~/.cache/cmnet/preprocess); 'off' disables it")
+    add_method_arguments(p)
+
+
+def add_method_arguments(p: argparse.ArgumentParser) -> None:
+    """The method's loss settings (`CMNetConfig` fields; default: the paper's values, see `method_overrides`)."""
+    from cmnet_core.model.config import NEGATIVE_SAMPLERS, CMNetConfig
+
+    d = CMNetConfig()
+    g = p.add_argument_group("method (loss settings; default: the paper's values; with --from they replace the "
+                             "checkpoint's)")
+    g.add_argument("--lambdas", type=float, nargs=3, metavar=("L1", "L2", "L3"),
+                   help="loss weights λ1 (L_ID), λ2 (L_Wrst), λ3 (L_C), Eq. 10 "
+                        f"(default {' '.join(map(str, d.lambdas))})")
+    g.add_argument("--epsilon", type=float,
+                   help=f"ε, prototype intensity at onset/offset, Eqs. 2–4 (default {d.epsilon})")
+    g.add_argument("--xi", type=float, help=f"ξ, rank-sum loss margin, Eq. 9 (default {d.xi})")
+    g.add_argument("--tau", type=float, help=f"τ, similarity temperature, Eq. 1 (default {d.tau})")
+    g.add_argument("--negative-sampling", choices=NEGATIVE_SAMPLERS,
+                   help=f"negative sampling for L_ID (default {d.negative_sampling})")
+
+
+#: `CMNetConfig` fields set by `add_method_arguments`, by argparse destination.
+METHOD_FIELDS = ("lambdas", "epsilon", "xi", "tau", "negative_sampling")
+
+
+def method_overrides(args: argparse.Namespace) -> dict:
+    """The `CMNetConfig` fields given on the command line by `add_method_arguments` (``lambdas`` as a tuple)."""
+    out = {}
+    for name in METHOD_FIELDS:
+        value = getattr(args, name, None)
+        if value is not None:
+            out[name] = tuple(value) if name == "lambdas" else value
+    return out
 
 
 def add_train_arguments(p: argparse.ArgumentParser, oracle: bool = False) -> None:
@@ -92,7 +125,10 @@ def open_db(args: argparse.Namespace):
 
 
 def configs(args: argparse.Namespace, db_name: str):
-    """``(CMNetConfig, TrainConfig, PreprocessSettings)`` from the parsed options."""
+    """``(CMNetConfig, TrainConfig, PreprocessSettings)`` from the parsed options.
+
+    Raises ``ValueError`` (from `CMNetConfig`) for an out-of-range method setting, e.g. ``--tau 0``.
+    """
     from cmnet_core.model import CMNetConfig
     from cmnet_core.preprocess.types import PreprocessSettings
 
@@ -103,6 +139,7 @@ def configs(args: argparse.Namespace, db_name: str):
         overrides["num_frames"] = args.frames
     if args.pretrained:
         overrides["pretrained"] = args.pretrained
+    overrides.update(method_overrides(args))
     mc = CMNetConfig.preset(args.preset, **overrides)
     tc = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_step=args.lr_step,
                      seed=args.seed, class_balanced=args.class_balanced, amp=not args.no_amp, device=args.device,

@@ -105,6 +105,14 @@ def resolve_device(name: str = "auto") -> torch.device:
     return dev
 
 
+def describe_device(device: torch.device) -> str:
+    """The device as people read it: ``"cuda:0 (NVIDIA H200)"``, ``"cpu"`` (index resolved for plain ``cuda``)."""
+    if device.type != "cuda":
+        return str(device)
+    index = torch.cuda.current_device() if device.index is None else device.index
+    return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python's `random`, numpy's global RNG and torch (CPU and CUDA)."""
     random.seed(seed)

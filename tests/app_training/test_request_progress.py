@@ -1,5 +1,5 @@
-"""Qt-free parts: the command line of each mode, the model-settings shim, the JSON-lines reader, the progress
-model (position, ETA), the export of the app's annotations."""
+"""Qt-free parts: the command line of each mode, the method settings as CLI flags, the JSON-lines reader, the
+progress model (position, ETA, preprocessing, device), the export of the app's annotations."""
 from __future__ import annotations
 
 import json
@@ -9,6 +9,7 @@ import pytest
 from app.training.annotated import write_generic_csv
 from app.training.progress import JsonlBuffer, RunProgress, format_eta
 from app.training.request import TrainingRequest, method_defaults
+from cmnet_core.model.config import CMNetConfig
 
 
 def test_command_per_mode(tmp_path):
@@ -27,33 +28,30 @@ def test_command_per_mode(tmp_path):
     tune = TrainingRequest(db="d", mode="finetune", checkpoint="m.pt", new_head=True,
                            method={**method_defaults(), "tau": 0.5}).command(run, "py")
     assert tune[3:8] == ["train", "d", "--from", "m.pt", "--new-head"]
-    assert "--preset" not in tune and tune[2] == "cmnet_core.cli"  # the checkpoint's model settings are kept
+    assert "--preset" not in tune and "--tau" not in tune  # the checkpoint's model settings are kept
     with pytest.raises(ValueError, match="unknown training mode"):
         TrainingRequest(db="d", mode="bogus")
 
 
-def test_method_overrides_go_through_the_shim(tmp_path):
+def test_method_settings_are_plain_cli_flags(tmp_path):
     from cmnet_core.cli import build_parser
     from cmnet_core.train import options
 
-    req = TrainingRequest(db="d", method={**method_defaults(), "tau": 0.2, "lambdas": (0.1, 0.5, 0.4)})
+    req = TrainingRequest(db="d", method={**method_defaults(), "tau": 0.2, "lambdas": (0.1, 0.5, 0.4),
+                                          "negative_sampling": "random"})
     cmd = req.command(tmp_path, "py")
-    assert cmd[2] == "app.training.cli_overrides"
-    overrides = json.loads(cmd[cmd.index("--model") + 1])
-    assert overrides == {"tau": 0.2, "lambdas": [0.1, 0.5, 0.4]}
-
-    from app.training import cli_overrides
-
-    original = options.configs
-    try:
-        cli_overrides.apply_overrides(overrides)
-        args = build_parser().parse_args(req.cli_arguments(tmp_path))
-        mc, tc, _ = options.configs(args, "synthetic")
-    finally:
-        options.configs = original
-    assert mc.tau == 0.2 and mc.lambdas == (0.1, 0.5, 0.4) and mc.epsilon == 0.2 and mc.image_size == 112
-    assert tc.epochs == req.epochs
-    assert cli_overrides.main(["--model", '{"tau": -1}', "loso", "d"]) == 2  # validated before any run
+    assert cmd[:4] == ["py", "-m", "cmnet_core.cli", "loso"]
+    i = cmd.index("--lambdas")
+    assert cmd[i:i + 4] == ["--lambdas", "0.1", "0.5", "0.4"] and cmd[cmd.index("--tau") + 1] == "0.2"
+    assert cmd[cmd.index("--epsilon") + 1] == "0.2" and cmd[cmd.index("--xi") + 1] == "0.01"
+    args = build_parser().parse_args(cmd[3:])
+    mc, tc, _ = options.configs(args, "synthetic")
+    assert mc == req.model_config()  # what the CLI trains is what the dialog showed
+    assert (mc.tau, mc.lambdas, mc.epsilon, mc.xi, mc.negative_sampling) == (0.2, (0.1, 0.5, 0.4), 0.2, 0.01,
+                                                                            "random")
+    assert mc.image_size == 112 and tc.epochs == req.epochs
+    plain = build_parser().parse_args(["loso", "d"])  # no flags: the paper's values
+    assert options.configs(plain, "synthetic")[0] == CMNetConfig.preset("fast")
 
 
 def test_jsonl_buffer_keeps_partial_lines():
@@ -117,3 +115,18 @@ def test_annotated_clips_become_a_generic_database(tmp_path, synth_root):
             clip.subject, clip.onset, clip.apex, clip.offset, clip.label)
     with pytest.raises(ValueError, match="annotate"):
         write_generic_csv([(db.clips[0], Annotation())], tmp_path / "none")
+
+
+def test_progress_preprocessing_and_reported_device():
+    p = RunProgress()
+    assert p.device == "" and not p.preprocessing()
+    p.update({"event": "run_start", "folds": ["s1", "s2"], "run_dir": "r", "device": "cuda:0 (NVIDIA H200)"})
+    assert p.device == "cuda:0 (NVIDIA H200)" and not p.preprocessing()
+    for k in (1, 2, 3):
+        p.update({"event": "preprocess", "done": k, "total": 24, "clip": f"s1/c{k}"})
+    assert p.preprocessing() and p.preprocessed == (3, 24, "s1/c3") and p.fraction() == 0.0
+    p.update({"event": "fold_start", "fold": "s1", "device": "cuda:1 (NVIDIA H200)"})
+    p.update({"event": "epoch_start", "epoch": 1, "epochs": 1, "steps": 2})
+    assert not p.preprocessing() and p.device == "cuda:1 (NVIDIA H200)"
+    p.update({"event": "fold_start", "fold": "s2"})  # an event without a device keeps the last one
+    assert p.device == "cuda:1 (NVIDIA H200)"

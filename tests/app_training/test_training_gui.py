@@ -93,6 +93,8 @@ def test_loso_from_the_dialog_shows_progress_and_lands_in_the_runs_table(qtbot, 
     assert list(xs) == [1, 2] and list(ys) == [v for _, v in p.losses["total"]]
     assert mon.fold_table.rowCount() == 2 and mon.bar.value() == 1000
     assert not mon.use_button.isEnabled()  # LOSO fold models are evaluations
+    assert mon.device == "cpu" and mon.device_label.text() == "device: <b>cpu</b>"  # as the run reported it
+    assert p.preprocessed[:2] == (8, 8)  # 2 subjects × 4 classes, reported clip by clip
 
     metrics = json.loads((mon.run_dir() / "metrics.json").read_text())
     table = manager.window().runs
@@ -190,3 +192,29 @@ def test_main_window_has_the_training_menu_and_stops_runs_on_close(qtbot, tmp_pa
     assert w.close()
     assert not mon.process.running() and mon.status in ("cancelled", "failed")
     w.shutdown()
+
+
+def test_monitor_shows_preprocessing_and_the_reported_device(qtbot, tmp_path):
+    from app.training.monitor import RunMonitor
+    from app.training.process import PROGRESS_FILE, RunProcess
+
+    run = tmp_path / "run"
+    run.mkdir()
+    mon = RunMonitor(RunProcess(["true"], run, run / "cancel.request"), "LOSO · synth", "cuda")
+    qtbot.addWidget(mon)
+    assert mon.device_label.text() == "device: <b>cuda</b> (requested)"
+    lines = [{"event": "run_start", "folds": ["s1"], "run_dir": str(run), "device": "cuda:0 (NVIDIA H200)"},
+             *({"event": "preprocess", "done": k, "total": 24, "clip": f"s1/c{k}"} for k in (1, 2, 3))]
+    (run / PROGRESS_FILE).write_text("".join(json.dumps(e) + "\n" for e in lines))
+    mon.poll()  # the process never started: only the file is read
+    assert mon.status == "running" and mon.device == "cuda:0 (NVIDIA H200)"
+    assert mon.device_label.text() == "device: <b>cuda:0 (NVIDIA H200)</b>"
+    assert mon.bar.text() == "preprocessing 3/24" and mon.bar.value() == 125
+    assert "3/24" in mon.position_label.text() and "s1/c3" in mon.position_label.text()
+    more = [{"event": "fold_start", "fold": "s1", "device": "cuda:0 (NVIDIA H200)"},
+            {"event": "epoch_start", "epoch": 1, "epochs": 2, "steps": 2},
+            {"event": "step", "step": 1, "steps": 2, "losses": {"total": 1.0}}]
+    with open(run / PROGRESS_FILE, "a") as fh:
+        fh.write("".join(json.dumps(e) + "\n" for e in more))
+    mon.poll()
+    assert mon.bar.text() == "25 %" and mon.position_label.text().startswith("fold s1 (1/1) · epoch 1/2 · step 1/2")

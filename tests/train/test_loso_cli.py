@@ -11,10 +11,19 @@ from cmnet_core.cli import main
 from cmnet_core.data.database import open_database
 from cmnet_core.data.synthetic import write_synthetic_database
 from cmnet_core.inference import Predictor
+from cmnet_core.model import CMNetConfig
+from cmnet_core.preprocess.types import PreprocessSettings
+from cmnet_core.train.callbacks import Callback
+from cmnet_core.train.checkpoint import load_checkpoint
+from cmnet_core.train.loso import run_loso
+from cmnet_core.train.trainer import TrainConfig
 from cmnet_core.train.metrics import confusion_matrix, scores
 
 TINY = ["--image-size", "32", "--frames", "4", "--epochs", "1", "--batch-size", "2", "--cache", "off",
         "--device", "cpu"]
+#: The method's loss settings as flags (not the paper's values, so the test sees them arrive).
+METHOD = ["--lambdas", "0.1", "0.6", "0.3", "--epsilon", "0.15", "--xi", "0.02", "--tau", "0.1",
+          "--negative-sampling", "deterministic"]
 
 
 @pytest.fixture(scope="module")
@@ -28,12 +37,24 @@ def loso_run(tmp_path_factory):
 
 def test_loso_three_folds(loso_run, capsys):
     db_root, run_dir, _ = loso_run
-    rc = main(["loso", str(db_root), *TINY, "--run-dir", str(run_dir), "--progress", "jsonl", "--oracle"])
+    rc = main(["loso", str(db_root), *TINY, *METHOD, "--run-dir", str(run_dir), "--progress", "jsonl", "--oracle"])
     out = capsys.readouterr().out
     assert rc == 0
     events = [json.loads(line) for line in out.splitlines()]       # stdout carries only JSON lines
     kinds = [e["event"] for e in events]
     assert kinds[0] == "run_start" and kinds.count("fold_start") == 3 and kinds.count("fold_end") == 3
+    # the resolved device in run_start and every fold_start; preprocessing reported clip by clip before training
+    assert events[0]["device"] == "cpu" and events[0]["clips"] == 6
+    assert [e["device"] for e in events if e["event"] == "fold_start"] == ["cpu"] * 3
+    pre = [e for e in events if e["event"] == "preprocess"]
+    assert [(e["done"], e["total"]) for e in pre] == [(k, 6) for k in range(1, 7)]
+    assert kinds.index("fold_start") == 7 and pre[0]["clip"].startswith("s01/")
+    # the method flags land in the model config of config.json (and of every checkpoint)
+    model_config = json.loads((run_dir / "config.json").read_text())["model_config"]
+    assert (model_config["lambdas"], model_config["epsilon"], model_config["xi"], model_config["tau"],
+            model_config["negative_sampling"]) == ([0.1, 0.6, 0.3], 0.15, 0.02, 0.1, "deterministic")
+    assert load_checkpoint(run_dir / "folds" / "s01" / "checkpoints" / "final.pt").metadata["model_config"] == \
+        model_config
     assert {"step", "epoch_start", "epoch_end", "checkpoint", "run_end", "summary"} <= set(kinds)
     assert next(e for e in events if e["event"] == "run_end")["status"] == "finished"
 
@@ -73,7 +94,7 @@ def test_merge_and_fold_alone(loso_run, capsys):
     partial = json.loads((copy / "metrics.json").read_text())
     assert partial["folds_missing"] == ["s02"] and not partial["complete"] and partial["pooled"]["n"] == 4
     # the fold runs alone into the same folder and gives the same result as within the whole run (fixed seeds)
-    assert main(["loso", str(db_root), *TINY, "--run-dir", str(copy), "--oracle", "--fold", "s02"]) == 0
+    assert main(["loso", str(db_root), *TINY, *METHOD, "--run-dir", str(copy), "--oracle", "--fold", "s02"]) == 0
     again = json.loads((copy / "folds" / "s02" / "result.json").read_text())
     first = json.loads((run_dir / "folds" / "s02" / "result.json").read_text())
     assert again["y_pred"] == first["y_pred"] and np.allclose(again["probabilities"], first["probabilities"])
@@ -82,8 +103,12 @@ def test_merge_and_fold_alone(loso_run, capsys):
     assert main(["evaluate", str(copy)]) == 0                     # a run folder: the table again
     assert "POOLED (MEGC)" in capsys.readouterr().out
     # other settings in the same run folder are refused
-    assert main(["loso", str(db_root), *TINY, "--seed", "5", "--run-dir", str(copy), "--fold", "s01"]) == 2
+    assert main(["loso", str(db_root), *TINY, *METHOD, "--seed", "5", "--run-dir", str(copy), "--fold", "s01"]) == 2
     assert "other settings" in capsys.readouterr().err
+    assert main(["loso", str(db_root), *TINY, "--run-dir", str(copy), "--fold", "s01"]) == 2  # paper's λ, ε, ξ, τ
+    assert "model_config" in capsys.readouterr().err
+    assert main(["loso", str(db_root), *TINY, "--tau", "0", "--fold", "s01"]) == 2  # validated by CMNetConfig
+    assert "tau" in capsys.readouterr().err
 
 
 def test_predictor_and_cli_predict(loso_run, tmp_path):
@@ -128,10 +153,55 @@ def test_finetune_new_labels_and_mismatch(loso_run, tmp_path, capsys):
     assert "--new-head" in capsys.readouterr().err
     ft = tmp_path / "ft"
     assert main(["train", str(lab), "--from", str(ckpt), "--new-head", "--holdout-subject", "s02", "--epochs", "1",
-                 "--cache", "off", "--device", "cpu", "--run-dir", str(ft)]) == 0
+                 "--cache", "off", "--device", "cpu", "--run-dir", str(ft), "--tau", "0.3"]) == 0
+    tuned_config = json.loads((ft / "config.json").read_text())["model_config"]
+    assert tuned_config["tau"] == 0.3 and tuned_config["lambdas"] == [0.1, 0.6, 0.3]  # flag over the checkpoint's
     result = json.loads((ft / "metrics.json").read_text())
     assert result["held_out"]["n"] == 2 and result["held_out_clips"] == ["s02/disgust_01", "s02/repression_01"]
     tuned = Predictor.load(ft / "checkpoints" / "final.pt")
     assert tuned.labels == ["disgust", "repression"]
     assert tuned.metadata["fine_tuned_from"] == str(ckpt) and tuned.metadata["metrics"]["held_out"]["n"] == 2
     assert tuned.metadata["image_size"] == 32 and tuned.metadata["num_frames"] == 4
+
+
+class CancelAfterClips(Callback):
+    """Records run/preprocess events and asks to cancel once ``clips`` clips were preprocessed."""
+
+    def __init__(self, clips):
+        self.clips, self.events = clips, []
+
+    def on_run_start(self, info):
+        self.events.append(("run_start", info["device"], info["clips"]))
+
+    def on_preprocess(self, done, total, clip):
+        self.events.append(("preprocess", done, total))
+
+    def on_fold_start(self, fold, info):
+        self.events.append(("fold_start", fold))
+
+    def on_run_end(self, summary):
+        self.events.append(("run_end", summary["status"]))
+
+    def should_cancel(self):
+        return sum(e[0] == "preprocess" for e in self.events) >= self.clips
+
+
+def test_cancel_while_preprocessing(loso_run, tmp_path, capsys):
+    db_root, _, _ = loso_run
+    db = open_database(db_root)
+    mc = CMNetConfig.preset("fast", image_size=32, num_frames=4)
+    settings = PreprocessSettings(image_size=32, num_frames=4, landmarks="hint")
+    cb = CancelAfterClips(2)
+    assert run_loso(db, tmp_path / "run", mc, TrainConfig(epochs=1, device="cpu"), settings, callbacks=cb) is None
+    assert cb.events == [("run_start", "cpu", 6), ("preprocess", 1, 6), ("preprocess", 2, 6), ("run_end", "cancelled")]
+    assert not (tmp_path / "run" / "config.json").exists()  # nothing trained, nothing recorded as the run's settings
+    # the CLI: a cancel file that already exists stops before the first clip, resumably (exit status 3)
+    stop = tmp_path / "stop"
+    stop.touch()
+    for command in ("loso", "train"):
+        run = tmp_path / command
+        assert main([command, str(db_root), *TINY, "--run-dir", str(run), "--progress", "jsonl",
+                     "--cancel-file", str(stop)]) == 3
+        events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert [e["event"] for e in events] == ["run_start", "run_end"] and events[1]["status"] == "cancelled"
+        assert events[0]["device"] == "cpu" and not (run / "config.json").exists()
