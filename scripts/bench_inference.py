@@ -10,7 +10,7 @@ The breakdown (decode, landmarks, warp, model, other) times the real calls insid
 wrapping the frame source's ``read``, the landmark backend's ``detect``, the pipeline's ``warp`` and the
 model's ``forward``.
 
-    .venv/bin/python scripts/bench_inference.py [--size 224] [--repeats 5] [--landmarks auto]
+    .venv/bin/python scripts/bench_inference.py [--size 224] [--repeats 5] [--landmarks auto] [--threads N]
 
 Prints one JSON line.
 """
@@ -67,7 +67,10 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=224, help="crop side in pixels (default 224, the paper's)")
     ap.add_argument("--repeats", type=int, default=5, help="timed predictions (and floors), interleaved")
     ap.add_argument("--landmarks", default="auto", help="landmark backend (default auto: FAN if present, else MTCNN)")
+    ap.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's own, the core count)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     n = 16
     with tempfile.TemporaryDirectory() as tmp:
         video = write_video(Path(tmp) / "clip16.mp4", n)

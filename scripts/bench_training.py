@@ -11,7 +11,10 @@ For comparison it also times a naive L_ID encoding that runs the ICE once per (a
 16 anchors x 17 frames = 272 ICE forward+backward passes per clip (one batch of 17 per anchor). With
 ``--naive-anchors k < 16`` only k anchors are run and the time is extrapolated x16/k (said in the output).
 
-    .venv/bin/python scripts/bench_training.py [--sizes 224,112] [--repeats 3] [--naive-anchors 4]
+    .venv/bin/python scripts/bench_training.py [--sizes 224,112] [--repeats 3] [--naive-anchors 4] [--threads N]
+
+On a shared, busy machine two intra-op threads can be several times slower than one (each parallel op waits
+for a core): compare runs with ``--threads 1`` and the default, and read the load average in the output.
 
 Prints one JSON line.
 """
@@ -99,7 +102,10 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3, help="timed steps (and floors) per size (default 3)")
     ap.add_argument("--naive-anchors", type=int, default=4,
                     help="anchors run for the naive per-pair encoding (16 = all; fewer are extrapolated)")
+    ap.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's own, the core count)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     results = {}
     for size in (int(s) for s in args.sizes.split(",")):
         steps, parts, floors = step_parts(size, args.repeats)
