@@ -10,7 +10,6 @@ frame decoded). The landmark model is loaded before timing; its load time is rep
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ import cv2
 import numpy as np
 import torch
 
+from bench_common import emit
 from cmnet_core.data.readers import open_clip
 from cmnet_core.preprocess.cache import PreprocessCache
 from cmnet_core.preprocess.face import get_backend, resolve_backend
@@ -29,8 +29,14 @@ VIDEO = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "face_v
 
 
 def make_clip_folder(folder: Path, n_frames: int) -> None:
-    """Write ``n_frames`` 640x480 JPEGs (the 640x360 real face video, padded top and bottom)."""
-    cap = cv2.VideoCapture(str(VIDEO))
+    """Write ``n_frames`` 640x480 JPEGs (the 640x360 real face video, padded top and bottom; without the shared
+    data folder, e.g. in a clean clone, a real face photograph moving a little: `bench_common.write_video`)."""
+    source = VIDEO
+    if not VIDEO.is_file():
+        from bench_common import write_video
+
+        source = write_video(folder.parent / "face.mp4", n_frames, 640, 360)
+    cap = cv2.VideoCapture(str(source))
     frames = []
     while len(frames) < n_frames:
         ok, frame = cap.read()
@@ -80,15 +86,16 @@ def main() -> None:
         n = args.frames
         cold_a, warm_a = timed(folder, settings, cache, apex=n // 2, repeats=args.repeats)
         cold_s, warm_s = timed(folder, settings, cache, apex=None, repeats=args.repeats)
-    print(json.dumps({
-        "clip": f"{n} frames 640x480 JPEG folder", "backend": backend, "size": settings.image_size,
+    emit({
+        "bench": "preprocess_clip", "clip": f"{n} frames 640x480 JPEG folder", "backend": backend,
+        "size": settings.image_size,
         "num_frames": settings.num_frames, "torch_threads": torch.get_num_threads(),
         "model_load_s": round(load_s, 3),
         "annotated_apex": {"cold_fps": round(n / cold_a, 1), "cached_fps": round(n / warm_a, 1),
                            "cold_s": round(cold_a, 3), "cached_s": round(warm_a, 4)},
         "apex_spotting": {"cold_fps": round(n / cold_s, 1), "cached_fps": round(n / warm_s, 1),
                           "cold_s": round(cold_s, 3), "cached_s": round(warm_s, 4)},
-    }))
+    })
 
 
 if __name__ == "__main__":
