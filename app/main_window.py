@@ -277,8 +277,11 @@ class MainWindow(QMainWindow):
             self.commands.undo_stack.resetClean()
         self.state.set_source(path, clips, store, database, is_demo)
         self.banner.setVisible(is_demo)
-        self.banner.setText("SYNTHETIC DEMO — a generated face and a small CMNet trained on synthetic clips. "
-                            "Not real data. Open your own video with File ▸ Open (Ctrl+O) or drop it here.")
+        from .demo import DEMO_RECIPE
+
+        self.banner.setText("SYNTHETIC DEMO — a generated face and a small CMNet trained on synthetic clips "
+                            f"({DEMO_RECIPE.summary()}). Not real data. Open your own video with File ▸ Open "
+                            "(Ctrl+O) or drop it here.")
         self.annotation_panel.set_labels(self.state.labels())
         self.refresh_clip_list()
         self.clip_dock.setVisible(database is not None)
@@ -476,7 +479,7 @@ class MainWindow(QMainWindow):
 
         def progress(fraction: float, message: str) -> None:
             dlg.setValue(int(100 * fraction))
-            dlg.setLabelText(f"Building the synthetic demo model (first start only, about 1–2 min)…\n{message}")
+            dlg.setLabelText(f"Building the synthetic demo model (first start only, about 5 min)…\n{message}")
 
         def done(path) -> None:
             dlg.reset()

@@ -3,7 +3,8 @@
 
     .venv/bin/python scripts/build_demo.py [--out PATH] [--epochs N]
 
-Trains a small CMNet (64 px, fast preset) on a synthetic database (seeded by app.demo.DEMO_SEED) on the CPU
+Trains a small CMNet (`app.demo.DEMO_RECIPE`: size, synthetic clips with exaggerated motion, epochs; seeded by
+app.demo.DEMO_SEED) on the CPU
 and writes the checkpoint to the demo cache (``$CMNET_STUDIO_DEMO_DIR`` or ``~/.cache/cmnet-studio/demo``).
 """
 from __future__ import annotations
