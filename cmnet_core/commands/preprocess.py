@@ -21,11 +21,8 @@ from ..data.readers import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, open_clip
 from ..preprocess.apex import APEX_MODES
 from ..preprocess.cache import PreprocessCache, default_cache_dir
 from ..preprocess.errors import PreprocessError
-from ..preprocess.export import write_contact_sheet, write_outputs
-from ..preprocess.face import BACKENDS, resolve_backend
-from ..preprocess.pipeline import preprocess_database, validate_settings
 from ..preprocess.temporal import INTERPOLATIONS
-from ..preprocess.types import PreprocessSettings
+from ..preprocess.types import BACKENDS, PreprocessSettings
 
 VIDEO_SUFFIXES, IMAGE_SUFFIXES = set(VIDEO_EXTENSIONS), set(IMAGE_EXTENSIONS)
 
@@ -98,6 +95,11 @@ def _sheet_path(args, clip: Clip, n_clips: int) -> Path:
 
 def run(args) -> int:
     """Preprocess every clip PATH stands for; exit status 0 = all done, 1 = some clips failed, 2 = bad input."""
+    # the detectors and torch load here, not at import, so that `cmnet --help` stays fast
+    from ..preprocess.export import write_contact_sheet, write_outputs
+    from ..preprocess.face import resolve_backend
+    from ..preprocess.pipeline import preprocess_database, validate_settings
+
     settings = PreprocessSettings(image_size=args.size, num_frames=args.frames, margin=args.margin,
                                   landmarks=args.landmarks, interpolation=args.interpolation, apex_mode=args.apex)
     try:

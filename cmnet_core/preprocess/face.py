@@ -31,14 +31,12 @@ import numpy as np
 import torch
 
 from .errors import ModelFilesMissingError, PreprocessError
+from .types import BACKENDS
 
 FAN_MODEL_FILE = "2DFAN4-11f355bf06.pth.tar"
 FAN_DETECTOR_FILE = "s3fd-619a316812.pth"
 FAN_URL_BASE = "https://www.adrianbulat.com/downloads/python-fan/"
 FAN_DIR_ENV = "CMNET_FAN_DIR"
-
-BACKENDS = ("auto", "fan", "mtcnn", "hint", "none")
-"""Values of ``PreprocessSettings.landmarks``."""
 
 DETECT_MAX_SIDE = 640
 """Frames are shrunk to at most this many pixels on the long side before face *detection* (pixels)."""

@@ -4,11 +4,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-import torch
 
 #: ImageNet statistics used to normalise crops for the ResNet backbones (torchvision convention).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+
+BACKENDS = ("auto", "fan", "mtcnn", "hint", "none")
+"""Values of ``PreprocessSettings.landmarks``."""
 
 
 @dataclass(frozen=True)
@@ -57,8 +59,10 @@ class PreprocessedClip:
     settings: PreprocessSettings
     notes: list[str] = field(default_factory=list)
 
-    def to_tensor(self) -> torch.Tensor:
+    def to_tensor(self) -> "torch.Tensor":
         """Float tensor (N, 3, S, S), ImageNet-normalised, ready for `CMNet`."""
+        import torch  # here, so that importing the settings stays cheap (the CLI's parsers)
+
         x = torch.from_numpy(np.ascontiguousarray(self.frames)).permute(0, 3, 1, 2).float().div_(255.0)
         mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
         std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)

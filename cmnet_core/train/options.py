@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .callbacks import Callback, Callbacks, JsonlPrinter, TqdmProgress
 from .runs import RunLog
-from .trainer import TrainConfig
+from .config import TrainConfig
 
 EXIT_CANCELLED = 3
 

@@ -1,0 +1,70 @@
+"""`TrainConfig`: the optimisation and evaluation settings of a training run (no torch import, so the CLI's
+argument parsers can show its defaults cheaply)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+SELECTIONS = ("fixed", "val")
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation and evaluation settings (the model's own hyper-parameters live in `CMNetConfig`).
+
+    epochs : int            training epochs (not in the paper; fixed-epoch selection uses the last one).
+    batch_size : int        clips per optimiser step (not in the paper).
+    lr, momentum, weight_decay : SGD (paper: 1e-3, 0.9, 1e-4).
+    lr_step, lr_gamma : the learning rate is multiplied by ``lr_gamma`` every ``lr_step`` epochs (paper: 50, 0.5).
+    seed : int              seeds model initialisation, sample order, augmentation (recorded with every result).
+    class_balanced : bool   draw each epoch's samples with probability ∝ 1/(class count), with replacement.
+    amp : bool              mixed precision (float16 autocast + gradient scaling); used on CUDA only.
+    device : str            ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
+    num_workers : int       DataLoader worker processes (loading only; randomness stays in the main process).
+    selection : str         ``"fixed"``: the model after the last epoch; ``"val"``: the epoch with the best
+                            ``select_metric`` on validation subjects drawn from the *training* subjects.
+    val_subjects : int      how many training subjects are held out for ``selection="val"``.
+    select_metric : str     ``"uf1"``, ``"uar"`` or ``"accuracy"`` for validation selection.
+    oracle : bool           also score the test subject after every epoch and report the best epoch as a
+                            separate, labelled *oracle* figure (optimistic; never the honest result).
+    """
+
+    epochs: int = 100
+    batch_size: int = 8
+    lr: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    lr_step: int = 50
+    lr_gamma: float = 0.5
+    seed: int = 0
+    class_balanced: bool = False
+    amp: bool = True
+    device: str = "auto"
+    num_workers: int = 0
+    selection: str = "fixed"
+    val_subjects: int = 0
+    select_metric: str = "uf1"
+    oracle: bool = False
+
+    def __post_init__(self):
+        if self.selection not in SELECTIONS:
+            raise ValueError(f"TrainConfig.selection={self.selection!r}: choose one of {SELECTIONS} "
+                             "(the oracle best-on-test figure is the separate flag oracle=True)")
+        if self.selection == "val" and self.val_subjects < 1:
+            raise ValueError("TrainConfig: selection='val' needs val_subjects >= 1 (subjects taken from training)")
+        if self.select_metric not in ("uf1", "uar", "accuracy"):
+            raise ValueError(f"TrainConfig.select_metric={self.select_metric!r}: choose uf1, uar or accuracy")
+        for name in ("epochs", "batch_size", "lr_step"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"TrainConfig.{name} must be at least 1")
+
+    def to_dict(self) -> dict:
+        """JSON-safe dict (for config.json and checkpoints)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        """Inverse of `to_dict`; unknown keys raise ``ValueError``."""
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"TrainConfig: unknown field(s) {sorted(unknown)}")
+        return cls(**data)
