@@ -17,6 +17,7 @@ import datetime as _dt
 import json
 import os
 import pickle
+import re
 import subprocess
 from dataclasses import dataclass
 from importlib import metadata as _importlib_metadata
@@ -107,22 +108,50 @@ def save_checkpoint(path: str | Path, state_dict: dict, metadata: dict, train_st
     return path
 
 
+_ZIP_MAGIC = b"PK\x03\x04"   # torch.save's zip format
+_PICKLE_MAGIC = b"\x80"        # a pickle (protocol 2+): torch.save's legacy format
+_WHAT_LOADS = "only the final.pt / last.pt files written by cmnet train or cmnet loso load"
+_UNSAFE_GLOBAL = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")
+
+
+def _refusal(path: Path, exc: Exception) -> str:
+    """Our message for a `torch.load(weights_only=True)` failure.
+
+    PyTorch's own text is not repeated: it suggests ``weights_only=False``, which would run the file's code.
+    """
+    text = str(exc)
+    unsafe = _UNSAFE_GLOBAL.search(text)
+    if unsafe:
+        return (f"{path} contains Python objects that would run code on loading; CMNet Studio refuses to load it. "
+                f"Re-save it with cmnet ({_WHAT_LOADS}; refused object: {unsafe.group(1)})")
+    if isinstance(exc, pickle.UnpicklingError) and "Weights only load failed" in text:
+        operand = re.search(r"Unsupported operand \d+", text)
+        detail = operand.group(0) if operand else "not plain data"
+        return (f"{path} is not a CMNet checkpoint (a Python pickle that the safe loader refuses: {detail}; "
+                f"{_WHAT_LOADS})")
+    first = text.strip().split(". ")[0].splitlines()[0] if text.strip() else type(exc).__name__
+    return f"{path} is not a readable CMNet checkpoint (damaged or incomplete file: {first}); copy or re-save it"
+
+
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Checkpoint:
     """Read a checkpoint without executing code from it.
 
-    Raises `CheckpointError` when the file is missing, is not a CMNet checkpoint, or holds anything but
-    tensors and plain containers (e.g. a pickled object whose unpickling would run code).
+    Raises `CheckpointError` when the file is missing, is not a PyTorch file or not a CMNet checkpoint, is
+    damaged, or holds anything but tensors and plain containers (e.g. a pickled object whose unpickling would
+    run code). The messages never suggest ``torch.load(weights_only=False)``.
     """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if not (head.startswith(_ZIP_MAGIC) or head.startswith(_PICKLE_MAGIC)):
+        raise CheckpointError(f"{path} is not a CMNet checkpoint ({'an empty file' if not head else 'not a PyTorch file'}"
+                              f"; {_WHAT_LOADS})")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, AttributeError, ValueError, EOFError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(
-            f"{path} was refused: it is not a plain-data CMNet checkpoint (it may carry code, which is never run; "
-            f"only load checkpoints written by cmnet). Detail: {first}") from exc
+    except (pickle.UnpicklingError, RuntimeError, AttributeError, ValueError, EOFError, KeyError, IndexError) as exc:
+        raise CheckpointError(_refusal(path, exc)) from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a CMNet checkpoint (no '{FORMAT}' marker)")
     if payload.get("format_version", 0) > FORMAT_VERSION:

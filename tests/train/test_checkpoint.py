@@ -1,4 +1,4 @@
-"""Checkpoints: round trip, refusal of pickle payloads (code must not run), mismatch errors."""
+"""Checkpoints: round trip, refusal of pickle payloads (code must not run), text/damaged files, mismatch errors."""
 import pickle
 
 import pytest
@@ -42,9 +42,31 @@ def test_pickle_payload_is_not_executed(tmp_path, writer):
     else:
         with open(path, "wb") as f:
             pickle.dump(evil, f)
-    with pytest.raises(CheckpointError, match="refused"):
+    with pytest.raises(CheckpointError) as err:
         load_checkpoint(path)
     assert not marker.exists()
+    text = str(err.value)
+    assert "weights_only" not in text and "succeed" not in text       # never PyTorch's unsafe advice
+    if writer == "torch":   # the global is reported; plain pickle protocol 5 stops earlier, at an opcode
+        assert "contains Python objects that would run code on loading; CMNet Studio refuses" in text
+        assert "Re-save it with cmnet" in text and "refused object: io.open" in text
+    else:
+        assert "is not a CMNet checkpoint (a Python pickle" in text
+
+
+def test_text_empty_and_damaged_files(tmp_path):
+    text = tmp_path / "LICENSE.txt"
+    text.write_text("MIT License\n" * 20)
+    with pytest.raises(CheckpointError, match=r"LICENSE.txt is not a CMNet checkpoint \(not a PyTorch file; "
+                                              r"only the final.pt"):
+        load_checkpoint(text)
+    (tmp_path / "empty.pt").write_bytes(b"")
+    with pytest.raises(CheckpointError, match=r"empty.pt is not a CMNet checkpoint \(an empty file"):
+        load_checkpoint(tmp_path / "empty.pt")
+    good = save_checkpoint(tmp_path / "c.pt", {"w": torch.zeros(4)}, META).read_bytes()
+    (tmp_path / "cut.pt").write_bytes(good[: len(good) // 2])
+    with pytest.raises(CheckpointError, match=r"cut.pt is not a readable CMNet checkpoint \(damaged or incomplete"):
+        load_checkpoint(tmp_path / "cut.pt")
 
 
 def test_not_a_checkpoint_and_missing(tmp_path):
