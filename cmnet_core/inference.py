@@ -23,6 +23,10 @@ from .train.trainer import resolve_device
 __all__ = ["Predictor", "Prediction", "PredictionCancelled", "CheckpointError"]
 
 TABLE_COLUMNS = ("position", "frame", "time_s", "intensity", "proto_mean", "proto_sigma", "is_apex")
+#: Preprocessing settings a user may change at prediction time (the model's input size and N are fixed).
+OVERRIDABLE = ("landmarks", "apex_mode")
+#: A video whose decodable frames differ from its header's count by more than this fraction gets a note.
+COUNT_MISMATCH = 0.05
 
 
 class PredictionCancelled(Exception):
@@ -42,7 +46,9 @@ class Prediction:
     fps : frames per second of the source (for times in seconds).
     first_frame : the source's first frame number (time 0).
     clip_name, source : the clip's name and file/folder.
-    provenance : checkpoint, device, preprocessing backend and settings, apex source, notes, seconds taken.
+    provenance : checkpoint, device, preprocessing backend and settings (and ``overrides`` of the checkpoint's),
+        apex source, notes (preprocessing remarks; a video whose header count disagrees with what decodes),
+        seconds taken.
     """
 
     labels: list[str]
@@ -101,7 +107,8 @@ class Predictor:
     """A loaded checkpoint ready to predict clips. Build with `Predictor.load`.
 
     Attributes: ``metadata`` (the checkpoint's metadata dict), ``labels``, ``device`` (torch.device that runs),
-    ``settings`` (`PreprocessSettings` from the checkpoint), ``model`` (CMNet in eval mode), ``path``.
+    ``settings`` (`PreprocessSettings` from the checkpoint, changed by `override`), ``overrides`` (what `override`
+    changed: name → ``{"checkpoint": value, "used": value}``), ``model`` (CMNet in eval mode), ``path``.
     """
 
     def __init__(self, model: torch.nn.Module, checkpoint: Checkpoint, device: torch.device):
@@ -112,6 +119,29 @@ class Predictor:
         self.device = device
         self.path = checkpoint.path
         self.settings = PreprocessSettings(**checkpoint.metadata["preprocess"])
+        self.overrides: dict[str, dict] = {}
+
+    def override(self, **changes) -> None:
+        """Use other preprocessing settings than the checkpoint's: ``landmarks`` and/or ``apex_mode`` (None =
+        keep). Each change is recorded in every prediction's provenance (``"overrides"``: name → checkpoint and
+        used value). Raises ``ValueError`` for another field or an unknown value."""
+        from .preprocess.apex import APEX_MODES
+        from .preprocess.types import BACKENDS
+
+        allowed = {"landmarks": BACKENDS, "apex_mode": APEX_MODES}
+        for name, value in changes.items():
+            if value is None:
+                continue
+            if name not in OVERRIDABLE:
+                raise ValueError(f"{name} cannot change at prediction time (only {', '.join(OVERRIDABLE)})")
+            if value not in allowed[name]:
+                raise ValueError(f"{name} {value!r}: choose one of {', '.join(allowed[name])}")
+            original = self.metadata["preprocess"].get(name, getattr(PreprocessSettings(), name))
+            self.settings = replace(self.settings, **{name: value})
+            if value == original:
+                self.overrides.pop(name, None)
+            else:
+                self.overrides[name] = {"checkpoint": original, "used": value}
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> "Predictor":
@@ -141,10 +171,10 @@ class Predictor:
     def settings_for(self, clip: Clip) -> tuple[PreprocessSettings, list[str]]:
         """The checkpoint's preprocessing settings for ``clip``, and notes on any change.
 
-        Only change: landmarks ``"hint"`` (synthetic training data) on a clip without a landmark hint becomes
-        ``"auto"`` (a real detector).
+        Only change: the checkpoint's landmarks ``"hint"`` (synthetic training data) on a clip without a landmark
+        hint becomes ``"auto"`` (a real detector); an explicit `override` is kept as given.
         """
-        if self.settings.landmarks == "hint" and clip.landmarks_hint is None:
+        if self.settings.landmarks == "hint" and clip.landmarks_hint is None and "landmarks" not in self.overrides:
             return replace(self.settings, landmarks="auto"), [
                 "checkpoint preprocessing used synthetic landmark hints; this clip has none: used 'auto' landmarks"]
         return self.settings, []
@@ -179,6 +209,7 @@ class Predictor:
         t2 = time.perf_counter()
         stage(1.0, "done")
         numbers = clip.frame_numbers
+        notes += source_notes(clip)
         return Prediction(
             labels=list(self.labels), probabilities=probs.astype(np.float64),
             intensity=out.intensity[0].float().cpu().numpy().astype(np.float64),
@@ -190,7 +221,24 @@ class Predictor:
             provenance={"checkpoint": str(self.path), "device": str(self.device),
                         "preprocess_backend": pre.backend, "preprocess": settings.to_dict(),
                         "apex_source": pre.apex_source, "notes": [*notes, *pre.notes],
+                        "overrides": dict(self.overrides),
                         "checkpoint_database": self.metadata.get("database"),
                         "checkpoint_protocol": self.metadata.get("protocol"),
                         "code_version": self.metadata.get("code_version"),
                         "seconds": {"preprocess": round(t1 - t0, 4), "model": round(t2 - t1, 4)}})
+
+
+def source_notes(clip: Clip) -> list[str]:
+    """Remarks on the clip's source worth showing with a prediction: a video whose header promises more (or
+    fewer) frames than decode (a truncated or damaged file; `VideoSource.reported_count` vs ``frame_count``),
+    when they differ by more than `COUNT_MISMATCH` of the header's count. Empty for frame folders."""
+    src = clip.source
+    reported = getattr(src, "reported_count", None)
+    if not reported or getattr(src, "count_source", "header") != "decoded":
+        return []
+    decoded = len(src.frame_numbers)
+    if abs(reported - decoded) <= COUNT_MISMATCH * reported:
+        return []
+    return [f"the video header says {reported} frames but {decoded} decode "
+            f"({'the file may be truncated or damaged' if decoded < reported else 'the header is wrong'}); "
+            f"predicted on the {decoded} decoded frames"]

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from ..preprocess.apex import APEX_MODES
+from ..preprocess.types import BACKENDS
 from ..train.options import add_database_arguments, add_progress_arguments, say
 
 
@@ -19,11 +21,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Each PATH is a video file, a frame folder, a folder of videos, or a database root. Writes "
                     "<out>/<clip>.csv (one row per sampled frame: position, frame, time_s, intensity k_n, "
                     "prototype mean and sigma), <out>/predictions.csv (one row per clip with probabilities and "
-                    "seconds taken) and <out>/predictions.json. Exit status 1 when some clip failed.")
+                    "seconds taken) and <out>/predictions.json. A clip that cannot be read or has no face is "
+                    "recorded there with its error and the others go on; exit status 1 when some clip failed, "
+                    "2 when no PATH exists or the checkpoint is unusable.")
     p.add_argument("checkpoint", help="a checkpoint written by cmnet train/loso (final.pt)")
     p.add_argument("paths", nargs="+", help="video files, frame folders, folders of videos or database roots")
     p.add_argument("--out", default="predictions", help="output folder (default ./predictions)")
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda ...")
+    p.add_argument("--landmarks", choices=BACKENDS,
+                   help="landmark backend (default: the checkpoint's); 'none' = centre crop for clips where no "
+                        "face is found; recorded in each prediction's provenance")
+    p.add_argument("--apex-mode", choices=APEX_MODES,
+                   help="apex source (default: the checkpoint's); recorded in each prediction's provenance")
     add_database_arguments(p)
     add_progress_arguments(p)
     p.set_defaults(func=run)
@@ -51,47 +60,73 @@ def _emit(args, event: str, **fields) -> None:
         print(json.dumps({"event": event, **fields}), flush=True)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Predict every clip; 0 all done, 1 some clips failed, 2 unusable checkpoint or paths."""
+def _open_all(paths: list[Path], args) -> list[tuple[str, str, object, str]]:
+    """(id, source, Clip or None, error) for every clip the paths stand for; a path that cannot be opened
+    becomes one failed entry (its error message), so that the other paths still run."""
     from ..data.clip import ClipError
     from ..data.database import DatabaseError
+
+    items = []
+    for path in paths:
+        try:
+            items += [(ident, str(clip.path), clip, "") for ident, clip in _clips(path, args)]
+        except (ClipError, DatabaseError, OSError) as exc:
+            items.append((path.stem or path.name, str(path), None, str(exc)))
+    return items
+
+
+def run(args: argparse.Namespace) -> int:
+    """Predict every clip; 0 all done, 1 some clips failed, 2 unusable checkpoint or no existing path."""
+    from ..data.clip import ClipError
     from ..inference import Predictor
     from ..preprocess.errors import PreprocessError
     from ..train.checkpoint import CheckpointError
 
+    paths = [Path(p) for p in args.paths]
+    missing = [str(p) for p in paths if not p.exists()]
+    if len(missing) == len(paths):
+        print(f"cmnet predict: no input exists: {', '.join(missing)}", file=sys.stderr)
+        return 2
     try:
         t0 = time.perf_counter()
         predictor = Predictor.load(args.checkpoint, device=args.device)
-        say(args, f"checkpoint {args.checkpoint} on {predictor.device} ({time.perf_counter() - t0:.2f} s); "
-                  f"labels {predictor.labels}")
-        items = []
-        for p in args.paths:
-            items += _clips(Path(p), args)
-    except (CheckpointError, DatabaseError, ClipError, ValueError, OSError) as exc:
+        predictor.override(landmarks=args.landmarks, apex_mode=args.apex_mode)
+    except (CheckpointError, ValueError, OSError) as exc:
         print(f"cmnet predict: {exc}", file=sys.stderr)
         return 2
+    changed = "".join(f"; {k} {v['used']} (checkpoint: {v['checkpoint']})" for k, v in predictor.overrides.items())
+    say(args, f"checkpoint {args.checkpoint} on {predictor.device} ({time.perf_counter() - t0:.2f} s); "
+              f"labels {predictor.labels}{changed}")
+    if missing:
+        say(args, f"not found (recorded as failed, the others go on): {', '.join(missing)}")
+    items = _open_all(paths, args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    rows, dicts, used, failed = [], [], set(), 0
+    rows, dicts, used = [], [], set()
     _emit(args, "run_start", clips=len(items), device=str(predictor.device), checkpoint=args.checkpoint)
-    for i, (ident, clip) in enumerate(items, start=1):
+
+    def fail(i: int, ident: str, source: str, error: str, seconds: float) -> None:
+        rows.append({"clip": ident, "source": source, "status": "failed", "error": error,
+                     "seconds": round(seconds, 3)})
+        _emit(args, "clip_error", index=i, clip=ident, error=error, seconds=round(seconds, 3))
+        say(args, f"[{i}/{len(items)}] {ident}: FAILED after {seconds:.2f} s: {error}")
+
+    for i, (ident, source, clip, error) in enumerate(items, start=1):
         ident = re.sub(r"[^A-Za-z0-9_.-]+", "_", ident)
         base, k = ident, 1
         while ident in used:
             k += 1
             ident = f"{base}-{k}"
         used.add(ident)
-        _emit(args, "clip_start", index=i, clips=len(items), clip=ident, source=str(clip.path))
+        _emit(args, "clip_start", index=i, clips=len(items), clip=ident, source=source)
+        if clip is None:
+            fail(i, ident, source, error, 0.0)
+            continue
         t = time.perf_counter()
         try:
             pred = predictor.predict(clip)
         except (PreprocessError, ClipError) as exc:
-            failed += 1
-            seconds = time.perf_counter() - t
-            rows.append({"clip": ident, "source": str(clip.path), "status": "failed", "error": str(exc),
-                         "seconds": round(seconds, 3)})
-            _emit(args, "clip_error", index=i, clip=ident, error=str(exc), seconds=round(seconds, 3))
-            say(args, f"[{i}/{len(items)}] {ident}: FAILED after {seconds:.2f} s: {exc}")
+            fail(i, ident, source, str(exc), time.perf_counter() - t)
             continue
         finally:
             clip.close()
@@ -104,12 +139,16 @@ def run(args: argparse.Namespace) -> int:
                      "seconds": round(seconds, 3), "label": pred.label, "true_label": clip.label or "",
                      "apex_position": pred.apex_position, "apex_source": pred.provenance["apex_source"],
                      "backend": pred.provenance["preprocess_backend"], "device": str(predictor.device),
+                     "notes": "; ".join(pred.provenance["notes"]),
                      **{f"p_{lab}": round(float(p), 6) for lab, p in zip(pred.labels, pred.probabilities)}})
         _emit(args, "clip_end", index=i, clip=ident, label=pred.label, seconds=round(seconds, 3),
               probabilities=d["probabilities"])
         say(args, f"[{i}/{len(items)}] {ident}: {pred.label} "
                   f"({max(pred.probabilities) * 100:.1f} %) in {seconds:.2f} s "
                   f"[{pred.provenance['preprocess_backend']}, apex {pred.provenance['apex_source']}]")
+        for note in pred.provenance["notes"]:
+            say(args, f"    note: {note}")
+    failed = sum(r["status"] == "failed" for r in rows)
     fields = list(dict.fromkeys(k for r in rows for k in r))
     with open(out / "predictions.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=fields)

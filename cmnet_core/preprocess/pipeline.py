@@ -91,7 +91,8 @@ def _detect_reference(clip: Clip, span: list[int], settings: PreprocessSettings,
         later = ", ".join(str(span[i]) for i in candidates[1:]) or "none"
         raise NoFaceError(f"{clip.path}: no face found in frame {span[0]} (onset) nor in the later frames "
                           f"checked ({later}) by the {backend} detector. Check that the clip shows a face, "
-                          "set onset/offset to a part that does, or use landmarks 'none' for a centre crop.")
+                          "set onset/offset to a part that does, or use landmarks 'none' (--landmarks none) "
+                          "for a centre crop.")
     notes = []
     if idx != 0:
         notes.append(f"no face in the onset frame {span[0]}; aligned on frame {span[idx]}, "

@@ -146,8 +146,8 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     with open(path, "rb") as f:
         head = f.read(4)
     if not (head.startswith(_ZIP_MAGIC) or head.startswith(_PICKLE_MAGIC)):
-        raise CheckpointError(f"{path} is not a CMNet checkpoint ({'an empty file' if not head else 'not a PyTorch file'}"
-                              f"; {_WHAT_LOADS})")
+        what = "an empty file" if not head else "not a PyTorch file"
+        raise CheckpointError(f"{path} is not a CMNet checkpoint ({what}; {_WHAT_LOADS})")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, AttributeError, ValueError, EOFError, KeyError, IndexError) as exc:
