@@ -16,7 +16,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="One fold per subject: train on the other subjects, test on this one. Pooled accuracy, UF1, "
                     "UAR and the paper's F1 plus fold-averaged figures go to <run>/metrics.json and metrics.csv. "
                     "Folds can run alone (--fold, with a shared --run-dir) and be merged later (--merge). "
-                    f"Exit status {opt.EXIT_CANCELLED} = cancelled (run the same command again to resume).")
+                    f"Exit status {opt.EXIT_CANCELLED} = cancelled (run the same command again to resume).",
+        epilog="Checkpoints: one per fold, <run>/folds/<subject>/checkpoints/final.pt, the model trained without "
+               "that subject (printed at the end; the run's top-level checkpoints/ folder stays empty). They "
+               "measure the method; for one model to keep, trained on every subject, use cmnet train.")
     p.add_argument("db", nargs="?", help="database root folder (e.g. a tree written by cmnet make-synthetic)")
     p.add_argument("--fold", nargs="+", metavar="SUBJECT", help="run only these test subjects' folds")
     p.add_argument("--merge", metavar="RUN", help="only pool the finished folds of run folder RUN")
@@ -30,13 +33,21 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def _report(args, summary) -> None:
+def fold_checkpoints(run_dir: Path) -> dict[str, str]:
+    """Test subject → its fold's ``folds/<subject>/checkpoints/final.pt`` (finished folds only)."""
+    return {p.parents[1].name: str(p) for p in sorted(Path(run_dir).glob("folds/*/checkpoints/final.pt"))}
+
+
+def _report(args, summary, run_dir: Path) -> None:
     from ..train.loso import summary_table
 
+    checkpoints = fold_checkpoints(run_dir)
     if args.progress == "jsonl":
         print(json.dumps({"event": "summary", "pooled": summary["pooled"], "fold_averaged": summary["fold_averaged"],
-                          "complete": summary["complete"]}), flush=True)
+                          "complete": summary["complete"], "fold_checkpoints": checkpoints}), flush=True)
     opt.say(args, summary_table(summary))
+    opt.say(args, f"fold checkpoints ({len(checkpoints)}): {Path(run_dir) / 'folds' / '<subject>' / 'checkpoints'}"
+                  f"/final.pt, each trained without its subject (e.g. {next(iter(checkpoints.values()), '-')})")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.merge:
             summary = merge(args.merge)
-            _report(args, summary)
+            _report(args, summary, Path(args.merge))
             opt.say(args, f"written: {args.merge}/metrics.json, metrics.csv, per_class.csv")
             return 0
         if not args.db:
@@ -76,5 +87,5 @@ def run(args: argparse.Namespace) -> int:
     if summary is None:
         opt.say(args, f"cancelled; run the same command with --run-dir {run_dir} to resume")
         return opt.EXIT_CANCELLED
-    _report(args, summary)
+    _report(args, summary, run_dir)
     return 0

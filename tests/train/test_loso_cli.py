@@ -57,6 +57,9 @@ def test_loso_three_folds(loso_run, capsys):
         model_config
     assert {"step", "epoch_start", "epoch_end", "checkpoint", "run_end", "summary"} <= set(kinds)
     assert next(e for e in events if e["event"] == "run_end")["status"] == "finished"
+    summary_event = next(e for e in events if e["event"] == "summary")
+    assert summary_event["fold_checkpoints"] == {s: str(run_dir / "folds" / s / "checkpoints" / "final.pt")
+                                                 for s in ("s01", "s02", "s03")}
 
     for name in ("config.json", "log.jsonl", "metrics.json", "metrics.csv", "per_class.csv"):
         assert (run_dir / name).is_file(), name
@@ -90,7 +93,11 @@ def test_merge_and_fold_alone(loso_run, capsys):
     shutil.copytree(run_dir, copy)
     shutil.rmtree(copy / "folds" / "s02")
     assert sorted(f.name for f in (copy / "folds" / "s01" / "checkpoints").iterdir()) == ["final.pt"]
+    capsys.readouterr()
     assert main(["loso", "--merge", str(copy)]) == 0
+    # where the fold checkpoints are (the run's top-level checkpoints/ holds none)
+    assert (f"fold checkpoints (2): {copy / 'folds' / '<subject>' / 'checkpoints'}/final.pt, each trained without "
+            f"its subject (e.g. {copy / 'folds' / 's01' / 'checkpoints' / 'final.pt'})") in capsys.readouterr().out
     partial = json.loads((copy / "metrics.json").read_text())
     assert partial["folds_missing"] == ["s02"] and not partial["complete"] and partial["pooled"]["n"] == 4
     # the fold runs alone into the same folder and gives the same result as within the whole run (fixed seeds)
@@ -154,6 +161,7 @@ def test_finetune_new_labels_and_mismatch(loso_run, tmp_path, capsys):
     ft = tmp_path / "ft"
     assert main(["train", str(lab), "--from", str(ckpt), "--new-head", "--holdout-subject", "s02", "--epochs", "1",
                  "--cache", "off", "--device", "cpu", "--run-dir", str(ft), "--tau", "0.3"]) == 0
+    assert f"checkpoint: {ft / 'checkpoints' / 'final.pt'}\n" in capsys.readouterr().out
     tuned_config = json.loads((ft / "config.json").read_text())["model_config"]
     assert tuned_config["tau"] == 0.3 and tuned_config["lambdas"] == [0.1, 0.6, 0.3]  # flag over the checkpoint's
     result = json.loads((ft / "metrics.json").read_text())
