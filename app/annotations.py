@@ -10,8 +10,8 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from cmnet_core.data.annotation_io import (AnnotationRecord, load_store, recoverable_autosave, remove_autosave,
-                                           save_store, write_autosave)
+from cmnet_core.data.annotation_io import (AnnotationFileError, AnnotationRecord, load_store, recoverable_autosave,
+                                           remove_autosave, save_store, write_autosave)
 from cmnet_core.data.clip import Annotation, Clip
 
 STORE_NAME = "cmnet-annotations.json"
@@ -102,8 +102,19 @@ class AnnotationStore:
         self.dirty = False
 
     def recoverable(self) -> Path | None:
-        """The autosave left by a session that did not close cleanly, or None."""
-        return recoverable_autosave(self.path)
+        """The autosave left by a session that did not close cleanly when it holds other annotations than the
+        loaded ones, else None. An autosave equal to the store is removed; an unreadable one is left on disk."""
+        auto = recoverable_autosave(self.path)
+        if auto is None:
+            return None
+        try:
+            records = load_store(auto)[0]
+        except AnnotationFileError:
+            return None
+        if {r.key: r.annotation for r in records} == self._records:
+            remove_autosave(self.path)
+            return None
+        return auto
 
     def recover(self) -> None:
         """Take the autosaved annotations (the store stays dirty until saved)."""

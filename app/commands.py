@@ -128,7 +128,7 @@ class OpenPath(AppCommand):
     def do_action(self, ctx, params):
         path = Path(params["path"])
         try:
-            clips, database = open_path(path)
+            clips, database, skipped = open_path(path)
         except OpenError as exc:
             dialogs.error(ctx.window, "Cannot open", str(exc))
             return
@@ -137,6 +137,9 @@ class OpenPath(AppCommand):
             return
         store = AnnotationStore(default_store_path(path, ctx.window.data_dir()), str(path))
         ctx.window.show_document(path, clips, database, store)
+        if skipped:
+            dialogs.error(ctx.window, "Some files not opened", f"{len(skipped)} file(s) of {path} could not be "
+                          "opened and are not in the clip list:\n" + "\n".join(skipped))
 
 
 class SetMark(AppCommand):
@@ -159,6 +162,8 @@ class SetField(AppCommand):
         name, value = params["name"], params["value"]
         if name == "emotion":
             value = value or None
+        if getattr(ctx.state.annotation(), name) == value:
+            return  # focus left a field, or the autosave timer committed unchanged notes: no edit, nothing dirty
         ctx.edit_annotation(f"Set {name}", **{name: value})
 
 
@@ -250,8 +255,7 @@ class ImportCSV(AppCommand):
         try:
             records = import_csv(params["path"])
         except AnnotationFileError as exc:
-            dialogs.error(ctx.window, "Cannot import", f"{exc}\n\nFix the row in a spreadsheet and import again; "
-                          "nothing was changed.")
+            dialogs.error(ctx.window, "Cannot import", f"{exc}\n\nNothing was changed.")
             return
         known = {clip_key(c): c for c in ctx.state.clips}
         by_name = {c.name: c for c in ctx.state.clips}
@@ -326,7 +330,7 @@ class ExportPlot(AppCommand):
                 ctx.state.prediction.write_csv(path)
             else:
                 ctx.window.intensity_plot.export_image(path)
-        except OSError as exc:
-            dialogs.error(ctx.window, "Export failed", f"Could not write {path} ({exc}).")
+        except (OSError, ValueError) as exc:
+            dialogs.error(ctx.window, "Export failed", f"Nothing was exported to {path}:\n{exc}.")
             return
         ctx.window.statusBar().showMessage(f"Exported {path}", 5000)

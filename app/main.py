@@ -46,8 +46,11 @@ def qt_binding_problem() -> str:
 
 
 def take_screenshot_when_ready(window, path: str, app, timeout_s: float = 600.0) -> None:
-    """Grab ``window`` to ``path`` once workers are idle and the current frame is shown, then quit ``app``."""
+    """Grab ``window`` to ``path`` once workers are idle and the current frame is shown, then quit ``app``
+    (exit status 1 when the picture was not saved or an error was reported, e.g. the path could not be opened)."""
     from PySide6.QtCore import QTimer
+
+    from . import dialogs
 
     start = time.monotonic()
     timer = QTimer(window, interval=250)
@@ -62,8 +65,8 @@ def take_screenshot_when_ready(window, path: str, app, timeout_s: float = 600.0)
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             ok = window.grab().save(str(path))
             print(f"screenshot {'saved to' if ok else 'FAILED:'} {path}", file=sys.stderr)
-            window.close()
-            app.exit(0 if ok else 1)
+            window.shutdown()  # not close(): no question about unsaved annotations, and the autosave stays
+            app.exit(0 if ok and not dialogs.errors_reported else 1)
 
     timer.timeout.connect(check)
     timer.start()
@@ -74,8 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from PySide6.QtWidgets import QApplication
 
-    from .commands import GoToFrame, LoadCheckpoint, OpenPath
+    from . import dialogs
+    from .commands import GoToFrame, OpenPath
     from .main_window import MainWindow
+
+    if args.screenshot:  # unattended: no modal dialog may block
+        dialogs.set_non_interactive(True)
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     if not app.organizationName():  # tests set their own, so QSettings never touch the user's
@@ -87,8 +94,6 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow()
     window.show()
     if problem:
-        from . import dialogs
-
         dialogs.error(window, "Qt binding problem", problem)
     if args.path and not args.demo:
         window.commands.execute(OpenPath, path=args.path)

@@ -1,11 +1,12 @@
 """The main window: frame view + seekbar, intensity plot, annotation and prediction panels, clip list."""
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QHBoxLayout, QLabel, QMainWindow, QScrollArea, QSplitter,
                                QStyle, QToolButton, QVBoxLayout, QWidget)
 
@@ -16,7 +17,7 @@ from . import dialogs
 from .annotations import AnnotationStore, clip_key
 from .commands import (CommandContext, ExportCSV, ExportPlot, GoToFrame, ImportCSV, LoadCheckpoint, OpenPath,
                        RunPrediction, SaveAnnotations, SetField, SetMark)
-from .prediction import detect_face, fresh_clip, label_mismatch, load_predictor, run_predictor
+from .prediction import detect_face, emotion_mismatch, fresh_clip, label_mismatch, load_predictor, run_predictor
 from .state import AppState
 from .training.manager import TrainingManager
 from .widgets.annotation_panel import AnnotationPanel
@@ -31,6 +32,8 @@ APP_NAME = "CMNet Studio"
 SPEEDS = (("0.1×", 0.1), ("0.25×", 0.25), ("0.5×", 0.5), ("1×", 1.0))
 MAX_RECENT = 10
 AUTOSAVE_MS = 30_000
+#: The app icon, looked up in the repository's resources/ folder.
+ICON_PATH = Path(__file__).resolve().parents[1] / "resources" / "cmnet-studio.svg"
 
 
 class MainWindow(QMainWindow):
@@ -66,6 +69,8 @@ class MainWindow(QMainWindow):
         self.autosave_timer.start()
         self.setAcceptDrops(True)
         self.setWindowTitle(APP_NAME)
+        if ICON_PATH.is_file():  # a source checkout; an installed app without it keeps Qt's default icon
+            self.setWindowIcon(QIcon(str(ICON_PATH)))
         self.resize(1500, 920)
         self._update_title()
 
@@ -267,11 +272,12 @@ class MainWindow(QMainWindow):
         if store.recoverable() is not None:
             if dialogs.ask_yes_no(self, "Recover annotations",
                                   f"CMNet Studio did not close cleanly last time and kept unsaved annotations "
-                                  f"for {path.name}. Recover them?"):
+                                  f"for {path.name}. Recover them?", default=True):
                 store.recover()
             else:
                 store.discard_autosave()
         self.stop_playing()
+        self.cancel_prediction()
         self.commands.undo_stack.clear()
         if store.dirty:
             self.commands.undo_stack.resetClean()
@@ -284,7 +290,7 @@ class MainWindow(QMainWindow):
                             "(Ctrl+O) or drop it here.")
         self.annotation_panel.set_labels(self.state.labels())
         self.refresh_clip_list()
-        self.clip_dock.setVisible(database is not None)
+        self.clip_dock.setVisible(database is not None or len(clips) > 1)
         if not is_demo:
             self._add_recent(str(path))
         self.source_label.setText(f"{path}" + (f"  ·  {database.name} · {database.protocol}" if database else ""))
@@ -322,6 +328,8 @@ class MainWindow(QMainWindow):
         clip = self.state.clip
         self.loader.set_clip(clip)
         self.frame_view.clear()
+        self.prediction_panel.clear_result()  # the checkpoint stays; the last clip's results go
+        self.intensity_plot.set_prediction(None)
         self.annotation_panel.setEnabled(clip is not None)
         if clip is None:
             return
@@ -373,6 +381,7 @@ class MainWindow(QMainWindow):
         marks = {"onset": ann.onset, "apex": ann.apex, "offset": ann.offset}
         self.timeline.set_marks(marks)
         self.intensity_plot.set_marks(marks)
+        self.prediction_panel.show_warning(emotion_mismatch(s.predictor, ann.emotion))
         if s.clip in s.clips and store is not None:
             self.clip_list.set_annotated(s.clips.index(s.clip), store.has(s.clip))
         self._update_title()
@@ -452,11 +461,12 @@ class MainWindow(QMainWindow):
     def open_demo(self, build: bool = True) -> None:
         """Open the synthetic demo clip; load (or first build, behind a progress dialog) the demo model and
         predict the clip."""
-        from .demo import demo_checkpoint_path, demo_clip
+        from .demo import demo_checkpoint_path, demo_clip, demo_dir
 
         if not self.commands.confirm_discard():
             return
-        store = AnnotationStore(self.data_dir() / "demo" / "demo-annotations.json", "synthetic demo")
+        folder = demo_dir() if os.environ.get("CMNET_STUDIO_DEMO_DIR") else self.data_dir() / "demo"
+        store = AnnotationStore(folder / "demo-annotations.json", "synthetic demo")
         self.show_document(Path("synthetic demo"), [demo_clip()], None, store, is_demo=True)
         ckpt = demo_checkpoint_path()
         if ckpt.exists():
@@ -511,6 +521,7 @@ class MainWindow(QMainWindow):
             self.annotation_panel.set_labels(self.state.labels())
             self.state.set_prediction(None)
             self.state.predictorChanged.emit()
+            self.prediction_panel.show_warning(emotion_mismatch(predictor, self.state.annotation().emotion))
             problem = label_mismatch(predictor, self.state.database)
             if problem:
                 dialogs.error(self, "Checkpoint for other labels", problem)
@@ -544,9 +555,11 @@ class MainWindow(QMainWindow):
         def finish(result) -> None:
             self.prediction_task = None
             self.prediction_panel.set_busy(False)
-            self.prediction_panel.progress.setFormat("done")
             if clip is self.state.clip:
+                self.prediction_panel.progress.setFormat("done")
                 self.state.set_prediction(result)
+            else:
+                self.prediction_panel.clear_result()
 
         def failed(message: str) -> None:
             task = self.prediction_task
@@ -555,7 +568,10 @@ class MainWindow(QMainWindow):
             if task is not None and task.was_cancelled:
                 self.prediction_panel.progress.setFormat("cancelled")
                 return
-            self.prediction_panel.progress.setFormat("failed")
+            if clip is not self.state.clip:  # the user moved on: this clip's failure is no longer news
+                self.prediction_panel.clear_result()
+                return
+            self.prediction_panel.show_failure(message)
             dialogs.error(self, "Prediction failed",
                           f"{clip.name}: {message}\n\nIf no face was found, check that the face is visible and "
                           "frontal in the clip; if the clip is very short, set onset and offset around the "

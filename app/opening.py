@@ -1,6 +1,7 @@
 """Decide what a path is — a video file, a frame folder or a database root — and open it (Qt-free)."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from cmnet_core.data.clip import Clip, ClipError
@@ -11,10 +12,38 @@ class OpenError(Exception):
     """The path cannot be opened; the message says why and what to do."""
 
 
-def open_path(path: str | Path) -> tuple[list[Clip], Database | None]:
-    """Open ``path`` as a database root (recognised from its layout and sheet), else as one clip.
+def open_media_folder(folder: Path) -> tuple[list[Clip], list[str]]:
+    """Each video file of ``folder`` as a clip, still images as one-frame clips, named by file name (sorted);
+    other files are ignored. Returns ``(clips, skipped)`` with one "name: reason" per media file that could not
+    be opened. Returns ``([], [])`` when the folder holds no video file (then it is a frame folder).
+    """
+    from cmnet_core.data.readers import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, open_clip
 
-    Returns ``(clips, database)``; ``database`` is None for a loose video file or frame folder.
+    files = sorted(f for f in folder.iterdir() if f.is_file() and not f.name.startswith("."))
+    if not any(f.suffix.lower() in VIDEO_EXTENSIONS for f in files):
+        return [], []
+    clips, skipped = [], []
+    for f in files:
+        if f.suffix.lower() not in VIDEO_EXTENSIONS + IMAGE_EXTENSIONS:
+            continue
+        try:
+            clip = open_clip(f)
+        except (ClipError, OSError, ValueError) as exc:
+            skipped.append(f"{f.name}: {exc}")
+            continue
+        if len(clip):
+            clips.append(dataclasses.replace(clip, name=f.name))  # a still and a video may share a stem
+        else:
+            skipped.append(f"{f.name}: no readable frames")
+    return clips, skipped
+
+
+def open_path(path: str | Path) -> tuple[list[Clip], Database | None, list[str]]:
+    """Open ``path`` as a database root (recognised from its layout and sheet), a folder of video files
+    (`open_media_folder`), else as one clip (video file, still image or frame folder).
+
+    Returns ``(clips, database, skipped)``; ``database`` is None unless a database was recognised; ``skipped``
+    names the media files of a folder that could not be opened.
     Raises `OpenError` naming the path and what to do.
     """
     path = Path(path)
@@ -29,7 +58,12 @@ def open_path(path: str | Path) -> tuple[list[Clip], Database | None]:
             if not db.clips:
                 raise OpenError(f"{path} was recognised as a {db.name} database but no clip could be used:\n"
                                 + db.summary_text())
-            return list(db.clips), db
+            return list(db.clips), db, []
+        clips, skipped = open_media_folder(path)
+        if clips:
+            return clips, None, skipped
+        if skipped:
+            raise OpenError(f"{path}: none of its videos or images could be opened:\n" + "\n".join(skipped))
     else:
         db_error = ""
     from cmnet_core.data.readers import open_clip
@@ -44,4 +78,4 @@ def open_path(path: str | Path) -> tuple[list[Clip], Database | None]:
     if len(clip) == 0:
         raise OpenError(f"{path} holds no readable frames. Check that the file plays in a video player, or "
                         "convert it (e.g. to mp4) and open it again.")
-    return [clip], None
+    return [clip], None, []

@@ -84,6 +84,16 @@ def label_mismatch(predictor, database) -> str:
             "(e.g. cmnet loso on this database).")
 
 
+def emotion_mismatch(predictor, emotion: str | None) -> str:
+    """A warning when the clip's annotated ``emotion`` is not one of the checkpoint's labels ('' otherwise,
+    also when nothing is annotated or no checkpoint is loaded); compared without case."""
+    labels = metadata_labels(getattr(predictor, "metadata", None))
+    if not emotion or not labels or emotion.strip().lower() in {lab.lower() for lab in labels}:
+        return ""
+    return (f"annotated '{emotion}' is not among this model's labels: {', '.join(labels)}. Its prediction "
+            "cannot be that emotion; choose a checkpoint trained with it.")
+
+
 def detect_face(frame):
     """The largest face in ``frame`` (uint8 RGB (H, W, 3)) with the preprocessing's landmark backend
     (FAN when its files exist, else MTCNN): ``(box (4,) x0, y0, x1, y1, points (5, 2) x, y)`` in pixels,

@@ -2,6 +2,7 @@
 such as prediction, checkpoint loading and building the demo (progress, cancel, always a final signal)."""
 from __future__ import annotations
 
+import sys
 import threading
 import traceback
 from collections import OrderedDict
@@ -13,6 +14,22 @@ from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal
 from cmnet_core.data.clip import Clip
 
 from .prediction import Cancelled
+
+
+#: Errors about the user's input (module, class): they are logged as one line, not with a traceback.
+EXPECTED_ERRORS = (("cmnet_core.train.checkpoint", "CheckpointError"),
+                   ("cmnet_core.preprocess.errors", "PreprocessError"), ("cmnet_core.data.clip", "ClipError"), ("cmnet_core.data.database", "DatabaseError"),
+                   ("cmnet_core.data.annotation_io", "AnnotationFileError"))
+
+
+def is_expected_error(exc: BaseException) -> bool:
+    """True for `EXPECTED_ERRORS` (NoFaceError is a PreprocessError); a module not yet imported cannot have
+    raised, so nothing is imported here."""
+    for module, name in EXPECTED_ERRORS:
+        cls = getattr(sys.modules.get(module), name, None)
+        if cls is not None and isinstance(exc, cls):
+            return True
+    return False
 
 
 class TaskSignals(QObject):
@@ -64,7 +81,10 @@ class Task(QRunnable):
             self._done.set()
             self.signals.error.emit("Cancelled.")
         except BaseException as exc:  # noqa: BLE001 - every failure must reach the GUI as a message
-            traceback.print_exc()
+            if is_expected_error(exc):
+                print(f"{type(exc).__name__}: {' '.join(str(exc).split())}", file=sys.stderr)
+            else:
+                traceback.print_exc()
             self._done.set()
             self.signals.error.emit(str(exc) or type(exc).__name__)
         else:

@@ -14,6 +14,8 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from .timeline import MARK_COLOURS
 
+#: File suffixes `IntensityPlot.export_image` writes (Qt image formats and SVG).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".svg")
 K_COLOUR = "#ef6c00"
 PROTO_COLOUR = "#37474f"
 BAND_COLOUR = (96, 125, 139, 60)
@@ -148,11 +150,16 @@ class IntensityPlot(QWidget):
 
     # ---- export -------------------------------------------------------------------------------
     def export_image(self, path: str | Path) -> None:
-        """Save the plot as PNG (1600 px wide, pyqtgraph's ImageExporter) or SVG, by ``path``'s suffix.
+        """Save the plot as PNG/JPEG/BMP (1600 px wide, pyqtgraph's ImageExporter) or SVG, by ``path``'s suffix
+        (`IMAGE_SUFFIXES`).
 
-        Raises `OSError` when the file cannot be written or the plot is hidden.
+        Raises `ValueError` for another suffix and `OSError` when the file was not written (folder missing or
+        read-only) or the plot is hidden.
         """
         path = Path(path)
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            raise ValueError(f"{path.name}: a plot can be saved as {', '.join(IMAGE_SUFFIXES)}; choose one of "
+                             "these endings (or .csv for the per-frame table)")
         item = self.plot.getPlotItem()
         rect = item.sceneBoundingRect()
         if rect.width() < 50 or rect.height() < 50:  # hidden or collapsed: the exporter cannot scale it
@@ -162,7 +169,9 @@ class IntensityPlot(QWidget):
         else:
             exporter = pg.exporters.ImageExporter(item)
             exporter.parameters()["width"] = 1600
-            exporter.export(str(path))
+            if not exporter.export(str(path)) or not path.is_file():
+                raise OSError(f"{path} could not be written; check that its folder exists and is writable, "
+                              "or choose another folder")
 
     def _export_svg(self, path: Path, rect) -> None:
         """Render the plot into an SVG with Qt's generator (pyqtgraph 0.14's SVGExporter fails on the path
@@ -177,8 +186,9 @@ class IntensityPlot(QWidget):
             self.plot.scene().render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
         finally:
             painter.end()
-        if not path.exists() or path.stat().st_size == 0:
-            raise OSError(f"{path} could not be written")
+        if not path.is_file() or path.stat().st_size == 0:
+            raise OSError(f"{path} could not be written; check that its folder exists and is writable, "
+                          "or choose another folder")
 
     # ---- internals ----------------------------------------------------------------------------
     def _update_legend(self) -> None:

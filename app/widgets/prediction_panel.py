@@ -2,6 +2,7 @@
 and the predicted class probabilities as bars."""
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -40,14 +41,17 @@ def describe_metadata(meta) -> str:
             ("Trained on", str(db)),
             ("Metrics", _fmt_metrics(d.get("metrics"))),
             ]
-    if d.get("synthetic") or "synthetic" in str(db).lower():
+    if d.get("demo_recipe") or d.get("demo_seed") is not None:
         rows.append(("Note", "<b style='color:#e65100'>synthetic demo model — not for real data</b>"))
+    elif d.get("synthetic") or "synthetic" in str(db).lower():
+        rows.append(("Note", "<b style='color:#e65100'>trained on synthetic data — not for real data</b>"))
     return "<table cellspacing=2>" + "".join(
         f"<tr><td style='color:#555;padding-right:8px'>{k}</td><td>{v}</td></tr>" for k, v in rows) + "</table>"
 
 
 class ProbabilityBars(QWidget):
-    """One labelled bar per class; the most probable class in bold."""
+    """One labelled bar per class with its percentage beside it (never over the fill); the most probable
+    class in bold."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -56,24 +60,28 @@ class ProbabilityBars(QWidget):
         self.grid.setVerticalSpacing(3)
         self.bars: dict[str, QProgressBar] = {}
         self.names: dict[str, QLabel] = {}
+        self.percents: dict[str, QLabel] = {}
 
     def set_labels(self, labels: list[str]) -> None:
         while self.grid.count():
             w = self.grid.takeAt(0).widget()
             if w is not None:
                 w.deleteLater()
-        self.bars, self.names = {}, {}
+        self.bars, self.names, self.percents = {}, {}, {}
         for i, lab in enumerate(labels):
             name = QLabel(lab)
             bar = QProgressBar()
             bar.setRange(0, 1000)
             bar.setValue(0)
-            bar.setFormat("—")
-            bar.setTextVisible(True)
-            bar.setMaximumHeight(18)
+            bar.setTextVisible(False)
+            bar.setMaximumHeight(14)
+            percent = QLabel("—")
+            percent.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            percent.setMinimumWidth(percent.fontMetrics().horizontalAdvance("100.0 %") + 4)
             self.grid.addWidget(name, i, 0)
             self.grid.addWidget(bar, i, 1)
-            self.bars[lab], self.names[lab] = bar, name
+            self.grid.addWidget(percent, i, 2)
+            self.bars[lab], self.names[lab], self.percents[lab] = bar, name, percent
 
     def set_probabilities(self, labels: list[str], probabilities) -> None:
         """``probabilities`` (C,) in [0, 1] for ``labels`` (None clears)."""
@@ -82,15 +90,18 @@ class ProbabilityBars(QWidget):
         if probabilities is None:
             for lab, bar in self.bars.items():
                 bar.setValue(0)
-                bar.setFormat("—")
+                self.percents[lab].setText("—")
                 self.names[lab].setStyleSheet("")
+                self.percents[lab].setStyleSheet("")
             return
         best = max(range(len(labels)), key=lambda i: float(probabilities[i]))
         for i, lab in enumerate(labels):
             p = float(probabilities[i])
             self.bars[lab].setValue(int(round(p * 1000)))
-            self.bars[lab].setFormat(f"{100 * p:.1f} %")
-            self.names[lab].setStyleSheet("font-weight:bold" if i == best else "")
+            self.percents[lab].setText(f"{100 * p:.1f} %")
+            style = "font-weight:bold" if i == best else ""
+            self.names[lab].setStyleSheet(style)
+            self.percents[lab].setStyleSheet(style)
 
     def value(self, label: str) -> float:
         """The displayed probability of ``label`` in [0, 1]."""
@@ -134,6 +145,11 @@ class PredictionPanel(QGroupBox):
         self.progress.setFormat("idle")
         self.result = QLabel(" ")
         self.result.setWordWrap(True)
+        self.warning = QLabel()
+        self.warning.setWordWrap(True)
+        self.warning.setStyleSheet("color:#e65100")
+        self.warning.hide()
+        self._loaded = False
         self.bars = ProbabilityBars()
         form = QFormLayout()
         form.addRow("Checkpoint", self.checkpoint)
@@ -147,6 +163,7 @@ class PredictionPanel(QGroupBox):
         buttons.addWidget(self.run, 1)
         buttons.addWidget(self.cancel)
         lay.addLayout(buttons)
+        lay.addWidget(self.warning)
         lay.addWidget(self.progress)
         lay.addWidget(self.result)
         lay.addWidget(self.bars)
@@ -158,7 +175,26 @@ class PredictionPanel(QGroupBox):
         self.checkpoint.setToolTip(str(path or ""))
         self.meta.setText(describe_metadata(metadata))
         self.bars.set_labels(metadata_labels(metadata))
+        self._loaded = path is not None
         self.show_device(device)
+
+    def show_warning(self, text: str) -> None:
+        """A warning above the progress bar (e.g. the annotated emotion is not a label of the model); '' hides it."""
+        self.warning.setText(f"⚠ {text}" if text else "")
+        self.warning.setVisible(bool(text))
+
+    def clear_result(self) -> None:
+        """Forget the last prediction, its failure and its progress (another clip became current)."""
+        self.show_prediction(None)
+        self.progress.setValue(0)
+        self.progress.setFormat("ready" if self._loaded else "idle")
+
+    def show_failure(self, reason: str) -> None:
+        """Mark the run as failed and show the short reason (its first line) in the panel."""
+        self.show_prediction(None)
+        self.progress.setFormat("failed")
+        first = (reason.strip().splitlines() or ["unknown error"])[0]
+        self.result.setText(f"<span style='color:#b71c1c'>Prediction failed: {html.escape(first[:200])}</span>")
 
     def show_device(self, device: str | None) -> None:
         """``device`` in use (e.g. ``"cpu"``, ``"cuda:0"``); warns when a CUDA choice fell back to the CPU."""

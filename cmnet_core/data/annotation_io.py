@@ -29,6 +29,8 @@ FORMAT = "cmnet-studio-annotations"
 VERSION = 1
 #: CASME II coding-sheet columns (CASME2-coding-*.xlsx), in the sheet's order.
 CSV_COLUMNS = ("Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units", "Estimated Emotion")
+#: Columns an imported CSV must have; the others of `CSV_COLUMNS` (and ``Notes``) are read as empty when absent.
+REQUIRED_CSV_COLUMNS = ("Filename", "OnsetFrame", "ApexFrame", "OffsetFrame")
 #: Extra column we write after the CASME II ones so that notes survive a round trip.
 NOTES_COLUMN = "Notes"
 _EMPTY_FRAME = {"", "/", "-", "na", "n/a", "none"}
@@ -223,22 +225,34 @@ def _parse_frame(value: str, column: str, where: str) -> int | None:
 
 
 def import_csv(path: str | Path) -> list[AnnotationRecord]:
-    """Read a CSV with (at least) the CASME II columns `CSV_COLUMNS`; extra columns are ignored, ``Notes`` is kept.
+    """Read a CSV with the CASME II columns `CSV_COLUMNS`: `REQUIRED_CSV_COLUMNS` must be there, the others
+    (Subject, Action Units, Estimated Emotion, ``Notes``) are empty when absent; extra columns are ignored.
 
-    Raises `AnnotationFileError` naming the file and row when a column is missing, a frame cell is not a
-    whole number, or onset/apex/offset are out of order.
+    Raises `AnnotationFileError` naming the file (and row) when it is an Excel workbook or not UTF-8 text,
+    required columns are missing (naming them and the expected ones), a frame cell is not a whole number,
+    or onset is after offset.
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AnnotationFileError(f"{path}: cannot be read as a UTF-8 CSV file ({exc})") from exc
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise AnnotationFileError(f"{path}: cannot be read ({exc})") from exc
+    if raw[:4] == b"PK\x03\x04" or raw[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":  # xlsx (zip) / old xls
+        raise AnnotationFileError(f"{path}: this is an Excel file, not a CSV; open it in a spreadsheet, save it as "
+                                  "CSV (UTF-8) and import that file")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise AnnotationFileError(f"{path}: is not UTF-8 text ({exc}); save it from a spreadsheet as CSV (UTF-8) "
+                                  "and import again") from exc
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
-    missing = [c for c in CSV_COLUMNS if c not in header]
+    missing = [c for c in REQUIRED_CSV_COLUMNS if c not in header]
     if missing:
-        raise AnnotationFileError(f"{path}: missing column(s) {', '.join(missing)}; the first row must name the "
-                                  f"CASME II columns {', '.join(CSV_COLUMNS)}")
+        optional = [c for c in (*CSV_COLUMNS, NOTES_COLUMN) if c not in REQUIRED_CSV_COLUMNS]
+        raise AnnotationFileError(f"{path}: missing column(s) {', '.join(missing)}. The first row must name the "
+                                  f"columns {', '.join(REQUIRED_CSV_COLUMNS)} (optional: {', '.join(optional)}); "
+                                  f"it names: {', '.join(header) or 'nothing'}")
     records: list[AnnotationRecord] = []
     for i, raw in enumerate(reader, start=2):
         row = {(k or "").strip(): (v or "").strip() if isinstance(v, str) else "" for k, v in raw.items()}
@@ -250,11 +264,11 @@ def import_csv(path: str | Path) -> list[AnnotationRecord]:
         ann = Annotation(onset=_parse_frame(row["OnsetFrame"], "OnsetFrame", where),
                          apex=_parse_frame(row["ApexFrame"], "ApexFrame", where),
                          offset=_parse_frame(row["OffsetFrame"], "OffsetFrame", where),
-                         emotion=row["Estimated Emotion"] or None, aus=row["Action Units"],
+                         emotion=row.get("Estimated Emotion") or None, aus=row.get("Action Units", ""),
                          notes=row.get(NOTES_COLUMN, ""))
         if ann.apex is not None:
             ann.apex_source = "annotated"
         if ann.onset is not None and ann.offset is not None and ann.onset > ann.offset:
             raise AnnotationFileError(f"{where}: OnsetFrame {ann.onset} is after OffsetFrame {ann.offset}")
-        records.append(AnnotationRecord(row["Subject"], row["Filename"], ann))
+        records.append(AnnotationRecord(row.get("Subject", ""), row["Filename"], ann))
     return records

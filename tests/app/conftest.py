@@ -103,7 +103,8 @@ def messages(monkeypatch):
     monkeypatch.setattr(dialogs, "error", lambda parent, title, text: rec.append(("error", title, text)))
     monkeypatch.setattr(dialogs, "info", lambda parent, title, text: rec.append(("info", title, text)))
     monkeypatch.setattr(dialogs, "ask_yes_no",
-                        lambda parent, title, text: rec.append(("ask", title, text)) or rec.answers["yes_no"])
+                        lambda parent, title, text, default=False: rec.append(("ask", title, text))
+                        or rec.answers["yes_no"])
     monkeypatch.setattr(dialogs, "ask_save_discard_cancel",
                         lambda parent, title, text: rec.append(("ask", title, text))
                         or rec.answers["save_discard_cancel"])
@@ -129,3 +130,23 @@ def make_window(qtbot, no_leaked_threads, messages, tmp_path):
         if w.state.store is not None:
             w.state.store.dirty = False
         w.shutdown()
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory):
+    """An untrained CMNet at 32 px for the synthetic labels, saved as a real checkpoint (no training)."""
+    import torch
+
+    from cmnet_core.data.synthetic import SYNTHETIC_LABELS
+    from cmnet_core.model import CMNet, CMNetConfig
+    from cmnet_core.preprocess.types import PreprocessSettings
+    from cmnet_core.train.checkpoint import save_checkpoint
+
+    torch.manual_seed(0)
+    cfg = CMNetConfig.preset("fast", image_size=32)
+    model = CMNet(cfg, len(SYNTHETIC_LABELS))
+    meta = {"labels": list(SYNTHETIC_LABELS), "image_size": 32, "num_frames": cfg.num_frames,
+            "preprocess": PreprocessSettings(image_size=32, landmarks="hint").to_dict(),
+            "model_config": cfg.to_dict(), "database": "synthetic", "protocol": "synthetic-4",
+            "metrics": {"uf1": 0.5, "uar": 0.5}}
+    return save_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny.pt", model.state_dict(), meta)

@@ -1,4 +1,4 @@
-"""Opening real videos through the command, and prediction with a tiny 32 px checkpoint built in the test."""
+"""Opening real videos through the command, and prediction with a tiny 32 px checkpoint (conftest)."""
 import shutil
 
 import numpy as np
@@ -6,26 +6,6 @@ import pytest
 
 from app import commands as C
 from app.annotations import AnnotationStore, default_store_path
-
-
-@pytest.fixture(scope="module")
-def tiny_checkpoint(tmp_path_factory):
-    """An untrained CMNet at 32 px for the synthetic labels, saved as a real checkpoint (no training)."""
-    import torch
-
-    from cmnet_core.data.synthetic import SYNTHETIC_LABELS
-    from cmnet_core.model import CMNet, CMNetConfig
-    from cmnet_core.preprocess.types import PreprocessSettings
-    from cmnet_core.train.checkpoint import save_checkpoint
-
-    torch.manual_seed(0)
-    cfg = CMNetConfig.preset("fast", image_size=32)
-    model = CMNet(cfg, len(SYNTHETIC_LABELS))
-    meta = {"labels": list(SYNTHETIC_LABELS), "image_size": 32, "num_frames": cfg.num_frames,
-            "preprocess": PreprocessSettings(image_size=32, landmarks="hint").to_dict(),
-            "model_config": cfg.to_dict(), "database": "synthetic", "protocol": "synthetic-4",
-            "metrics": {"uf1": 0.5, "uar": 0.5}}
-    return save_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny.pt", model.state_dict(), meta)
 
 
 def load(window, qtbot, path):
