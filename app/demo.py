@@ -34,7 +34,8 @@ class DemoRecipe:
     (``subjects × 4 × clips_per_class`` clips, seeds from `DEMO_SEED`).  amplitude_px : apex AU displacement in
     pixels at 224 px (*exaggerated*: real micro-expressions and the generator's default are 2.5–4 px, which is
     below a pixel at demo sizes).  distractors : `Distractors` fields (head motion px, blink probability,
-    flicker, noise).  epochs, batch_size, lr, lr_step : the trainer's SGD settings.  use_id : L_ID on or off.
+    flicker, noise).  epochs, batch_size, optimizer, lr, lr_step : the trainer's settings
+    (`TrainConfig`; optimizer ``"sgd"`` or ``"adam"``).  use_id : L_ID on or off.
 
     Measured (scripts/demo_recipes.py, 16 held-out clips of 2 unseen subjects): this recipe does NOT yet learn
     the classes (held-out accuracy 0.25 = chance, L_C stays at ln 4 over its 48 SGD steps) and k_n is only
@@ -49,6 +50,7 @@ class DemoRecipe:
     distractors: tuple[float, float, float, float] = (0.6, 0.2, 0.01, 1.0)
     epochs: int = 8
     batch_size: int = 8
+    optimizer: str = "sgd"
     lr: float = 3e-2
     lr_step: int = 6
     use_id: bool = True
@@ -148,8 +150,8 @@ def build_demo_model(out_path: str | Path | None = None, progress: Callable[[flo
 
     cfg = CMNetConfig.preset("fast", image_size=recipe.image_size, num_frames=recipe.num_frames,
                              use_id=recipe.use_id)
-    train_cfg = TrainConfig(epochs=epochs, batch_size=recipe.batch_size, lr=recipe.lr, lr_step=recipe.lr_step,
-                            seed=DEMO_SEED, device="cpu", amp=False)
+    train_cfg = TrainConfig(epochs=epochs, batch_size=recipe.batch_size, optimizer=recipe.optimizer, lr=recipe.lr,
+                            lr_step=recipe.lr_step, seed=DEMO_SEED, device="cpu", amp=False)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         meta = {"database": "synthetic (demo, exaggerated motion)", "protocol": f"synthetic-{len(labels)}",

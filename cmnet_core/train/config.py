@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 
 SELECTIONS = ("fixed", "val")
+OPTIMIZERS = ("sgd", "adam")
 
 
 @dataclass
@@ -13,6 +14,9 @@ class TrainConfig:
 
     epochs : int            training epochs (not in the paper; fixed-epoch selection uses the last one).
     batch_size : int        clips per optimiser step (not in the paper).
+    optimizer : str         ``"sgd"``: the paper's SGD with ``momentum`` and ``weight_decay``; ``"adam"``:
+                            ``torch.optim.Adam(lr, weight_decay=weight_decay)`` (not in the paper; ``momentum``
+                            unused), which trains the small from-scratch models of the demo in far fewer steps.
     lr, momentum, weight_decay : SGD (paper: 1e-3, 0.9, 1e-4).
     lr_step, lr_gamma : the learning rate is multiplied by ``lr_gamma`` every ``lr_step`` epochs (paper: 50, 0.5).
     seed : int              seeds model initialisation, sample order, augmentation (recorded with every result).
@@ -30,6 +34,7 @@ class TrainConfig:
 
     epochs: int = 100
     batch_size: int = 8
+    optimizer: str = "sgd"
     lr: float = 1e-3
     momentum: float = 0.9
     weight_decay: float = 1e-4
@@ -51,6 +56,8 @@ class TrainConfig:
                              "(the oracle best-on-test figure is the separate flag oracle=True)")
         if self.selection == "val" and self.val_subjects < 1:
             raise ValueError("TrainConfig: selection='val' needs val_subjects >= 1 (subjects taken from training)")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"TrainConfig.optimizer={self.optimizer!r}: choose one of {OPTIMIZERS}")
         if self.select_metric not in ("uf1", "uar", "accuracy"):
             raise ValueError(f"TrainConfig.select_metric={self.select_metric!r}: choose uf1, uar or accuracy")
         for name in ("epochs", "batch_size", "lr_step"):

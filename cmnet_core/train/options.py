@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .callbacks import Callback, Callbacks, JsonlPrinter, TqdmProgress
 from .runs import RunLog
-from .config import TrainConfig
+from .config import OPTIMIZERS, TrainConfig
 
 EXIT_CANCELLED = 3
 
@@ -85,7 +85,10 @@ def add_train_arguments(p: argparse.ArgumentParser, oracle: bool = False) -> Non
     g = p.add_argument_group("training")
     g.add_argument("--epochs", type=int, default=d.epochs, help=f"epochs (default {d.epochs})")
     g.add_argument("--batch-size", type=int, default=d.batch_size, help=f"clips per step (default {d.batch_size})")
-    g.add_argument("--lr", type=float, default=d.lr, help=f"SGD learning rate (default {d.lr}, paper)")
+    g.add_argument("--optimizer", default=d.optimizer, choices=OPTIMIZERS,
+                   help="sgd: the paper's SGD (momentum 0.9, weight decay 1e-4); adam: Adam with the same lr and "
+                        "weight decay (not in the paper; faster for small from-scratch models) (default sgd)")
+    g.add_argument("--lr", type=float, default=d.lr, help=f"learning rate (default {d.lr}, paper)")
     g.add_argument("--lr-step", type=int, default=d.lr_step, help="halve the lr every this many epochs (default 50)")
     g.add_argument("--seed", type=int, default=d.seed, help="random seed (default 0)")
     g.add_argument("--class-balanced", action="store_true", help="sample clips with probability ∝ 1/class count")
@@ -141,9 +144,9 @@ def configs(args: argparse.Namespace, db_name: str):
         overrides["pretrained"] = args.pretrained
     overrides.update(method_overrides(args))
     mc = CMNetConfig.preset(args.preset, **overrides)
-    tc = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_step=args.lr_step,
-                     seed=args.seed, class_balanced=args.class_balanced, amp=not args.no_amp, device=args.device,
-                     num_workers=args.workers, selection=args.selection,
+    tc = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
+                     lr_step=args.lr_step, seed=args.seed, class_balanced=args.class_balanced, amp=not args.no_amp,
+                     device=args.device, num_workers=args.workers, selection=args.selection,
                      val_subjects=args.val_subjects if args.selection == "val" else 0,
                      oracle=bool(getattr(args, "oracle", False)))
     landmarks = args.landmarks or ("hint" if db_name == "synthetic" else "auto")

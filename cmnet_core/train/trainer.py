@@ -3,6 +3,7 @@
 Recipe (Wei et al., AAAI 2023, "Implementation details"): SGD, momentum 0.9, weight decay 1e-4, learning rate
 1e-3 halved every 50 epochs; loss Eq. 10 (`cmnet_core.losses.cmnet_loss`) with two contrastive views per frame
 (`cmnet_core.model.augment.ContrastiveAugment`). Batch size and epoch count are not given in the paper.
+``TrainConfig.optimizer="adam"`` swaps SGD for Adam (not in the paper; for small from-scratch models).
 
 Reproducibility: the model is initialised from ``seed``; the sample order of epoch e comes from its own
 generator seeded with (seed, e); the global RNG states (torch, CUDA, numpy, random) that drive augmentation,
@@ -157,6 +158,14 @@ class Trainer:
             model = model.to(memory_format=torch.channels_last)
         return model
 
+    def build_optimizer(self, model) -> "torch.optim.Optimizer":
+        """The optimiser named by ``TrainConfig.optimizer``: ``"sgd"`` (paper: momentum, weight decay) or
+        ``"adam"`` (``torch.optim.Adam`` with ``lr`` and ``weight_decay``; not in the paper)."""
+        if self.cfg.optimizer == "adam":
+            return torch.optim.Adam(model.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
+        return torch.optim.SGD(model.parameters(), lr=self.cfg.lr, momentum=self.cfg.momentum,
+                               weight_decay=self.cfg.weight_decay)
+
     def _meta(self, extra: dict) -> dict:
         return {**self.metadata, "labels": self.labels, "image_size": self.model_cfg.image_size,
                 "num_frames": self.model_cfg.num_frames, "model_config": self.model_cfg.to_dict(),
@@ -203,8 +212,7 @@ class Trainer:
                 raise CheckpointError(f"the starting weights do not fit this model: {exc}") from exc
             if unexpected:
                 raise CheckpointError(f"the starting weights hold keys this model lacks: {unexpected[:5]}")
-        opt = torch.optim.SGD(model.parameters(), lr=self.cfg.lr, momentum=self.cfg.momentum,
-                              weight_decay=self.cfg.weight_decay)
+        opt = self.build_optimizer(model)
         sched = torch.optim.lr_scheduler.StepLR(opt, step_size=self.cfg.lr_step, gamma=self.cfg.lr_gamma)
         scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         augment = ContrastiveAugment(self.model_cfg)

@@ -89,3 +89,31 @@ def test_config_rejects_oracle_as_selection():
         TrainConfig(selection="oracle")
     with pytest.raises(ValueError, match="val_subjects"):
         TrainConfig(selection="val", val_subjects=0)
+
+
+def test_adam_optimizer_from_cli_round_trip_and_resume(tmp_path):
+    import argparse
+
+    from cmnet_core.train.options import add_train_arguments
+
+    p = argparse.ArgumentParser()
+    add_train_arguments(p)
+    assert p.parse_args([]).optimizer == "sgd"
+    with pytest.raises(SystemExit):
+        p.parse_args(["--optimizer", "rmsprop"])
+    with pytest.raises(ValueError, match="optimizer"):
+        TrainConfig(optimizer="rmsprop")
+    cfg = TrainConfig(optimizer=p.parse_args(["--optimizer", "adam"]).optimizer, lr=3e-4)
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg and cfg.to_dict()["optimizer"] == "adam"
+
+    trainer = _trainer(tmp_path / "adam", optimizer="adam")
+    opt = trainer.build_optimizer(trainer.build_model())
+    assert isinstance(opt, torch.optim.Adam) and opt.defaults["weight_decay"] == 1e-4
+    samples = _samples()
+    ref = _trainer(tmp_path / "ref", optimizer="adam").fit(samples)
+    r1 = _trainer(tmp_path / "run", CancelAfter(steps=1), optimizer="adam").fit(samples)
+    state = load_checkpoint(tmp_path / "run" / "last.pt").train_state["optimizer"]["state"]
+    assert r1.status == "cancelled" and "exp_avg_sq" in next(iter(state.values()))  # Adam's moments saved
+    r2 = _trainer(tmp_path / "run", optimizer="adam").fit(samples)
+    a, b = ref.model.state_dict(), r2.model.state_dict()
+    assert r2.status == "finished" and all(torch.equal(a[k], b[k]) for k in a)
