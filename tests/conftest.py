@@ -45,3 +45,17 @@ def _torch_cpu_settings():
 
     torch.set_flush_denormal(True)  # avoids a 5x LSTM slowdown from denormals on CPU (ENVIRONMENT.md)
     yield
+
+
+@pytest.fixture(scope="session")
+def qsettings_sandbox(qapp, qapp_args, tmp_path_factory):
+    """QSettings go to a temporary INI file under a test organisation, never the user's settings
+    (DeepLabCut's habit). GUI test folders make it autouse in their own conftest."""
+    from PySide6.QtCore import QSettings
+
+    qapp.setOrganizationName("CMNet Studio Tests")
+    qapp.setApplicationName(qapp_args[0])
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
+                      str(tmp_path_factory.mktemp("qsettings")))
+    yield

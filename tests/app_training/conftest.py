@@ -25,14 +25,8 @@ def qapp_args():
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _test_settings(qapp, tmp_path_factory):
-    """QSettings in a temporary INI file under a test organisation."""
-    from PySide6.QtCore import QSettings
-
-    qapp.setOrganizationName("CMNet Studio Tests")
-    qapp.setApplicationName("cmnet-studio-training-tests")
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path_factory.mktemp("qs")))
+def _test_settings(qsettings_sandbox):
+    """Every test here runs with sandboxed QSettings (tests/conftest.py)."""
     yield
 
 
