@@ -40,6 +40,9 @@ class DemoRecipe:
     Measured (scripts/demo_recipes.py, 16 held-out clips of 2 unseen subjects): this recipe does NOT yet learn
     the classes (held-out accuracy 0.25 = chance, L_C stays at ln 4 over its 48 SGD steps) and k_n is only
     weakly related to the true intensity (mean per-clip Spearman +0.15); the window's numbers are illustrative.
+    Adam did not help either (held-out accuracy 0.25 each, training L_C still ≈ ln 4 at the end):
+    lr 1e-3, 10 epochs, batch 4 (Spearman −0.18); lr 1e-3, 12 epochs, batch 4, no L_ID (+0.09);
+    lr 3e-4, 8 epochs, batch 4 (+0.14). L_ID does fall (5.6 → 3.4–4.0), so the contrastive part trains.
     """
 
     image_size: int = 48
