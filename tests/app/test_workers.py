@@ -52,12 +52,15 @@ def test_frame_loader_serves_cache_and_prefetches(qtbot, no_leaked_threads, arra
     clip = array_clip(40, first=100)
     loader = FrameLoader(prefetch=8)
     try:
+        # Collect deliveries in a plain slot rather than qtbot.waitSignal: the loader emits frameReady many
+        # times from its thread (prefetch), and a queued emission reaching a finished SignalBlocker after
+        # the test has been seen to crash pytest-qt (its event loop is already deleted).
+        ready = {}
+        loader.frameReady.connect(lambda n, f: ready.setdefault(n, f))
         loader.set_clip(clip)
         assert loader.request(105) is None  # not cached yet: decoded in the background
-        with qtbot.waitSignal(loader.frameReady, timeout=5000,
-                              check_params_cb=lambda n, f: n == 105) as blocker:
-            pass
-        assert int(blocker.args[1].mean()) == 4 * 5 + 10
+        qtbot.waitUntil(lambda: 105 in ready, timeout=5000)
+        assert int(ready[105].mean()) == 4 * 5 + 10
         qtbot.waitUntil(lambda: all(loader.cached(n) for n in range(105, 114)), timeout=5000)
         got = loader.request(110)
         assert got is not None and int(np.mean(got)) == 4 * 10 + 10
@@ -73,10 +76,11 @@ def test_frame_loader_reports_undecodable_frame(qtbot, no_leaked_threads, array_
 
     loader = FrameLoader()
     try:
+        failed = []
+        loader.frameFailed.connect(lambda n, msg: failed.append((n, msg)))
         loader.set_clip(array_clip(5, source_cls=Broken))
-        with qtbot.waitSignal(loader.frameFailed, timeout=5000) as blocker:
-            loader.request(2)
-        assert blocker.args == [2, "frame 2: corrupt packet"]
+        loader.request(2)
+        qtbot.waitUntil(lambda: (2, "frame 2: corrupt packet") in failed, timeout=5000)
     finally:
         loader.stop()
 
