@@ -50,6 +50,7 @@ class AnnotationRecord:
 
     @property
     def key(self) -> tuple[str, str]:
+        """``(subject, clip name)``: how a record is matched to a clip."""
         return (self.subject, self.name)
 
 

@@ -152,14 +152,17 @@ class Clip:
     # ---- annotation shortcuts -----------------------------------------------------------
     @property
     def onset(self) -> int | None:
+        """Onset frame number (source numbering) or None."""
         return self.annotation.onset
 
     @property
     def apex(self) -> int | None:
+        """Apex frame number (source numbering) or None."""
         return self.annotation.apex
 
     @property
     def offset(self) -> int | None:
+        """Offset frame number (source numbering) or None."""
         return self.annotation.offset
 
     @property
@@ -179,4 +182,5 @@ class Clip:
         return replace(self, annotation=replace(self.annotation, **changes))
 
     def close(self) -> None:
+        """Release the source's file handles (reading again reopens them)."""
         self.source.close()

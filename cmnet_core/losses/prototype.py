@@ -76,6 +76,7 @@ class TendencyPrototype(nn.Module):
         return torch.sigmoid(self.eta_logit)
 
     def forward(self, apex_position: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Prototype mean and σ·η_n, each (B, N), for apex positions (B,) long (Eqs. 2–4)."""
         return prototype_parameters(apex_position, self.eta, self.epsilon)
 
     @staticmethod

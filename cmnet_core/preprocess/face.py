@@ -120,6 +120,7 @@ class MTCNNBackend:
 
     @torch.no_grad()
     def detect(self, image: np.ndarray) -> list[Face]:
+        """Faces in ``image`` (uint8 RGB (H, W, 3)), largest first, 5 landmarks each in pixels."""
         small, scale = _detection_image(image)
         # MTCNN runs many tiny convolutions (an image pyramid, then one crop per candidate): one
         # intra-op thread is 2-4x faster than two on a 2-core CPU, and 30x faster when the cores are busy.
@@ -196,6 +197,7 @@ class FANBackend:
 
     @torch.no_grad()
     def detect(self, image: np.ndarray) -> list[Face]:
+        """Faces in ``image`` (uint8 RGB (H, W, 3)), largest first, 5 landmarks each in pixels."""
         small, scale = _detection_image(image)
         boxes = self._fa.face_detector.detect_from_image(np.ascontiguousarray(small).copy())
         if len(boxes) == 0:

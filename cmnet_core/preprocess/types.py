@@ -34,6 +34,7 @@ class PreprocessSettings:
     apex_mode: str = "annotated"
 
     def to_dict(self) -> dict:
+        """JSON-safe dict of every field (stored in caches, outputs and checkpoints)."""
         return asdict(self)
 
 
