@@ -15,6 +15,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QPlainTextEdit, QProgressBar, QPushButton,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from ..widgets.plot_style import styled_plot
 from .process import EXIT_CANCELLED, FileTail, RunProcess, tail_text
 from .progress import LOSS_TERMS, JsonlBuffer, RunProgress, format_eta
 
@@ -76,13 +77,7 @@ class RunMonitor(QWidget):
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
         self.bar.setFormat("%p %")
-        self.plot = pg.PlotWidget(background="w")
-        pi = self.plot.getPlotItem()
-        pi.showGrid(x=True, y=True, alpha=0.25)
-        pi.setLabel("bottom", "optimiser step (all folds)")
-        pi.setLabel("left", "loss")
-        pi.setMenuEnabled(False)
-        pi.addLegend(offset=(10, 5), labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 220), colCount=4)
+        self.plot, pi, _legend = styled_plot("optimiser step (all folds)", "loss")
         self.fold_lines: list[pg.InfiniteLine] = []
         self.curves = {k: pi.plot(name=name, pen=pg.mkPen(colour, width=2)) for k, (name, colour) in CURVES.items()}
         self.fold_table = QTableWidget(0, len(METRIC_COLUMNS) + 1)

@@ -12,6 +12,7 @@ from PySide6.QtGui import QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from .plot_style import styled_plot
 from .timeline import MARK_COLOURS
 
 #: File suffixes `IntensityPlot.export_image` writes (Qt image formats and SVG).
@@ -33,18 +34,7 @@ class IntensityPlot(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.plot = pg.PlotWidget(background="w")
-        pi = self.plot.getPlotItem()
-        pi.showGrid(x=True, y=True, alpha=0.25)
-        pi.setLabel("bottom", "source frame number")
-        pi.setLabel("left", "intensity (k_n, prototype)")
-        pi.setMenuEnabled(False)
-        self.legend = pi.addLegend(offset=(10, 5), labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 220),
-                                   colCount=4)
-        axis_pen = pg.mkPen("#444")
-        for name in ("bottom", "left"):
-            pi.getAxis(name).setPen(axis_pen)
-            pi.getAxis(name).setTextPen(axis_pen)
+        self.plot, pi, self.legend = styled_plot("source frame number", "intensity (k_n, prototype)")
         self.upper = pg.PlotDataItem(pen=pg.mkPen(BAND_COLOUR[:3], width=1))
         self.lower = pg.PlotDataItem(pen=pg.mkPen(BAND_COLOUR[:3], width=1))
         self.band = pg.FillBetweenItem(self.upper, self.lower, brush=pg.mkBrush(*BAND_COLOUR))

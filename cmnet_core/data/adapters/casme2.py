@@ -18,8 +18,7 @@ from pathlib import Path
 
 from ..database import Adapter, Database, register_adapter
 from ..protocols import get_protocol
-from ..sheets import as_text, read_table, subject_id
-from .common import FRAME_ALIASES, SheetRow, Skip, build_database, find_sheet, rows_from_table, unlisted_folders
+from .common import SheetRow, Skip, build_database, find_sheet, subject_folder_rows, unlisted_folders
 
 NAME = "casme2"
 FPS = 200.0
@@ -38,18 +37,7 @@ def read_rows(root: Path, sheet: Path, slash_apex: str = "spot") -> tuple[list[S
 
     Raises `DatabaseError` when the sheet lacks a required column.
     """
-    table = read_table(sheet, [("Subject",), ("Filename",), FRAME_ALIASES["onset"], FRAME_ALIASES["offset"]])
-    cols = {k: table.column(*a, required=k != "apex") for k, a in FRAME_ALIASES.items()}
-
-    def locate(subject_cell, clip_cell, values):
-        subject = subject_id(subject_cell, "sub", 2)
-        name = as_text(clip_cell)
-        return subject, name, root / subject / name
-
-    return rows_from_table(table, table.column("Subject"), table.column("Filename"),
-                           table.column("Estimated Emotion", "Emotion"), cols, locate, slash_apex,
-                           aus_col=table.column("Action Units", "AUs", "AU", required=False),
-                           notes_col=table.column("Notes", required=False))
+    return subject_folder_rows(sheet, root, "sub", 2, slash_apex)
 
 
 def load(root: Path, sheet: Path | None = None, protocol: str | None = None, *,

@@ -16,7 +16,7 @@ from ..clip import Annotation, Clip, ClipError
 from ..database import Database, DatabaseError, Skip
 from ..protocols import LabelProtocol
 from ..readers import FolderSource
-from ..sheets import NotAFrame, Table, as_frame, as_text, cell
+from ..sheets import NotAFrame, Table, as_frame, as_text, cell, read_table, subject_id
 
 
 @dataclass
@@ -208,3 +208,32 @@ def _runs(numbers: list[int]) -> str:
             if b is not None:
                 start = b
     return ", ".join(out)
+
+
+def subject_folder_rows(sheet: Path, root: Path, subject_prefix: str, subject_digits: int,
+                        slash_apex: str = "spot", header_needs_emotion: bool = False
+                        ) -> tuple[list[SheetRow], list[Skip]]:
+    """Rows of a sheet whose clips live in ``root/<subject>/<Filename>`` (CASME II, SAMM).
+
+    Columns: Subject, Filename, onset/apex/offset (`FRAME_ALIASES`), Estimated Emotion, optional Action
+    Units and Notes. Subjects are spelled ``subject_prefix`` + the number zero-padded to ``subject_digits``
+    (``1`` → ``sub01`` for CASME II, ``6`` → ``006`` for SAMM). ``header_needs_emotion`` makes the
+    emotion column part of the header search (SAMM's preamble rows would match otherwise).
+
+    Raises `DatabaseError` when no header row has the required columns.
+    """
+    required = [("Subject",), ("Filename",), FRAME_ALIASES["onset"], FRAME_ALIASES["offset"]]
+    if header_needs_emotion:
+        required.append(("Estimated Emotion", "Emotion"))
+    table = read_table(sheet, required)
+    cols = {k: table.column(*a, required=k != "apex") for k, a in FRAME_ALIASES.items()}
+
+    def locate(subject_cell, clip_cell, values):
+        subject = subject_id(subject_cell, subject_prefix, subject_digits)
+        name = as_text(clip_cell)
+        return subject, name, root / subject / name
+
+    return rows_from_table(table, table.column("Subject"), table.column("Filename"),
+                           table.column("Estimated Emotion", "Emotion"), cols, locate, slash_apex,
+                           aus_col=table.column("Action Units", "AUs", "AU", required=False),
+                           notes_col=table.column("Notes", required=False))

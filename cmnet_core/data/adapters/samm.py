@@ -14,8 +14,7 @@ from pathlib import Path
 
 from ..database import Adapter, Database, register_adapter
 from ..protocols import get_protocol
-from ..sheets import as_text, read_table, subject_id
-from .common import FRAME_ALIASES, SheetRow, Skip, build_database, find_sheet, rows_from_table, unlisted_folders
+from .common import SheetRow, Skip, build_database, find_sheet, subject_folder_rows, unlisted_folders
 
 NAME = "samm"
 FPS = 200.0
@@ -34,19 +33,7 @@ def read_rows(root: Path, sheet: Path, slash_apex: str = "spot") -> tuple[list[S
 
     Raises `DatabaseError` when no worksheet has the SAMM columns.
     """
-    table = read_table(sheet, [("Subject",), ("Filename",), FRAME_ALIASES["onset"], FRAME_ALIASES["offset"],
-                               ("Estimated Emotion", "Emotion")])
-    cols = {k: table.column(*a, required=k != "apex") for k, a in FRAME_ALIASES.items()}
-
-    def locate(subject_cell, clip_cell, values):
-        subject = subject_id(subject_cell, "", 3)
-        name = as_text(clip_cell)
-        return subject, name, root / subject / name
-
-    return rows_from_table(table, table.column("Subject"), table.column("Filename"),
-                           table.column("Estimated Emotion", "Emotion"), cols, locate, slash_apex,
-                           aus_col=table.column("Action Units", "AUs", "AU", required=False),
-                           notes_col=table.column("Notes", required=False))
+    return subject_folder_rows(sheet, root, "", 3, slash_apex, header_needs_emotion=True)
 
 
 def load(root: Path, sheet: Path | None = None, protocol: str | None = None, *,
