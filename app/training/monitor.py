@@ -20,6 +20,7 @@ from .process import EXIT_CANCELLED, FileTail, RunProcess, tail_text
 from .progress import LOSS_TERMS, JsonlBuffer, RunProgress, format_eta
 
 CURVES = {"l_id": ("L_ID (Eq. 1)", "#1e88e5"), "l_wrst": ("L_Wrst (Eq. 9)", "#8e24aa"),
+          "l_pos": ("L_pos (position term, not in the paper)", "#f4511e"),
           "l_c": ("L_C (cross-entropy)", "#43a047"), "total": ("total (Eq. 10)", "#212121")}
 METRIC_COLUMNS = (("n", "n"), ("accuracy", "accuracy %"), ("uf1", "UF1 %"), ("uar", "UAR %"),
                   ("paper_f1", "paper F1 %"))

@@ -10,7 +10,7 @@ import json
 import time
 
 #: Loss terms plotted, as named in the step events (Eq. 10 terms and their weighted sum).
-LOSS_TERMS = ("l_id", "l_wrst", "l_c", "total")
+LOSS_TERMS = ("l_id", "l_wrst", "l_pos", "l_c", "total")
 
 
 class JsonlBuffer:

@@ -107,6 +107,9 @@ class Clip:
         Onset/apex/offset (source frame numbers), emotion label, AUs, notes.
     true_intensity : dict[int, float] | None
         Ground-truth per-frame intensity in [0, 1] keyed by frame number (synthetic clips only).
+    true_amplitude_px : float | None
+        Ground-truth apex displacement of the AU motion in pixels at 224 px (synthetic clips only): the clip's
+        absolute strength, which the per-clip normalised intensity curve cannot show.
     landmarks_hint : np.ndarray | None
         Optional known face landmarks of the first frame, shape (K, 2) in pixels (x, y) with
         K = 5 in MTCNN order (left eye, right eye, nose, left mouth corner, right mouth corner);
@@ -119,6 +122,7 @@ class Clip:
     database: str = ""
     annotation: Annotation = field(default_factory=Annotation)
     true_intensity: dict[int, float] | None = None
+    true_amplitude_px: float | None = None
     landmarks_hint: np.ndarray | None = None
 
     # ---- frame access -------------------------------------------------------------------

@@ -158,6 +158,34 @@ class Distractors:
         return cls(0.0, 0.0, 0.0, 0.0)
 
 
+@dataclass(frozen=True)
+class SyntheticRecipe:
+    """A named condition of the generator (``cmnet make-synthetic --recipe``, `scripts/bench_fidelity.py`).
+
+    amplitude_range : (low, high) apex AU displacement in pixels at 224 px, drawn uniformly per clip.
+    distractors : the `Distractors` of every clip.  description : one line for help texts and reports.
+    """
+
+    name: str
+    amplitude_range: tuple[float, float]
+    distractors: Distractors
+    description: str
+
+
+#: The generator's conditions. Real micro-expressions move a few pixels at 224 px (DESIGN.md §7); the demo's
+#: motion is exaggerated so that it is visible at 48-64 px; the wide realistic range lets a benchmark check
+#: whether a clip-level intensity ranks clips by strength.
+SYNTHETIC_RECIPES: dict[str, SyntheticRecipe] = {
+    "demo": SyntheticRecipe("demo", (9.0, 15.0), Distractors(0.6, 0.2, 0.01, 1.0),
+                            "exaggerated motion (9-15 px at 224 px), mild distractors: the app's demo"),
+    "realistic": SyntheticRecipe("realistic", (1.5, 5.0), Distractors(),
+                                 "micro-expression amplitude (1.5-5 px at 224 px), default distractors"),
+    "hard": SyntheticRecipe("hard", (1.5, 5.0), Distractors(3.0, 0.8, 0.04, 2.5),
+                            "realistic amplitude plus 3 px head motion, blinks in 80 % of clips, 4 % lighting "
+                            "flicker, noise σ 2.5"),
+}
+
+
 def intensity_curve(n_frames: int, onset_index: int, apex_index: int, offset_index: int) -> np.ndarray:
     """True intensity per frame index, shape (n_frames,), in [0, 1].
 
@@ -458,7 +486,8 @@ def _motion(seed, label: str, n_frames: int, onset_i: int, apex_i: int, offset_i
 def make_synthetic_clip(seed: int | Sequence[int], label: str, subject: str = "s01", *,
                         identity: FaceIdentity | None = None, name: str | None = None, image_size: int = 128,
                         fps: float = 200.0, amplitude_px: float | None = None,
-                        distractors: Distractors = Distractors(), n_frames: int | None = None) -> Clip:
+                        distractors: Distractors = Distractors(), n_frames: int | None = None,
+                        amplitude_range: tuple[float, float] = (2.5, 4.0)) -> Clip:
     """One synthetic micro-expression clip, deterministic by ``seed``.
 
     Parameters
@@ -469,7 +498,7 @@ def make_synthetic_clip(seed: int | Sequence[int], label: str, subject: str = "s
     identity : the face to draw; default ``FaceIdentity.random(seed)``.
     name : clip name; default ``"<label>_<crc>"``.  image_size : side S of the square frames, pixels.
     fps : frame rate (200 like CASME II).  amplitude_px : apex displacement in pixels at 224 px
-        (default: uniform in 2.5..4.0), scaled to ``image_size``.
+        (default: uniform in ``amplitude_range``, 2.5..4.0 px unless given), scaled to ``image_size``.
     distractors : `Distractors` (``Distractors.none()`` for a clean clip).
     n_frames : clip length L (default: uniform in 24..40 frames).
 
@@ -494,7 +523,7 @@ def make_synthetic_clip(seed: int | Sequence[int], label: str, subject: str = "s
     onset_i = int(r.integers(2, max(3, length // 8) + 1))
     offset_i = length - 1 - int(r.integers(2, max(3, length // 8) + 1))
     apex_i = int(round(onset_i + r.uniform(0.3, 0.7) * (offset_i - onset_i)))
-    amp224 = float(amplitude_px) if amplitude_px is not None else float(r.uniform(2.5, 4.0))
+    amp224 = float(amplitude_px) if amplitude_px is not None else float(r.uniform(*amplitude_range))
     amplitude = amp224 * image_size / REFERENCE_SIZE
     motion = _motion(seed, label, length, onset_i, apex_i, offset_i, amplitude, distractors, image_size, fps)
     name = name or f"{label}_{zlib.crc32(repr(seed).encode()):08x}"
@@ -505,7 +534,7 @@ def make_synthetic_clip(seed: int | Sequence[int], label: str, subject: str = "s
                             notes=f"synthetic; apex displacement {amp224:.2f} px at {REFERENCE_SIZE} px")
     truth = {n: float(v) for n, v in zip(numbers, motion.intensity)}
     return Clip(source=source, name=name, subject=subject, database="synthetic", annotation=annotation,
-                true_intensity=truth, landmarks_hint=_landmarks(identity, image_size, motion.head[0]))
+                true_intensity=truth, true_amplitude_px=round(amp224, 6), landmarks_hint=_landmarks(identity, image_size, motion.head[0]))
 
 
 def _landmarks(identity: FaceIdentity, size: int, head: np.ndarray) -> np.ndarray:
@@ -548,21 +577,22 @@ def synthetic_clip_specs(n_subjects: int = 6, clips_per_class: int = 3, seed: in
 
 
 def clip_from_spec(spec: dict, image_size: int = 128, fps: float = 200.0,
-                   distractors: Distractors = Distractors()) -> Clip:
+                   distractors: Distractors = Distractors(), amplitude_range: tuple[float, float] = (2.5, 4.0)) -> Clip:
     """Rebuild one clip from an entry of `synthetic_clip_specs` (same pixels every time)."""
     return make_synthetic_clip(spec["seed"], spec["label"], spec["subject"], name=spec["name"],
                                identity=FaceIdentity.random(spec["identity_seed"]), image_size=image_size,
-                               fps=fps, distractors=distractors)
+                               fps=fps, distractors=distractors, amplitude_range=amplitude_range)
 
 
 def synthetic_database(n_subjects: int = 6, clips_per_class: int = 3, image_size: int = 128, seed: int = 0,
                        labels: Sequence[str] = SYNTHETIC_LABELS, fps: float = 200.0,
-                       distractors: Distractors = Distractors()) -> Database:
+                       distractors: Distractors = Distractors(),
+                       amplitude_range: tuple[float, float] = (2.5, 4.0)) -> Database:
     """An in-memory synthetic `Database`: subjects ``s01``.., one identity per subject,
     ``clips_per_class`` clips of every label per subject (so LOSO folds are meaningful), protocol
     ``"synthetic-<C>"``. Frames are rendered on demand. Raises ``ValueError`` like `synthetic_clip_specs`."""
     specs = synthetic_clip_specs(n_subjects, clips_per_class, seed, labels)
-    clips = [clip_from_spec(sp, image_size, fps, distractors) for sp in specs]
+    clips = [clip_from_spec(sp, image_size, fps, distractors, amplitude_range) for sp in specs]
     return Database(name="synthetic", root=Path(f"synthetic://seed{seed}"), protocol=f"synthetic-{len(labels)}",
                     labels=list(labels), clips=clips)
 
@@ -570,13 +600,14 @@ def synthetic_database(n_subjects: int = 6, clips_per_class: int = 3, image_size
 def write_synthetic_database(root: str | Path, n_subjects: int = 6, clips_per_class: int = 3, image_size: int = 128,
                              seed: int = 0, labels: Sequence[str] = SYNTHETIC_LABELS, fps: float = 200.0,
                              distractors: Distractors = Distractors(),
-                             progress: Callable[[int, int], None] | None = None) -> Database:
+                             progress: Callable[[int, int], None] | None = None,
+                             amplitude_range: tuple[float, float] = (2.5, 4.0)) -> Database:
     """Write a synthetic database as an ordinary tree that anyone can browse, and open it.
 
     Layout under ``root``: ``<subject>/<clip>/img0001.png ...`` (RGB PNG frames, S x S pixels),
     ``clips.csv`` (subject, clip, onset, apex, offset, emotion, aus, notes; frame numbers),
     ``truth.json`` (per ``"<subject>/<clip>"``: true intensity {frame: value}, landmarks_hint
-    (5, 2) pixels, clip and identity seeds) and ``synthetic.json`` (the generator parameters).
+    (5, 2) pixels, apex amplitude ``amplitude_px`` at 224 px, clip and identity seeds) and ``synthetic.json`` (the generator parameters).
     The tree is written into a hidden sibling folder and moved to ``root`` only when complete.
 
     ``progress(done, total)`` is called after each clip. Returns ``open_database(root)`` of the
@@ -588,7 +619,7 @@ def write_synthetic_database(root: str | Path, n_subjects: int = 6, clips_per_cl
     root = Path(root)
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise FileExistsError(f"{root} exists and is not empty; choose a new folder (nothing was written)")
-    db = synthetic_database(n_subjects, clips_per_class, image_size, seed, labels, fps, distractors)
+    db = synthetic_database(n_subjects, clips_per_class, image_size, seed, labels, fps, distractors, amplitude_range)
     specs = synthetic_clip_specs(n_subjects, clips_per_class, seed, labels)
     root.parent.mkdir(parents=True, exist_ok=True)
     partial = root.parent / f".{root.name}.partial-{os.getpid()}"
@@ -607,6 +638,7 @@ def write_synthetic_database(root: str | Path, n_subjects: int = 6, clips_per_cl
             truth[f"{clip.subject}/{clip.name}"] = {
                 "true_intensity": {str(n): round(v, 6) for n, v in clip.true_intensity.items()},
                 "landmarks_hint": np.round(clip.landmarks_hint.astype(np.float64), 3).tolist(),
+                "amplitude_px": clip.true_amplitude_px,
                 "seed": spec["seed"], "identity_seed": spec["identity_seed"]}
             if progress is not None:
                 progress(done, len(db.clips))
@@ -618,7 +650,7 @@ def write_synthetic_database(root: str | Path, n_subjects: int = 6, clips_per_cl
         parameters = {"generator": "cmnet_core.data.synthetic", "format": 1, "n_subjects": n_subjects,
                       "clips_per_class": clips_per_class, "image_size": image_size, "seed": seed,
                       "labels": list(labels), "fps": fps, "protocol": db.protocol,
-                      "distractors": asdict(distractors)}
+                      "distractors": asdict(distractors), "amplitude_range": list(amplitude_range)}
         (partial / SPEC_FILE).write_text(json.dumps(parameters, indent=1), encoding="utf-8")
         os.replace(partial, root)  # replaces an empty folder; never a non-empty one
     finally:

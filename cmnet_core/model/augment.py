@@ -15,8 +15,11 @@ class ContrastiveAugment:
     Input and output are **ImageNet-normalised** float tensors (B, N, 3, S, S) — the model's input convention
     (`PreprocessedClip.to_tensor`). Internally frames are un-normalised to [0, 1], augmented with
     torchvision.transforms.v2 (RandomApply(ColorJitter), RandomGrayscale, RandomApply(GaussianBlur)), clamped to
-    [0, 1] and normalised again. Randomness is independent per frame and per view: v2 draws one set of
-    parameters per call, so the transform is called on each (3, S, S) frame. It draws from torch's global
+    [0, 1] and normalised again. Randomness is independent per view and, with ``cfg.view_jitter="per_frame"``
+    (SimCLR, default), per frame: v2 draws one set of parameters per call, so the transform is called on each
+    (3, S, S) frame. With ``"per_clip"`` (not in the paper) it is called once on each clip's (N, 3, S, S) stack, so
+    all frames of a clip share one draw: the views then differ from the clip by a photometric change, not by a
+    per-frame jitter ~100× larger than the expression's frame-to-frame change (DESIGN.md §7). It draws from torch's global
     generator (seed it with ``torch.manual_seed``). Strengths come from `CMNetConfig` (SimCLR values by
     default; the paper names the transforms only). The GaussianBlur kernel is ~10 % of S (odd) and σ is
     scaled by S/224. Runs without gradient.
@@ -32,6 +35,7 @@ class ContrastiveAugment:
             v2.RandomGrayscale(p=cfg.grayscale_p),
             v2.RandomApply([v2.GaussianBlur(kernel, sigma=sigma)], p=cfg.blur_p),
         ])
+        self.per_clip = cfg.view_jitter == "per_clip"
         self.mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
         self.std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
 
@@ -40,7 +44,10 @@ class ContrastiveAugment:
         """One augmented view: (B, N, 3, S, S) normalised -> same shape, normalised."""
         mean, std = self.mean.to(frames), self.std.to(frames)
         flat = (frames.flatten(0, 1) * std + mean).clamp_(0.0, 1.0)
-        out = torch.stack([self.transform(img) for img in flat]).clamp_(0.0, 1.0)
+        if self.per_clip:  # one draw per clip: the transform sees the clip's (N, 3, S, S) stack
+            out = torch.cat([self.transform(clip) for clip in flat.view_as(frames)]).clamp_(0.0, 1.0)
+        else:
+            out = torch.stack([self.transform(img) for img in flat]).clamp_(0.0, 1.0)
         return ((out - mean) / std).view_as(frames)
 
     def __call__(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -37,6 +37,51 @@ def _load_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
+class SmallCNN(nn.Module):
+    """A light trunk for CPUs (the ``cpu`` preset's FFE and ICE; not in the paper, which uses ResNet-18).
+
+    Four blocks of Conv3×3 → BatchNorm → ReLU → MaxPool2 with ``widths`` channels, then an average pool to a
+    2×2 grid, flattened: images (B, 3, S, S) -> features (B, F), F = 4 · widths[-1] (512 by default).
+    The 2×2 grid keeps *where* on the face a change happens (brows above, mouth below), which a global average
+    pool throws away and which separates the AU patterns of the emotion classes. About 0.24 M parameters with
+    the default widths. Raises ``ValueError`` unless four positive widths are given.
+    """
+
+    def __init__(self, widths: tuple[int, int, int, int] = (32, 64, 128, 128)) -> None:
+        super().__init__()
+        if len(widths) != 4 or min(widths) < 1:
+            raise ValueError(f"the small backbone needs four positive widths, got {widths}")
+        layers: list[nn.Module] = []
+        c_in = 3
+        for c_out in widths:
+            layers += [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
+                       nn.ReLU(inplace=True), nn.MaxPool2d(2)]
+            c_in = c_out
+        layers += [nn.AdaptiveAvgPool2d(2), nn.Flatten()]
+        self.body = nn.Sequential(*layers)
+        self.out_features = 4 * widths[-1]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, S, S) -> (B, 4 · widths[-1])."""
+        return self.body(x)
+
+
+def backbone_trunk(name: str, pretrained: str = "none",
+                   small_widths: tuple[int, int, int, int] = (32, 64, 128, 128)) -> tuple[nn.Module, int]:
+    """The FFE/ICE trunk named by ``CMNetConfig.backbone``: a torchvision ResNet (`resnet_trunk`) or `SmallCNN`.
+
+    Returns (trunk, feature size F). Raises `BackboneWeightsError` when ``pretrained`` is not "none" for the
+    small backbone (no pretrained weights exist for it) or as `resnet_trunk` does.
+    """
+    if name == "small":
+        if pretrained != "none":
+            raise BackboneWeightsError("the small backbone has no pretrained weights: use pretrained 'none' "
+                                       "or a ResNet backbone")
+        trunk = SmallCNN(tuple(small_widths))
+        return trunk, trunk.out_features
+    return resnet_trunk(name, pretrained)
+
+
 def resnet_trunk(name: str = "resnet18", pretrained: str = "none") -> tuple[nn.Module, int]:
     """A torchvision ResNet without its classifier: images (B, 3, S, S) -> features (B, F), F = 512 for ResNet-18.
 
@@ -78,4 +123,4 @@ def resnet_trunk(name: str = "resnet18", pretrained: str = "none") -> tuple[nn.M
     return model, feature_dim
 
 
-__all__ = ["BackboneWeightsError", "imagenet_weights_file", "resnet_trunk"]
+__all__ = ["BackboneWeightsError", "SmallCNN", "backbone_trunk", "imagenet_weights_file", "resnet_trunk"]

@@ -26,7 +26,7 @@ from torch import nn
 
 from cmnet_core.losses.prototype import TendencyPrototype
 
-from .backbones import resnet_trunk
+from .backbones import backbone_trunk
 from .config import CMNetConfig
 
 
@@ -73,8 +73,8 @@ class CMNet(nn.Module):
             raise ValueError(f"CMNet needs at least 2 classes, got {num_classes}")
         self.cfg = cfg
         self.num_classes = num_classes
-        self.ffe, feat = resnet_trunk(cfg.backbone, cfg.pretrained)
-        self.ice, _ = resnet_trunk(cfg.backbone, cfg.pretrained)
+        self.ffe, feat = backbone_trunk(cfg.backbone, cfg.pretrained, cfg.small_widths)
+        self.ice, _ = backbone_trunk(cfg.backbone, cfg.pretrained, cfg.small_widths)
         self.projection = nn.Sequential(nn.Linear(feat, cfg.proj_hidden), nn.ReLU(inplace=True),
                                         nn.Linear(cfg.proj_hidden, cfg.proj_dim))
         self.squeeze = nn.Linear(feat, 1)
@@ -83,13 +83,26 @@ class CMNet(nn.Module):
         self.classifier = nn.Linear(cfg.lstm_hidden, num_classes)
         self.prototype = TendencyPrototype(cfg.num_frames, cfg.epsilon, cfg.eta_init)
 
+    def encoder_input(self, frames: torch.Tensor) -> torch.Tensor:
+        """What FFE and ICE see (``cfg.input``): the frames themselves (paper) or, with ``"onset_diff"``, every
+        frame minus the clip's first (onset) frame, x_n − x_1, (B, N, 3, S, S) -> same shape.
+
+        Why onset-relative (a labelled departure from the paper): within a clip the face changes by ~1 grey
+        level, between clips by ~40; subtracting the onset cancels identity, as apex − onset optical flow does
+        in OFF-ApexNet/STSTNet. Measured in `scripts/bench_fidelity.py` (README, "The method").
+        """
+        if self.cfg.input == "onset_diff":
+            return frames - frames[:, :1]
+        return frames
+
     def forward(self, frames: torch.Tensor, apex_position: torch.Tensor,
                 views: tuple[torch.Tensor, torch.Tensor] | None = None) -> CMNetOutput:
         """Run CMNet on a batch of clips.
 
         Parameters
         ----------
-        frames : Tensor (B, N, 3, S, S)     ImageNet-normalised face crops; N must equal cfg.num_frames.
+        frames : Tensor (B, N, 3, S, S)     ImageNet-normalised face crops; N must equal cfg.num_frames. With
+                                            ``cfg.input="onset_diff"`` the encoders see x_n − x_1 (`encoder_input`).
         apex_position : LongTensor (B,)     0-based apex position among the N frames.
         views : (Tensor, Tensor) or None    two contrastive views of ``frames``, same shape (training with L_ID).
 
@@ -102,11 +115,12 @@ class CMNet(nn.Module):
             raise ValueError(f"clips have {n} frames but the model was built for N={self.cfg.num_frames}")
         if apex_position.shape != (b,):
             raise ValueError(f"apex_position must have shape ({b},), got {tuple(apex_position.shape)}")
+        if views is not None and any(v.shape != frames.shape for v in views):
+            raise ValueError(f"views must both have the frames' shape {tuple(frames.shape)}")
+        frames = self.encoder_input(frames)
         ice_input = frames
         if views is not None:
-            if any(v.shape != frames.shape for v in views):
-                raise ValueError(f"views must both have the frames' shape {tuple(frames.shape)}")
-            ice_input = torch.cat([frames, views[0], views[1]], dim=1)      # (B, 3N, 3, S, S)
+            ice_input = torch.cat([frames, self.encoder_input(views[0]), self.encoder_input(views[1])], dim=1)
         h_all = self.ice(ice_input.flatten(0, 1)).view(b, ice_input.shape[1], -1)  # one ICE pass
         z_all = F.normalize(self.projection(h_all), dim=-1)
         h = h_all[:, :n]

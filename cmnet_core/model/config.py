@@ -13,7 +13,11 @@ from typing import Any
 NEGATIVE_SAMPLERS = ("probabilistic", "deterministic", "random")
 PVALUE_MODES = ("density", "two_sided")
 INTENSITY_ACTIVATIONS = ("sigmoid", "none")
-BACKBONES = ("resnet18", "resnet34", "resnet50")
+BACKBONES = ("resnet18", "resnet34", "resnet50", "small")
+INPUTS = ("frames", "onset_diff")
+TENDENCY_LOSSES = ("wrst", "position", "both", "none")
+VIEW_JITTERS = ("per_frame", "per_clip")
+PRESETS = ("paper", "fast", "cpu")
 
 
 @dataclass(frozen=True)
@@ -26,9 +30,11 @@ class CMNetConfig:
     # ---- input -------------------------------------------------------------------------------
     image_size: int = 224  #: side S of the square face crops, pixels (paper: 224).
     num_frames: int = 16  #: N, frames per clip after temporal normalisation (paper: 16).
+    input: str = "frames"  #: "frames": x_n as in the paper; "onset_diff": x_n − x_onset (not in the paper, see below).
 
     # ---- encoders (FFE and ICE, separate weights) ----------------------------------------------
-    backbone: str = "resnet18"  #: torchvision ResNet trunk for FFE and ICE (paper: ResNet-18).
+    backbone: str = "resnet18"  #: "resnet18" (paper), "resnet34", "resnet50" or "small" (4-block CNN, CPU preset).
+    small_widths: tuple[int, int, int, int] = (32, 64, 128, 128)  #: channel widths of the "small" backbone's blocks.
     pretrained: str = "none"  #: "none", "imagenet" (torchvision's download) or a path to a state-dict file.
     proj_hidden: int = 512  #: hidden width of the ICE projection head (not in the paper; DESIGN default 512).
     proj_dim: int = 128  #: size D of the L2-normalised projection z_n used by L_ID (not in the paper; 128).
@@ -48,6 +54,7 @@ class CMNetConfig:
     grayscale_p: float = 0.2  #: probability of RandomGrayscale per frame (SimCLR value).
     blur_p: float = 0.5  #: probability of GaussianBlur per frame (SimCLR value).
     blur_sigma: tuple[float, float] = (0.1, 2.0)  #: GaussianBlur σ range in pixels at 224 px, scaled with image_size.
+    view_jitter: str = "per_frame"  #: "per_frame": parameters drawn per frame (SimCLR); "per_clip": once per clip.
 
     # ---- tendency prototype (Eqs. 2-4) ----------------------------------------------------------
     epsilon: float = 0.2  #: ε, prototype intensity at onset and offset; intensities live in [ε, 1] (paper: 0.2).
@@ -62,7 +69,8 @@ class CMNetConfig:
     # ---- total loss (Eq. 10) ------------------------------------------------------------------
     lambdas: tuple[float, float, float] = (0.07, 0.71, 0.22)  #: λ1 (L_ID), λ2 (L_Wrst), λ3 (L_C) (paper).
     use_id: bool = True  #: include L_ID (Table 3 ablation switch).
-    use_wrst: bool = True  #: include L_Wrst (Table 3 ablation switch).
+    tendency_loss: str = "wrst"  #: "wrst" (paper, Eqs. 5-9), "position" (MSE to the prototype mean), "both", "none".
+    position_weight: float = 1.0  #: λ_pos, weight of the position term (not in the paper; used by "position"/"both").
     use_cls: bool = True  #: include the cross-entropy L_C.
 
     def __post_init__(self) -> None:
@@ -75,6 +83,11 @@ class CMNetConfig:
             raise bad("negative_sampling", f"choose one of {NEGATIVE_SAMPLERS}")
         if self.pvalue not in PVALUE_MODES:
             raise bad("pvalue", f"choose one of {PVALUE_MODES}")
+        for name, choices in (("input", INPUTS), ("tendency_loss", TENDENCY_LOSSES), ("view_jitter", VIEW_JITTERS)):
+            if getattr(self, name) not in choices:
+                raise bad(name, f"choose one of {choices}")
+        if self.position_weight < 0:
+            raise bad("position_weight", "must be non-negative")
         if self.intensity_activation not in INTENSITY_ACTIVATIONS:
             raise bad("intensity_activation", f"choose one of {INTENSITY_ACTIVATIONS}")
         if self.image_size < 16:
@@ -94,20 +107,31 @@ class CMNetConfig:
             raise bad("sampling_temperature", "must be positive or None")
         if len(self.lambdas) != 3:
             raise bad("lambdas", "needs three weights (λ1 L_ID, λ2 L_Wrst, λ3 L_C)")
-        if not (self.use_id or self.use_wrst or self.use_cls):
-            raise ValueError("CMNetConfig: at least one of use_id, use_wrst, use_cls must be True")
+        if not (self.use_id or self.tendency_loss != "none" or self.use_cls):
+            raise ValueError("CMNetConfig: at least one of use_id, tendency_loss, use_cls must be on")
 
     # ---- presets and serialisation ------------------------------------------------------------
     @classmethod
     def preset(cls, name: str = "paper", **overrides: Any) -> "CMNetConfig":
-        """A named configuration: ``"paper"`` (224 px, as published) or ``"fast"`` (112 px, for CPUs).
+        """A named configuration (`PRESET_FIELDS`): ``"paper"`` (224 px, ResNet-18s, raw frames, L_Wrst: as
+        published), ``"fast"`` (the paper's model at 112 px) or ``"cpu"`` (a small CNN on onset-relative 64 px
+        frames with the position-aware tendency term: labelled departures that learn on a CPU in minutes).
 
         Keyword overrides replace single fields. Raises ``ValueError`` for an unknown name.
         """
-        presets = {"paper": {}, "fast": {"image_size": 112}}
-        if name not in presets:
-            raise ValueError(f"unknown CMNet preset {name!r}: choose one of {sorted(presets)}")
-        return cls(**{**presets[name], **overrides})
+        if name not in PRESET_FIELDS:
+            raise ValueError(f"unknown CMNet preset {name!r}: choose one of {sorted(PRESET_FIELDS)}")
+        return cls(**{**PRESET_FIELDS[name], **overrides})
+
+    @property
+    def use_wrst(self) -> bool:
+        """Whether L_Wrst (Eqs. 5-9) is in the loss (``tendency_loss`` "wrst" or "both")."""
+        return self.tendency_loss in ("wrst", "both")
+
+    @property
+    def use_position(self) -> bool:
+        """Whether the position-aware tendency term is in the loss (``tendency_loss`` "position" or "both")."""
+        return self.tendency_loss in ("position", "both")
 
     @property
     def neg_temperature(self) -> float:
@@ -122,6 +146,9 @@ class CMNetConfig:
     def from_dict(cls, data: dict[str, Any]) -> "CMNetConfig":
         """Inverse of `to_dict`. Raises ``ValueError`` naming any unknown key (e.g. a newer checkpoint)."""
         known = {f.name: f for f in fields(cls)}
+        data = dict(data)
+        if "use_wrst" in data and "tendency_loss" not in data:  # checkpoints written before tendency_loss existed
+            data["tendency_loss"] = "wrst" if data.pop("use_wrst") else "none"
         unknown = sorted(set(data) - set(known))
         if unknown:
             raise ValueError(f"CMNetConfig.from_dict: unknown field(s) {unknown}; known: {sorted(known)}")
@@ -133,4 +160,13 @@ class CMNetConfig:
         return replace(self, **changes)
 
 
-__all__ = ["CMNetConfig", "NEGATIVE_SAMPLERS", "PVALUE_MODES", "INTENSITY_ACTIVATIONS", "BACKBONES"]
+#: The named presets: field values that differ from the defaults (the defaults are the paper's).
+PRESET_FIELDS: dict[str, dict[str, Any]] = {
+    "paper": {},
+    "fast": {"image_size": 112},
+    "cpu": {"image_size": 64, "backbone": "small", "input": "onset_diff", "tendency_loss": "both",
+            "use_id": False, "view_jitter": "per_clip", "lstm_hidden": 128, "proj_hidden": 128},
+}
+
+
+__all__ = ["CMNetConfig", "PRESET_FIELDS", "PRESETS", "INPUTS", "TENDENCY_LOSSES", "VIEW_JITTERS", "NEGATIVE_SAMPLERS", "PVALUE_MODES", "INTENSITY_ACTIVATIONS", "BACKBONES"]

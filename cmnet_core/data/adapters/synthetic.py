@@ -109,7 +109,8 @@ def load(root: Path, sheet: Path | None = None, protocol: str | None = None) -> 
             db.skips.append(Skip(item, "; ".join(problems)))
             continue
         db.clips.append(Clip(source=source, name=row["clip"], subject=row["subject"], database="synthetic",
-                             annotation=annotation, true_intensity=intensity, landmarks_hint=landmarks))
+                             annotation=annotation, true_intensity=intensity, landmarks_hint=landmarks,
+                             true_amplitude_px=truth[key].get("amplitude_px")))
     return db
 
 
