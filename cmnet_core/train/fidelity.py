@@ -1,0 +1,130 @@
+"""How well a model's outputs follow the truth, and the baselines every CMNet figure is shown beside.
+
+* Labels: `DifferenceBaseline`, a multinomial logistic regression (scikit-learn) on the grey apex − onset
+  difference image, area-downsampled to 16×16 (DESIGN.md §7: on real CASME II it reaches 0.61 UF1; the
+  resize filter alone is worth 16 points, so the downsampling is anti-aliased).
+* Intensity: per-clip Spearman ρ between k_n and the true intensity at the sampled frames
+  (`intensity_spearman`), and the apex error of the peak of k_n in source frames (`apex_error_frames`), beside
+  two apex baselines that use no model: the onset..offset midpoint and the peak of the frame-difference
+  magnitude from the onset (`frame_difference_apex`).
+* Across clips: `apex_change` measures how strongly a clip moves (a clip-level intensity; the per-clip
+  normalised k_n cannot show it, since the prototype pins every apex at 1).
+
+Everything takes `PreprocessedClip` s (uint8 (N, S, S, 3) crops, frame map, apex position) and is Qt-free.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import cv2
+import numpy as np
+from scipy.stats import spearmanr
+
+from cmnet_core.data.clip import Clip
+from cmnet_core.preprocess.types import PreprocessedClip
+
+#: Side of the area-downsampled difference image the logistic-regression baseline reads (DESIGN.md §7).
+BASELINE_SIZE = 16
+#: Side at which frame differences are measured for apex spotting and the clip-level apex change.
+DIFF_SIZE = 32
+
+
+def _grey(frames: np.ndarray, size: int) -> np.ndarray:
+    """uint8 RGB (N, S, S, 3) -> float32 grey (N, size, size) in grey levels, area-downsampled (anti-aliased)."""
+    out = []
+    for f in frames:
+        g = cv2.cvtColor(np.ascontiguousarray(f), cv2.COLOR_RGB2GRAY).astype(np.float32)
+        out.append(cv2.resize(g, (size, size), interpolation=cv2.INTER_AREA) if g.shape[0] != size else g)
+    return np.stack(out)
+
+
+def onset_differences(pre: PreprocessedClip, size: int = DIFF_SIZE) -> np.ndarray:
+    """Grey x_n − x_onset at ``size``×``size`` (area-downsampled), float32 (N, size, size), grey levels; each
+    difference has its mean removed, so a global lighting change (flicker) does not count as motion."""
+    g = _grey(pre.frames, size)
+    d = g - g[:1]
+    return d - d.mean(axis=(1, 2), keepdims=True)
+
+
+def frame_difference_apex(pre: PreprocessedClip) -> int:
+    """Apex baseline without a model: the position (0-based, of the N) with the largest RMS onset difference
+    (`onset_differences`). DESIGN.md §7 asks every spotter to be compared with it."""
+    d = onset_differences(pre)
+    return int(np.argmax(np.sqrt((d ** 2).mean(axis=(1, 2)))))
+
+
+def apex_change(pre: PreprocessedClip, position: int) -> float:
+    """Clip-level intensity: RMS grey-level change between the onset and ``position`` (e.g. the peak of k_n),
+    over the face crop at `DIFF_SIZE` px, global brightness change removed. Grey levels (0..255), ≥ 0.
+    Raises ``IndexError`` for a position outside 0..N−1."""
+    d = onset_differences(pre)[position]
+    return float(np.sqrt((d ** 2).mean()))
+
+
+def true_intensity_at(clip: Clip, frame_map: np.ndarray) -> np.ndarray:
+    """The clip's true intensity (synthetic clips) at the sampled frame numbers, linearly interpolated, (N,).
+    Raises ``ValueError`` when the clip has no ground truth."""
+    if not clip.true_intensity:
+        raise ValueError(f"clip {clip.name} has no true intensity (only synthetic clips do)")
+    numbers = np.array(sorted(clip.true_intensity), dtype=np.float64)
+    values = np.array([clip.true_intensity[int(n)] for n in numbers])
+    return np.interp(np.asarray(frame_map, dtype=np.float64), numbers, values)
+
+
+def intensity_spearman(intensity: np.ndarray, truth: np.ndarray) -> float:
+    """Spearman ρ between k_n (N,) and the true intensity (N,); 0.0 when either is constant (ρ undefined)."""
+    if np.ptp(intensity) == 0 or np.ptp(truth) == 0:
+        return 0.0
+    return float(spearmanr(intensity, truth).statistic)
+
+
+def apex_error_frames(position: int, pre: PreprocessedClip, apex_frame: float) -> float:
+    """|frame_map[position] − apex_frame| in source frames (the error of an apex estimate given as a position)."""
+    return float(abs(float(pre.frame_map[position]) - float(apex_frame)))
+
+
+def midpoint_position(pre: PreprocessedClip) -> int:
+    """Apex baseline: the middle of onset..offset, as a position of the N (the clip is cut to onset..offset)."""
+    return (len(pre.frame_map) - 1) // 2
+
+
+class DifferenceBaseline:
+    """Multinomial logistic regression on the grey apex − onset difference, 16×16 area-downsampled.
+
+    scikit-learn's `LogisticRegression` (L2, C = 100, i.e. an L2 weight of 1e-2) on train-set z-scored features
+    (`StandardScaler`), the recipe measured on real CASME II in DESIGN.md §7. The apex is the clip's
+    ``apex_position`` (annotated, sheet, or spotted: whatever preprocessing recorded).
+    """
+
+    def __init__(self, size: int = BASELINE_SIZE, c: float = 100.0) -> None:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        self.size = size
+        self.model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000))
+
+    def features(self, clips: Sequence[PreprocessedClip]) -> np.ndarray:
+        """(M, size²) apex − onset grey differences, float32, grey levels."""
+        rows = []
+        for pre in clips:
+            g = _grey(pre.frames[[0, pre.apex_position]], self.size)
+            rows.append((g[1] - g[0]).ravel())
+        return np.stack(rows)
+
+    def fit(self, clips: Sequence[PreprocessedClip], labels: Sequence[int]) -> "DifferenceBaseline":
+        """Fit on training clips and their class ids. Raises ``ValueError`` (scikit-learn) with one class only."""
+        self.model.fit(self.features(clips), np.asarray(labels))
+        return self
+
+    def predict_proba(self, clips: Sequence[PreprocessedClip], num_classes: int) -> np.ndarray:
+        """(M, num_classes) class probabilities; a class absent from training gets probability 0."""
+        p = self.model.predict_proba(self.features(clips))
+        out = np.zeros((len(clips), num_classes))
+        out[:, self.model.classes_] = p
+        return out
+
+
+__all__ = ["BASELINE_SIZE", "DIFF_SIZE", "DifferenceBaseline", "apex_change", "apex_error_frames",
+           "frame_difference_apex", "intensity_spearman", "midpoint_position", "onset_differences",
+           "true_intensity_at"]

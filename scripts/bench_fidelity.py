@@ -1,0 +1,212 @@
+#!/usr/bin/env python
+"""Fidelity benchmark: does CMNet learn the label and an intensity curve that follows the expression, on faces
+it has never seen? Trains on synthetic identities, scores unseen identities, beside baselines that use no deep
+model. Prints ONE JSON line; with ``--markdown FILE`` also writes the tables quoted by the README.
+
+    .venv/bin/python scripts/bench_fidelity.py                      # all conditions + ablation (~15-25 min, 2 cores)
+    .venv/bin/python scripts/bench_fidelity.py --conditions demo --no-ablation   # one condition
+
+Conditions are the generator's recipes (`cmnet_core.data.synthetic.SYNTHETIC_RECIPES`, also
+``cmnet make-synthetic --recipe``): ``demo`` (exaggerated motion), ``realistic`` (1.5-5 px at 224 px),
+``hard`` (realistic plus head motion, blinks, flicker, noise). Per condition and model: accuracy, UF1 (macro F1),
+per-clip Spearman ρ(k_n, true intensity) median and IQR, apex error |frame of argmax k_n − true apex| in source
+frames (median) and in sampled positions, and the cross-clip calibration (Spearman over clips between the
+clip-level intensity and the true amplitude). Baselines on the same clips: logistic regression on the 16×16
+area-downsampled apex − onset difference (labels), the onset..offset midpoint and the frame-difference peak
+(apex). Seeds are fixed; training identities (seed ``--train-seed``) and test identities (``--test-seed``) differ.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cmnet_core.data.synthetic import (SYNTHETIC_LABELS, SYNTHETIC_RECIPES, FaceIdentity,  # noqa: E402
+                                       make_synthetic_clip, synthetic_clip_specs)
+from cmnet_core.model import CMNetConfig  # noqa: E402
+from cmnet_core.preprocess.types import PreprocessSettings  # noqa: E402
+from cmnet_core.train import fidelity as fid  # noqa: E402
+from cmnet_core.train.config import TrainConfig  # noqa: E402
+from cmnet_core.train.dataset import preprocess_clips  # noqa: E402
+from cmnet_core.train.metrics import confusion_matrix, scores  # noqa: E402
+from cmnet_core.train.trainer import Trainer  # noqa: E402
+
+RENDER_SIZE = 128
+
+
+def condition_clips(recipe: str, n_subjects: int, clips_per_class: int, seed: int):
+    """Synthetic clips of ``n_subjects`` identities under one recipe (rendered at 128 px)."""
+    r = SYNTHETIC_RECIPES[recipe]
+    specs = synthetic_clip_specs(n_subjects=n_subjects, clips_per_class=clips_per_class, seed=seed)
+    return [make_synthetic_clip(sp["seed"], sp["label"], sp["subject"], name=sp["name"],
+                                identity=FaceIdentity.random(sp["identity_seed"]), image_size=RENDER_SIZE,
+                                distractors=r.distractors, amplitude_range=r.amplitude_range) for sp in specs]
+
+
+def prepare(clips, image_size: int, num_frames: int):
+    settings = PreprocessSettings(image_size=image_size, num_frames=num_frames, landmarks="hint")
+    return preprocess_clips(clips, list(SYNTHETIC_LABELS), settings)
+
+
+def train_model(cfg: CMNetConfig, tcfg: TrainConfig, samples):
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        result = Trainer(cfg, tcfg, list(SYNTHETIC_LABELS), tmp).fit(samples)
+        return result.model, time.perf_counter() - t0, len(result.history)
+
+
+@torch.no_grad()
+def model_outputs(model, samples, batch: int = 16):
+    model.eval()
+    probs, ks = [], []
+    for i in range(0, len(samples), batch):
+        part = samples[i:i + batch]
+        frames = torch.stack([s.clip.to_tensor() for s in part])
+        apex = torch.tensor([s.clip.apex_position for s in part])
+        out = model(frames, apex)
+        probs.append(torch.softmax(out.logits, 1).numpy())
+        ks.append(out.intensity.numpy())
+    return np.concatenate(probs), np.concatenate(ks)
+
+
+def label_scores(labels, probs) -> dict:
+    s = scores(confusion_matrix(labels, probs.argmax(1), len(SYNTHETIC_LABELS)))
+    return {"accuracy": round(float(s["accuracy"]), 4), "uf1": round(float(s["uf1"]), 4)}
+
+
+def quartiles(values) -> dict:
+    q1, med, q3 = np.percentile(values, [25, 50, 75])
+    return {"median": round(float(med), 4), "iqr": [round(float(q1), 4), round(float(q3), 4)]}
+
+
+def intensity_report(ks, test, clips) -> dict:
+    rho, err_frames, err_pos, change, amp = [], [], [], [], []
+    for k, s, clip in zip(ks, test, clips):
+        truth = fid.true_intensity_at(clip, s.clip.frame_map)
+        rho.append(fid.intensity_spearman(k, truth))
+        peak = int(np.argmax(k))
+        err_frames.append(fid.apex_error_frames(peak, s.clip, clip.annotation.apex))
+        err_pos.append(abs(peak - s.clip.apex_position))
+        change.append(fid.apex_change(s.clip, peak))
+        amp.append(clip.true_amplitude_px)
+    return {"rho": quartiles(rho), "apex_error_frames": quartiles(err_frames),
+            "apex_error_positions_median": float(np.median(err_pos)),
+            "calibration_spearman": round(float(fid.intensity_spearman(np.array(change), np.array(amp))), 4)}
+
+
+def apex_baselines(test, clips) -> dict:
+    out = {}
+    for name, fn in (("midpoint", fid.midpoint_position), ("frame_difference", fid.frame_difference_apex)):
+        frames = [fid.apex_error_frames(fn(s.clip), s.clip, c.annotation.apex) for s, c in zip(test, clips)]
+        pos = [abs(fn(s.clip) - s.clip.apex_position) for s in test]
+        out[name] = {"apex_error_frames_median": float(np.median(frames)),
+                     "apex_error_positions_median": float(np.median(pos))}
+    return out
+
+
+def run_condition(recipe: str, args, variants: dict[str, CMNetConfig]) -> dict:
+    t0 = time.perf_counter()
+    train_clips = condition_clips(recipe, args.train_subjects, args.clips_per_class, args.train_seed)
+    test_clips = condition_clips(recipe, args.test_subjects, args.clips_per_class, args.test_seed)
+    size = next(iter(variants.values())).image_size
+    n = next(iter(variants.values())).num_frames
+    train, test = prepare(train_clips, size, n), prepare(test_clips, size, n)
+    y_test = [s.label for s in test]
+    base = fid.DifferenceBaseline().fit([s.clip for s in train], [s.label for s in train])
+    report = {"condition": recipe, "train_clips": len(train), "test_clips": len(test),
+              "test_identities": args.test_subjects, "prepare_s": round(time.perf_counter() - t0, 1),
+              "baseline_logreg": label_scores(y_test, base.predict_proba([s.clip for s in test], 4)),
+              "apex_baselines": apex_baselines(test, test_clips), "models": {}}
+    for name, cfg in variants.items():
+        runs = []
+        for seed in args.seeds:
+            tcfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer="adam", lr=args.lr,
+                               lr_step=10_000, seed=seed, device="cpu", amp=False)
+            model, secs, _ = train_model(cfg, tcfg, train)
+            probs, ks = model_outputs(model, test)
+            runs.append({"seed": seed, "train_s": round(secs, 1), **label_scores(y_test, probs),
+                         **intensity_report(ks, test, test_clips)})
+            print(json.dumps({"progress": recipe, "model": name, **runs[-1]}), file=sys.stderr, flush=True)
+        report["models"][name] = {"runs": runs,
+                                  "accuracy_mean": round(float(np.mean([r["accuracy"] for r in runs])), 4),
+                                  "uf1_mean": round(float(np.mean([r["uf1"] for r in runs])), 4)}
+    return report
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--conditions", nargs="+", default=list(SYNTHETIC_RECIPES), choices=list(SYNTHETIC_RECIPES))
+    p.add_argument("--train-subjects", type=int, default=8)
+    p.add_argument("--test-subjects", type=int, default=8)
+    p.add_argument("--clips-per-class", type=int, default=2)
+    p.add_argument("--train-seed", type=int, default=100)
+    p.add_argument("--test-seed", type=int, default=200)
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--preset", default="cpu")
+    p.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
+                   help="CMNetConfig overrides for the main model (JSON values), e.g. image_size=48")
+    p.add_argument("--ablation", default="realistic", help="condition of the tendency x input ablation")
+    p.add_argument("--no-ablation", action="store_true")
+    p.add_argument("--markdown", help="also write the tables to this markdown file")
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    overrides = {k: json.loads(v) if not v.isidentifier() else v for k, v in (s.split("=", 1) for s in args.set)}
+    overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
+    main_cfg = CMNetConfig.preset(args.preset, **overrides)
+    t0 = time.perf_counter()
+    results = []
+    for cond in args.conditions:
+        variants = {f"{args.preset}": main_cfg}
+        if cond == args.ablation and not args.no_ablation:
+            for inp in ("onset_diff", "frames"):
+                for tl in ("both", "position", "wrst", "none"):
+                    key = f"{args.preset}:{inp}:{tl}"
+                    if (inp, tl) != (main_cfg.input, main_cfg.tendency_loss):
+                        variants[key] = main_cfg.replace(input=inp, tendency_loss=tl)
+        results.append(run_condition(cond, args, variants))
+    line = {"benchmark": "fidelity", "preset": args.preset, "overrides": overrides, "epochs": args.epochs,
+            "seeds": args.seeds, "threads": args.threads, "wall_s": round(time.perf_counter() - t0, 1),
+            "conditions": results}
+    print(json.dumps(line))
+    if args.markdown:
+        Path(args.markdown).write_text(markdown(line), encoding="utf-8")
+    return 0
+
+
+def markdown(line: dict) -> str:
+    """The benchmark's tables as markdown (written by ``--markdown``)."""
+    out = [f"# Fidelity benchmark (`scripts/bench_fidelity.py`)\n",
+           f"Preset `{line['preset']}` {line['overrides'] or ''}, {line['epochs']} epochs, seeds {line['seeds']}, "
+           f"{line['threads']} threads, wall {line['wall_s']:.0f} s. Unseen identities only.\n",
+           "| condition | model | acc | UF1 | ρ(k_n, truth) median [IQR] | apex error, frames (median) | "
+           "calibration ρ over clips | train s |", "|---|---|---|---|---|---|---|---|"]
+    for c in line["conditions"]:
+        b = c["baseline_logreg"]
+        out.append(f"| {c['condition']} | logistic regression, apex − onset 16×16 | {b['accuracy']:.3f} | "
+                   f"{b['uf1']:.3f} | — | — | — | — |")
+        for name, ab in c["apex_baselines"].items():
+            out.append(f"| {c['condition']} | apex baseline: {name} | — | — | — | "
+                       f"{ab['apex_error_frames_median']:.1f} | — | — |")
+        for name, m in c["models"].items():
+            for r in m["runs"]:
+                out.append(f"| {c['condition']} | {name} (seed {r['seed']}) | {r['accuracy']:.3f} | {r['uf1']:.3f} | "
+                           f"{r['rho']['median']:.3f} [{r['rho']['iqr'][0]:.2f}, {r['rho']['iqr'][1]:.2f}] | "
+                           f"{r['apex_error_frames']['median']:.1f} | {r['calibration_spearman']:.3f} | "
+                           f"{r['train_s']:.0f} |")
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
