@@ -22,7 +22,7 @@ from .train.trainer import resolve_device
 
 __all__ = ["Predictor", "Prediction", "PredictionCancelled", "CheckpointError"]
 
-TABLE_COLUMNS = ("position", "frame", "time_s", "intensity", "proto_mean", "proto_sigma", "is_apex")
+TABLE_COLUMNS = ("position", "frame", "time_s", "intensity", "proto_mean", "proto_sigma", "is_apex", "is_k_peak")
 #: Preprocessing settings a user may change at prediction time (the model's input size and N are fixed).
 OVERRIDABLE = ("landmarks", "apex_mode")
 #: A video whose decodable frames differ from its header's count by more than this fraction gets a note.
@@ -46,6 +46,10 @@ class Prediction:
     fps : frames per second of the source (for times in seconds).
     first_frame : the source's first frame number (time 0).
     clip_name, source : the clip's name and file/folder.
+    apex_change : clip-level intensity: RMS grey-level change (0..255) between the onset and the peak of k_n
+        over the face crop, lighting change removed (`cmnet_core.train.fidelity.apex_change`). k_n is normalised
+        per clip (the prototype pins every apex at 1); this says how strongly the clip moves, comparable across
+        clips preprocessed with the same settings.
     provenance : checkpoint, device, preprocessing backend and settings (and ``overrides`` of the checkpoint's),
         apex source, notes (preprocessing remarks; a video whose header count disagrees with what decodes),
         seconds taken.
@@ -63,6 +67,17 @@ class Prediction:
     clip_name: str = ""
     source: str = ""
     provenance: dict = field(default_factory=dict)
+    apex_change: float = float("nan")
+
+    @property
+    def k_peak_position(self) -> int:
+        """0-based position of the largest intensity clue: an apex estimate from the frames alone."""
+        return int(np.argmax(self.intensity))
+
+    @property
+    def k_peak_frame(self) -> float:
+        """Source frame number of the peak of k_n (fractional where interpolated)."""
+        return float(self.frame_map[self.k_peak_position])
 
     @property
     def label(self) -> str:
@@ -78,7 +93,8 @@ class Prediction:
         """One row per position: position, source frame number, time (s), k_n, prototype mean, σ, is_apex."""
         return [{"position": i, "frame": float(self.frame_map[i]), "time_s": float(self.times[i]),
                  "intensity": float(self.intensity[i]), "proto_mean": float(self.proto_mean[i]),
-                 "proto_sigma": float(self.proto_sigma[i]), "is_apex": i == self.apex_position}
+                 "proto_sigma": float(self.proto_sigma[i]), "is_apex": i == self.apex_position,
+                 "is_k_peak": i == self.k_peak_position}
                 for i in range(len(self.frame_map))]
 
     def write_csv(self, path: str | Path) -> Path:
@@ -89,6 +105,9 @@ class Prediction:
             f.write(f"# clip: {self.clip_name} ({self.source})\n# predicted: {self.label}\n")
             f.write("# probabilities: " + ", ".join(f"{lab}={p:.6f}" for lab, p in
                                                     zip(self.labels, self.probabilities)) + "\n")
+            f.write(f"# apex: frame {self.frame_map[self.apex_position]:g} ({self.provenance.get('apex_source', '')}); "
+                    f"peak of k_n: frame {self.k_peak_frame:g}\n")
+            f.write(f"# apex change (clip-level intensity, grey levels RMS): {self.apex_change:.3f}\n")
             f.write(f"# checkpoint: {self.provenance.get('checkpoint', '')}\n")
             w = csv.DictWriter(f, fieldnames=TABLE_COLUMNS)
             w.writeheader()
@@ -99,7 +118,8 @@ class Prediction:
         """JSON-safe dict of everything (arrays as lists)."""
         return {"clip": self.clip_name, "source": self.source, "label": self.label, "labels": list(self.labels),
                 "probabilities": {lab: float(p) for lab, p in zip(self.labels, self.probabilities)},
-                "apex_position": int(self.apex_position), "fps": self.fps, "first_frame": self.first_frame,
+                "apex_position": int(self.apex_position), "k_peak_position": self.k_peak_position,
+                "k_peak_frame": self.k_peak_frame, "apex_change": float(self.apex_change), "fps": self.fps, "first_frame": self.first_frame,
                 "frames": self.table(), "provenance": self.provenance}
 
 
@@ -210,9 +230,12 @@ class Predictor:
         stage(1.0, "done")
         numbers = clip.frame_numbers
         notes += source_notes(clip)
+        from .train.fidelity import apex_change
+
+        intensity = out.intensity[0].float().cpu().numpy().astype(np.float64)
         return Prediction(
             labels=list(self.labels), probabilities=probs.astype(np.float64),
-            intensity=out.intensity[0].float().cpu().numpy().astype(np.float64),
+            intensity=intensity, apex_change=apex_change(pre, int(np.argmax(intensity))),
             proto_mean=out.proto_mean[0].float().cpu().numpy().astype(np.float64),
             proto_sigma=out.proto_sigma[0].float().cpu().numpy().astype(np.float64),
             frame_map=np.asarray(pre.frame_map, dtype=np.float64), apex_position=int(pre.apex_position),

@@ -5,6 +5,20 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 
 SELECTIONS = ("fixed", "val")
+#: Training settings that belong to a `CMNetConfig` preset (applied where the user gave none). The paper's SGD
+#: recipe is `TrainConfig`'s default; the ``cpu`` preset's small from-scratch model trains with Adam, which fits
+#: it in ~100 steps (scripts/bench_fidelity.py).
+PRESET_TRAINING: dict[str, dict] = {
+    "paper": {},
+    "fast": {},
+    "cpu": {"optimizer": "adam", "lr": 1e-3, "epochs": 15, "batch_size": 8, "lr_step": 1000},
+}
+
+
+def auto_preset(cuda_available: bool) -> str:
+    """The preset that can learn on the hardware: ``"paper"`` with CUDA, ``"cpu"`` without (DESIGN.md §7: the
+    paper's two ResNet-18s do not fit ~100 clips within a CPU budget)."""
+    return "paper" if cuda_available else "cpu"
 OPTIMIZERS = ("sgd", "adam")
 
 
