@@ -1,5 +1,6 @@
 """The intensity plot: CMNet's intensity clues k_n against the tendency prototype (mean ± 3σ, Eqs. 2–4),
-over source frame numbers, with onset/apex/offset marks and a cursor synced with the frame view."""
+over source frame numbers, with onset/apex/offset marks, the peak of k_n (an apex estimate from the frames alone)
+and a cursor synced with the frame view."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,6 +22,7 @@ K_COLOUR = "#ef6c00"
 PROTO_COLOUR = "#37474f"
 BAND_COLOUR = (96, 125, 139, 60)
 TRUE_COLOUR = "#8e24aa"
+PEAK_COLOUR = "#bf360c"
 
 
 class IntensityPlot(QWidget):
@@ -48,6 +50,17 @@ class IntensityPlot(QWidget):
         self.true_curve = pi.plot(pen=pg.mkPen(TRUE_COLOUR, width=1.5, style=pg.QtCore.Qt.PenStyle.DotLine))
         self.k_curve = pi.plot(pen=pg.mkPen(K_COLOUR, width=2.5), symbol="o", symbolSize=6,
                                symbolBrush=K_COLOUR, symbolPen=None)
+        # the peak of k_n: a star on the curve and a dotted line, beside the annotated/spotted apex mark
+        self.k_peak = pi.plot([], [], pen=None, symbol="star", symbolSize=20, symbolBrush=PEAK_COLOUR,
+                              symbolPen=pg.mkPen("w", width=1))
+        self.k_peak.setZValue(6)
+        self.k_peak_line = pg.InfiniteLine(angle=90, movable=False,
+                                           pen=pg.mkPen(PEAK_COLOUR, width=1.5, style=pg.QtCore.Qt.PenStyle.DotLine),
+                                           label="k_n peak", labelOpts={"position": 0.1, "color": PEAK_COLOUR,
+                                                                        "movable": False, "fill": (255, 255, 255, 200)})
+        self.k_peak_line.setZValue(5)
+        self.k_peak_line.hide()
+        pi.addItem(self.k_peak_line, ignoreBounds=True)
         self.marks: dict[str, pg.InfiniteLine] = {}
         for kind, colour in MARK_COLOURS.items():
             line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(colour, width=1.5,
@@ -96,8 +109,9 @@ class IntensityPlot(QWidget):
         if prediction is None:
             self._x = np.zeros(0)
             self._data = {}
-            for item in (self.k_curve, self.proto, self.upper, self.lower):
+            for item in (self.k_curve, self.proto, self.upper, self.lower, self.k_peak):
                 item.setData([], [])
+            self.k_peak_line.hide()
             self.placeholder.show()
         else:
             x = np.asarray(prediction.frame_map, dtype=float)
@@ -109,11 +123,19 @@ class IntensityPlot(QWidget):
             self.proto.setData(x, mean)
             self.upper.setData(x, mean + 3 * sigma)
             self.lower.setData(x, mean - 3 * sigma)
+            peak = int(np.argmax(k))
+            self.k_peak.setData([x[peak]], [k[peak]])
+            self.k_peak_line.setValue(float(x[peak]))
+            self.k_peak_line.show()
             self.placeholder.hide()
             top = float(max(1.3, np.nanmax(np.r_[k, mean + 3 * sigma]) + 0.25))
             bottom = float(min(0.0, np.nanmin(np.r_[k, mean - 3 * sigma]) - 0.05))
             self.plot.getPlotItem().setYRange(bottom, top, padding=0.02)
         self._update_legend()
+
+    def k_peak_frame(self) -> float | None:
+        """Source frame number where the k_n peak marker stands (None without a prediction)."""
+        return float(self.k_peak.xData[0]) if self.k_peak.xData is not None and len(self.k_peak.xData) else None
 
     def set_true_intensity(self, true: dict[int, float] | None) -> None:
         """The synthetic clip's ground-truth intensity per frame (None hides it)."""
@@ -186,6 +208,7 @@ class IntensityPlot(QWidget):
         has_true = self.true_curve.xData is not None and len(self.true_curve.xData) > 0
         self.legend.clear()
         for item, label, visible in ((self.k_curve, "intensity clue k_n", has_pred),
+                                     (self.k_peak, "k_n peak (apex estimate)", has_pred),
                                      (self.proto, "tendency prototype mean", has_pred),
                                      (self._band_sample, "prototype ± 3σ", has_pred),
                                      (self.true_curve, "true intensity (synthetic)", has_true)):

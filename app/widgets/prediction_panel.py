@@ -49,6 +49,30 @@ def describe_metadata(meta) -> str:
         f"<tr><td style='color:#555;padding-right:8px'>{k}</td><td>{v}</td></tr>" for k, v in rows) + "</table>"
 
 
+APEX_CHANGE_TIP = ("Apex change: how strongly the clip moves, as one number. The RMS grey-level change (0-255) "
+                   "between the onset frame and the peak of k_n over the face crop, with global brightness changes "
+                   "removed. k_n itself is normalised per clip (its peak is always near 1), so compare clips by "
+                   "this value (with the same preprocessing settings).\n\n"
+                   "k_n peak: the frame where the intensity clue is largest, an apex estimate from the frames "
+                   "alone, shown beside the annotated (or spotted) apex.")
+
+
+def describe_intensity(prediction) -> str:
+    """Rich text: the k_n peak (apex estimate) beside the apex the model was given, and the clip-level apex change."""
+    import math
+
+    peak = getattr(prediction, "k_peak_frame", None)
+    if peak is None:
+        return " "
+    apex = float(prediction.frame_map[prediction.apex_position])
+    source = (getattr(prediction, "provenance", None) or {}).get("apex_source", "")
+    change = float(getattr(prediction, "apex_change", float("nan")))
+    change_text = "—" if math.isnan(change) else f"{change:.2f} grey levels"
+    return (f"k_n peak (apex estimate): frame <b>{round(peak, 1):g}</b>"
+            f" · apex{f' ({html.escape(str(source))})' if source else ''}: frame {round(apex, 1):g}<br>"
+            f"Apex change (clip intensity): <b>{change_text}</b> <span style='color:#777'>ⓘ</span>")
+
+
 class ProbabilityBars(QWidget):
     """One labelled bar per class with its percentage beside it (never over the fill); the most probable
     class in bold."""
@@ -145,6 +169,9 @@ class PredictionPanel(QGroupBox):
         self.progress.setFormat("idle")
         self.result = QLabel(" ")
         self.result.setWordWrap(True)
+        self.intensity_info = QLabel(" ")
+        self.intensity_info.setWordWrap(True)
+        self.intensity_info.setToolTip(APEX_CHANGE_TIP)
         self.warning = QLabel()
         self.warning.setWordWrap(True)
         self.warning.setStyleSheet("color:#e65100")
@@ -166,6 +193,7 @@ class PredictionPanel(QGroupBox):
         lay.addWidget(self.warning)
         lay.addWidget(self.progress)
         lay.addWidget(self.result)
+        lay.addWidget(self.intensity_info)
         lay.addWidget(self.bars)
         lay.addStretch(1)
 
@@ -223,6 +251,7 @@ class PredictionPanel(QGroupBox):
         """Probabilities of ``prediction`` (None clears)."""
         if prediction is None:
             self.result.setText(" ")
+            self.intensity_info.setText(" ")
             self.bars.set_probabilities(list(self.bars.bars), None)
             return
         labels = [str(x) for x in prediction.labels]
@@ -230,3 +259,4 @@ class PredictionPanel(QGroupBox):
         best = max(range(len(labels)), key=lambda i: float(probs[i]))
         self.result.setText(f"Predicted: <b>{labels[best]}</b> ({100 * float(probs[best]):.1f} %)")
         self.bars.set_probabilities(labels, probs)
+        self.intensity_info.setText(describe_intensity(prediction))
