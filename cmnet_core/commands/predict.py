@@ -20,11 +20,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "predict", help="predict emotion and intensity curve of clips with a checkpoint",
         description="Each PATH is a video file, a frame folder, a folder of videos, or a database root. Writes "
                     "<out>/<clip>.csv (one row per sampled frame: position, frame, time_s, intensity k_n, "
-                    "prototype mean and sigma), <out>/predictions.csv (one row per clip with probabilities and "
-                    "seconds taken) and <out>/predictions.json. A clip that cannot be read or has no face is "
+                    "prototype mean and sigma, is_apex, is_k_peak), <out>/predictions.csv (one row per clip with "
+                    "probabilities, apex frame, k_peak_frame (peak of k_n: an apex estimate from the frames), "
+                    "apex_change (clip-level intensity: RMS grey-level change onset -> k_n peak) and seconds taken) and <out>/predictions.json. A clip that cannot be read or has no face is "
                     "recorded there with its error and the others go on; exit status 1 when some clip failed, "
                     "2 when no PATH exists or the checkpoint is unusable.")
-    p.add_argument("checkpoint", help="a checkpoint written by cmnet train/loso (final.pt)")
+    p.add_argument("checkpoint", help="a checkpoint written by cmnet train/loso (final.pt), or \"demo\" for the "
+                                      "shipped synthetic demo model (resources/demo/cmnet-demo.pt)")
     p.add_argument("paths", nargs="+", help="video files, frame folders, folders of videos or database roots")
     p.add_argument("--out", default="predictions", help="output folder (default ./predictions)")
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda ...")
@@ -78,6 +80,7 @@ def _open_all(paths: list[Path], args) -> list[tuple[str, str, object, str]]:
 def run(args: argparse.Namespace) -> int:
     """Predict every clip; 0 all done, 1 some clips failed, 2 unusable checkpoint or no existing path."""
     from ..data.clip import ClipError
+    from ..demo_model import resolve_checkpoint
     from ..inference import Predictor
     from ..preprocess.errors import PreprocessError
     from ..train.checkpoint import CheckpointError
@@ -89,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         t0 = time.perf_counter()
-        predictor = Predictor.load(args.checkpoint, device=args.device)
+        predictor = Predictor.load(resolve_checkpoint(args.checkpoint), device=args.device)
         predictor.override(landmarks=args.landmarks, apex_mode=args.apex_mode)
     except (CheckpointError, ValueError, OSError) as exc:
         print(f"cmnet predict: {exc}", file=sys.stderr)
@@ -138,6 +141,8 @@ def run(args: argparse.Namespace) -> int:
         rows.append({"clip": ident, "source": str(clip.path), "status": "done", "error": "",
                      "seconds": round(seconds, 3), "label": pred.label, "true_label": clip.label or "",
                      "apex_position": pred.apex_position, "apex_source": pred.provenance["apex_source"],
+                     "apex_frame": float(pred.frame_map[pred.apex_position]), "k_peak_frame": pred.k_peak_frame,
+                     "apex_change": round(float(pred.apex_change), 4),
                      "backend": pred.provenance["preprocess_backend"], "device": str(predictor.device),
                      "notes": "; ".join(pred.provenance["notes"]),
                      **{f"p_{lab}": round(float(p), 6) for lab, p in zip(pred.labels, pred.probabilities)}})
