@@ -78,9 +78,10 @@ def run(args: argparse.Namespace) -> int:
             (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
         else:
             run_dir = new_run_dir(args.runs, args.name or f"loso-{db.name}")
+        opt.say(args, opt.preset_line(args.preset_choice))
         opt.say(args, f"run folder: {run_dir}")
         summary = run_loso(db, run_dir, mc, tc, settings, folds=args.fold, callbacks=opt.callbacks(args, run_dir),
-                           cache=opt.make_cache(args))
+                           cache=opt.make_cache(args), extra={"preset": args.preset_choice})
     except (DatabaseError, LosoError, CheckpointError, PreprocessError, ClipError, ValueError, OSError) as exc:
         print(f"cmnet loso: {exc}", file=sys.stderr)
         return 2

@@ -48,12 +48,15 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         db = opt.open_db(args)
-        mc, tc, settings = opt.configs(args, db.name)
-        init = None
-        if args.init:
-            init = load_checkpoint(args.init)
+        init = load_checkpoint(args.init) if args.init else None
+        init_model = CMNetConfig.from_dict(init.metadata["model_config"]) if init else None
+        if init and args.backbone and args.backbone != init_model.backbone:
+            raise ValueError(f"--backbone {args.backbone}: the checkpoint {args.init} has a {init_model.backbone} "
+                             "backbone (its weights fit no other); leave --backbone out when fine-tuning")
+        mc, tc, settings = opt.configs(args, db.name, init_model)
+        if init:
             # the checkpoint's model; loss settings given as flags replace its own (they change no weight shape)
-            mc = CMNetConfig.from_dict(init.metadata["model_config"]).replace(**opt.method_overrides(args))
+            mc = init_model.replace(**opt.method_overrides(args))
             landmarks = settings.landmarks if args.landmarks else init.metadata["preprocess"]["landmarks"]
             settings = replace(PreprocessSettings(**init.metadata["preprocess"]), landmarks=landmarks)
         if args.run_dir:
@@ -61,10 +64,12 @@ def run(args: argparse.Namespace) -> int:
             (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
         else:
             run_dir = new_run_dir(args.runs, args.name or f"{'finetune' if init else 'train'}-{db.name}")
+        opt.say(args, opt.preset_line(args.preset_choice))
         opt.say(args, f"run folder: {run_dir}")
         result = train_final(db, run_dir, mc, tc, settings, init=init, new_head=args.new_head,
                              holdout_subjects=args.holdout_subject, holdout_fraction=args.holdout_fraction,
-                             callbacks=opt.callbacks(args, run_dir), cache=opt.make_cache(args))
+                             callbacks=opt.callbacks(args, run_dir), cache=opt.make_cache(args),
+                             extra={"preset": args.preset_choice})
     except (DatabaseError, CheckpointError, PreprocessError, ClipError, ValueError, OSError) as exc:
         print(f"cmnet train: {exc}", file=sys.stderr)
         return 2

@@ -70,9 +70,10 @@ def initial_weights(ckpt: Checkpoint, labels: Sequence[str], image_size: int, nu
 
 def train_final(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, settings, init: Checkpoint | None = None,
                 new_head: bool = False, holdout_subjects: Sequence[str] = (), holdout_fraction: float = 0.0,
-                callbacks: Callback | None = None, cache=None) -> dict | None:
+                callbacks: Callback | None = None, cache=None, extra: dict | None = None) -> dict | None:
     """Train (or fine-tune from ``init``) on ``db``; write ``checkpoints/final.pt`` and metrics into ``run_dir``.
 
+    extra : more JSON-safe keys for config.json and metrics.json (e.g. the CLI's ``{"preset": {...}}``).
     Returns ``{"checkpoint", "selected_epoch", "train_clips", "held_out": scores | None, ...}`` (also written as
     metrics.json), or None when cancelled (call again with the same ``run_dir`` to resume).
     Events: run_start (with the resolved ``device``), one ``on_preprocess`` per clip (cancel is checked between
@@ -113,7 +114,7 @@ def train_final(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, sett
             "model_config": model_cfg.to_dict(), "train_config": train_cfg.to_dict(), "preprocess": settings.to_dict(),
             "apex_sources": apex_sources, "fine_tuned_from": metadata["fine_tuned_from"], "new_head": bool(new_head),
             "holdout_subjects": list(holdout_subjects), "holdout_fraction": holdout_fraction,
-            "code_version": code_version(), "created": now_iso()})
+            "code_version": code_version(), "created": now_iso(), **(extra or {})})
     trainer = Trainer(model_cfg, train_cfg, db.labels, run_dir / "checkpoints", metadata, cb)
     cb.on_fold_start("all", {"train_clips": len(train), "val_clips": len(val), "test_clips": len(held),
                              "device": describe_device(trainer.device)})
@@ -124,7 +125,7 @@ def train_final(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, sett
     result = {"checkpoint": str(fit.final_path), "selected_epoch": fit.selected_epoch, "train_clips": len(train),
               "held_out_clips": [f"{s.subject}/{s.name}" for s in held], "held_out": None,
               "database": db.name, "protocol": db.protocol, "apex_sources": apex_sources,
-              "train_config": train_cfg.to_dict(), "history": fit.history}
+              "train_config": train_cfg.to_dict(), "history": fit.history, **(extra or {})}
     if held:
         probs = predict_samples(fit.model, held, trainer.device, train_cfg.batch_size)
         cm = confusion_matrix([s.label for s in held], probs.argmax(1), len(db.labels))

@@ -73,7 +73,7 @@ def run_config(database: dict, model_cfg, train_cfg: TrainConfig, preprocess: di
             "code_version": code_version(), "created": now_iso()}
 
 
-_VOLATILE = ("code_version", "created")
+_VOLATILE = ("code_version", "created", "preset")  # the preset choice: its effect is in model_config and train_config
 
 
 def ensure_config(run_dir: Path, config: dict) -> dict:
@@ -158,7 +158,7 @@ def merge(run_dir: str | Path) -> dict:
         "selected_epochs": {s: r["selected_epoch"] for s, r in results.items()},
         "database": config["database"], "protocol": config["database"]["protocol"],
         "apex_sources": config["apex_sources"], "train_config": config["train_config"],
-        "model_config": config["model_config"], "preprocess": config["preprocess"],
+        "model_config": config["model_config"], "preprocess": config["preprocess"], "preset": config.get("preset"),
         "code_version": code_version(), "run_code_version": config["code_version"], "merged": now_iso()})
     if all("oracle" in r for r in results.values()):
         o = loso_summary({s: np.asarray(r["oracle"]["confusion_matrix"]) for s, r in results.items()}, labels)
@@ -202,11 +202,13 @@ def database_info(db, samples: Sequence[Sample]) -> dict:
 
 
 def run_loso(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, settings, folds: Sequence[str] | None = None,
-             callbacks: Callback | None = None, cache=None) -> dict | None:
+             callbacks: Callback | None = None, cache=None, extra: dict | None = None) -> dict | None:
     """Preprocess ``db``, run the requested folds (all subjects when ``folds`` is None) and merge.
 
     settings : PreprocessSettings (image_size/num_frames must equal the model's).
     cache : a `PreprocessCache` or None.
+    extra : more JSON-safe keys for config.json (e.g. ``{"preset": {"name", "asked", "reason"}}`` from the CLI);
+            folds of one run must agree on them too; merge copies ``preset`` into the summary.
     Events: run_start (with the resolved ``device``), one ``on_preprocess`` per clip (cancel is checked between
     clips), then the folds. Returns the merged summary (see `merge`), or None when cancelled. Raises `LosoError`
     for unknown subjects or settings that differ from an existing run's config.json, ``ValueError`` when settings
@@ -233,7 +235,8 @@ def run_loso(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, setting
         return None
     apex_sources = dict(Counter(s.clip.apex_source for s in samples))
     dbinfo = database_info(db, samples)
-    config = ensure_config(run_dir, run_config(dbinfo, model_cfg, train_cfg, settings.to_dict(), apex_sources))
+    config = ensure_config(run_dir, {**run_config(dbinfo, model_cfg, train_cfg, settings.to_dict(), apex_sources),
+                                     **(extra or {})})
     metadata = {"preprocess": settings.to_dict(), "database": dbinfo["name"], "protocol": db.protocol,
                 "apex_sources": apex_sources, "run": str(run_dir), "run_created": config["created"]}
     for subject in todo:

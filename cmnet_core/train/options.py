@@ -15,7 +15,12 @@ from pathlib import Path
 
 from .callbacks import Callback, Callbacks, JsonlPrinter, TqdmProgress
 from .runs import RunLog
-from .config import OPTIMIZERS, TrainConfig
+from .config import OPTIMIZERS, PRESET_TRAINING, TrainConfig, auto_preset
+
+#: The named presets (`cmnet_core.model.config.PRESETS`, repeated here so building the parser imports no torch).
+PRESET_NAMES = ("paper", "fast", "cpu")
+#: Training options whose default comes from the preset (`PRESET_TRAINING`) when not given on the command line.
+PRESET_TRAIN_FIELDS = ("epochs", "batch_size", "optimizer", "lr", "lr_step")
 
 EXIT_CANCELLED = 3
 
@@ -31,10 +36,15 @@ def add_database_arguments(p: argparse.ArgumentParser) -> None:
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
     """Model and preprocessing options."""
     g = p.add_argument_group("model and preprocessing")
-    g.add_argument("--preset", default="fast", choices=("paper", "fast"),
-                   help="CMNet preset: paper (224 px as published) or fast (112 px, CPU-friendly); default fast")
+    g.add_argument("--preset", default="auto", choices=("auto",) + PRESET_NAMES,
+                   help="CMNet preset: auto (cpu on a CPU device, paper with CUDA; printed and recorded in the "
+                        "run's config.json), paper (224 px, two ResNet-18s, L_Wrst: as published), fast (the "
+                        "paper's model at 112 px) or cpu (small CNN on onset-relative 64 px frames with the "
+                        "position-aware tendency term, Adam; labelled departures that learn on a CPU); default auto")
     g.add_argument("--image-size", type=int, help="face crop side in pixels (overrides the preset)")
     g.add_argument("--frames", type=int, help="N, frames per clip after temporal normalisation (default 16)")
+    g.add_argument("--backbone", choices=("resnet18", "resnet34", "resnet50", "small"),
+                   help="FFE/ICE backbone (overrides the preset: resnet18 for paper/fast, small for cpu)")
     g.add_argument("--pretrained", help="backbone weights: none, imagenet, or a state-dict file (default none)")
     g.add_argument("--landmarks", choices=("auto", "fan", "mtcnn", "hint", "none"),
                    help="landmark backend (default: hint for synthetic databases, else auto)")
@@ -49,7 +59,7 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_method_arguments(p: argparse.ArgumentParser) -> None:
     """The method's loss settings (`CMNetConfig` fields; default: the paper's values, see `method_overrides`)."""
-    from cmnet_core.model.config import NEGATIVE_SAMPLERS, CMNetConfig
+    from cmnet_core.model.config import INPUTS, NEGATIVE_SAMPLERS, TENDENCY_LOSSES, CMNetConfig
 
     d = CMNetConfig()
     g = p.add_argument_group("method (loss settings; default: the paper's values; with --from they replace the "
@@ -63,10 +73,20 @@ def add_method_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--tau", type=float, help=f"τ, similarity temperature, Eq. 1 (default {d.tau})")
     g.add_argument("--negative-sampling", choices=NEGATIVE_SAMPLERS,
                    help=f"negative sampling for L_ID (default {d.negative_sampling})")
+    g.add_argument("--input", choices=INPUTS,
+                   help="what the encoders see: frames (x_n, paper) or onset_diff (x_n - x_onset, cancels identity; "
+                        "not in the paper) (default: the preset's: frames for paper/fast, onset_diff for cpu)")
+    g.add_argument("--tendency-loss", choices=TENDENCY_LOSSES,
+                   help="tendency term: wrst (L_Wrst, Eqs. 5-9, paper), position (MSE of k_n to the prototype mean "
+                        "at the apex position; not in the paper), both, none (default: the preset's: wrst for "
+                        "paper/fast, both for cpu)")
+    g.add_argument("--position-weight", type=float,
+                   help=f"λ_pos, weight of the position term (default {d.position_weight}; not in the paper)")
 
 
 #: `CMNetConfig` fields set by `add_method_arguments`, by argparse destination.
-METHOD_FIELDS = ("lambdas", "epsilon", "xi", "tau", "negative_sampling")
+METHOD_FIELDS = ("lambdas", "epsilon", "xi", "tau", "negative_sampling", "input", "tendency_loss",
+                 "position_weight")
 
 
 def method_overrides(args: argparse.Namespace) -> dict:
@@ -82,14 +102,19 @@ def method_overrides(args: argparse.Namespace) -> dict:
 def add_train_arguments(p: argparse.ArgumentParser, oracle: bool = False) -> None:
     """Optimisation options (`TrainConfig`)."""
     d = TrainConfig()
-    g = p.add_argument_group("training")
-    g.add_argument("--epochs", type=int, default=d.epochs, help=f"epochs (default {d.epochs})")
-    g.add_argument("--batch-size", type=int, default=d.batch_size, help=f"clips per step (default {d.batch_size})")
-    g.add_argument("--optimizer", default=d.optimizer, choices=OPTIMIZERS,
+    cpu = {**d.to_dict(), **PRESET_TRAINING["cpu"]}
+
+    def dflt(name: str) -> str:
+        return f"default: the preset's, {d.to_dict()[name]} for paper/fast, {cpu[name]} for cpu"
+
+    g = p.add_argument_group("training (defaults from the preset; a flag given here wins)")
+    g.add_argument("--epochs", type=int, help=f"epochs ({dflt('epochs')})")
+    g.add_argument("--batch-size", type=int, help=f"clips per step ({dflt('batch_size')})")
+    g.add_argument("--optimizer", choices=OPTIMIZERS,
                    help="sgd: the paper's SGD (momentum 0.9, weight decay 1e-4); adam: Adam with the same lr and "
-                        "weight decay (not in the paper; faster for small from-scratch models) (default sgd)")
-    g.add_argument("--lr", type=float, default=d.lr, help=f"learning rate (default {d.lr}, paper)")
-    g.add_argument("--lr-step", type=int, default=d.lr_step, help="halve the lr every this many epochs (default 50)")
+                        f"weight decay (not in the paper; faster for small from-scratch models) ({dflt('optimizer')})")
+    g.add_argument("--lr", type=float, help=f"learning rate ({dflt('lr')})")
+    g.add_argument("--lr-step", type=int, help=f"halve the lr every this many epochs ({dflt('lr_step')})")
     g.add_argument("--seed", type=int, default=d.seed, help="random seed (default 0)")
     g.add_argument("--class-balanced", action="store_true", help="sample clips with probability ∝ 1/class count")
     g.add_argument("--selection", default="fixed", choices=("fixed", "val"),
@@ -127,14 +152,79 @@ def open_db(args: argparse.Namespace):
     return open_database(args.db, sheet=args.sheet, kind=args.kind, protocol=args.protocol)
 
 
-def configs(args: argparse.Namespace, db_name: str):
+def resolve_preset(args: argparse.Namespace, model_cfg=None) -> dict:
+    """The preset this run uses: ``{"name", "asked", "reason"}`` (also stored as ``args.preset_choice``).
+
+    ``--preset auto`` follows the device: ``--device cpu`` → ``cpu``; ``--device cuda…`` → ``paper``; ``--device
+    auto`` → `auto_preset` (``torch.cuda.is_available()``). With ``model_cfg`` (fine-tuning ``--from``) auto
+    follows the checkpoint's model instead (`preset_of`). A named preset is used as given.
+    """
+    asked = getattr(args, "preset", None) or "auto"
+    device = str(getattr(args, "device", None) or "auto")
+    if asked != "auto":
+        choice = {"name": asked, "asked": asked, "reason": "asked for with --preset"}
+    elif model_cfg is not None:
+        name = preset_of(model_cfg)
+        choice = {"name": name, "asked": "auto", "reason": f"the checkpoint's model is the {name} preset's"}
+    elif device == "cpu":
+        choice = {"name": "cpu", "asked": "auto", "reason": "--device cpu"}
+    elif device.startswith("cuda"):
+        choice = {"name": "paper", "asked": "auto", "reason": f"--device {device}"}
+    else:
+        import torch
+
+        cuda = bool(torch.cuda.is_available())
+        choice = {"name": auto_preset(cuda), "asked": "auto",
+                  "reason": "--device auto and CUDA is available" if cuda else "--device auto and no CUDA device"}
+    args.preset_choice = choice
+    return choice
+
+
+def preset_of(model_cfg) -> str:
+    """The preset a `CMNetConfig` was made from, judged by its fields: ``cpu`` when every `PRESET_FIELDS` value of
+    the cpu preset except the sizes matches, else ``paper`` at 224 px and ``fast`` otherwise."""
+    from cmnet_core.model.config import PRESET_FIELDS
+
+    cpu = {k: v for k, v in PRESET_FIELDS["cpu"].items() if k not in ("image_size", "num_frames")}
+    if all(getattr(model_cfg, k) == v for k, v in cpu.items()):
+        return "cpu"
+    return "paper" if model_cfg.image_size == 224 else "fast"
+
+
+def preset_line(choice: dict) -> str:
+    """One line for `say`: which preset and why."""
+    if choice["asked"] == "auto":
+        return f"preset: {choice['name']} (auto: {choice['reason']})"
+    return f"preset: {choice['name']} ({choice['reason']})"
+
+
+def train_config(args: argparse.Namespace, preset: str) -> TrainConfig:
+    """`TrainConfig` from the options: `TrainConfig`'s defaults, updated by ``PRESET_TRAINING[preset]``, updated by
+    the training flags actually given (``--epochs --batch-size --optimizer --lr --lr-step``)."""
+    values = {**TrainConfig().to_dict(), **PRESET_TRAINING.get(preset, {})}
+    for name in PRESET_TRAIN_FIELDS:
+        given = getattr(args, name, None)
+        if given is not None:
+            values[name] = given
+    values.update(seed=args.seed, class_balanced=args.class_balanced, amp=not args.no_amp, device=args.device,
+                  num_workers=args.workers, selection=args.selection,
+                  val_subjects=args.val_subjects if args.selection == "val" else 0,
+                  oracle=bool(getattr(args, "oracle", False)))
+    return TrainConfig(**values)
+
+
+def configs(args: argparse.Namespace, db_name: str, init_model=None):
     """``(CMNetConfig, TrainConfig, PreprocessSettings)`` from the parsed options.
 
+    The preset is resolved first (`resolve_preset`; the choice is left in ``args.preset_choice``); the model is
+    ``CMNetConfig.preset(name)`` with the size, backbone and method flags given, the training settings come from
+    `train_config`. ``init_model``: the `CMNetConfig` of a checkpoint to fine-tune (``--preset auto`` then follows it).
     Raises ``ValueError`` (from `CMNetConfig`) for an out-of-range method setting, e.g. ``--tau 0``.
     """
     from cmnet_core.model import CMNetConfig
     from cmnet_core.preprocess.types import PreprocessSettings
 
+    name = resolve_preset(args, init_model)["name"]
     overrides = {}
     if args.image_size:
         overrides["image_size"] = args.image_size
@@ -142,13 +232,11 @@ def configs(args: argparse.Namespace, db_name: str):
         overrides["num_frames"] = args.frames
     if args.pretrained:
         overrides["pretrained"] = args.pretrained
+    if getattr(args, "backbone", None):
+        overrides["backbone"] = args.backbone
     overrides.update(method_overrides(args))
-    mc = CMNetConfig.preset(args.preset, **overrides)
-    tc = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
-                     lr_step=args.lr_step, seed=args.seed, class_balanced=args.class_balanced, amp=not args.no_amp,
-                     device=args.device, num_workers=args.workers, selection=args.selection,
-                     val_subjects=args.val_subjects if args.selection == "val" else 0,
-                     oracle=bool(getattr(args, "oracle", False)))
+    mc = CMNetConfig.preset(name, **overrides)
+    tc = train_config(args, name)
     landmarks = args.landmarks or ("hint" if db_name == "synthetic" else "auto")
     settings = PreprocessSettings(image_size=mc.image_size, num_frames=mc.num_frames, landmarks=landmarks,
                                   interpolation=args.interpolation, apex_mode=args.apex_mode)

@@ -38,8 +38,14 @@ def loso_run(tmp_path_factory):
 def test_loso_three_folds(loso_run, capsys):
     db_root, run_dir, _ = loso_run
     rc = main(["loso", str(db_root), *TINY, *METHOD, "--run-dir", str(run_dir), "--progress", "jsonl", "--oracle"])
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert rc == 0
+    # --preset auto on --device cpu: the cpu preset, said on stderr (jsonl mode) and recorded with the run
+    assert "preset: cpu (auto: --device cpu)" in captured.err
+    assert json.loads((run_dir / "config.json").read_text())["preset"] == {"name": "cpu", "asked": "auto",
+                                                                          "reason": "--device cpu"}
+    assert json.loads((run_dir / "metrics.json").read_text())["preset"]["name"] == "cpu"
     events = [json.loads(line) for line in out.splitlines()]       # stdout carries only JSON lines
     kinds = [e["event"] for e in events]
     assert kinds[0] == "run_start" and kinds.count("fold_start") == 3 and kinds.count("fold_end") == 3
