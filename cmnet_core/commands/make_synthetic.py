@@ -7,7 +7,7 @@ import sys
 import cv2
 from tqdm import tqdm
 
-from ..data.synthetic import SYNTHETIC_LABELS, contact_sheet, write_synthetic_database
+from ..data.synthetic import SYNTHETIC_LABELS, SYNTHETIC_RECIPES, Distractors, contact_sheet, write_synthetic_database
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -21,6 +21,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--clips-per-class", type=int, default=3, help="clips per class and subject, default 3")
     p.add_argument("--size", type=int, default=128, help="frame side in pixels, default 128")
     p.add_argument("--seed", type=int, default=0, help="random seed, default 0")
+    p.add_argument("--recipe", choices=tuple(SYNTHETIC_RECIPES),
+                   help="generator condition (apex amplitude range and distractors): "
+                        + "; ".join(f"{r.name}: {r.description}" for r in SYNTHETIC_RECIPES.values()).replace("%", "%%")
+                        + ". Default: none, the generator's own defaults (2.5-4 px at 224 px, default distractors; "
+                          "the trees written before recipes existed)")
     p.add_argument("--labels", nargs="+", default=list(SYNTHETIC_LABELS), choices=SYNTHETIC_LABELS,
                    help="classes to draw (default all)")
     p.add_argument("--sheet", metavar="PNG",
@@ -34,15 +39,24 @@ def run(args: argparse.Namespace) -> int:
     """Write the tree and print its summary; exit status 2 when the folder or parameters are unusable."""
     total = args.subjects * args.clips_per_class * len(args.labels)
     with tqdm(total=total, unit="clip", file=sys.stderr, disable=None) as bar:
+        recipe = {}
+        if args.recipe:
+            r = SYNTHETIC_RECIPES[args.recipe]
+            recipe = {"amplitude_range": r.amplitude_range, "distractors": r.distractors}
         try:
             db = write_synthetic_database(args.out_dir, n_subjects=args.subjects,
                                           clips_per_class=args.clips_per_class, image_size=args.size,
                                           seed=args.seed, labels=args.labels,
-                                          progress=lambda done, _total: bar.update(done - bar.n))
+                                          progress=lambda done, _total: bar.update(done - bar.n), **recipe)
         except (FileExistsError, ValueError) as exc:
             print(f"cmnet make-synthetic: {exc}", file=sys.stderr)
             return 2
     print(db.summary_text())
+    low, high = recipe.get("amplitude_range", (2.5, 4.0))
+    d = recipe.get("distractors", Distractors())
+    print(f"recipe: {args.recipe or 'none (generator defaults)'}: apex amplitude {low:g}-{high:g} px at 224 px, head "
+          f"motion {d.head_motion_px:g} px, blink probability {d.blink_probability:g}, flicker {d.flicker:g}, "
+          f"noise σ {d.noise_sigma:g} (recorded in synthetic.json; per-clip amplitude_px in truth.json)")
     if args.sheet:
         first = [c for c in db.clips if c.subject == db.subjects()[0]]
         if not cv2.imwrite(args.sheet, cv2.cvtColor(contact_sheet(first, columns=1), cv2.COLOR_RGB2BGR)):
