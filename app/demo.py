@@ -1,141 +1,195 @@
-"""The embedded demo: a synthetic clip and a small CMNet trained on synthetic clips (Qt-free).
+"""The embedded demo: a synthetic clip and the shipped small CMNet trained on synthetic clips (Qt-free).
 
-Everything is deterministic by `DEMO_SEED`. The model is built on first use (about 5 minutes on an idle
-2-core CPU; `DEMO_RECIPE`) into `demo_dir()` and reused afterwards; ``scripts/build_demo.py`` builds it from the
-command line. Both are synthetic and labelled so in the window: they show how the app works, not
-anything about real faces.
+The model is a file in the repository, ``resources/demo/cmnet-demo.pt`` (`cmnet_core.demo_model.DEMO_CHECKPOINT`),
+built once, reproducibly, by ``scripts/build_demo.py`` (`build_demo_model`, seeded by `DEMO_SEED`, about 1.5 min
+on a 2-core CPU): nothing is trained when the app starts. After training, the build scores clips of subjects it
+never saw (`held_out_clips`) and stores the figures in the checkpoint's ``metrics``, which the prediction panel shows.
+Everything here is synthetic and labelled so in the window: it shows how the app works, not anything about
+real faces.
 """
 from __future__ import annotations
 
 import os
-import shutil
+import statistics
 import tempfile
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
 from cmnet_core.data.clip import Clip
+from cmnet_core.demo_model import DEMO_CHECKPOINT
 
 from .prediction import Cancelled
 
 DEMO_SEED = 2023
-DEMO_VERSION = 2
-#: The demo clip: a held-out synthetic subject (the model never saw this face) showing surprise.
+#: Bumped whenever the recipe (and so the shipped checkpoint) changes; recorded in the checkpoint metadata.
+DEMO_VERSION = 3
+#: The demo clip: a synthetic subject the model never saw (neither in training nor in the held-out check)
+#: showing surprise, with the demo condition's exaggerated motion.
 DEMO_LABEL = "surprise"
 DEMO_IMAGE_SIZE = 256
 DEMO_FRAMES = 48
+DEMO_AMPLITUDE_PX = 12.0
+#: Identity seed of the demo clip's face (training faces are ``[DEMO_SEED, 0..subjects-1]``, held-out ones
+#: ``[HELD_OUT_SEED, 0..]``).
+DEMO_IDENTITY_SEED = (DEMO_SEED, 99)
+#: Seed of the held-out clips scored after the build (other subjects, other clips).
+HELD_OUT_SEED = DEMO_SEED + 1
 
 
 @dataclass(frozen=True)
 class DemoRecipe:
-    """How the demo model is trained (recorded in its checkpoint metadata as ``demo_recipe``).
+    """How the demo model is built (recorded in its checkpoint metadata as ``demo_recipe``).
 
-    image_size : crop side S, pixels.  num_frames : N.  subjects, clips_per_class : synthetic training set
-    (``subjects × 4 × clips_per_class`` clips, seeds from `DEMO_SEED`).  amplitude_px : apex AU displacement in
-    pixels at 224 px (*exaggerated*: real micro-expressions and the generator's default are 2.5–4 px, which is
-    below a pixel at demo sizes).  distractors : `Distractors` fields (head motion px, blink probability,
-    flicker, noise).  epochs, batch_size, optimizer, lr, lr_step : the trainer's settings
-    (`TrainConfig`; optimizer ``"sgd"`` or ``"adam"``).  use_id : L_ID on or off.
-
-    Measured (scripts/demo_recipes.py, 16 held-out clips of 2 unseen subjects): this recipe does NOT yet learn
-    the classes (held-out accuracy 0.25 = chance, L_C stays at ln 4 over its 48 SGD steps) and k_n is only
-    weakly related to the true intensity (mean per-clip Spearman +0.15); the window's numbers are illustrative.
-    Adam did not help either (held-out accuracy 0.25 each, training L_C still ≈ ln 4 at the end):
-    lr 1e-3, 10 epochs, batch 4 (Spearman −0.18); lr 1e-3, 12 epochs, batch 4, no L_ID (+0.09);
-    lr 3e-4, 8 epochs, batch 4 (+0.14). L_ID does fall (5.6 → 3.4–4.0), so the contrastive part trains.
+    preset : `CMNetConfig.preset` name (``"cpu"``: small CNN, 64 px, N = 16, onset-relative input,
+    position-aware tendency term); training settings from ``PRESET_TRAINING[preset]``.
+    synthetic : `SYNTHETIC_RECIPES` name: amplitude range and distractors of every clip (``"demo"``: 9-15 px
+    at 224 px, *exaggerated*: real micro-expressions move 1.5-5 px, below a pixel at 64 px).
+    subjects, clips_per_class : training set, ``synthetic_clip_specs(subjects, clips_per_class, DEMO_SEED)``.
+    render_size : side of the rendered synthetic frames, pixels (preprocessing then crops to the preset's size).
+    held_out_subjects, held_out_clips_per_class : the clips of unseen subjects scored after the build
+    (``synthetic_clip_specs(..., HELD_OUT_SEED)``).
     """
 
-    image_size: int = 48
-    num_frames: int = 16
-    subjects: int = 6
+    preset: str = "cpu"
+    synthetic: str = "demo"
+    subjects: int = 8
     clips_per_class: int = 2
-    amplitude_px: float = 12.0
-    distractors: tuple[float, float, float, float] = (0.6, 0.2, 0.01, 1.0)
-    epochs: int = 8
-    batch_size: int = 8
-    optimizer: str = "sgd"
-    lr: float = 3e-2
-    lr_step: int = 6
-    use_id: bool = True
+    render_size: int = 128
+    held_out_subjects: int = 4
+    held_out_clips_per_class: int = 1
+
+    def model_config(self):
+        """The `CMNetConfig` of the demo model."""
+        from cmnet_core.model import CMNetConfig
+
+        return CMNetConfig.preset(self.preset)
+
+    def train_config(self):
+        """The `TrainConfig`: the preset's training settings, seeded by `DEMO_SEED`, CPU, no AMP."""
+        from cmnet_core.train.config import PRESET_TRAINING
+        from cmnet_core.train.trainer import TrainConfig
+
+        return TrainConfig(**{**PRESET_TRAINING[self.preset], "seed": DEMO_SEED, "device": "cpu", "amp": False})
 
     def summary(self) -> str:
-        """One line for the window and the progress dialog."""
-        return (f"{self.image_size} px, {self.subjects * 4 * self.clips_per_class} synthetic clips with "
-                f"exaggerated motion ({self.amplitude_px:g} px at 224 px), {self.epochs} epochs")
+        """One line for the window's banner."""
+        from cmnet_core.data.synthetic import SYNTHETIC_RECIPES, SYNTHETIC_LABELS
+
+        low, high = SYNTHETIC_RECIPES[self.synthetic].amplitude_range
+        cfg = self.model_config()
+        return (f"preset {self.preset}, {cfg.image_size} px, {self.subjects * len(SYNTHETIC_LABELS) * self.clips_per_class}"
+                f" synthetic clips with exaggerated motion ({low:g}-{high:g} px at 224 px), "
+                f"{self.train_config().epochs} epochs")
 
 
 DEMO_RECIPE = DemoRecipe()
-MODEL_EPOCHS = DEMO_RECIPE.epochs
 
 
-def demo_clips(recipe: DemoRecipe = DEMO_RECIPE, held_out: bool = False, image_size: int = 128) -> list[Clip]:
-    """The synthetic clips the demo model trains on (or, with ``held_out``, clips of other subjects for
-    checking it). Rendered at ``image_size`` px (lazily), amplitude and distractors from ``recipe``."""
-    from cmnet_core.data.synthetic import Distractors, FaceIdentity, make_synthetic_clip, synthetic_clip_specs
+def _render(specs: list[dict], recipe: DemoRecipe) -> list[Clip]:
+    from cmnet_core.data.synthetic import SYNTHETIC_RECIPES, clip_from_spec
 
-    seed = DEMO_SEED + 1 if held_out else DEMO_SEED
-    n_subjects = 2 if held_out else recipe.subjects
-    specs = synthetic_clip_specs(n_subjects=n_subjects, clips_per_class=recipe.clips_per_class, seed=seed)
-    dis = Distractors(*recipe.distractors)
-    return [make_synthetic_clip(sp["seed"], sp["label"], sp["subject"], name=sp["name"],
-                                identity=FaceIdentity.random(sp["identity_seed"]), image_size=image_size,
-                                amplitude_px=recipe.amplitude_px, distractors=dis) for sp in specs]
+    syn = SYNTHETIC_RECIPES[recipe.synthetic]
+    return [clip_from_spec(sp, image_size=recipe.render_size, distractors=syn.distractors,
+                           amplitude_range=syn.amplitude_range) for sp in specs]
+
+
+def training_clips(recipe: DemoRecipe = DEMO_RECIPE) -> list[Clip]:
+    """The synthetic clips the demo model trains on (rendered lazily at ``recipe.render_size`` px)."""
+    from cmnet_core.data.synthetic import synthetic_clip_specs
+
+    return _render(synthetic_clip_specs(n_subjects=recipe.subjects, clips_per_class=recipe.clips_per_class,
+                                        seed=DEMO_SEED), recipe)
+
+
+def held_out_clips(recipe: DemoRecipe = DEMO_RECIPE, seed: int = HELD_OUT_SEED, subjects: int | None = None,
+                   clips_per_class: int | None = None) -> list[Clip]:
+    """Clips of subjects the demo model never saw (``seed`` ≠ `DEMO_SEED`), demo condition, same render size."""
+    from cmnet_core.data.synthetic import synthetic_clip_specs
+
+    if seed == DEMO_SEED:
+        raise ValueError("held-out clips need a seed other than DEMO_SEED (those are the training clips)")
+    return _render(synthetic_clip_specs(n_subjects=subjects or recipe.held_out_subjects,
+                                        clips_per_class=clips_per_class or recipe.held_out_clips_per_class,
+                                        seed=seed), recipe)
+
+
+def score_clips(predictor, clips: list[Clip]) -> dict:
+    """Score a `Predictor` on synthetic clips: accuracy, median per-clip Spearman ρ(k_n, true intensity at the
+    sampled frames), median |peak of k_n − true apex| in source frames, and the clip count (the flat
+    ``metrics`` dict the prediction panel shows)."""
+    from cmnet_core.train.fidelity import intensity_spearman, true_intensity_at
+
+    hits, rhos, errors = [], [], []
+    for clip in clips:
+        pred = predictor.predict(clip)
+        hits.append(pred.label == clip.label)
+        rhos.append(intensity_spearman(pred.intensity, true_intensity_at(clip, pred.frame_map)))
+        errors.append(abs(pred.k_peak_frame - float(clip.annotation.apex)))
+    return {"held-out accuracy": round(sum(hits) / len(hits), 4),
+            "median ρ(k_n, true intensity)": round(statistics.median(rhos), 4),
+            "median apex error of k_n peak (frames)": round(statistics.median(errors), 2),
+            "held-out clips": len(clips)}
 
 
 def demo_dir() -> Path:
-    """``$CMNET_STUDIO_DEMO_DIR`` or ``~/.cache/cmnet-studio/demo``."""
+    """``$CMNET_STUDIO_DEMO_DIR`` or ``~/.cache/cmnet-studio/demo``: where the demo's annotations may be kept."""
     env = os.environ.get("CMNET_STUDIO_DEMO_DIR")
     return Path(env) if env else Path.home() / ".cache" / "cmnet-studio" / "demo"
 
 
-def demo_checkpoint_path(folder: Path | None = None) -> Path:
-    """Where the demo checkpoint is cached (versioned, so a new app version rebuilds it)."""
-    return (folder or demo_dir()) / f"demo-model-v{DEMO_VERSION}.pt"
+def demo_checkpoint_path() -> Path:
+    """The shipped demo checkpoint (`cmnet_core.demo_model.DEMO_CHECKPOINT`)."""
+    return DEMO_CHECKPOINT
 
 
 def demo_clip(recipe: DemoRecipe = DEMO_RECIPE) -> Clip:
-    """The synthetic demo clip: 48 frames of 256×256 px at 200 fps, onset/apex/offset from the generator,
-    with the demo model's exaggerated amplitude and distractors (`DemoRecipe`)."""
-    from cmnet_core.data.synthetic import Distractors, make_synthetic_clip
+    """The synthetic demo clip: 48 frames of 256×256 px at 200 fps, onset/apex/offset and true intensity from
+    the generator, a face the model never saw, `DEMO_AMPLITUDE_PX` at 224 px and the demo condition's
+    distractors."""
+    from cmnet_core.data.synthetic import SYNTHETIC_RECIPES, FaceIdentity, make_synthetic_clip
 
     return make_synthetic_clip([DEMO_SEED, 99], DEMO_LABEL, subject="demo", name=f"demo_{DEMO_LABEL}",
-                               image_size=DEMO_IMAGE_SIZE, n_frames=DEMO_FRAMES, amplitude_px=recipe.amplitude_px,
-                               distractors=Distractors(*recipe.distractors))
+                               identity=FaceIdentity.random(list(DEMO_IDENTITY_SEED)),
+                               image_size=DEMO_IMAGE_SIZE, n_frames=DEMO_FRAMES, amplitude_px=DEMO_AMPLITUDE_PX,
+                               distractors=SYNTHETIC_RECIPES[recipe.synthetic].distractors)
 
 
 def build_demo_model(out_path: str | Path | None = None, progress: Callable[[float, str], None] | None = None,
-                     cancelled: Callable[[], bool] | None = None, epochs: int | None = None,
-                     recipe: DemoRecipe = DEMO_RECIPE) -> Path:
-    """Train the demo CMNet on synthetic clips (`demo_clips`) and write its checkpoint to ``out_path``.
+                     cancelled: Callable[[], bool] | None = None, recipe: DemoRecipe = DEMO_RECIPE) -> Path:
+    """Train the demo CMNet on `training_clips`, score it on `held_out_clips` and write the checkpoint (weights
+    and metadata only, no optimiser state) to ``out_path`` (default `DEMO_CHECKPOINT`).
 
-    ``recipe`` sets size, data, amplitude and optimiser (``epochs`` overrides its epoch count).
-    ``progress(fraction, message)`` reports preprocessing then training steps; ``cancelled()`` returning
-    True stops at the next step (raises `Cancelled`, nothing is written).
-    The checkpoint is first written in a temporary folder and moved into place, so a half-built model is
-    never cached. Returns the checkpoint path.
+    The metadata holds ``metrics`` (`score_clips` on the held-out clips), ``build_seconds`` (wall time of the
+    whole build), ``demo_recipe``, ``demo_version``, ``demo_seed`` and ``synthetic: True``.
+    ``progress(fraction, message)`` reports preprocessing, training and scoring; ``cancelled()`` returning True
+    stops at the next step (raises `Cancelled`, nothing is written). Returns the checkpoint path.
     """
-    from cmnet_core.data.synthetic import SYNTHETIC_LABELS
-    from cmnet_core.model import CMNetConfig
+    from cmnet_core.data.synthetic import SYNTHETIC_LABELS, SYNTHETIC_RECIPES
+    from cmnet_core.inference import Predictor
     from cmnet_core.preprocess.types import PreprocessSettings
     from cmnet_core.train.callbacks import Callback
+    from cmnet_core.train.checkpoint import load_checkpoint, save_checkpoint
     from cmnet_core.train.dataset import preprocess_clips
-    from cmnet_core.train.trainer import TrainConfig, Trainer
+    from cmnet_core.train.trainer import Trainer
 
-    epochs = recipe.epochs if epochs is None else epochs
-    out = Path(out_path) if out_path else demo_checkpoint_path()
+    t0 = time.monotonic()
+    out = Path(out_path) if out_path else DEMO_CHECKPOINT
     progress = progress or (lambda f, m: None)
     cancelled = cancelled or (lambda: False)
-    clips = demo_clips(recipe)
-    settings = PreprocessSettings(image_size=recipe.image_size, num_frames=recipe.num_frames, landmarks="hint")
+    cfg, train_cfg = recipe.model_config(), recipe.train_config()
+    settings = PreprocessSettings(image_size=cfg.image_size, num_frames=cfg.num_frames, landmarks="hint")
     labels = list(SYNTHETIC_LABELS)
 
     def pre_progress(done: int, total: int, name: str) -> None:
-        progress(0.2 * done / total, f"preparing synthetic clip {done}/{total}")
+        progress(0.15 * done / total, f"preparing synthetic clip {done}/{total}")
         if cancelled():
             raise Cancelled()
 
-    samples = preprocess_clips(clips, labels, settings, progress=pre_progress)
-    steps_per_epoch = (len(samples) + recipe.batch_size - 1) // recipe.batch_size
+    samples = preprocess_clips(training_clips(recipe), labels, settings, progress=pre_progress)
+    epochs = train_cfg.epochs
+    steps_per_epoch = (len(samples) + train_cfg.batch_size - 1) // train_cfg.batch_size
 
     class Report(Callback):
         def __init__(self) -> None:
@@ -146,23 +200,28 @@ def build_demo_model(out_path: str | Path | None = None, progress: Callable[[flo
 
         def on_step(self, step, steps, losses):
             done = (self.epoch * steps_per_epoch + step) / (epochs * steps_per_epoch)
-            progress(0.2 + 0.8 * done, f"training epoch {self.epoch + 1}/{epochs}")
+            progress(0.15 + 0.75 * done, f"training epoch {self.epoch + 1}/{epochs}")
 
         def should_cancel(self):
             return cancelled()
 
-    cfg = CMNetConfig.preset("fast", image_size=recipe.image_size, num_frames=recipe.num_frames,
-                             use_id=recipe.use_id)
-    train_cfg = TrainConfig(epochs=epochs, batch_size=recipe.batch_size, optimizer=recipe.optimizer, lr=recipe.lr,
-                            lr_step=recipe.lr_step, seed=DEMO_SEED, device="cpu", amp=False)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
-        meta = {"database": "synthetic (demo, exaggerated motion)", "protocol": f"synthetic-{len(labels)}",
-                "synthetic": True, "preprocess": settings.to_dict(), "demo_seed": DEMO_SEED,
-                "demo_recipe": {**asdict(recipe), "epochs": epochs}, "demo_summary": recipe.summary()}
+    syn = SYNTHETIC_RECIPES[recipe.synthetic]
+    meta = {"database": f"synthetic (demo: {syn.description})", "protocol": f"synthetic-{len(labels)}",
+            "synthetic": True, "preprocess": settings.to_dict(), "demo_seed": DEMO_SEED,
+            "demo_version": DEMO_VERSION, "demo_recipe": {**asdict(recipe), "held_out_seed": HELD_OUT_SEED,
+                                                          "amplitude_range": list(syn.amplitude_range)},
+            "demo_summary": recipe.summary()}
+    with tempfile.TemporaryDirectory() as tmp:
         result = Trainer(cfg, train_cfg, labels, tmp, metadata=meta, callbacks=Report()).fit(samples)
         if result.status != "finished":
             raise Cancelled()
-        shutil.move(str(result.final_path), out.with_suffix(".tmp"))
-        os.replace(out.with_suffix(".tmp"), out)
-    return out
+        progress(0.9, "scoring held-out synthetic clips")
+        trained = load_checkpoint(result.final_path)
+        metrics = score_clips(Predictor.load(result.final_path, device="cpu"), held_out_clips(recipe))
+    metadata = {**trained.metadata, "metrics": metrics,
+                "metrics_note": f"{metrics['held-out clips']} clips of {recipe.held_out_subjects} synthetic subjects "
+                                f"never trained on (seed {HELD_OUT_SEED}), demo condition",
+                "build_seconds": round(time.monotonic() - t0, 1)}
+    path = save_checkpoint(out, trained.state_dict, metadata)
+    progress(1.0, "done")
+    return path

@@ -458,9 +458,10 @@ class MainWindow(QMainWindow):
             self.tasks.remove(task)
 
     # ---- the embedded demo ----------------------------------------------------------------------
-    def open_demo(self, build: bool = True) -> None:
-        """Open the synthetic demo clip; load (or first build, behind a progress dialog) the demo model and
-        predict the clip."""
+    def open_demo(self, with_model: bool = True) -> None:
+        """Open the synthetic demo clip and (with ``with_model``) load the shipped demo model
+        (`cmnet_core.demo_model.DEMO_CHECKPOINT`) and predict the clip. Nothing is trained here; when the file
+        is missing (a stripped copy of the source tree) the status bar says how to rebuild it."""
         from .demo import demo_checkpoint_path, demo_clip, demo_dir
 
         if not self.commands.confirm_discard():
@@ -468,48 +469,21 @@ class MainWindow(QMainWindow):
         folder = demo_dir() if os.environ.get("CMNET_STUDIO_DEMO_DIR") else self.data_dir() / "demo"
         store = AnnotationStore(folder / "demo-annotations.json", "synthetic demo")
         self.show_document(Path("synthetic demo"), [demo_clip()], None, store, is_demo=True)
+        if not with_model:
+            return
         ckpt = demo_checkpoint_path()
         if ckpt.exists():
             self.load_checkpoint(str(ckpt), predict_after=True)
-        elif build:
-            self.build_demo_model(ckpt)
-
-    def build_demo_model(self, ckpt: Path) -> None:
-        """Train the demo model in a worker behind a cancellable progress dialog, then load it and predict."""
-        from PySide6.QtWidgets import QProgressDialog
-
-        from .demo import build_demo_model
-
-        dlg = QProgressDialog("Building the synthetic demo model (first start only)…", "Cancel", 0, 100, self)
-        dlg.setWindowTitle("Synthetic demo")
-        dlg.setMinimumDuration(0)
-        dlg.setWindowModality(Qt.WindowModality.NonModal)  # the clip can be explored meanwhile
-        dlg.setValue(0)
-        self.demo_dialog = dlg
-
-        def progress(fraction: float, message: str) -> None:
-            dlg.setValue(int(100 * fraction))
-            dlg.setLabelText(f"Building the synthetic demo model (first start only, about 5 min)…\n{message}")
-
-        def done(path) -> None:
-            dlg.reset()
-            self.load_checkpoint(str(path), predict_after=True)
-
-        def failed(message: str) -> None:
-            dlg.reset()
-            if task.was_cancelled:
-                self.statusBar().showMessage("Demo model not built: choose a checkpoint to predict.", 8000)
-                return
-            dialogs.error(self, "Demo model not built",
-                          f"{message}\n\nThe demo clip is open; choose a checkpoint (Ctrl+K) to predict, or "
-                          "build the demo model with: .venv/bin/python scripts/build_demo.py")
-
-        task = self._run_task(lambda p, c: build_demo_model(ckpt, p, c), done, failed, progress)
-        dlg.canceled.connect(task.cancel)
+        else:
+            self.statusBar().showMessage(f"The demo model {ckpt} is missing: rebuild it with "
+                                         ".venv/bin/python scripts/build_demo.py, or choose a checkpoint (Ctrl+K).")
 
     def load_checkpoint(self, path: str, device: str | None = None, predict_after: bool = False) -> None:
         """Load ``path`` in a worker; on success the panel shows its metadata and the device in use
         (and, with ``predict_after``, the current clip is predicted)."""
+        from cmnet_core.demo_model import resolve_checkpoint
+
+        path = str(resolve_checkpoint(path))  # the name "demo" stands for the shipped demo model
         device = device or self.prediction_panel.device.currentData()
         self.prediction_panel.progress.setFormat("loading checkpoint…")
 
@@ -532,7 +506,7 @@ class MainWindow(QMainWindow):
             self.prediction_panel.progress.setFormat("no checkpoint")
             dialogs.error(self, "Cannot load checkpoint",
                           f"{path}:\n{message}\n\nChoose a checkpoint written by CMNet Studio's training "
-                          "(cmnet train / cmnet loso), or rebuild the demo model with scripts/build_demo.py.")
+                          "(cmnet train / cmnet loso), or \"demo\" for the shipped synthetic demo model.")
 
         self._run_task(lambda progress, cancelled: load_predictor(path, device), done, failed)
 

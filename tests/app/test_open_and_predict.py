@@ -113,7 +113,7 @@ def test_prediction_cancel_leaves_no_result(make_window, tiny_checkpoint, tmp_pa
 def test_demo_opens_labelled_synthetic(make_window, tmp_path, monkeypatch):
     monkeypatch.setenv("CMNET_STUDIO_DEMO_DIR", str(tmp_path / "demo"))
     w = make_window()
-    w.open_demo(build=False)
+    w.open_demo(with_model=False)
     assert w.banner.isVisibleTo(w) and "SYNTHETIC DEMO" in w.banner.text()
     assert "synthetic demo" in w.windowTitle()
     clip = w.state.clip

@@ -58,7 +58,7 @@ def test_noninteractive_questions_take_the_safe_default(monkeypatch, capsys):
 def test_no_recovery_question_without_edits_and_demo_store_follows_env(make_window, tmp_path, monkeypatch, messages):
     monkeypatch.setenv("CMNET_STUDIO_DEMO_DIR", str(tmp_path / "demo"))
     w = make_window()
-    w.open_demo(build=False)
+    w.open_demo(with_model=False)
     store_path = w.state.store.path
     assert store_path.parent == tmp_path / "demo"
     w.annotation_panel.commit_notes()  # what the autosave timer does: unchanged notes make no edit
@@ -71,7 +71,7 @@ def test_no_recovery_question_without_edits_and_demo_store_follows_env(make_wind
     w.state.store.dirty = False
     w.shutdown()
     w2 = make_window()
-    w2.open_demo(build=False)
+    w2.open_demo(with_model=False)
     assert [m for m in messages if m[0] == "ask"] == []
     assert not aio.autosave_path(store_path).exists() and w2.state.annotation().notes == "checked"
 

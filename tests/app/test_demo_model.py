@@ -1,0 +1,134 @@
+"""The shipped demo model (resources/demo/cmnet-demo.pt): it has learnt, the name "demo" finds it, and the
+intensity plot marks the peak of k_n."""
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from app.demo import DEMO_SEED, HELD_OUT_SEED, DEMO_RECIPE, demo_checkpoint_path, held_out_clips
+from cmnet_core.demo_model import DEMO_CHECKPOINT, resolve_checkpoint
+
+#: Neither the training seed nor the held-out seed the build scored itself on.
+FRESH_SEED = DEMO_SEED + 7
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    from cmnet_core.inference import Predictor
+
+    return Predictor.load(DEMO_CHECKPOINT, device="cpu")
+
+
+def test_shipped_checkpoint_is_small_synthetic_and_scored():
+    assert demo_checkpoint_path() == DEMO_CHECKPOINT and DEMO_CHECKPOINT.is_file()
+    assert DEMO_CHECKPOINT.stat().st_size < 10_000_000
+    from cmnet_core.train.checkpoint import load_checkpoint
+
+    meta = load_checkpoint(DEMO_CHECKPOINT).metadata
+    assert meta["synthetic"] is True and meta["demo_seed"] == DEMO_SEED
+    assert meta["model_config"]["backbone"] == "small" and meta["image_size"] == 64
+    m = meta["metrics"]
+    assert m["held-out clips"] >= 16 and m["held-out accuracy"] >= 0.8
+    assert m["median ρ(k_n, true intensity)"] >= 0.8 and meta["build_seconds"] > 0
+
+
+def test_demo_model_has_learnt_on_unseen_identities(predictor):
+    """At least 7 of 8 fresh clips (2 unseen subjects × 4 classes, demo condition) right; median per-clip
+    Spearman ρ(k_n, true intensity) ≥ 0.8."""
+    from cmnet_core.train.fidelity import intensity_spearman, true_intensity_at
+
+    clips = held_out_clips(DEMO_RECIPE, seed=FRESH_SEED, subjects=2, clips_per_class=1)
+    assert len(clips) == 8 and FRESH_SEED not in (DEMO_SEED, HELD_OUT_SEED)
+    hits, rhos = 0, []
+    for clip in clips:
+        pred = predictor.predict(clip)
+        hits += pred.label == clip.label
+        rhos.append(intensity_spearman(pred.intensity, true_intensity_at(clip, pred.frame_map)))
+    assert hits >= 7, (hits, rhos)
+    assert statistics.median(rhos) >= 0.8, rhos
+
+
+def test_demo_clip_is_predicted_right(predictor):
+    from app.demo import DEMO_AMPLITUDE_PX, demo_clip
+    from cmnet_core.data.synthetic import SYNTHETIC_RECIPES
+
+    clip = demo_clip()
+    low, high = SYNTHETIC_RECIPES["demo"].amplitude_range
+    assert low <= DEMO_AMPLITUDE_PX <= high and clip.true_amplitude_px == pytest.approx(DEMO_AMPLITUDE_PX)
+    pred = predictor.predict(clip)
+    assert pred.label == clip.label
+    assert abs(pred.k_peak_frame - clip.annotation.apex) <= 6
+
+
+def test_cmnet_predict_demo_name(tmp_path, monkeypatch):
+    from cmnet_core.cli import main
+    from cmnet_core.data.synthetic import SYNTHETIC_RECIPES, write_synthetic_database
+
+    monkeypatch.chdir(tmp_path)  # no file called "demo" here
+    assert resolve_checkpoint("demo") == DEMO_CHECKPOINT and str(resolve_checkpoint("x.pt")) == "x.pt"
+    syn = SYNTHETIC_RECIPES["demo"]
+    write_synthetic_database(tmp_path / "db", n_subjects=1, clips_per_class=1, image_size=96, seed=FRESH_SEED,
+                             labels=["surprise"], distractors=syn.distractors, amplitude_range=syn.amplitude_range)
+    assert main(["predict", "demo", str(tmp_path / "db"), "--out", str(tmp_path / "out")]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "out" / "predictions.csv", encoding="utf-8")))
+    assert len(rows) == 1 and rows[0]["status"] == "done"
+    assert float(rows[0]["k_peak_frame"]) > 0 and float(rows[0]["apex_change"]) > 0
+    clip = json.loads((tmp_path / "out" / "predictions.json").read_text())["clips"][0]
+    assert clip["k_peak_frame"] == pytest.approx(float(rows[0]["k_peak_frame"]))
+    assert clip["apex_change"] > 0
+
+
+def fake_prediction(k):
+    n = len(k)
+    return SimpleNamespace(labels=["a", "b"], probabilities=np.array([0.7, 0.3]), intensity=np.asarray(k, float),
+                           proto_mean=np.linspace(0.2, 1, n), proto_sigma=np.full(n, 0.05),
+                           frame_map=np.linspace(10, 40, n), apex_position=n - 1, k_peak_frame=None,
+                           apex_change=4.25, provenance={"apex_source": "annotated"})
+
+
+def test_plot_marks_the_k_peak(qtbot):
+    from app.widgets.intensity_plot import IntensityPlot
+    from app.widgets.prediction_panel import PredictionPanel
+
+    plot = IntensityPlot()
+    qtbot.addWidget(plot)
+    k = [0.1, 0.3, 0.6, 0.9, 0.7, 0.4, 0.2, 0.1]
+    pred = fake_prediction(k)
+    pred.k_peak_frame = float(pred.frame_map[3])
+    plot.set_prediction(pred)
+    assert plot.k_peak_frame() == pytest.approx(pred.frame_map[3])
+    assert plot.k_peak.yData[0] == pytest.approx(0.9)
+    assert plot.k_peak_line.value() == pytest.approx(pred.frame_map[3]) and plot.k_peak_line.isVisible()
+    labels = [label.text for _sample, label in plot.legend.items]
+    assert "k_n peak (apex estimate)" in labels
+    plot.set_prediction(None)
+    assert plot.k_peak_frame() is None and not plot.k_peak_line.isVisible()
+    assert "k_n peak (apex estimate)" not in [label.text for _s, label in plot.legend.items]
+
+    panel = PredictionPanel()
+    qtbot.addWidget(panel)
+    panel.show_prediction(pred)
+    text = panel.intensity_info.text()
+    assert "frame <b>27.1</b>" in text or f"{round(pred.k_peak_frame, 1):g}" in text
+    assert "4.25 grey levels" in text and "Apex change" in panel.intensity_info.toolTip()
+
+
+def test_window_opens_demo_with_the_shipped_model(make_window, tmp_path, monkeypatch, qtbot, messages):
+    """No build: the demo clip is predicted by the shipped file; the plot's k_n peak marker stands at the
+    prediction's k_n peak; the panel shows the held-out metrics and the synthetic note."""
+    monkeypatch.setenv("CMNET_STUDIO_DEMO_DIR", str(tmp_path / "demo"))
+    w = make_window()
+    w.open_demo()
+    qtbot.waitUntil(lambda: w.state.prediction is not None and not w.is_busy(), timeout=60_000)
+    pred = w.state.prediction
+    assert w.checkpoint_path == str(DEMO_CHECKPOINT) and pred.label == w.state.clip.label
+    assert w.intensity_plot.k_peak_frame() == pytest.approx(pred.k_peak_frame)
+    assert "held-out accuracy" in w.prediction_panel.meta.text()
+    assert "synthetic demo model" in w.prediction_panel.meta.text()
+    assert "Apex change" in w.prediction_panel.intensity_info.text()
+    assert messages == []
