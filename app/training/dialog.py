@@ -15,14 +15,18 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDia
                                QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
                                QListWidgetItem, QPushButton, QRadioButton, QSpinBox, QVBoxLayout, QWidget)
 
-from cmnet_core.model.config import NEGATIVE_SAMPLERS, CMNetConfig
+from cmnet_core.model.config import INPUTS, NEGATIVE_SAMPLERS, TENDENCY_LOSSES, CMNetConfig
 
 from .. import dialogs
 from ..workers import Task
 from .annotated import usable, write_generic_csv
-from .request import MODES, TrainingRequest, method_defaults
+from .request import MODES, PRESET_CHOICES, TrainingRequest, method_defaults, resolve_preset, training_defaults
 
-PRESETS = {"fast": "fast — 112 px (CPU-friendly)", "paper": "paper — 224 px (as published)"}
+PRESETS = PRESET_CHOICES
+#: How the dialog names the tendency-term and input choices.
+TENDENCY_TEXT = {"wrst": "L_Wrst (Eqs. 5–9, paper)", "position": "position term (MSE to the prototype mean; not in "
+                 "the paper)", "both": "L_Wrst + position term", "none": "none"}
+INPUT_TEXT = {"frames": "frames x_n (paper)", "onset_diff": "onset-relative x_n − x_onset (not in the paper)"}
 ERROR_COLOUR, WARNING_COLOUR, OK_COLOUR = QColor("#c62828"), QColor("#e65100"), QColor("#2e7d32")
 
 
@@ -148,30 +152,47 @@ class TrainingDialog(QDialog):
         self.sampling = QComboBox()
         self.sampling.addItems(list(NEGATIVE_SAMPLERS))
         self.sampling.setCurrentText(d["negative_sampling"])
+        self.tendency = QComboBox()
+        for key in TENDENCY_LOSSES:
+            self.tendency.addItem(TENDENCY_TEXT[key], key)
+        self.tendency.setToolTip("L_Wrst compares the set of k_n with prototype draws (any order of k_n gives the "
+                                 "same loss); the position term ties each k_n to the prototype mean at its position")
+        self.input = QComboBox()
+        for key in INPUTS:
+            self.input.addItem(INPUT_TEXT[key], key)
+        self.input.setToolTip("What FFE and ICE see; onset-relative frames cancel the face's identity")
         lam = QHBoxLayout()
         for i, box in enumerate(self.lambda_boxes, start=1):
             lam.addWidget(QLabel(f"λ{i}"))
             lam.addWidget(box)
-        method = QGroupBox("Method (defaults: the paper's values)")
+        method = QGroupBox("Method (defaults: the preset's values)")
         fm = QFormLayout(method)
         fm.addRow("Loss weights (Eq. 10)", lam)
         fm.addRow("ε, prototype floor (Eqs. 2–4)", self.epsilon)
         fm.addRow("ξ, rank-sum margin (Eq. 9)", self.xi)
         fm.addRow("τ, temperature (Eq. 1)", self.tau)
         fm.addRow("Negative sampling", self.sampling)
-        reset = QPushButton("Paper defaults")
+        fm.addRow("Tendency term", self.tendency)
+        fm.addRow("Input", self.input)
+        reset = QPushButton("Preset defaults")
         reset.clicked.connect(self.reset_method)
         fm.addRow("", reset)
         self.method_box = method
 
         # training
-        req = TrainingRequest(db="")
-        self.epochs = _ispin(1, 10_000, req.epochs)
-        self.lr = _spin(1e-6, 1.0, req.lr, decimals=6, step=1e-4)
-        self.batch = _ispin(1, 512, req.batch_size)
+        t = training_defaults("paper")
+        self.epochs = _ispin(1, 10_000, t["epochs"])
+        self.lr = _spin(1e-6, 1.0, t["lr"], decimals=6, step=1e-4)
+        self.batch = _ispin(1, 512, t["batch_size"])
+        self.lr_label = QLabel("Learning rate")
         self.preset = QComboBox()
         for key, text in PRESETS.items():
             self.preset.addItem(text, key)
+        self.preset.setToolTip("paper: as published (needs a GPU); cpu: labelled departures (small CNN on "
+                               "onset-relative frames, position term, Adam) that learn on a CPU in minutes")
+        self.preset_note = QLabel()
+        self.preset_note.setWordWrap(True)
+        self.preset_note.setStyleSheet("color:#444")
         self.image_size = _ispin(0, 1024, 0)
         self.image_size.setSpecialValueText("preset")
         self.image_size.setSuffix(" px")
@@ -188,13 +209,18 @@ class TrainingDialog(QDialog):
         train = QGroupBox("Training")
         ft = QFormLayout(train)
         ft.addRow("Epochs", self.epochs)
-        ft.addRow("Learning rate (SGD, halved every 50 epochs)", self.lr)
+        ft.addRow("Preset", self.preset)
+        ft.addRow("", self.preset_note)
+        ft.addRow(self.lr_label, self.lr)
         ft.addRow("Batch size (clips)", self.batch)
-        ft.addRow("Image-size preset", self.preset)
         ft.addRow("Image size override", self.image_size)
         ft.addRow("Frames per clip N", self.frames)
         ft.addRow("Device", self.device)
         ft.addRow("Runs folder", rr)
+        self._applied_preset = None
+        self.preset.currentIndexChanged.connect(self._preset_changed)
+        self.device.currentIndexChanged.connect(self._preset_changed)
+        self._preset_changed()
 
         # checks and buttons
         self.problem_list = QListWidget()
@@ -305,15 +331,45 @@ class TrainingDialog(QDialog):
         self.method_box.setToolTip("Fine-tuning keeps the checkpoint's model settings" if tuned else "")
         self.checked_for = None
 
+    def resolved_preset(self) -> str:
+        """The preset the run will use: the one chosen, or for auto what it resolves to on the chosen device."""
+        return resolve_preset(self.preset.currentData(), self.device.currentData() or "cpu")
+
+    def _preset_changed(self) -> None:
+        """Say what auto resolves to; when the resolved preset changes, load its method and training defaults."""
+        name = self.resolved_preset()
+        device = self.device.currentData() or "cpu"
+        cuda = any(str(self.device.itemData(i)).startswith("cuda") for i in range(self.device.count()))
+        if self.preset.currentData() == "auto":
+            why = f"device {device}" + ("" if cuda else "; no CUDA device on this machine")
+            self.preset_note.setText(f"auto → <b>{name}</b> here ({why})")
+        else:
+            self.preset_note.setText(f"<b>{name}</b>" + ("" if cuda or name == "cpu" else
+                                                          " (no CUDA device here: the paper's model is slow on a "
+                                                          "CPU and learns little within a CPU budget)"))
+        t = training_defaults(name)
+        optimizer = ("Adam" if t["optimizer"] == "adam" else "SGD") + f", halved every {t['lr_step']} epochs"
+        self.lr_label.setText(f"Learning rate ({optimizer})")
+        if name != self._applied_preset:
+            self._applied_preset = name
+            self.epochs.setValue(t["epochs"])
+            self.batch.setValue(t["batch_size"])
+            self.lr.setValue(t["lr"])
+            self.image_size.setSpecialValueText(f"preset ({CMNetConfig.preset(name).image_size})")
+            self.reset_method()
+        self.checked_for = None
+
     def reset_method(self) -> None:
-        """Put the paper's values back into the method settings."""
-        d = method_defaults()
+        """Put the resolved preset's values back into the method settings."""
+        d = method_defaults(self.resolved_preset())
         for box, v in zip(self.lambda_boxes, d["lambdas"]):
             box.setValue(v)
         self.epsilon.setValue(d["epsilon"])
         self.xi.setValue(d["xi"])
         self.tau.setValue(d["tau"])
         self.sampling.setCurrentText(d["negative_sampling"])
+        self.tendency.setCurrentIndex(self.tendency.findData(d["tendency_loss"]))
+        self.input.setCurrentIndex(self.input.findData(d["input"]))
 
     def request(self) -> TrainingRequest:
         """The run as set in the dialog (raises ``ValueError`` without an opened database)."""
@@ -332,7 +388,8 @@ class TrainingDialog(QDialog):
             epochs=self.epochs.value(), batch_size=self.batch.value(), lr=self.lr.value(),
             method={"lambdas": tuple(round(b.value(), 6) for b in self.lambda_boxes),
                     "epsilon": round(self.epsilon.value(), 6), "xi": round(self.xi.value(), 6),
-                    "tau": round(self.tau.value(), 6), "negative_sampling": self.sampling.currentText()},
+                    "tau": round(self.tau.value(), 6), "negative_sampling": self.sampling.currentText(),
+                    "tendency_loss": self.tendency.currentData(), "input": self.input.currentData()},
             device=self.device.currentData())
 
     def runs_folder(self) -> Path:

@@ -2,9 +2,11 @@
 
 Modes: ``loso`` (every fold: ``cmnet loso DB``), ``fold`` (one test subject: ``cmnet loso DB --fold S``),
 ``final`` (a model on all clips: ``cmnet train DB``) and ``finetune`` (``cmnet train DB --from CKPT``).
-The method's loss settings (λ1–λ3, ε, ξ, τ, negative sampling) go as the CLI's flags (``--lambdas``,
-``--epsilon``, ``--xi``, ``--tau``, ``--negative-sampling``), always all of them, so the command line in the run's
-log says exactly what was trained; a fine-tuning run keeps the checkpoint's own.
+The method's settings (λ1–λ3, ε, ξ, τ, negative sampling, the tendency term, the input) go as the CLI's flags
+(``--lambdas``, ``--epsilon``, ``--xi``, ``--tau``, ``--negative-sampling``, ``--tendency-loss``, ``--input``); the
+dialog sends all of them, so the command line in the run's log says exactly what was trained; a fine-tuning run
+keeps the checkpoint's own. The preset (``--preset``) is sent except when fine-tuning: ``auto`` resolves, as the
+CLI does, to ``cpu`` on the CPU and ``paper`` on a CUDA device (`resolve_preset`).
 """
 from __future__ import annotations
 
@@ -13,19 +15,37 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cmnet_core.model.config import CMNetConfig
-from cmnet_core.train.trainer import TrainConfig
+from cmnet_core.train.config import PRESET_TRAINING, TrainConfig
 
 MODES = {"loso": "LOSO evaluation (all folds)", "fold": "One LOSO fold",
          "finetune": "Fine-tune from a checkpoint", "final": "Final model on all data"}
-#: CMNetConfig fields the dialog edits (the method's loss settings), in display order.
-METHOD_FIELDS = ("lambdas", "epsilon", "xi", "tau", "negative_sampling")
+#: CMNetConfig fields the dialog edits (the method's settings), in display order.
+METHOD_FIELDS = ("lambdas", "epsilon", "xi", "tau", "negative_sampling", "tendency_loss", "input")
+#: The dialog's preset choices: key → text.
+PRESET_CHOICES = {"auto": "auto (cpu without CUDA, paper with CUDA)",
+                  "paper": "paper — 224 px, two ResNet-18s, L_Wrst (as published)",
+                  "fast": "fast — the paper's model at 112 px",
+                  "cpu": "cpu — small CNN, 64 px, onset-relative, position term, Adam (departures)"}
+
+
+def resolve_preset(preset: str, device: str) -> str:
+    """The preset a run uses: ``preset`` itself, or for ``"auto"`` what the CLI picks on ``device`` (``"cpu"`` on
+    the CPU, ``"paper"`` on a CUDA device; `cmnet_core.train.options.resolve_preset`)."""
+    if preset != "auto":
+        return preset
+    return "paper" if str(device).startswith("cuda") else "cpu"
+
+
+def training_defaults(preset: str) -> dict:
+    """`TrainConfig` defaults updated by the preset's (`PRESET_TRAINING`): epochs, batch_size, lr, optimizer..."""
+    return {**TrainConfig().to_dict(), **PRESET_TRAINING[preset]}
 #: Name of the file whose existence asks the run to stop (``--cancel-file``), inside the run folder.
 CANCEL_FILE = "cancel.request"
 
 
-def method_defaults() -> dict:
-    """The paper's values of `METHOD_FIELDS` (from `CMNetConfig`)."""
-    cfg = CMNetConfig()
+def method_defaults(preset: str = "paper") -> dict:
+    """The values of `METHOD_FIELDS` in a preset (default the paper's, from `CMNetConfig`)."""
+    cfg = CMNetConfig.preset(preset)
     return {k: getattr(cfg, k) for k in METHOD_FIELDS}
 
 
@@ -39,6 +59,10 @@ def method_flags(method: dict) -> list[str]:
             args += [f"--{key}", repr(float(method[key]))]
     if "negative_sampling" in method:
         args += ["--negative-sampling", str(method["negative_sampling"])]
+    if "tendency_loss" in method:
+        args += ["--tendency-loss", str(method["tendency_loss"])]
+    if "input" in method:
+        args += ["--input", str(method["input"])]
     return args
 
 
@@ -50,8 +74,11 @@ class TrainingRequest:
     mode : a key of `MODES`.  fold : the test subject for mode ``fold``.
     checkpoint, new_head : the starting checkpoint for ``finetune``; ``new_head`` re-initialises the classifier.
     holdout_subjects : subjects kept out and scored (``final`` / ``finetune``).
-    preset : ``"paper"`` (224 px) or ``"fast"`` (112 px); image_size / frames override it (pixels / N frames).
-    method : values of `METHOD_FIELDS` (λ1–λ3, ε, ξ, τ, negative sampling).
+    preset : ``"auto"`` (`resolve_preset` on ``device``), ``"paper"`` (224 px), ``"fast"`` (112 px) or ``"cpu"``;
+             image_size / frames override it (pixels / N frames).
+    epochs, batch_size, lr : None = the preset's (`training_defaults`; not sent, the CLI fills them in).
+    method : values of `METHOD_FIELDS` to set (λ1–λ3, ε, ξ, τ, negative sampling, tendency term, input); the
+             fields left out keep the preset's values.
     device : ``"cpu"``, ``"cuda"``, ``"cuda:1"``… (the dialog resolves "auto" so the GUI knows the device).
     cache : preprocessing cache folder, ``"off"``, or None for the CLI's default.
     """
@@ -64,25 +91,38 @@ class TrainingRequest:
     checkpoint: str | None = None
     new_head: bool = False
     holdout_subjects: list[str] = field(default_factory=list)
-    preset: str = "fast"
+    preset: str = "auto"
     image_size: int | None = None
     frames: int | None = None
-    epochs: int = TrainConfig.epochs
-    batch_size: int = TrainConfig.batch_size
-    lr: float = TrainConfig.lr
+    epochs: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None
     seed: int = TrainConfig.seed
-    method: dict = field(default_factory=method_defaults)
+    method: dict = field(default_factory=dict)
     device: str = "cpu"
     cache: str | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"unknown training mode {self.mode!r}; choose one of {list(MODES)}")
+        if self.preset not in PRESET_CHOICES:
+            raise ValueError(f"unknown preset {self.preset!r}; choose one of {list(PRESET_CHOICES)}")
+
+    def resolved_preset(self) -> str:
+        """The preset the CLI will use for this request's device (`resolve_preset`)."""
+        return resolve_preset(self.preset, self.device)
+
+    def train_config(self) -> TrainConfig:
+        """The `TrainConfig` the CLI will build: the preset's training defaults, then the values set here."""
+        values = training_defaults(self.resolved_preset())
+        values.update({k: v for k, v in (("epochs", self.epochs), ("batch_size", self.batch_size),
+                                         ("lr", self.lr)) if v is not None}, seed=self.seed, device=self.device)
+        return TrainConfig(**values)
 
     def model_config(self) -> CMNetConfig:
         """The `CMNetConfig` this run trains (preset, size overrides and method settings)."""
         sizes = {k: v for k, v in (("image_size", self.image_size), ("num_frames", self.frames)) if v}
-        return CMNetConfig.preset(self.preset, **sizes, **self.method)
+        return CMNetConfig.preset(self.resolved_preset(), **sizes, **self.method)
 
     def run_name(self) -> str:
         """A run-folder name: mode and database folder (``loso-synth``, ``fold-s01-casme2`` …)."""
@@ -110,8 +150,10 @@ class TrainingRequest:
             if self.frames:
                 args += ["--frames", str(self.frames)]
             args += method_flags(self.method)
-        args += ["--epochs", str(self.epochs), "--batch-size", str(self.batch_size), "--lr", repr(self.lr),
-                 "--seed", str(self.seed), "--device", self.device]
+        for flag, value in (("--epochs", self.epochs), ("--batch-size", self.batch_size), ("--lr", self.lr)):
+            if value is not None:
+                args += [flag, repr(value) if isinstance(value, float) else str(value)]
+        args += ["--seed", str(self.seed), "--device", self.device]
         if self.cache:
             args += ["--cache", self.cache]
         return args + ["--run-dir", str(run_dir), "--progress", "jsonl",

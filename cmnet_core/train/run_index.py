@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 #: `RunRecord.settings` keys taken from config.json's train_config and model_config, in display order.
-TRAIN_KEYS = ("epochs", "batch_size", "lr", "seed", "selection", "device")
-MODEL_KEYS = ("image_size", "num_frames", "negative_sampling", "lambdas", "tau", "epsilon", "xi")
+TRAIN_KEYS = ("epochs", "batch_size", "optimizer", "lr", "seed", "selection", "device")
+MODEL_KEYS = ("image_size", "num_frames", "backbone", "input", "tendency_loss", "negative_sampling", "lambdas", "tau",
+              "epsilon", "xi")
 
 
 @dataclass
@@ -25,7 +26,8 @@ class RunRecord:
         for a final / fine-tuned model; empty when there is nothing scored yet.
     scope : what ``scores`` were computed on (``"LOSO pooled"``, ``"held-out"``, ``""``).
     folds_done, folds_total : finished LOSO folds / subjects (0 for other kinds).
-    settings : the training and model settings of `TRAIN_KEYS` and `MODEL_KEYS`.
+    settings : the training and model settings of `TRAIN_KEYS` and `MODEL_KEYS`, plus ``preset`` (the name the CLI
+        recorded in config.json, e.g. ``"cpu"``; absent for runs written before presets were recorded).
     checkpoint : ``checkpoints/final.pt`` of a finished final / fine-tuned model, else None (a LOSO run's fold
         models each miss one subject; they are evaluations, not models to use).
     """
@@ -79,6 +81,10 @@ def read_run(path: str | Path) -> RunRecord:
                     protocol=db.get("protocol", ""))
     tc, mc = config.get("train_config", {}), config.get("model_config", {})
     rec.settings = {**{k: tc[k] for k in TRAIN_KEYS if k in tc}, **{k: mc[k] for k in MODEL_KEYS if k in mc}}
+    if isinstance(config.get("preset"), dict) and config["preset"].get("name"):
+        rec.settings["preset"] = config["preset"]["name"]
+    elif "use_wrst" in mc and "tendency_loss" not in mc:  # written before tendency_loss existed
+        rec.settings["tendency_loss"] = "wrst" if mc["use_wrst"] else "none"
     keys = ("accuracy", "uf1", "uar", "paper_f1")
     if rec.kind == "loso":
         rec.folds_total = len(db.get("subjects", []))

@@ -105,7 +105,9 @@ def test_runs_index_reads_loso_and_final_runs(tmp_path):
             "train_config": {"epochs": 5, "lr": 0.001, "batch_size": 8, "device": "cuda", "seed": 0},
             "model_config": {"image_size": 224, "num_frames": 16, "tau": 0.07, "lambdas": [0.07, 0.71, 0.22]},
             "created": "2026-11-30T10:00:00"}
-    loso = _run(tmp_path, "20261130-100000-loso", {**base, "kind": "loso"}, {"pooled": scores},
+    loso = _run(tmp_path, "20261130-100000-loso",
+                {**base, "kind": "loso", "preset": {"name": "paper", "asked": "auto", "reason": "--device cuda"}},
+                {"pooled": scores},
                 [{"event": "run_start"}, {"event": "run_end", "status": "finished"}])
     for s in ("a", "b"):
         (loso / "folds" / s).mkdir(parents=True)
@@ -125,4 +127,8 @@ def test_runs_index_reads_loso_and_final_runs(tmp_path):
     assert ev.scores == {k: scores[k] for k in ("accuracy", "uf1", "uar", "paper_f1")}
     assert ev.settings["lambdas"] == [0.07, 0.71, 0.22] and ev.settings["device"] == "cuda"
     assert ev.checkpoint is None  # a LOSO run's fold models are not offered for prediction
+    assert ev.settings["preset"] == "paper" and "preset" not in done.settings  # recorded by the CLI since presets
+    old = _run(tmp_path, "20261130-090000-final", {**base, "kind": "final", "model_config": {"use_wrst": False}}, None,
+               [{"event": "run_start"}])
+    assert read_run(old).settings["tendency_loss"] == "none"  # a run written before tendency_loss existed
     assert read_run(tmp_path / "missing").status == "incomplete" and list_runs(tmp_path / "none") == []

@@ -49,9 +49,34 @@ def test_method_settings_are_plain_cli_flags(tmp_path):
     assert mc == req.model_config()  # what the CLI trains is what the dialog showed
     assert (mc.tau, mc.lambdas, mc.epsilon, mc.xi, mc.negative_sampling) == (0.2, (0.1, 0.5, 0.4), 0.2, 0.01,
                                                                             "random")
-    assert mc.image_size == 112 and tc.epochs == req.epochs
-    plain = build_parser().parse_args(["loso", "d"])  # no flags: the paper's values
-    assert options.configs(plain, "synthetic")[0] == CMNetConfig.preset("fast")
+    assert mc.image_size == 64 and tc == req.train_config()  # auto on the CPU: the cpu preset and its training
+    assert (tc.optimizer, tc.epochs) == ("adam", 15) and "--epochs" not in cmd  # None: the preset's, filled by the CLI
+    plain = build_parser().parse_args(["loso", "d", "--device", "cpu"])  # no flags: the preset's values
+    assert options.configs(plain, "synthetic")[0] == CMNetConfig.preset("cpu")
+
+
+def test_presets_in_the_request(tmp_path):
+    from app.training.request import PRESET_CHOICES, resolve_preset
+    from cmnet_core.cli import build_parser
+    from cmnet_core.train import options
+
+    assert list(PRESET_CHOICES) == ["auto", "paper", "fast", "cpu"]
+    assert PRESET_CHOICES["auto"].startswith("auto (cpu without CUDA, paper with CUDA)")
+    assert (resolve_preset("auto", "cpu"), resolve_preset("auto", "cuda:0"), resolve_preset("fast", "cpu")) == \
+        ("cpu", "paper", "fast")
+    for preset, device in (("auto", "cpu"), ("auto", "cuda:0"), ("paper", "cpu"), ("cpu", "cuda")):
+        req = TrainingRequest(db="d", preset=preset, device=device, epochs=2,
+                              method={"tendency_loss": "position", "input": "onset_diff"})
+        cmd = req.cli_arguments(tmp_path)
+        assert cmd[cmd.index("--preset") + 1] == preset
+        assert cmd[cmd.index("--tendency-loss") + 1] == "position" and cmd[cmd.index("--input") + 1] == "onset_diff"
+        args = build_parser().parse_args(cmd)
+        mc, tc, _ = options.configs(args, "synthetic")
+        assert args.preset_choice["name"] == req.resolved_preset()  # the dialog and the CLI resolve alike
+        assert mc == req.model_config() and tc == req.train_config() and tc.epochs == 2
+    assert method_defaults("cpu")["tendency_loss"] == "both" and method_defaults()["input"] == "frames"
+    with pytest.raises(ValueError, match="unknown preset"):
+        TrainingRequest(db="d", preset="gpu")
 
 
 def test_jsonl_buffer_keeps_partial_lines():

@@ -50,11 +50,13 @@ def dialog_for(qtbot, tmp_path, synth_root, mode="loso", epochs=1, **extra):
     qtbot.addWidget(dlg)
     qtbot.waitUntil(lambda: dlg.database is not None and dlg.checked_for is not None, timeout=60_000)
     dlg.mode.setCurrentIndex(dlg.mode.findData(mode))
+    dlg.device.setCurrentIndex(dlg.device.findData("cpu"))  # first: it decides what preset auto resolves to
+    assert dlg.preset.currentData() == "auto" and dlg.resolved_preset() == "cpu"
+    assert "auto → <b>cpu</b>" in dlg.preset_note.text()
     dlg.image_size.setValue(TINY["image_size"])
     dlg.frames.setValue(TINY["frames"])
     dlg.batch.setValue(TINY["batch_size"])
     dlg.epochs.setValue(epochs)
-    dlg.device.setCurrentIndex(dlg.device.findData("cpu"))
     for name, value in extra.items():
         box = getattr(dlg, name)
         box.setCurrentIndex(box.findData(value))
@@ -80,7 +82,8 @@ def test_loso_from_the_dialog_shows_progress_and_lands_in_the_runs_table(qtbot, 
     req = dlg.request()
     assert (req.mode, req.image_size, req.frames, req.epochs, req.device) == ("loso", 32, 4, 1, "cpu")
     assert req.method == {"lambdas": (0.07, 0.71, 0.22), "epsilon": 0.2, "xi": 0.01, "tau": 0.07,
-                          "negative_sampling": "probabilistic"}
+                          "negative_sampling": "probabilistic", "tendency_loss": "both", "input": "onset_diff"}
+    assert req.preset == "auto" and req.resolved_preset() == "cpu" and req.lr == 1e-3  # the cpu preset's
     mon = manager.launch(req, dlg.runs_folder(), env=run_env)
     qtbot.waitUntil(lambda: bool(mon.progress.losses["total"]), timeout=90_000)  # a step event arrived live
     assert mon.status == "running" and mon.is_running()
@@ -88,7 +91,8 @@ def test_loso_from_the_dialog_shows_progress_and_lands_in_the_runs_table(qtbot, 
     assert mon.status == "finished", mon.log.toPlainText()
     p = mon.progress
     assert p.folds == ["s01", "s02"] and set(p.fold_metrics) == {"s01", "s02"}
-    assert len(p.losses["l_id"]) == 2 and all(v > 0 for _, v in p.losses["l_id"])  # one step per fold
+    # one step per fold; the cpu preset trains with the position term and without L_ID
+    assert len(p.losses["l_pos"]) == 2 and all(v > 0 for _, v in p.losses["l_pos"])
     xs, ys = mon.curves["total"].getData()
     assert list(xs) == [1, 2] and list(ys) == [v for _, v in p.losses["total"]]
     assert mon.fold_table.rowCount() == 2 and mon.bar.value() == 1000

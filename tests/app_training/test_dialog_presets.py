@@ -1,0 +1,60 @@
+"""The training dialog's preset choice (auto / paper / fast / cpu): it says what auto resolves to on this machine,
+loads the resolved preset's method and training defaults, and shows the tendency term and input as method settings.
+No database and no training: widgets only."""
+from __future__ import annotations
+
+import pytest
+
+from app.training.dialog import TrainingDialog
+from app.training.request import PRESET_CHOICES
+
+
+@pytest.fixture
+def dialog(qtbot, tmp_path):
+    dlg = TrainingDialog(tmp_path / "runs", tmp_path / "data")
+    qtbot.addWidget(dlg)
+    dlg.device.setCurrentIndex(dlg.device.findData("cpu"))
+    return dlg
+
+
+def _select(box, key):
+    box.setCurrentIndex(box.findData(key))
+
+
+def test_preset_choices_and_auto_on_the_cpu(dialog):
+    assert [dialog.preset.itemData(i) for i in range(dialog.preset.count())] == ["auto", "paper", "fast", "cpu"]
+    assert dialog.preset.itemText(0) == PRESET_CHOICES["auto"] == "auto (cpu without CUDA, paper with CUDA)"
+    assert dialog.preset.currentData() == "auto" and dialog.resolved_preset() == "cpu"
+    assert "auto → <b>cpu</b>" in dialog.preset_note.text() and "device cpu" in dialog.preset_note.text()
+    # the cpu preset's defaults: Adam, 15 epochs, batch 8; position term + L_Wrst on onset-relative frames
+    assert (dialog.epochs.value(), dialog.batch.value(), dialog.lr.value()) == (15, 8, 1e-3)
+    assert "Adam" in dialog.lr_label.text()
+    assert (dialog.tendency.currentData(), dialog.input.currentData()) == ("both", "onset_diff")
+    assert dialog.image_size.specialValueText() == "preset (64)"
+
+
+def test_switching_preset_loads_its_defaults_and_the_request_carries_them(dialog):
+    _select(dialog.preset, "paper")
+    assert dialog.resolved_preset() == "paper"
+    assert (dialog.epochs.value(), dialog.tendency.currentData(), dialog.input.currentData()) == (100, "wrst", "frames")
+    assert "SGD, halved every 50 epochs" in dialog.lr_label.text()
+    assert dialog.image_size.specialValueText() == "preset (224)"
+    _select(dialog.tendency, "position")
+    _select(dialog.input, "onset_diff")
+    dialog.epochs.setValue(7)
+
+    class Db:  # request() needs an opened database; only these attributes are read
+        root, name, protocol = "/data/syn", "synthetic", "synthetic-4"
+
+    dialog.database = Db()
+    req = dialog.request()
+    assert (req.preset, req.epochs, req.method["tendency_loss"], req.method["input"]) == \
+        ("paper", 7, "position", "onset_diff")
+    cfg = req.model_config()
+    assert (cfg.backbone, cfg.tendency_loss, cfg.input, cfg.image_size) == ("resnet18", "position", "onset_diff", 224)
+    args = req.cli_arguments("/tmp/run")
+    assert args[args.index("--tendency-loss") + 1] == "position" and args[args.index("--preset") + 1] == "paper"
+    dialog.reset_method()  # "Preset defaults"
+    assert (dialog.tendency.currentData(), dialog.input.currentData()) == ("wrst", "frames")
+    _select(dialog.preset, "fast")  # same training defaults as paper; the method is reloaded
+    assert dialog.epochs.value() == 100 and dialog.image_size.specialValueText() == "preset (112)"
