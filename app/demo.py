@@ -79,9 +79,9 @@ class DemoRecipe:
 
         low, high = SYNTHETIC_RECIPES[self.synthetic].amplitude_range
         cfg = self.model_config()
-        return (f"preset {self.preset}, {cfg.image_size} px, {self.subjects * len(SYNTHETIC_LABELS) * self.clips_per_class}"
-                f" synthetic clips with exaggerated motion ({low:g}-{high:g} px at 224 px), "
-                f"{self.train_config().epochs} epochs")
+        n_clips = self.subjects * len(SYNTHETIC_LABELS) * self.clips_per_class
+        return (f"preset {self.preset}, {cfg.image_size} px, {n_clips} synthetic clips with exaggerated motion "
+                f"({low:g}-{high:g} px at 224 px), {self.train_config().epochs} epochs")
 
 
 DEMO_RECIPE = DemoRecipe()
@@ -128,8 +128,8 @@ def score_clips(predictor, clips: list[Clip]) -> dict:
         rhos.append(intensity_spearman(pred.intensity, true_intensity_at(clip, pred.frame_map)))
         errors.append(abs(pred.k_peak_frame - float(clip.annotation.apex)))
     return {"held-out accuracy": round(sum(hits) / len(hits), 4),
-            "median ρ(k_n, true intensity)": round(statistics.median(rhos), 4),
-            "median apex error of k_n peak (frames)": round(statistics.median(errors), 2),
+            "ρ(k_n, truth) median": round(statistics.median(rhos), 4),
+            "k_n peak error median (frames)": round(statistics.median(errors), 2),
             "held-out clips": len(clips)}
 
 
@@ -206,7 +206,9 @@ def build_demo_model(out_path: str | Path | None = None, progress: Callable[[flo
             return cancelled()
 
     syn = SYNTHETIC_RECIPES[recipe.synthetic]
-    meta = {"database": f"synthetic (demo: {syn.description})", "protocol": f"synthetic-{len(labels)}",
+    low, high = syn.amplitude_range
+    meta = {"database": f"synthetic, demo condition ({low:g}-{high:g} px motion at 224 px)",
+            "protocol": f"synthetic-{len(labels)}",
             "synthetic": True, "preprocess": settings.to_dict(), "demo_seed": DEMO_SEED,
             "demo_version": DEMO_VERSION, "demo_recipe": {**asdict(recipe), "held_out_seed": HELD_OUT_SEED,
                                                           "amplitude_range": list(syn.amplitude_range)},

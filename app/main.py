@@ -18,7 +18,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                 "facial micro-expressions with CMNet (Wei et al., AAAI 2023).")
     p.add_argument("path", nargs="?", help="a video file, a frame folder or a database root (default: the demo)")
     p.add_argument("--demo", action="store_true", help="open the embedded synthetic demo")
-    p.add_argument("--checkpoint", help="load this CMNet checkpoint and predict the first clip (\"demo\": the shipped synthetic demo model)")
+    p.add_argument("--checkpoint", help="load this CMNet checkpoint and predict the first clip "
+                                        "(\"demo\": the shipped synthetic demo model)")
     p.add_argument("--screenshot", metavar="PNG", help="save a picture of the loaded window to PNG and exit")
     p.add_argument("--frame", type=int, help="go to this frame number after opening")
     return p.parse_args(argv)

@@ -37,6 +37,7 @@ class IntensityPlot(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.plot, pi, self.legend = styled_plot("source frame number", "intensity (k_n, prototype)")
+        self.legend.setColumnCount(5)  # one row, so that it stays clear of the onset/apex/offset labels
         self.upper = pg.PlotDataItem(pen=pg.mkPen(BAND_COLOUR[:3], width=1))
         self.lower = pg.PlotDataItem(pen=pg.mkPen(BAND_COLOUR[:3], width=1))
         self.band = pg.FillBetweenItem(self.upper, self.lower, brush=pg.mkBrush(*BAND_COLOUR))

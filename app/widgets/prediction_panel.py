@@ -70,7 +70,7 @@ def describe_intensity(prediction) -> str:
     change_text = "—" if math.isnan(change) else f"{change:.2f} grey levels"
     return (f"k_n peak (apex estimate): frame <b>{round(peak, 1):g}</b>"
             f" · apex{f' ({html.escape(str(source))})' if source else ''}: frame {round(apex, 1):g}<br>"
-            f"Apex change (clip intensity): <b>{change_text}</b> <span style='color:#777'>ⓘ</span>")
+            f"Apex change (clip intensity): <b>{change_text}</b> <span style='color:#777'>(?)</span>")
 
 
 class ProbabilityBars(QWidget):
