@@ -1,5 +1,5 @@
 """Work that must stay off the GUI thread: frame decoding (with an LRU cache and prefetch) and tasks
-such as prediction, checkpoint loading and building the demo (progress, cancel, always a final signal)."""
+such as prediction and checkpoint loading (progress, cancel, always a final signal)."""
 from __future__ import annotations
 
 import sys
