@@ -62,6 +62,15 @@ class IntensityPlot(QWidget):
         self.k_peak_line.setZValue(5)
         self.k_peak_line.hide()
         pi.addItem(self.k_peak_line, ignoreBounds=True)
+        # the apex the model was given when no annotated apex mark shows it (spotted, midpoint, sheet)
+        self.model_apex = pg.InfiniteLine(angle=90, movable=False,
+                                          pen=pg.mkPen(MARK_COLOURS["apex"], width=1.5,
+                                                       style=pg.QtCore.Qt.PenStyle.DashDotDotLine),
+                                          label="apex", labelOpts={"position": 0.82, "color": MARK_COLOURS["apex"],
+                                                                   "movable": False, "fill": (255, 255, 255, 200)})
+        self.model_apex.setZValue(5)
+        self.model_apex.hide()
+        pi.addItem(self.model_apex, ignoreBounds=True)
         self.marks: dict[str, pg.InfiniteLine] = {}
         for kind, colour in MARK_COLOURS.items():
             line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(colour, width=1.5,
@@ -132,6 +141,7 @@ class IntensityPlot(QWidget):
             top = float(max(1.3, np.nanmax(np.r_[k, mean + 3 * sigma]) + 0.25))
             bottom = float(min(0.0, np.nanmin(np.r_[k, mean - 3 * sigma]) - 0.05))
             self.plot.getPlotItem().setYRange(bottom, top, padding=0.02)
+        self._update_model_apex()
         self._update_legend()
 
     def k_peak_frame(self) -> float | None:
@@ -154,6 +164,7 @@ class IntensityPlot(QWidget):
             line.setVisible(v is not None)
             if v is not None:
                 line.setValue(v)
+        self._update_model_apex()
 
     def set_cursor(self, number: float) -> None:
         """Move the cursor to source frame ``number`` without emitting ``cursorMoved``."""
@@ -215,6 +226,22 @@ class IntensityPlot(QWidget):
                                      (self.true_curve, "true intensity (synthetic)", has_true)):
             if visible:
                 self.legend.addItem(item, label)
+
+    def _update_model_apex(self) -> None:
+        """Show the prediction's apex (labelled with its source) unless the annotated apex mark stands there."""
+        pred = self.prediction
+        if pred is None:
+            self.model_apex.hide()
+            return
+        frame = float(pred.frame_map[pred.apex_position])
+        mark = self.marks["apex"]
+        if mark.isVisible() and abs(float(mark.value()) - frame) < 0.5:
+            self.model_apex.hide()
+            return
+        source = (getattr(pred, "provenance", None) or {}).get("apex_source") or "model input"
+        self.model_apex.show()  # before the text: a hidden line's label does not update its text
+        self.model_apex.setValue(frame)
+        self.model_apex.label.setFormat(f"apex ({source})")
 
     def _cursor_dragged(self) -> None:
         if not self._setting_cursor:

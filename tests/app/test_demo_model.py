@@ -106,7 +106,15 @@ def test_plot_marks_the_k_peak(qtbot):
     assert plot.k_peak_line.value() == pytest.approx(pred.frame_map[3]) and plot.k_peak_line.isVisible()
     labels = [label.text for _sample, label in plot.legend.items]
     assert "k_n peak (apex estimate)" in labels
+    # the apex the model used: drawn (with its source) while no annotated apex mark stands there
+    assert plot.model_apex.isVisible() and plot.model_apex.value() == pytest.approx(40.0)
+    assert plot.model_apex.label.toPlainText() == "apex (annotated)"
+    plot.set_marks({"onset": 10, "apex": 40, "offset": None})
+    assert not plot.model_apex.isVisible()
+    plot.set_marks({"onset": 10, "apex": 30, "offset": None})
+    assert plot.model_apex.isVisible()
     plot.set_prediction(None)
+    assert not plot.model_apex.isVisible()
     assert plot.k_peak_frame() is None and not plot.k_peak_line.isVisible()
     assert "k_n peak (apex estimate)" not in [label.text for _s, label in plot.legend.items]
 
