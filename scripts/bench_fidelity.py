@@ -60,7 +60,7 @@ def train_model(cfg: CMNetConfig, tcfg: TrainConfig, samples):
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         result = Trainer(cfg, tcfg, list(SYNTHETIC_LABELS), tmp).fit(samples)
-        return result.model, time.perf_counter() - t0, len(result.history)
+        return result.model, time.perf_counter() - t0, result.history
 
 
 @torch.no_grad()
@@ -129,10 +129,12 @@ def run_condition(recipe: str, args, variants: dict[str, CMNetConfig]) -> dict:
         runs = []
         for seed in args.seeds:
             tcfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer="adam", lr=args.lr,
-                               lr_step=10_000, seed=seed, device="cpu", amp=False)
-            model, secs, _ = train_model(cfg, tcfg, train)
+                               lr_step=10_000, seed=seed, device="cpu", amp=False, augment=args.augment)
+            model, secs, history = train_model(cfg, tcfg, train)
             probs, ks = model_outputs(model, test)
-            runs.append({"seed": seed, "train_s": round(secs, 1), **label_scores(y_test, probs),
+            steps = len(history) * -(-len(train) // args.batch_size)
+            runs.append({"seed": seed, "train_s": round(secs, 1), "step_s": round(secs / steps, 3),
+                         "final_l_c": round(history[-1]["l_c"], 4), **label_scores(y_test, probs),
                          **intensity_report(ks, test, test_clips)})
             print(json.dumps({"progress": recipe, "model": name, **runs[-1]}), file=sys.stderr, flush=True)
         report["models"][name] = {"runs": runs,
@@ -154,6 +156,7 @@ def main(argv=None) -> int:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--preset", default="cpu")
+    p.add_argument("--augment", default="clip", choices=("none", "clip"))
     p.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                    help="CMNetConfig overrides for the main model (JSON values), e.g. image_size=48")
     p.add_argument("--ablation", default="realistic", help="condition of the tendency x input ablation")

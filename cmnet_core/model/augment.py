@@ -57,4 +57,30 @@ class ContrastiveAugment:
         return self.view(frames), self.view(frames)
 
 
-__all__ = ["ContrastiveAugment"]
+def clip_augment(frames: torch.Tensor, max_shift: float = 0.06, gain: float = 0.2) -> torch.Tensor:
+    """Label-preserving augmentation of whole clips for training on few clips (not in the paper).
+
+    Per clip, the same for all its N frames (so onset-relative differences stay differences of the same motion):
+    a horizontal flip with probability 0.5 (the emotion classes do not depend on the face's side), an integer
+    translation of up to ``max_shift`` · S pixels in x and y (borders repeated), and a contrast gain drawn from
+    [1 − gain, 1 + gain]. frames : (B, N, 3, S, S) ImageNet-normalised -> same shape. Draws from torch's global
+    generator (its state is saved in training checkpoints). Raises ``ValueError`` on other shapes.
+    """
+    if frames.dim() != 5:
+        raise ValueError(f"frames must be (B, N, 3, S, S), got {tuple(frames.shape)}")
+    b, n, c, h, w = frames.shape
+    limit = int(round(max_shift * w))
+    out = []
+    for clip in frames:
+        if torch.rand(()) < 0.5:
+            clip = clip.flip(-1)
+        if limit > 0:
+            dx, dy = (int(v) for v in torch.randint(-limit, limit + 1, (2,)))
+            padded = torch.nn.functional.pad(clip, (limit, limit, limit, limit), mode="replicate")
+            clip = padded[..., limit + dy:limit + dy + h, limit + dx:limit + dx + w]
+        g = 1.0 + gain * (2.0 * torch.rand(()) - 1.0)
+        out.append(clip * g)
+    return torch.stack(out)
+
+
+__all__ = ["ContrastiveAugment", "clip_augment"]

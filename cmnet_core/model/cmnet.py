@@ -85,14 +85,16 @@ class CMNet(nn.Module):
 
     def encoder_input(self, frames: torch.Tensor) -> torch.Tensor:
         """What FFE and ICE see (``cfg.input``): the frames themselves (paper) or, with ``"onset_diff"``, every
-        frame minus the clip's first (onset) frame, x_n − x_1, (B, N, 3, S, S) -> same shape.
+        frame minus the clip's first (onset) frame, x_n − x_1, with each difference's spatial mean per channel
+        removed (a global lighting change, e.g. flicker, is not facial motion), (B, N, 3, S, S) -> same shape.
 
         Why onset-relative (a labelled departure from the paper): within a clip the face changes by ~1 grey
         level, between clips by ~40; subtracting the onset cancels identity, as apex − onset optical flow does
         in OFF-ApexNet/STSTNet. Measured in `scripts/bench_fidelity.py` (README, "The method").
         """
         if self.cfg.input == "onset_diff":
-            return frames - frames[:, :1]
+            diff = frames - frames[:, :1]
+            return diff - diff.mean(dim=(-2, -1), keepdim=True)  # a global lighting change is not motion
         return frames
 
     def forward(self, frames: torch.Tensor, apex_position: torch.Tensor,

@@ -11,7 +11,7 @@ SELECTIONS = ("fixed", "val")
 PRESET_TRAINING: dict[str, dict] = {
     "paper": {},
     "fast": {},
-    "cpu": {"optimizer": "adam", "lr": 1e-3, "epochs": 15, "batch_size": 8, "lr_step": 1000},
+    "cpu": {"optimizer": "adam", "lr": 1e-3, "epochs": 15, "batch_size": 8, "lr_step": 1000, "augment": "clip"},
 }
 
 
@@ -20,6 +20,7 @@ def auto_preset(cuda_available: bool) -> str:
     paper's two ResNet-18s do not fit ~100 clips within a CPU budget)."""
     return "paper" if cuda_available else "cpu"
 OPTIMIZERS = ("sgd", "adam")
+AUGMENTS = ("none", "clip")
 
 
 @dataclass
@@ -42,6 +43,8 @@ class TrainConfig:
                             ``select_metric`` on validation subjects drawn from the *training* subjects.
     val_subjects : int      how many training subjects are held out for ``selection="val"``.
     select_metric : str     ``"uf1"``, ``"uar"`` or ``"accuracy"`` for validation selection.
+    augment : str           ``"none"`` (paper) or ``"clip"``: per-clip flip, shift and contrast gain of the training
+                            clips (`cmnet_core.model.augment.clip_augment`; not in the paper).
     oracle : bool           also score the test subject after every epoch and report the best epoch as a
                             separate, labelled *oracle* figure (optimistic; never the honest result).
     """
@@ -63,8 +66,11 @@ class TrainConfig:
     val_subjects: int = 0
     select_metric: str = "uf1"
     oracle: bool = False
+    augment: str = "none"
 
     def __post_init__(self):
+        if self.augment not in AUGMENTS:
+            raise ValueError(f"TrainConfig.augment={self.augment!r}: choose one of {AUGMENTS}")
         if self.selection not in SELECTIONS:
             raise ValueError(f"TrainConfig.selection={self.selection!r}: choose one of {SELECTIONS} "
                              "(the oracle best-on-test figure is the separate flag oracle=True)")

@@ -188,7 +188,7 @@ class Trainer:
         samples, ``ValueError`` for an empty training set or ``selection="val"`` without validation samples.
         """
         from cmnet_core.losses import cmnet_loss
-        from cmnet_core.model.augment import ContrastiveAugment
+        from cmnet_core.model.augment import ContrastiveAugment, clip_augment
 
         if not train:
             raise ValueError("no training samples")
@@ -254,6 +254,8 @@ class Trainer:
             for frames, y, apex in loader:
                 frames = frames.to(self.device, non_blocking=True)
                 y, apex = y.to(self.device), apex.to(self.device)
+                if self.cfg.augment == "clip":
+                    frames = clip_augment(frames)
                 views = augment(frames) if self.model_cfg.use_id else None
                 with torch.autocast(device_type=self.device.type, dtype=torch.float16, enabled=self.use_amp):
                     out = model(frames, apex, views=views)
