@@ -1,9 +1,11 @@
 """The embedded demo: a synthetic clip and the shipped small CMNet trained on synthetic clips (Qt-free).
 
 The model is a file in the repository, ``resources/demo/cmnet-demo.pt`` (`cmnet_core.demo_model.DEMO_CHECKPOINT`),
-built once, reproducibly, by ``scripts/build_demo.py`` (`build_demo_model`, seeded by `DEMO_SEED`, about 1.5 min
-on a 2-core CPU): nothing is trained when the app starts. After training, the build scores clips of subjects it
-never saw (`held_out_clips`) and stores the figures in the checkpoint's ``metrics``, which the prediction panel shows.
+built once by ``scripts/build_demo.py`` (`build_demo_model`, seeded by `DEMO_SEED`; 5 min on a 2-core CPU shared
+with another job; a rebuild with the same code gives bit-identical weights): nothing is trained when the app
+starts. After training, the build scores clips of subjects it never saw (`held_out_clips`) and stores the figures
+in the checkpoint's ``metrics``, which the prediction panel shows. The training settings follow
+``PRESET_TRAINING[preset]``: when those change, rebuild the file and bump `DEMO_VERSION`.
 Everything here is synthetic and labelled so in the window: it shows how the app works, not anything about
 real faces.
 """

@@ -6,7 +6,8 @@
 Trains a small CMNet (`app.demo.DEMO_RECIPE`: preset ``cpu``, synthetic clips of the ``demo`` condition, training
 settings of the preset, seeded by `app.demo.DEMO_SEED`) on the CPU, scores it on held-out clips of subjects it
 never saw (seed `app.demo.HELD_OUT_SEED`) and writes the checkpoint, held-out figures in its ``metrics``, to
-``resources/demo/cmnet-demo.pt`` (`cmnet_core.demo_model.DEMO_CHECKPOINT`). About 1.5 min on an idle 2-core CPU.
+``resources/demo/cmnet-demo.pt`` (`cmnet_core.demo_model.DEMO_CHECKPOINT`). About 5 min on a busy 2-core CPU
+(4 min of CPU time); the same code and seed give bit-identical weights.
 """
 from __future__ import annotations
 
