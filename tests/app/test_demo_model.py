@@ -62,7 +62,8 @@ def test_demo_clip_is_predicted_right(predictor):
     assert low <= DEMO_AMPLITUDE_PX <= high and clip.true_amplitude_px == pytest.approx(DEMO_AMPLITUDE_PX)
     pred = predictor.predict(clip)
     assert pred.label == clip.label
-    assert abs(pred.k_peak_frame - clip.annotation.apex) <= 6
+    a = clip.annotation  # k_n plateaus near the apex: its peak within a quarter of onset..offset of the apex
+    assert abs(pred.k_peak_frame - a.apex) <= 0.25 * (a.offset - a.onset)
 
 
 def test_cmnet_predict_demo_name(tmp_path, monkeypatch):
