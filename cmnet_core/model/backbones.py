@@ -66,18 +66,38 @@ class SmallCNN(nn.Module):
         return self.body(x)
 
 
+class LinearTrunk(nn.Module):
+    """The lightest trunk: one linear map of the whole (3, S, S) image to F = ``features`` values.
+
+    Meant for tiny, area-downsampled onset-relative inputs (16-24 px), where DESIGN.md §7 measured CMNet's
+    structure with linear encoders level with a logistic regression on real CASME II at 0.01 s per step.
+    images (B, 3, S, S) -> (B, features). Not in the paper.
+    """
+
+    def __init__(self, image_size: int, features: int = 128) -> None:
+        super().__init__()
+        self.out_features = features
+        self.body = nn.Sequential(nn.Flatten(), nn.Linear(3 * image_size * image_size, features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, S, S) -> (B, features)."""
+        return self.body(x)
+
+
 def backbone_trunk(name: str, pretrained: str = "none",
-                   small_widths: tuple[int, int, int, int] = (32, 64, 128, 128)) -> tuple[nn.Module, int]:
-    """The FFE/ICE trunk named by ``CMNetConfig.backbone``: a torchvision ResNet (`resnet_trunk`) or `SmallCNN`.
+                   small_widths: tuple[int, int, int, int] = (32, 64, 128, 128),
+                   image_size: int = 224) -> tuple[nn.Module, int]:
+    """The FFE/ICE trunk named by ``CMNetConfig.backbone``: a torchvision ResNet (`resnet_trunk`), `SmallCNN`
+    or `LinearTrunk` (F = small_widths[-1]; needs ``image_size``).
 
     Returns (trunk, feature size F). Raises `BackboneWeightsError` when ``pretrained`` is not "none" for the
     small backbone (no pretrained weights exist for it) or as `resnet_trunk` does.
     """
-    if name == "small":
+    if name in ("small", "linear"):
         if pretrained != "none":
             raise BackboneWeightsError("the small backbone has no pretrained weights: use pretrained 'none' "
                                        "or a ResNet backbone")
-        trunk = SmallCNN(tuple(small_widths))
+        trunk = SmallCNN(tuple(small_widths)) if name == "small" else LinearTrunk(image_size, small_widths[-1])
         return trunk, trunk.out_features
     return resnet_trunk(name, pretrained)
 
@@ -123,4 +143,4 @@ def resnet_trunk(name: str = "resnet18", pretrained: str = "none") -> tuple[nn.M
     return model, feature_dim
 
 
-__all__ = ["BackboneWeightsError", "SmallCNN", "backbone_trunk", "imagenet_weights_file", "resnet_trunk"]
+__all__ = ["BackboneWeightsError", "LinearTrunk", "SmallCNN", "backbone_trunk", "imagenet_weights_file", "resnet_trunk"]

@@ -11,6 +11,8 @@ Per clip of N frames x^(n) (ImageNet-normalised crops, (N, 3, S, S)):
   an unbounded k has an arbitrary scale. ``"none"`` gives the plain linear squeeze of DESIGN.md §3.
 * extend: Linear(1, F) maps k_n to e_n; enhanced feature f_n ⊙ e_n (element-wise).
 * LSTM over the N enhanced features; its last hidden state v -> Linear classifier -> logits (C).
+  ``readout="k_attention"`` (not in the paper) reads v = Σ_n softmax(k_n / T)·h_n over the LSTM's outputs
+  instead, so the frames the intensity clues mark as strongest decide the class.
 * Tendency prototype (Eqs. 2-4): mean and σ per position from the apex position and learnable η_n.
 
 All ICE inputs of a batch — N originals plus, in training, 2N views per clip — go through the ICE in ONE
@@ -73,8 +75,8 @@ class CMNet(nn.Module):
             raise ValueError(f"CMNet needs at least 2 classes, got {num_classes}")
         self.cfg = cfg
         self.num_classes = num_classes
-        self.ffe, feat = backbone_trunk(cfg.backbone, cfg.pretrained, cfg.small_widths)
-        self.ice, _ = backbone_trunk(cfg.backbone, cfg.pretrained, cfg.small_widths)
+        self.ffe, feat = backbone_trunk(cfg.backbone, cfg.pretrained, cfg.small_widths, cfg.image_size)
+        self.ice, _ = backbone_trunk(cfg.backbone, cfg.pretrained, cfg.small_widths, cfg.image_size)
         self.projection = nn.Sequential(nn.Linear(feat, cfg.proj_hidden), nn.ReLU(inplace=True),
                                         nn.Linear(cfg.proj_hidden, cfg.proj_dim))
         self.squeeze = nn.Linear(feat, 1)
@@ -131,9 +133,15 @@ class CMNet(nn.Module):
             k = torch.sigmoid(k)
         e = self.extend(k.unsqueeze(-1))                                      # (B, N, F)
         f = self.ffe(frames.flatten(0, 1)).view(b, n, -1)                     # (B, N, F)
-        _, (h_last, _) = self.lstm(f * e)
-        logits = self.classifier(h_last[-1])
+        h_seq, (h_last, _) = self.lstm(f * e)                                 # (B, N, H), (layers, B, H)
         mean, sigma = self.prototype(apex_position)
+        if self.cfg.readout == "last":
+            v = h_last[-1]
+        else:  # k_n (or the prototype at the known apex) decides which time steps the clip vector reads
+            score = k if self.cfg.readout == "k_attention" else mean
+            weights = torch.softmax(score / self.cfg.readout_temperature, dim=1)   # (B, N)
+            v = (weights.unsqueeze(-1) * h_seq).sum(dim=1)
+        logits = self.classifier(v)
         sample = TendencyPrototype.sample(mean, sigma) if self.training else None
         return CMNetOutput(
             logits=logits, intensity=k, z=z_all[:, :n],

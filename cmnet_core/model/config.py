@@ -13,10 +13,11 @@ from typing import Any
 NEGATIVE_SAMPLERS = ("probabilistic", "deterministic", "random")
 PVALUE_MODES = ("density", "two_sided")
 INTENSITY_ACTIVATIONS = ("sigmoid", "none")
-BACKBONES = ("resnet18", "resnet34", "resnet50", "small")
+BACKBONES = ("resnet18", "resnet34", "resnet50", "small", "linear")
 INPUTS = ("frames", "onset_diff")
 TENDENCY_LOSSES = ("wrst", "position", "both", "none")
 VIEW_JITTERS = ("per_frame", "per_clip")
+READOUTS = ("last", "k_attention", "apex_attention")
 PRESETS = ("paper", "fast", "cpu")
 
 
@@ -33,7 +34,7 @@ class CMNetConfig:
     input: str = "frames"  #: "frames": x_n as in the paper; "onset_diff": x_n − x_onset (not in the paper, see below).
 
     # ---- encoders (FFE and ICE, separate weights) ----------------------------------------------
-    backbone: str = "resnet18"  #: "resnet18" (paper), "resnet34", "resnet50" or "small" (4-block CNN, CPU preset).
+    backbone: str = "resnet18"  #: "resnet18" (paper), "resnet34", "resnet50", "small" (4-block CNN) or "linear".
     small_widths: tuple[int, int, int, int] = (32, 64, 128, 128)  #: channel widths of the "small" backbone's blocks.
     pretrained: str = "none"  #: "none", "imagenet" (torchvision's download) or a path to a state-dict file.
     proj_hidden: int = 512  #: hidden width of the ICE projection head (not in the paper; DESIGN default 512).
@@ -41,6 +42,8 @@ class CMNetConfig:
     intensity_activation: str = "sigmoid"  #: "sigmoid": k_n = sigmoid(linear(h_n)) in (0,1); "none": k_n = linear(h_n).
     lstm_hidden: int = 512  #: hidden size of the LSTM over the N enhanced features (not in the paper; 512).
     lstm_layers: int = 1  #: LSTM layers (not in the paper; 1).
+    readout: str = "last"  #: "last": the LSTM's last hidden state (paper); "k_attention": Σ softmax(k_n/T)·h_n.
+    readout_temperature: float = 0.1  #: T of the "k_attention" readout, in intensity units (not in the paper).
 
     # ---- intensity distillation L_ID (Eq. 1) --------------------------------------------------
     tau: float = 0.07  #: temperature τ of sim(a, b) = exp(a·b/τ) (not in the paper; 0.07 as in MoCo/SimCLR).
@@ -83,7 +86,8 @@ class CMNetConfig:
             raise bad("negative_sampling", f"choose one of {NEGATIVE_SAMPLERS}")
         if self.pvalue not in PVALUE_MODES:
             raise bad("pvalue", f"choose one of {PVALUE_MODES}")
-        for name, choices in (("input", INPUTS), ("tendency_loss", TENDENCY_LOSSES), ("view_jitter", VIEW_JITTERS)):
+        for name, choices in (("input", INPUTS), ("tendency_loss", TENDENCY_LOSSES), ("view_jitter", VIEW_JITTERS),
+                               ("readout", READOUTS)):
             if getattr(self, name) not in choices:
                 raise bad(name, f"choose one of {choices}")
         if self.position_weight < 0:
@@ -100,7 +104,7 @@ class CMNetConfig:
             raise bad("epsilon", "must lie in [0, 1)")
         if not 0.0 < self.eta_init < 1.0:
             raise bad("eta_init", "must lie in (0, 1)")
-        for name in ("tau", "rank_temperature"):
+        for name in ("tau", "rank_temperature", "readout_temperature"):
             if getattr(self, name) <= 0:
                 raise bad(name, "must be positive")
         if self.sampling_temperature is not None and self.sampling_temperature <= 0:
@@ -169,4 +173,4 @@ PRESET_FIELDS: dict[str, dict[str, Any]] = {
 }
 
 
-__all__ = ["CMNetConfig", "PRESET_FIELDS", "PRESETS", "INPUTS", "TENDENCY_LOSSES", "VIEW_JITTERS", "NEGATIVE_SAMPLERS", "PVALUE_MODES", "INTENSITY_ACTIVATIONS", "BACKBONES"]
+__all__ = ["CMNetConfig", "PRESET_FIELDS", "PRESETS", "INPUTS", "TENDENCY_LOSSES", "VIEW_JITTERS", "READOUTS", "NEGATIVE_SAMPLERS", "PVALUE_MODES", "INTENSITY_ACTIVATIONS", "BACKBONES"]
