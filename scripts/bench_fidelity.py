@@ -3,7 +3,7 @@
 it has never seen? Trains on synthetic identities, scores unseen identities, beside baselines that use no deep
 model. Prints ONE JSON line; with ``--markdown FILE`` also writes the tables quoted by the README.
 
-    .venv/bin/python scripts/bench_fidelity.py                      # all conditions + ablation (~15-25 min, 2 cores)
+    .venv/bin/python scripts/bench_fidelity.py --markdown docs/fidelity.md   # everything (~35 min on 2 cores)
     .venv/bin/python scripts/bench_fidelity.py --conditions demo --no-ablation   # one condition
 
 Conditions are the generator's recipes (`cmnet_core.data.synthetic.SYNTHETIC_RECIPES`, also
@@ -146,7 +146,7 @@ def run_condition(recipe: str, args, variants: dict[str, CMNetConfig]) -> dict:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--conditions", nargs="+", default=list(SYNTHETIC_RECIPES), choices=list(SYNTHETIC_RECIPES))
-    p.add_argument("--train-subjects", type=int, default=8)
+    p.add_argument("--train-subjects", type=int, default=32)
     p.add_argument("--test-subjects", type=int, default=8)
     p.add_argument("--clips-per-class", type=int, default=2)
     p.add_argument("--train-seed", type=int, default=100)
@@ -178,6 +178,9 @@ def main(argv=None) -> int:
                     key = f"{args.preset}:{inp}:{tl}"
                     if (inp, tl) != (main_cfg.input, main_cfg.tendency_loss):
                         variants[key] = main_cfg.replace(input=inp, tendency_loss=tl)
+            for readout in ("last", "k_attention", "apex_attention"):
+                if readout != main_cfg.readout:
+                    variants[f"{args.preset}:readout={readout}"] = main_cfg.replace(readout=readout)
         results.append(run_condition(cond, args, variants))
     line = {"benchmark": "fidelity", "preset": args.preset, "overrides": overrides, "epochs": args.epochs,
             "seeds": args.seeds, "threads": args.threads, "wall_s": round(time.perf_counter() - t0, 1),

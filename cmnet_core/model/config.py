@@ -118,8 +118,9 @@ class CMNetConfig:
     @classmethod
     def preset(cls, name: str = "paper", **overrides: Any) -> "CMNetConfig":
         """A named configuration (`PRESET_FIELDS`): ``"paper"`` (224 px, ResNet-18s, raw frames, L_Wrst: as
-        published), ``"fast"`` (the paper's model at 112 px) or ``"cpu"`` (a small CNN on onset-relative 64 px
-        frames with the position-aware tendency term: labelled departures that learn on a CPU in minutes).
+        published), ``"fast"`` (the paper's model at 112 px) or ``"cpu"`` (a small CNN on onset-relative 32 px
+        frames, the position-aware tendency term and an apex-attention readout of the LSTM: labelled departures
+        that learn on a CPU in minutes; README "The method" gives the measurements).
 
         Keyword overrides replace single fields. Raises ``ValueError`` for an unknown name.
         """
@@ -168,8 +169,9 @@ class CMNetConfig:
 PRESET_FIELDS: dict[str, dict[str, Any]] = {
     "paper": {},
     "fast": {"image_size": 112},
-    "cpu": {"image_size": 64, "backbone": "small", "input": "onset_diff", "tendency_loss": "both",
-            "use_id": False, "view_jitter": "per_clip", "lstm_hidden": 128, "proj_hidden": 128},
+    "cpu": {"image_size": 32, "backbone": "small", "input": "onset_diff", "tendency_loss": "both",
+            "readout": "apex_attention", "use_id": False, "view_jitter": "per_clip", "lstm_hidden": 128,
+            "proj_hidden": 128},
 }
 
 

@@ -36,11 +36,12 @@ def test_presets_have_the_documented_fields():
         (224, 16, "resnet18", "frames", "wrst", True, (0.07, 0.71, 0.22), "per_frame", "none")
     assert CMNetConfig.preset("fast") == paper.replace(image_size=112)
     cpu = CMNetConfig.preset("cpu")
-    assert (cpu.image_size, cpu.num_frames, cpu.backbone, cpu.input, cpu.tendency_loss, cpu.use_id,
+    assert (cpu.image_size, cpu.num_frames, cpu.backbone, cpu.input, cpu.tendency_loss, cpu.readout, cpu.use_id,
             cpu.view_jitter, cpu.lstm_hidden, cpu.proj_hidden) == \
-        (64, 16, "small", "onset_diff", "both", False, "per_clip", 128, 128)
+        (32, 16, "small", "onset_diff", "both", "apex_attention", False, "per_clip", 128, 128)
+    assert paper.readout == "last"
     assert cpu.use_wrst and cpu.use_position
-    assert CMNetConfig.preset("cpu", image_size=32).image_size == 32  # overrides win
+    assert CMNetConfig.preset("cpu", image_size=48).image_size == 48  # overrides win
     with pytest.raises(ValueError, match="unknown CMNet preset"):
         CMNetConfig.preset("gpu")
 
