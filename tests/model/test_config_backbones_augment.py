@@ -29,7 +29,7 @@ def test_json_round_trip_and_bad_values():
     with pytest.raises(ValueError, match="negative_sampling"):
         CMNetConfig(negative_sampling="hard")
     with pytest.raises(ValueError, match="at least one"):
-        CMNetConfig(use_id=False, use_wrst=False, use_cls=False)
+        CMNetConfig(use_id=False, tendency_loss="none", use_cls=False)
 
 
 def test_imagenet_offline_names_the_file_and_folder(tmp_path, monkeypatch):
