@@ -32,7 +32,7 @@ from .prediction import Cancelled
 
 DEMO_SEED = 2023
 #: Bumped whenever the recipe (and so the shipped checkpoint) changes; recorded in the checkpoint metadata.
-DEMO_VERSION = 3
+DEMO_VERSION = 4
 #: The demo clip: a synthetic subject the model never saw (neither in training nor in the held-out check)
 #: showing surprise, with the demo condition's exaggerated motion.
 DEMO_LABEL = "surprise"
@@ -62,11 +62,11 @@ class DemoRecipe:
 
     preset: str = "cpu"
     synthetic: str = "demo"
-    subjects: int = 8
+    subjects: int = 16
     clips_per_class: int = 2
     render_size: int = 128
     held_out_subjects: int = 4
-    held_out_clips_per_class: int = 1
+    held_out_clips_per_class: int = 2
 
     def model_config(self):
         """The `CMNetConfig` of the demo model."""

@@ -34,7 +34,7 @@ from cmnet_core.data.synthetic import (SYNTHETIC_LABELS, SYNTHETIC_RECIPES, Face
 from cmnet_core.model import CMNetConfig  # noqa: E402
 from cmnet_core.preprocess.types import PreprocessSettings  # noqa: E402
 from cmnet_core.train import fidelity as fid  # noqa: E402
-from cmnet_core.train.config import TrainConfig  # noqa: E402
+from cmnet_core.train.config import PRESET_TRAINING, TrainConfig  # noqa: E402
 from cmnet_core.train.dataset import preprocess_clips  # noqa: E402
 from cmnet_core.train.metrics import confusion_matrix, scores  # noqa: E402
 from cmnet_core.train.trainer import Trainer  # noqa: E402
@@ -151,9 +151,10 @@ def main(argv=None) -> int:
     p.add_argument("--clips-per-class", type=int, default=2)
     p.add_argument("--train-seed", type=int, default=100)
     p.add_argument("--test-seed", type=int, default=200)
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--lr", type=float, default=1e-3)
+    train_defaults = PRESET_TRAINING["cpu"]
+    p.add_argument("--epochs", type=int, default=train_defaults["epochs"])
+    p.add_argument("--batch-size", type=int, default=train_defaults["batch_size"])
+    p.add_argument("--lr", type=float, default=train_defaults["lr"])
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--preset", default="cpu")
     p.add_argument("--augment", default="clip", choices=("none", "clip"))

@@ -11,7 +11,7 @@ SELECTIONS = ("fixed", "val")
 PRESET_TRAINING: dict[str, dict] = {
     "paper": {},
     "fast": {},
-    "cpu": {"optimizer": "adam", "lr": 1e-3, "epochs": 15, "batch_size": 8, "lr_step": 1000, "augment": "clip"},
+    "cpu": {"optimizer": "adam", "lr": 1e-3, "epochs": 20, "batch_size": 8, "lr_step": 1000, "augment": "clip"},
 }
 
 
