@@ -31,7 +31,7 @@ def test_shipped_checkpoint_is_small_synthetic_and_scored():
 
     meta = load_checkpoint(DEMO_CHECKPOINT).metadata
     assert meta["synthetic"] is True and meta["demo_seed"] == DEMO_SEED
-    assert meta["model_config"]["backbone"] == "small" and meta["image_size"] == 64
+    assert meta["model_config"]["backbone"] == "small" and meta["image_size"] == 32
     m = meta["metrics"]
     assert m["held-out clips"] >= 16 and m["held-out accuracy"] >= 0.8
     assert m["ρ(k_n, truth) median"] >= 0.8 and meta["build_seconds"] > 0

@@ -26,8 +26,8 @@ def test_preset_choices_and_auto_on_the_cpu(dialog):
     assert dialog.preset.itemText(0) == PRESET_CHOICES["auto"] == "auto (cpu without CUDA, paper with CUDA)"
     assert dialog.preset.currentData() == "auto" and dialog.resolved_preset() == "cpu"
     assert "auto → <b>cpu</b>" in dialog.preset_note.text() and "device cpu" in dialog.preset_note.text()
-    # the cpu preset's defaults: Adam, 15 epochs, batch 8; position term + L_Wrst on onset-relative frames
-    assert (dialog.epochs.value(), dialog.batch.value(), dialog.lr.value()) == (15, 8, 1e-3)
+    # the cpu preset's defaults: Adam, 20 epochs, batch 8; position term + L_Wrst on onset-relative frames
+    assert (dialog.epochs.value(), dialog.batch.value(), dialog.lr.value()) == (20, 8, 1e-3)
     assert "Adam" in dialog.lr_label.text()
     assert (dialog.tendency.currentData(), dialog.input.currentData()) == ("both", "onset_diff")
     assert dialog.image_size.specialValueText() == "preset (64)"
