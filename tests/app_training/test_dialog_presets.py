@@ -30,7 +30,7 @@ def test_preset_choices_and_auto_on_the_cpu(dialog):
     assert (dialog.epochs.value(), dialog.batch.value(), dialog.lr.value()) == (20, 8, 1e-3)
     assert "Adam" in dialog.lr_label.text()
     assert (dialog.tendency.currentData(), dialog.input.currentData()) == ("both", "onset_diff")
-    assert dialog.image_size.specialValueText() == "preset (64)"
+    assert dialog.image_size.specialValueText() == "preset (32)"
 
 
 def test_switching_preset_loads_its_defaults_and_the_request_carries_them(dialog):

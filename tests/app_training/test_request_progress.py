@@ -49,7 +49,7 @@ def test_method_settings_are_plain_cli_flags(tmp_path):
     assert mc == req.model_config()  # what the CLI trains is what the dialog showed
     assert (mc.tau, mc.lambdas, mc.epsilon, mc.xi, mc.negative_sampling) == (0.2, (0.1, 0.5, 0.4), 0.2, 0.01,
                                                                             "random")
-    assert mc.image_size == 64 and tc == req.train_config()  # auto on the CPU: the cpu preset and its training
+    assert mc.image_size == 32 and tc == req.train_config()  # auto on the CPU: the cpu preset and its training
     assert (tc.optimizer, tc.epochs) == ("adam", 20) and "--epochs" not in cmd  # None: the preset's, filled by the CLI
     plain = build_parser().parse_args(["loso", "d", "--device", "cpu"])  # no flags: the preset's values
     assert options.configs(plain, "synthetic")[0] == CMNetConfig.preset("cpu")
