@@ -15,12 +15,12 @@ from pathlib import Path
 
 from .callbacks import Callback, Callbacks, JsonlPrinter, TqdmProgress
 from .runs import RunLog
-from .config import OPTIMIZERS, PRESET_TRAINING, TrainConfig, auto_preset
+from .config import AUGMENTS, OPTIMIZERS, PRESET_TRAINING, TrainConfig, auto_preset
 
 #: The named presets (`cmnet_core.model.config.PRESETS`, repeated here so building the parser imports no torch).
 PRESET_NAMES = ("paper", "fast", "cpu")
 #: Training options whose default comes from the preset (`PRESET_TRAINING`) when not given on the command line.
-PRESET_TRAIN_FIELDS = ("epochs", "batch_size", "optimizer", "lr", "lr_step")
+PRESET_TRAIN_FIELDS = ("epochs", "batch_size", "optimizer", "lr", "lr_step", "augment")
 
 EXIT_CANCELLED = 3
 
@@ -39,11 +39,12 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--preset", default="auto", choices=("auto",) + PRESET_NAMES,
                    help="CMNet preset: auto (cpu on a CPU device, paper with CUDA; printed and recorded in the "
                         "run's config.json), paper (224 px, two ResNet-18s, L_Wrst: as published), fast (the "
-                        "paper's model at 112 px) or cpu (small CNN on onset-relative 64 px frames with the "
-                        "position-aware tendency term, Adam; labelled departures that learn on a CPU); default auto")
+                        "paper's model at 112 px) or cpu (small CNN on onset-relative 32 px frames, position-aware tendency "
+                        "term, LSTM read at the apex, Adam, clip augmentation; labelled departures that learn on a "
+                        "CPU; README 'The method'); default auto")
     g.add_argument("--image-size", type=int, help="face crop side in pixels (overrides the preset)")
     g.add_argument("--frames", type=int, help="N, frames per clip after temporal normalisation (default 16)")
-    g.add_argument("--backbone", choices=("resnet18", "resnet34", "resnet50", "small"),
+    g.add_argument("--backbone", choices=("resnet18", "resnet34", "resnet50", "small", "linear"),
                    help="FFE/ICE backbone (overrides the preset: resnet18 for paper/fast, small for cpu)")
     g.add_argument("--pretrained", help="backbone weights: none, imagenet, or a state-dict file (default none)")
     g.add_argument("--landmarks", choices=("auto", "fan", "mtcnn", "hint", "none"),
@@ -59,7 +60,7 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_method_arguments(p: argparse.ArgumentParser) -> None:
     """The method's loss settings (`CMNetConfig` fields; default: the paper's values, see `method_overrides`)."""
-    from cmnet_core.model.config import INPUTS, NEGATIVE_SAMPLERS, TENDENCY_LOSSES, CMNetConfig
+    from cmnet_core.model.config import INPUTS, NEGATIVE_SAMPLERS, READOUTS, TENDENCY_LOSSES, CMNetConfig
 
     d = CMNetConfig()
     g = p.add_argument_group("method (loss settings; default: the paper's values; with --from they replace the "
@@ -80,13 +81,17 @@ def add_method_arguments(p: argparse.ArgumentParser) -> None:
                    help="tendency term: wrst (L_Wrst, Eqs. 5-9, paper), position (MSE of k_n to the prototype mean "
                         "at the apex position; not in the paper), both, none (default: the preset's: wrst for "
                         "paper/fast, both for cpu)")
+    g.add_argument("--readout", choices=READOUTS,
+                   help="clip vector from the LSTM: last (its last state, paper), k_attention (weighted by "
+                        "softmax(k_n/0.1)) or apex_attention (weighted around the apex; not in the paper) "
+                        "(default: the preset's: last for paper/fast, apex_attention for cpu)")
     g.add_argument("--position-weight", type=float,
                    help=f"λ_pos, weight of the position term (default {d.position_weight}; not in the paper)")
 
 
 #: `CMNetConfig` fields set by `add_method_arguments`, by argparse destination.
 METHOD_FIELDS = ("lambdas", "epsilon", "xi", "tau", "negative_sampling", "input", "tendency_loss",
-                 "position_weight")
+                 "position_weight", "readout")
 
 
 def method_overrides(args: argparse.Namespace) -> dict:
@@ -115,6 +120,9 @@ def add_train_arguments(p: argparse.ArgumentParser, oracle: bool = False) -> Non
                         f"weight decay (not in the paper; faster for small from-scratch models) ({dflt('optimizer')})")
     g.add_argument("--lr", type=float, help=f"learning rate ({dflt('lr')})")
     g.add_argument("--lr-step", type=int, help=f"halve the lr every this many epochs ({dflt('lr_step')})")
+    g.add_argument("--augment", choices=AUGMENTS,
+                   help="training augmentation: none (paper) or clip (per-clip flip, shift, contrast; not in the "
+                        f"paper) ({dflt('augment')})")
     g.add_argument("--seed", type=int, default=d.seed, help="random seed (default 0)")
     g.add_argument("--class-balanced", action="store_true", help="sample clips with probability ∝ 1/class count")
     g.add_argument("--selection", default="fixed", choices=("fixed", "val"),
@@ -200,7 +208,7 @@ def preset_line(choice: dict) -> str:
 
 def train_config(args: argparse.Namespace, preset: str) -> TrainConfig:
     """`TrainConfig` from the options: `TrainConfig`'s defaults, updated by ``PRESET_TRAINING[preset]``, updated by
-    the training flags actually given (``--epochs --batch-size --optimizer --lr --lr-step``)."""
+    the training flags actually given (``--epochs --batch-size --optimizer --lr --lr-step --augment``)."""
     values = {**TrainConfig().to_dict(), **PRESET_TRAINING.get(preset, {})}
     for name in PRESET_TRAIN_FIELDS:
         given = getattr(args, name, None)

@@ -42,15 +42,18 @@ def test_named_preset_and_explicit_flags_win():
                             "--batch-size", "2", "--lr-step", "7")
     assert (tc.optimizer, tc.epochs, tc.lr, tc.batch_size, tc.lr_step) == ("sgd", 3, 0.01, 2, 7)
     assert mc.backbone == "small"  # the model stays the preset's
+    assert tc.augment == "clip" and _configs("--preset", "cpu", "--augment", "none")[2].augment == "none"
+    assert _configs("--preset", "paper")[2].augment == "none"
     with pytest.raises(SystemExit):
         build_parser().parse_args(["loso", "d", "--preset", "huge"])
 
 
 def test_method_flags_reach_the_model_config():
     _, mc, _, _ = _configs("--preset", "paper", "--input", "onset_diff", "--tendency-loss", "position",
-                           "--position-weight", "2.5", "--backbone", "small", "--image-size", "32")
-    assert (mc.input, mc.tendency_loss, mc.position_weight, mc.backbone, mc.image_size) == \
-        ("onset_diff", "position", 2.5, "small", 32)
+                           "--position-weight", "2.5", "--backbone", "small", "--image-size", "32",
+                           "--readout", "k_attention")
+    assert (mc.input, mc.tendency_loss, mc.position_weight, mc.backbone, mc.image_size, mc.readout) == \
+        ("onset_diff", "position", 2.5, "small", 32, "k_attention")
     assert mc.use_position and not mc.use_wrst
     # the loss-setting flags are METHOD_FIELDS, so `method_overrides` applies them to a checkpoint's model too
     args = build_parser().parse_args(["train", "d", "--from", "x.pt", "--tendency-loss", "none", "--input",
