@@ -79,6 +79,7 @@ class MainWindow(QMainWindow):
         self.banner = QLabel()
         self.banner.setStyleSheet("background:#fff3e0; color:#e65100; padding:5px 10px; font-weight:bold;"
                                   "border-bottom:1px solid #ffcc80")
+        self.banner.setWordWrap(True)  # one long line would make the window wider than the screen
         self.banner.hide()
         self.frame_view = FrameView()
         self.timeline = Timeline()

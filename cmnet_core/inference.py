@@ -230,6 +230,9 @@ class Predictor:
         stage(1.0, "done")
         numbers = clip.frame_numbers
         notes += source_notes(clip)
+        if self.metadata.get("synthetic") and not clip.true_intensity:
+            notes.append("this model was trained on synthetic faces only: on real video its label and intensity "
+                         "curve mean nothing (train or fine-tune on your own clips)")
         from .train.fidelity import apex_change
 
         intensity = out.intensity[0].float().cpu().numpy().astype(np.float64)

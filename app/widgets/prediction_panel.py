@@ -51,8 +51,9 @@ def describe_metadata(meta) -> str:
 
 APEX_CHANGE_TIP = ("Apex change: how strongly the clip moves, as one number. The RMS grey-level change (0-255) "
                    "between the onset frame and the peak of k_n over the face crop, with global brightness changes "
-                   "removed. k_n itself is normalised per clip (its peak is always near 1), so compare clips by "
-                   "this value (with the same preprocessing settings).\n\n"
+                   "removed. k_n itself is normalised per clip (its peak is always near 1). This is a rough motion "
+                   "measure, not a calibrated intensity: on synthetic clips it does not yet rank clips by their "
+                   "true amplitude (README, 'Calibration across clips').\n\n"
                    "k_n peak: the frame where the intensity clue is largest, an apex estimate from the frames "
                    "alone, shown beside the annotated (or spotted) apex.")
 
@@ -70,7 +71,7 @@ def describe_intensity(prediction) -> str:
     change_text = "—" if math.isnan(change) else f"{change:.2f} grey levels"
     return (f"k_n peak (apex estimate): frame <b>{round(peak, 1):g}</b>"
             f" · apex{f' ({html.escape(str(source))})' if source else ''}: frame {round(apex, 1):g}<br>"
-            f"Apex change (clip intensity): <b>{change_text}</b> <span style='color:#777'>(?)</span>")
+            f"Apex change (motion, uncalibrated): <b>{change_text}</b> <span style='color:#777'>(?)</span>")
 
 
 class ProbabilityBars(QWidget):
