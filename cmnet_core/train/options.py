@@ -200,10 +200,10 @@ def preset_of(model_cfg) -> str:
 
 
 def preset_line(choice: dict) -> str:
-    """One line for `say`: which preset and why."""
-    if choice["asked"] == "auto":
-        return f"preset: {choice['name']} (auto: {choice['reason']})"
-    return f"preset: {choice['name']} ({choice['reason']})"
+    """One line for `say`: which preset and why, and the model settings changed from it (``choice["changed"]``)."""
+    why = f"auto: {choice['reason']}" if choice["asked"] == "auto" else choice["reason"]
+    changed = choice.get("changed")
+    return f"preset: {choice['name']} ({why})" + (f", changed: {', '.join(changed)}" if changed else "")
 
 
 def train_config(args: argparse.Namespace, preset: str) -> TrainConfig:
@@ -244,6 +244,11 @@ def configs(args: argparse.Namespace, db_name: str, init_model=None):
         overrides["backbone"] = args.backbone
     overrides.update(method_overrides(args))
     mc = CMNetConfig.preset(name, **overrides)
+    base = CMNetConfig.preset(name)
+    # fields that differ from the named preset: "paper" with a departure switched on is no longer the paper's method
+    changed = sorted(k for k in mc.to_dict() if getattr(mc, k) != getattr(base, k))
+    if changed:
+        args.preset_choice["changed"] = changed
     tc = train_config(args, name)
     landmarks = args.landmarks or ("hint" if db_name == "synthetic" else "auto")
     settings = PreprocessSettings(image_size=mc.image_size, num_frames=mc.num_frames, landmarks=landmarks,

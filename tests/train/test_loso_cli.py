@@ -42,9 +42,12 @@ def test_loso_three_folds(loso_run, capsys):
     out = captured.out
     assert rc == 0
     # --preset auto on --device cpu: the cpu preset, said on stderr (jsonl mode) and recorded with the run
-    assert "preset: cpu (auto: --device cpu)" in captured.err
-    assert json.loads((run_dir / "config.json").read_text())["preset"] == {"name": "cpu", "asked": "auto",
-                                                                          "reason": "--device cpu"}
+    assert "preset: cpu (auto: --device cpu), changed: " in captured.err
+    preset = json.loads((run_dir / "config.json").read_text())["preset"]
+    assert {k: preset[k] for k in ("name", "asked", "reason")} == {"name": "cpu", "asked": "auto",
+                                                                  "reason": "--device cpu"}
+    # the method flags of this run differ from the preset, and the record says which
+    assert {"epsilon", "lambdas", "negative_sampling", "tau", "xi"} <= set(preset["changed"])
     assert json.loads((run_dir / "metrics.json").read_text())["preset"]["name"] == "cpu"
     events = [json.loads(line) for line in out.splitlines()]       # stdout carries only JSON lines
     kinds = [e["event"] for e in events]

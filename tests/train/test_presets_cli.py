@@ -55,6 +55,8 @@ def test_method_flags_reach_the_model_config():
     assert (mc.input, mc.tendency_loss, mc.position_weight, mc.backbone, mc.image_size, mc.readout) == \
         ("onset_diff", "position", 2.5, "small", 32, "k_attention")
     assert mc.use_position and not mc.use_wrst
+    assert options.preset_line(_configs("--preset", "paper", "--input", "onset_diff")[0].preset_choice) == \
+        "preset: paper (asked for with --preset), changed: input"
     # the loss-setting flags are METHOD_FIELDS, so `method_overrides` applies them to a checkpoint's model too
     args = build_parser().parse_args(["train", "d", "--from", "x.pt", "--tendency-loss", "none", "--input",
                                       "frames", "--position-weight", "0.5"])
