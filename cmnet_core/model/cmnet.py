@@ -2,7 +2,10 @@
 
 Per clip of N frames x^(n) (ImageNet-normalised crops, (N, 3, S, S)):
 
-* FFE (facial feature encoder): ResNet trunk -> texture feature f_n (F = 512 for ResNet-18).
+* Encoder input (``cfg.input``): the frames (paper) or, with ``"onset_diff"`` (not in the paper), x_n − x_1 with
+  each difference's spatial mean removed (`CMNet.encoder_input`).
+* FFE (facial feature encoder): ResNet trunk -> texture feature f_n (F = 512 for ResNet-18); ``backbone="small"``
+  or ``"linear"`` (not in the paper) swaps in a light trunk (`cmnet_core.model.backbones`).
 * ICE (intensity clues encoder): a second ResNet trunk (own weights) -> intensity feature h_n (F);
   projection head F -> proj_hidden -> proj_dim (Linear, ReLU, Linear), L2-normalised -> z_n for L_ID.
 * squeeze: Linear(F, 1) maps h_n to the intensity clue k_n; with ``intensity_activation="sigmoid"`` (default)
@@ -12,7 +15,8 @@ Per clip of N frames x^(n) (ImageNet-normalised crops, (N, 3, S, S)):
 * extend: Linear(1, F) maps k_n to e_n; enhanced feature f_n ⊙ e_n (element-wise).
 * LSTM over the N enhanced features; its last hidden state v -> Linear classifier -> logits (C).
   ``readout="k_attention"`` (not in the paper) reads v = Σ_n softmax(k_n / T)·h_n over the LSTM's outputs
-  instead, so the frames the intensity clues mark as strongest decide the class.
+  instead, so the frames the intensity clues mark as strongest decide the class; ``"apex_attention"`` weights
+  by softmax(prototype mean / T), i.e. around the given apex position.
 * Tendency prototype (Eqs. 2-4): mean and σ per position from the apex position and learnable η_n.
 
 All ICE inputs of a batch — N originals plus, in training, 2N views per clip — go through the ICE in ONE
