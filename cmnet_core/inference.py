@@ -46,10 +46,10 @@ class Prediction:
     fps : frames per second of the source (for times in seconds).
     first_frame : the source's first frame number (time 0).
     clip_name, source : the clip's name and file/folder.
-    apex_change : clip-level intensity: RMS grey-level change (0..255) between the onset and the peak of k_n
-        over the face crop, lighting change removed (`cmnet_core.train.fidelity.apex_change`). k_n is normalised
-        per clip (the prototype pins every apex at 1); this says how strongly the clip moves, comparable across
-        clips preprocessed with the same settings.
+    apex_change : clip-level intensity: how far the face moves between the onset and the peak of k_n, pixels of
+        a 224-px face crop (99th percentile of the optical flow, head translation removed;
+        `cmnet_core.train.fidelity.apex_change`). k_n is normalised per clip (the prototype pins every apex at 1);
+        this says how strongly the clip moves. Only roughly calibrated (README, "Calibration across clips").
     provenance : checkpoint, device, preprocessing backend and settings (and ``overrides`` of the checkpoint's),
         apex source, notes (preprocessing remarks; a video whose header count disagrees with what decodes),
         seconds taken.
@@ -107,7 +107,7 @@ class Prediction:
                                                     zip(self.labels, self.probabilities)) + "\n")
             f.write(f"# apex: frame {self.frame_map[self.apex_position]:g} ({self.provenance.get('apex_source', '')}); "
                     f"peak of k_n: frame {self.k_peak_frame:g}\n")
-            f.write(f"# apex change (clip-level intensity, grey levels RMS): {self.apex_change:.3f}\n")
+            f.write(f"# apex change (clip-level intensity, px at a 224-px face crop): {self.apex_change:.3f}\n")
             f.write(f"# checkpoint: {self.provenance.get('checkpoint', '')}\n")
             w = csv.DictWriter(f, fieldnames=TABLE_COLUMNS)
             w.writeheader()
@@ -238,7 +238,7 @@ class Predictor:
         intensity = out.intensity[0].float().cpu().numpy().astype(np.float64)
         return Prediction(
             labels=list(self.labels), probabilities=probs.astype(np.float64),
-            intensity=intensity, apex_change=apex_change(pre, int(np.argmax(intensity))),
+            intensity=intensity, apex_change=apex_change(clip, pre, int(np.argmax(intensity))),
             proto_mean=out.proto_mean[0].float().cpu().numpy().astype(np.float64),
             proto_sigma=out.proto_sigma[0].float().cpu().numpy().astype(np.float64),
             frame_map=np.asarray(pre.frame_map, dtype=np.float64), apex_position=int(pre.apex_position),

@@ -95,7 +95,7 @@ def intensity_report(ks, test, clips) -> dict:
         peak = int(np.argmax(k))
         err_frames.append(fid.apex_error_frames(peak, s.clip, clip.annotation.apex))
         err_pos.append(abs(peak - s.clip.apex_position))
-        change.append(fid.apex_change(s.clip, peak))
+        change.append(fid.apex_change(clip, s.clip, peak))
         amp.append(clip.true_amplitude_px)
     return {"rho": quartiles(rho), "apex_error_frames": quartiles(err_frames),
             "apex_error_positions_median": float(np.median(err_pos)),

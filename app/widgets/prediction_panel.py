@@ -49,11 +49,11 @@ def describe_metadata(meta) -> str:
         f"<tr><td style='color:#555;padding-right:8px'>{k}</td><td>{v}</td></tr>" for k, v in rows) + "</table>"
 
 
-APEX_CHANGE_TIP = ("Apex change: how strongly the clip moves, as one number. The RMS grey-level change (0-255) "
-                   "between the onset frame and the peak of k_n over the face crop, with global brightness changes "
-                   "removed. k_n itself is normalised per clip (its peak is always near 1). This is a rough motion "
-                   "measure, not a calibrated intensity: on synthetic clips it does not yet rank clips by their "
-                   "true amplitude (README, 'Calibration across clips').\n\n"
+APEX_CHANGE_TIP = ("Apex change: how far the face moves between the onset frame and the peak of k_n, as one "
+                   "number: the 99th percentile of the optical flow over the face (head translation removed), in "
+                   "pixels of a 224-px face crop. k_n itself is normalised per clip (its peak is always near 1). "
+                   "Only roughly calibrated: on synthetic clips it ranks clips by their true amplitude with a "
+                   "Spearman correlation of about 0.4 (README, 'Calibration across clips').\n\n"
                    "k_n peak: the frame where the intensity clue is largest, an apex estimate from the frames "
                    "alone, shown beside the annotated (or spotted) apex.")
 
@@ -68,7 +68,7 @@ def describe_intensity(prediction) -> str:
     apex = float(prediction.frame_map[prediction.apex_position])
     source = (getattr(prediction, "provenance", None) or {}).get("apex_source", "")
     change = float(getattr(prediction, "apex_change", float("nan")))
-    change_text = "—" if math.isnan(change) else f"{change:.2f} grey levels"
+    change_text = "—" if math.isnan(change) else f"{change:.1f} px"
     return (f"k_n peak (apex estimate): frame <b>{round(peak, 1):g}</b>"
             f" · apex{f' ({html.escape(str(source))})' if source else ''}: frame {round(apex, 1):g}<br>"
             f"Apex change (motion, uncalibrated): <b>{change_text}</b> <span style='color:#777'>(?)</span>")

@@ -22,7 +22,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "<out>/<clip>.csv (one row per sampled frame: position, frame, time_s, intensity k_n, "
                     "prototype mean and sigma, is_apex, is_k_peak), <out>/predictions.csv (one row per clip with "
                     "probabilities, apex frame, k_peak_frame (peak of k_n: an apex estimate from the frames), "
-                    "apex_change (clip-level intensity: RMS grey-level change onset -> k_n peak) and seconds taken) "
+                    "apex_change (clip-level intensity: optical-flow motion onset -> k_n peak, px at a 224-px face crop) "
+                    "and seconds taken) "
                     "and <out>/predictions.json. A clip that cannot be read or has no face is "
                     "recorded there with its error and the others go on; exit status 1 when some clip failed, "
                     "2 when no PATH exists or the checkpoint is unusable.")

@@ -183,7 +183,8 @@ def _compute(clip: Clip, settings: PreprocessSettings, backend: str, notes: list
         notes += interp_notes
         fmap = frame_map(positions, span)
     return PreprocessedClip(frames=frames, frame_map=fmap, apex_position=apex_position(fmap, apex_frame),
-                            apex_source=apex_source, backend=backend, settings=settings, notes=notes)
+                            apex_source=apex_source, backend=backend, settings=settings, notes=notes,
+                            alignment=np.asarray(matrix, dtype=np.float64))
 
 
 def preprocess_clip(clip: Clip, settings: PreprocessSettings = PreprocessSettings(),

@@ -50,6 +50,8 @@ class PreprocessedClip:
     backend : str               landmark backend that actually ran (``"fan"``, ``"mtcnn"``, ``"hint"``, ``"none"``).
     settings : PreprocessSettings
     notes : list[str]           non-fatal remarks (e.g. "2 faces found, took the largest").
+    alignment : np.ndarray | None   float64 (2, 3): the affine map from source-frame pixels to the S × S crop
+                                (one per clip); None for results cached before it was recorded.
     """
 
     frames: np.ndarray
@@ -59,6 +61,7 @@ class PreprocessedClip:
     backend: str
     settings: PreprocessSettings
     notes: list[str] = field(default_factory=list)
+    alignment: np.ndarray | None = None
 
     def to_tensor(self) -> "torch.Tensor":
         """Float tensor (N, 3, S, S), ImageNet-normalised, ready for `CMNet`."""

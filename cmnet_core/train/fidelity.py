@@ -7,8 +7,8 @@
   (`intensity_spearman`), and the apex error of the peak of k_n in source frames (`apex_error_frames`), beside
   two apex baselines that use no model: the onset..offset midpoint and the peak of the frame-difference
   magnitude from the onset (`frame_difference_apex`).
-* Across clips: `apex_change` measures how strongly a clip moves (a clip-level intensity; the per-clip
-  normalised k_n cannot show it, since the prototype pins every apex at 1).
+* Across clips: `apex_change` measures how far the face moves between the onset and the k_n peak, in pixels
+  (a clip-level intensity; the per-clip normalised k_n cannot show it, since the prototype pins every apex at 1).
 
 Everything takes `PreprocessedClip` s (uint8 (N, S, S, 3) crops, frame map, apex position) and is Qt-free.
 """
@@ -53,12 +53,36 @@ def frame_difference_apex(pre: PreprocessedClip) -> int:
     return int(np.argmax(np.sqrt((d ** 2).mean(axis=(1, 2)))))
 
 
-def apex_change(pre: PreprocessedClip, position: int) -> float:
-    """Clip-level intensity: RMS grey-level change between the onset and ``position`` (e.g. the peak of k_n),
-    over the face crop at `DIFF_SIZE` px, global brightness change removed. Grey levels (0..255), ≥ 0.
-    Raises ``IndexError`` for a position outside 0..N−1."""
-    d = onset_differences(pre)[position]
-    return float(np.sqrt((d ** 2).mean()))
+#: Side of the re-cropped face on which `apex_change` measures optical flow, pixels.
+FLOW_SIZE = 128
+#: Apex change is reported in pixels of a face crop of this side (the paper's input size).
+REFERENCE_CROP = 224
+
+
+def apex_change(clip: Clip, pre: PreprocessedClip, position: int, size: int = FLOW_SIZE) -> float:
+    """Clip-level intensity: how far the face moves between the onset and ``position`` (e.g. the peak of k_n).
+
+    The two source frames (the nearest real frames to positions 0 and ``position``) are cropped again with the
+    clip's alignment (`PreprocessedClip.alignment`) at ``size`` px, dense Farnebäck optical flow runs between
+    them (OpenCV), the median flow (head translation) is removed, and the 99th percentile of the flow magnitude
+    is returned in pixels of a `REFERENCE_CROP` px face crop. NaN when the result has no alignment (an old
+    cache entry). Raises ``IndexError`` for a position outside 0..N−1 and whatever reading the frames raises.
+
+    Why flow at 128 px and not the model's crop: at the `cpu` preset's 32 px a micro-expression moves 0.2-0.7 px,
+    and a grey-level difference depends on the face's contrast as much as on the motion (bench_fidelity.py's
+    calibration figure: Spearman over clips ≈ 0 for the RMS difference at 32 px, 0.35-0.46 for this measure).
+    """
+    if pre.alignment is None:
+        return float("nan")
+    from cmnet_core.preprocess.align import warp
+
+    numbers = np.asarray(clip.frame_numbers, dtype=np.float64)
+    onset, moved = (int(numbers[np.argmin(np.abs(numbers - pre.frame_map[i]))]) for i in (0, position))
+    matrix = np.asarray(pre.alignment) * (size / pre.frames.shape[1])
+    g0, g1 = (cv2.cvtColor(warp(clip.frame(n), matrix, size), cv2.COLOR_RGB2GRAY) for n in (onset, moved))
+    flow = cv2.calcOpticalFlowFarneback(g0, g1, None, 0.5, 3, 9, 3, 5, 1.1, 0)
+    flow -= np.median(flow.reshape(-1, 2), axis=0)
+    return float(np.percentile(np.linalg.norm(flow, axis=2), 99) * REFERENCE_CROP / size)
 
 
 def true_intensity_at(clip: Clip, frame_map: np.ndarray) -> np.ndarray:
@@ -125,6 +149,6 @@ class DifferenceBaseline:
         return out
 
 
-__all__ = ["BASELINE_SIZE", "DIFF_SIZE", "DifferenceBaseline", "apex_change", "apex_error_frames",
+__all__ = ["BASELINE_SIZE", "DIFF_SIZE", "FLOW_SIZE", "REFERENCE_CROP", "DifferenceBaseline", "apex_change", "apex_error_frames",
            "frame_difference_apex", "intensity_spearman", "midpoint_position", "onset_differences",
            "true_intensity_at"]

@@ -89,7 +89,7 @@ def fake_prediction(k):
     return SimpleNamespace(labels=["a", "b"], probabilities=np.array([0.7, 0.3]), intensity=np.asarray(k, float),
                            proto_mean=np.linspace(0.2, 1, n), proto_sigma=np.full(n, 0.05),
                            frame_map=np.linspace(10, 40, n), apex_position=n - 1, k_peak_frame=None,
-                           apex_change=4.25, provenance={"apex_source": "annotated"})
+                           apex_change=4.3, provenance={"apex_source": "annotated"})
 
 
 def test_plot_marks_the_k_peak(qtbot):
@@ -124,7 +124,7 @@ def test_plot_marks_the_k_peak(qtbot):
     panel.show_prediction(pred)
     text = panel.intensity_info.text()
     assert "frame <b>27.1</b>" in text or f"{round(pred.k_peak_frame, 1):g}" in text
-    assert "4.25 grey levels" in text and "Apex change" in panel.intensity_info.toolTip()
+    assert "4.3 px" in text and "Apex change" in panel.intensity_info.toolTip()
 
 
 def test_window_opens_demo_with_the_shipped_model(make_window, tmp_path, monkeypatch, qtbot, messages):

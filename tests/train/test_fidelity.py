@@ -30,12 +30,23 @@ def test_frame_difference_apex_and_true_intensity_on_clean_clips():
         assert fid.apex_error_frames(s.clip.apex_position, s.clip, c.annotation.apex) == 0.0
 
 
-def test_apex_change_grows_with_the_amplitude_of_the_same_face():
-    small = preprocess_clips(clips(2, 1, amplitude=2.0), list(SYNTHETIC_LABELS), SETTINGS)
-    large = preprocess_clips(clips(2, 1, amplitude=8.0), list(SYNTHETIC_LABELS), SETTINGS)
-    for a, b in zip(small, large):
-        assert fid.apex_change(b.clip, b.clip.apex_position) > fid.apex_change(a.clip, a.clip.apex_position) > 0
-        assert fid.apex_change(a.clip, 0) == 0.0
+def test_apex_change_grows_with_the_amplitude_of_the_same_face(tmp_path):
+    small_clips, large_clips = clips(2, 1, amplitude=2.0), clips(2, 1, amplitude=8.0)
+    small = preprocess_clips(small_clips, list(SYNTHETIC_LABELS), SETTINGS)
+    large = preprocess_clips(large_clips, list(SYNTHETIC_LABELS), SETTINGS)
+    for ca, a, cb, b in zip(small_clips, small, large_clips, large):
+        assert a.clip.alignment.shape == (2, 3)
+        big = fid.apex_change(cb, b.clip, b.clip.apex_position)
+        assert big > fid.apex_change(ca, a.clip, a.clip.apex_position) > 0
+        assert fid.apex_change(ca, a.clip, 0) < 0.05  # the onset against itself (flow noise only)
+    # the alignment survives the preprocessing cache; a result without one gives NaN, not a made-up number
+    from cmnet_core.preprocess.cache import PreprocessCache
+
+    cache = PreprocessCache(tmp_path)
+    cache.put("k", large[0].clip)
+    np.testing.assert_array_equal(cache.get("k").alignment, large[0].clip.alignment)
+    large[0].clip.alignment = None
+    assert np.isnan(fid.apex_change(large_clips[0], large[0].clip, 3))
 
 
 def test_difference_baseline_separates_clear_classes_of_unseen_faces():
