@@ -25,7 +25,7 @@ import numpy as np
 from ..data.clip import Clip
 from .types import PreprocessedClip, PreprocessSettings
 
-PREPROCESS_VERSION = "1"
+PREPROCESS_VERSION = "2"  # 2: results record their alignment matrix (apex change needs it)
 """Bump when a code change alters preprocessing output: every existing cache entry becomes a miss."""
 
 CACHE_DIR_ENV = "CMNET_CACHE_DIR"
