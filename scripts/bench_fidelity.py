@@ -144,26 +144,28 @@ def run_condition(recipe: str, args, variants: dict[str, CMNetConfig]) -> dict:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--conditions", nargs="+", default=list(SYNTHETIC_RECIPES), choices=list(SYNTHETIC_RECIPES))
-    p.add_argument("--train-subjects", type=int, default=32)
-    p.add_argument("--test-subjects", type=int, default=8)
-    p.add_argument("--clips-per-class", type=int, default=2)
-    p.add_argument("--train-seed", type=int, default=100)
-    p.add_argument("--test-seed", type=int, default=200)
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].strip(),
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--conditions", nargs="+", default=list(SYNTHETIC_RECIPES), choices=list(SYNTHETIC_RECIPES),
+                   help="generator recipes to score (cmnet make-synthetic --recipe)")
+    p.add_argument("--train-subjects", type=int, default=32, help="synthetic identities to train on")
+    p.add_argument("--test-subjects", type=int, default=8, help="unseen identities to score")
+    p.add_argument("--clips-per-class", type=int, default=2, help="clips per class and identity")
+    p.add_argument("--train-seed", type=int, default=100, help="generator seed of the training clips")
+    p.add_argument("--test-seed", type=int, default=200, help="generator seed of the test clips (other faces)")
     train_defaults = PRESET_TRAINING["cpu"]
-    p.add_argument("--epochs", type=int, default=train_defaults["epochs"])
-    p.add_argument("--batch-size", type=int, default=train_defaults["batch_size"])
-    p.add_argument("--lr", type=float, default=train_defaults["lr"])
-    p.add_argument("--seeds", type=int, nargs="+", default=[0])
-    p.add_argument("--preset", default="cpu")
-    p.add_argument("--augment", default="clip", choices=("none", "clip"))
+    p.add_argument("--epochs", type=int, default=train_defaults["epochs"], help="training epochs")
+    p.add_argument("--batch-size", type=int, default=train_defaults["batch_size"], help="clips per step")
+    p.add_argument("--lr", type=float, default=train_defaults["lr"], help="Adam learning rate")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0], help="training seeds (one model per seed)")
+    p.add_argument("--preset", default="cpu", help="CMNetConfig preset of the main model")
+    p.add_argument("--augment", default="clip", choices=("none", "clip"), help="training augmentation")
     p.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                    help="CMNetConfig overrides for the main model (JSON values), e.g. image_size=48")
     p.add_argument("--ablation", default="realistic", help="condition of the tendency x input ablation")
-    p.add_argument("--no-ablation", action="store_true")
+    p.add_argument("--no-ablation", action="store_true", help="main model only (no ablation variants)")
     p.add_argument("--markdown", help="also write the tables to this markdown file")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     overrides = {k: json.loads(v) if not v.isidentifier() else v for k, v in (s.split("=", 1) for s in args.set)}
