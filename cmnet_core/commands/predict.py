@@ -92,6 +92,10 @@ def run(args: argparse.Namespace) -> int:
     if len(missing) == len(paths):
         print(f"cmnet predict: no input exists: {', '.join(missing)}", file=sys.stderr)
         return 2
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        print(f"cmnet predict: --out {args.out} is an existing file, not a folder: give a folder for the "
+              "per-clip CSVs, predictions.csv and predictions.json (nothing was written)", file=sys.stderr)
+        return 2
     try:
         t0 = time.perf_counter()
         predictor = Predictor.load(resolve_checkpoint(args.checkpoint), device=args.device)

@@ -103,3 +103,12 @@ def test_bad_checkpoint_exit_2(tmp_path, capsys, face_videos):
     text.write_text("hello")
     assert main(["predict", str(text), str(face_videos / "no_face.mp4")]) == 2
     assert "notes.txt is not a CMNet checkpoint (not a PyTorch file" in capsys.readouterr().err
+
+
+def test_out_naming_an_existing_file_is_refused_and_kept(tmp_path, capsys, face_videos):
+    target = tmp_path / "results.csv"
+    target.write_text("my earlier results\n")
+    rc = main(["predict", "demo", str(face_videos / "single_face.mp4"), "--out", str(target)])
+    assert rc == 2
+    assert "is an existing file, not a folder" in capsys.readouterr().err
+    assert target.read_text() == "my earlier results\n"  # the user's file is untouched
