@@ -80,7 +80,8 @@ pool, fav = m["pooled"], m["fold_averaged"]
 print(f"## {name}: LOSO, this run vs. the paper\n")
 print(f"Run `{run}`: preset **{pre.get('name', '?')}** ({pre.get('reason', 'not recorded')}), "
       f"{mc['image_size']} px, N = {mc['num_frames']}, backbone {mc['backbone']} ({mc['pretrained']}), "
-      f"input {mc['input']}, tendency {mc['tendency_loss']}, {tc['optimizer']} lr {tc['lr']:g}, "
+      f"input {mc['input']}, tendency {mc['tendency_loss']}, readout {mc.get('readout', 'last')}, "
+      f"augment {tc.get('augment', 'none')}, {tc['optimizer']} lr {tc['lr']:g}, "
       f"{tc['epochs']} epochs (fixed; selection {m['selection']}), batch {tc['batch_size']}, seed {tc['seed']}; "
       f"protocol {m['protocol']}, {pool['n']} clips, {m['folds_done']} folds"
       f"{'' if m['complete'] else ' (INCOMPLETE: ' + ', '.join(m['folds_missing']) + ' missing)'}; "
