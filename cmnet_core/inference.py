@@ -18,6 +18,7 @@ import torch
 from .data.clip import Clip
 from .preprocess.types import PreprocessSettings
 from .train.checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from .train.fidelity import apex_change
 from .train.trainer import resolve_device
 
 __all__ = ["Predictor", "Prediction", "PredictionCancelled", "CheckpointError"]
@@ -233,8 +234,6 @@ class Predictor:
         if self.metadata.get("synthetic") and not clip.true_intensity:
             notes.append("this model was trained on synthetic faces only: on real video its label and intensity "
                          "curve mean nothing (train or fine-tune on your own clips)")
-        from .train.fidelity import apex_change
-
         intensity = out.intensity[0].float().cpu().numpy().astype(np.float64)
         return Prediction(
             labels=list(self.labels), probabilities=probs.astype(np.float64),

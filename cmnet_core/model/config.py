@@ -18,7 +18,6 @@ INPUTS = ("frames", "onset_diff")
 TENDENCY_LOSSES = ("wrst", "position", "both", "none")
 VIEW_JITTERS = ("per_frame", "per_clip")
 READOUTS = ("last", "k_attention", "apex_attention")
-PRESETS = ("paper", "fast", "cpu")
 
 
 @dataclass(frozen=True)
@@ -173,6 +172,8 @@ PRESET_FIELDS: dict[str, dict[str, Any]] = {
             "readout": "apex_attention", "use_id": False, "view_jitter": "per_clip", "lstm_hidden": 128,
             "proj_hidden": 128},
 }
+PRESETS = tuple(PRESET_FIELDS)
 
 
-__all__ = ["CMNetConfig", "PRESET_FIELDS", "PRESETS", "INPUTS", "TENDENCY_LOSSES", "VIEW_JITTERS", "READOUTS", "NEGATIVE_SAMPLERS", "PVALUE_MODES", "INTENSITY_ACTIVATIONS", "BACKBONES"]
+__all__ = ["CMNetConfig", "PRESET_FIELDS", "PRESETS", "INPUTS", "TENDENCY_LOSSES", "VIEW_JITTERS", "READOUTS",
+           "NEGATIVE_SAMPLERS", "PVALUE_MODES", "INTENSITY_ACTIVATIONS", "BACKBONES"]

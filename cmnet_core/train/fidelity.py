@@ -21,11 +21,12 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from cmnet_core.data.clip import Clip
+from cmnet_core.preprocess.align import warp
 from cmnet_core.preprocess.types import PreprocessedClip
 
 #: Side of the area-downsampled difference image the logistic-regression baseline reads (DESIGN.md §7).
 BASELINE_SIZE = 16
-#: Side at which frame differences are measured for apex spotting and the clip-level apex change.
+#: Side at which frame differences are measured for the frame-difference apex baseline.
 DIFF_SIZE = 32
 
 
@@ -74,8 +75,6 @@ def apex_change(clip: Clip, pre: PreprocessedClip, position: int, size: int = FL
     """
     if pre.alignment is None:
         return float("nan")
-    from cmnet_core.preprocess.align import warp
-
     numbers = np.asarray(clip.frame_numbers, dtype=np.float64)
     onset, moved = (int(numbers[np.argmin(np.abs(numbers - pre.frame_map[i]))]) for i in (0, position))
     matrix = np.asarray(pre.alignment) * (size / pre.frames.shape[1])
