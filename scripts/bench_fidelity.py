@@ -102,9 +102,13 @@ def intensity_report(ks, test, clips) -> dict:
             "calibration_spearman": round(float(fid.intensity_spearman(np.array(change), np.array(amp))), 4)}
 
 
-def apex_baselines(test, clips) -> dict:
+def apex_baselines(test, clips, train) -> dict:
+    """Apex errors of the guesses that use no model: the midpoint, the frame-difference peak, and the constant
+    position that the training clips' apexes favour most (their median position; DESIGN.md §7's "position 7")."""
+    constant = int(np.median([s.clip.apex_position for s in train]))
     out = {}
-    for name, fn in (("midpoint", fid.midpoint_position), ("frame_difference", fid.frame_difference_apex)):
+    for name, fn in (("midpoint", fid.midpoint_position), ("frame_difference", fid.frame_difference_apex),
+                     ("constant", lambda _pre: constant)):
         frames = [fid.apex_error_frames(fn(s.clip), s.clip, c.annotation.apex) for s, c in zip(test, clips)]
         pos = [abs(fn(s.clip) - s.clip.apex_position) for s in test]
         out[name] = {"apex_error_frames_median": float(np.median(frames)),
@@ -124,7 +128,7 @@ def run_condition(recipe: str, args, variants: dict[str, CMNetConfig]) -> dict:
     report = {"condition": recipe, "train_clips": len(train), "test_clips": len(test),
               "test_identities": args.test_subjects, "prepare_s": round(time.perf_counter() - t0, 1),
               "baseline_logreg": label_scores(y_test, base.predict_proba([s.clip for s in test], 4)),
-              "apex_baselines": apex_baselines(test, test_clips), "models": {}}
+              "apex_baselines": apex_baselines(test, test_clips, train), "models": {}}
     for name, cfg in variants.items():
         runs = []
         for seed in args.seeds:

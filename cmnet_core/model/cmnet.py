@@ -83,6 +83,10 @@ class CMNet(nn.Module):
         self.ice, _ = backbone_trunk(cfg.backbone, cfg.pretrained, cfg.small_widths, cfg.image_size)
         self.projection = nn.Sequential(nn.Linear(feat, cfg.proj_hidden), nn.ReLU(inplace=True),
                                         nn.Linear(cfg.proj_hidden, cfg.proj_dim))
+        # intensity_context (not in the paper): k_n may look at its neighbours' ICE features, so a blink (2-3
+        # frames) or a drift (the whole clip) can be told from a rise and fall around the apex
+        self.context = (nn.Conv1d(feat, feat, cfg.intensity_context, padding=cfg.intensity_context // 2,
+                                  padding_mode="replicate") if cfg.intensity_context else None)
         self.squeeze = nn.Linear(feat, 1)
         self.extend = nn.Linear(1, feat)
         self.lstm = nn.LSTM(feat, cfg.lstm_hidden, num_layers=cfg.lstm_layers, batch_first=True)
@@ -130,6 +134,9 @@ class CMNet(nn.Module):
         if views is not None:
             ice_input = torch.cat([frames, self.encoder_input(views[0]), self.encoder_input(views[1])], dim=1)
         h_all = self.ice(ice_input.flatten(0, 1)).view(b, ice_input.shape[1], -1)  # one ICE pass
+        if self.context is not None:  # residual temporal conv over each sequence (originals, views) separately
+            seqs = h_all.view(b, -1, n, h_all.shape[-1]).flatten(0, 1).transpose(1, 2)   # (B·V, F, N)
+            h_all = h_all + torch.relu(self.context(seqs)).transpose(1, 2).reshape(h_all.shape)
         z_all = F.normalize(self.projection(h_all), dim=-1)
         h = h_all[:, :n]
         k = self.squeeze(h).squeeze(-1)                                       # (B, N)

@@ -39,6 +39,7 @@ class CMNetConfig:
     proj_hidden: int = 512  #: hidden width of the ICE projection head (not in the paper; DESIGN default 512).
     proj_dim: int = 128  #: size D of the L2-normalised projection z_n used by L_ID (not in the paper; 128).
     intensity_activation: str = "sigmoid"  #: "sigmoid": k_n = sigmoid(linear(h_n)) in (0,1); "none": k_n = linear(h_n).
+    intensity_context: int = 0  #: temporal kernel (positions) of a residual Conv1d over h_n before the squeeze; 0 = none (paper).
     lstm_hidden: int = 512  #: hidden size of the LSTM over the N enhanced features (not in the paper; 512).
     lstm_layers: int = 1  #: LSTM layers (not in the paper; 1).
     readout: str = "last"  #: "last": the LSTM's last hidden state (paper); "k_attention": Σ softmax(k_n/T)·h_n.
@@ -89,6 +90,8 @@ class CMNetConfig:
                                ("readout", READOUTS)):
             if getattr(self, name) not in choices:
                 raise bad(name, f"choose one of {choices}")
+        if self.intensity_context < 0 or (self.intensity_context and self.intensity_context % 2 == 0):
+            raise bad("intensity_context", "must be 0 (off) or an odd kernel size in positions")
         if self.position_weight < 0:
             raise bad("position_weight", "must be non-negative")
         if self.intensity_activation not in INTENSITY_ACTIVATIONS:

@@ -72,3 +72,23 @@ def test_clip_augment_treats_all_frames_of_a_clip_alike():
         torch.testing.assert_close(diff[0, 2], diff[0, 3] * 2 / 3, rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError):
         clip_augment(torch.zeros(4, 3, 8, 8))
+
+
+def test_intensity_context_lets_k_n_see_its_neighbours_only_when_on():
+    torch.manual_seed(4)
+    frames = torch.randn(1, 6, 3, 16, 16)
+    changed = frames.clone()
+    changed[0, 3] += torch.randn(3, 16, 16)  # change frame 3 only
+    apex = torch.tensor([2])
+    plain = CMNet(tiny(), 3).eval()
+    k0, k1 = plain(frames, apex).intensity, plain(changed, apex).intensity
+    # without context k_n is a function of frame n alone (onset_diff: of x_n − x_1): only k_3 moves
+    torch.testing.assert_close(k0[0, [0, 1, 2, 4, 5]], k1[0, [0, 1, 2, 4, 5]])
+    ctx = CMNet(tiny(intensity_context=3), 3).eval()
+    with torch.no_grad():
+        ctx.context.bias.fill_(0.5)  # make sure the residual's ReLU is open
+    k0, k1 = ctx(frames, apex).intensity, ctx(changed, apex).intensity
+    moved = (k0 - k1).abs()[0] > 1e-6
+    assert moved.tolist() == [False, False, True, True, True, False]  # kernel 3: frames 2..4 see frame 3
+    with pytest.raises(ValueError, match="intensity_context"):
+        tiny(intensity_context=2)
