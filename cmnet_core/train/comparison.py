@@ -55,7 +55,7 @@ def write_comparison(run_dir: str | Path, cmnet: dict, baseline: dict) -> dict:
 
 def comparison_table(comp: dict) -> str:
     """`comparison` as plain text: one line per scope and model, then CMNet − baseline, figures in %."""
-    head = f"{'':32s} " + " ".join(f"{m:>9s}" for m in METRICS)
+    head = f"{'':38s} " + " ".join(f"{m:>9s}" for m in METRICS)
     rows = [f"CMNet vs difference baseline (logistic regression on apex - onset), {comp['database']} "
             f"({comp['protocol']}), same folds, figures in %" if comp["same_folds"] else
             f"CMNet vs difference baseline, {comp['database']} ({comp['protocol']}), figures in %; WARNING: the "

@@ -155,14 +155,16 @@ class DifferenceBaseline:
         """The fitted model as plain JSON-safe numbers (no pickle): ``size``, ``c``, the scaler's ``mean`` /
         ``scale`` / ``var`` (size² each, grey levels), ``coef`` (K', size²) and ``intercept`` (K',) of the
         regression (K' = 1 with two classes, else the number of classes seen), ``classes`` (class ids seen in
-        training), ``n_samples`` (training clips). Raises ``ValueError`` when the model is not fitted yet."""
+        training), ``n_samples`` (training clips), ``dtypes`` (of the scaler's and the regression's arrays, so a
+        loaded model computes in the same precision and predicts bit for bit the same). Raises ``ValueError`` when the model is not fitted yet."""
         scaler, reg = self.model[0], self.model[-1]
         if not hasattr(reg, "coef_"):
             raise ValueError("the baseline is not fitted yet (call fit first)")
         return {"format": BASELINE_FORMAT, "size": self.size, "c": float(reg.C),
                 "mean": scaler.mean_.tolist(), "scale": scaler.scale_.tolist(), "var": scaler.var_.tolist(),
                 "n_samples": int(scaler.n_samples_seen_), "coef": reg.coef_.tolist(),
-                "intercept": reg.intercept_.tolist(), "classes": [int(c) for c in reg.classes_]}
+                "intercept": reg.intercept_.tolist(), "classes": [int(c) for c in reg.classes_],
+                "dtypes": {"scaler": str(scaler.mean_.dtype), "coef": str(reg.coef_.dtype)}}
 
     def save(self, path) -> Path:
         """Write `to_dict` as JSON to ``path`` (floats written exactly: Python's shortest round-trip repr)."""
@@ -183,9 +185,10 @@ class DifferenceBaseline:
                              f"expected {BASELINE_FORMAT!r})")
         base = cls(size=int(data["size"]), c=float(data["c"]))
         scaler, reg = base.model[0], base.model[-1]
-        mean, scale, var = (np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "var"))
-        coef = np.asarray(data["coef"], dtype=np.float64)
-        intercept = np.asarray(data["intercept"], dtype=np.float64)
+        dtypes = data.get("dtypes", {})  # the fitted arrays' own dtypes (float32 features give float32 coef)
+        mean, scale, var = (np.asarray(data[k], dtype=dtypes.get("scaler", "float64")) for k in ("mean", "scale", "var"))
+        coef = np.asarray(data["coef"], dtype=dtypes.get("coef", "float64"))
+        intercept = np.asarray(data["intercept"], dtype=dtypes.get("coef", "float64"))
         classes = np.asarray(data["classes"], dtype=np.int64)
         features = base.size ** 2
         rows = 1 if len(classes) == 2 else len(classes)
