@@ -156,7 +156,8 @@ class DifferenceBaseline:
         ``scale`` / ``var`` (size² each, grey levels), ``coef`` (K', size²) and ``intercept`` (K',) of the
         regression (K' = 1 with two classes, else the number of classes seen), ``classes`` (class ids seen in
         training), ``n_samples`` (training clips), ``dtypes`` (of the scaler's and the regression's arrays, so a
-        loaded model computes in the same precision and predicts bit for bit the same). Raises ``ValueError`` when the model is not fitted yet."""
+        loaded model computes in the same precision and predicts bit for bit the same).
+        Raises ``ValueError`` when the model is not fitted yet."""
         scaler, reg = self.model[0], self.model[-1]
         if not hasattr(reg, "coef_"):
             raise ValueError("the baseline is not fitted yet (call fit first)")
@@ -186,7 +187,8 @@ class DifferenceBaseline:
         base = cls(size=int(data["size"]), c=float(data["c"]))
         scaler, reg = base.model[0], base.model[-1]
         dtypes = data.get("dtypes", {})  # the fitted arrays' own dtypes (float32 features give float32 coef)
-        mean, scale, var = (np.asarray(data[k], dtype=dtypes.get("scaler", "float64")) for k in ("mean", "scale", "var"))
+        mean, scale, var = (np.asarray(data[k], dtype=dtypes.get("scaler", "float64"))
+                            for k in ("mean", "scale", "var"))
         coef = np.asarray(data["coef"], dtype=dtypes.get("coef", "float64"))
         intercept = np.asarray(data["intercept"], dtype=dtypes.get("coef", "float64"))
         classes = np.asarray(data["classes"], dtype=np.int64)
@@ -213,6 +215,7 @@ class DifferenceBaseline:
         return cls.from_dict(data, source=str(path))
 
 
-__all__ = ["BASELINE_FORMAT", "BASELINE_SIZE", "DIFF_SIZE", "FLOW_SIZE", "REFERENCE_CROP", "DifferenceBaseline", "apex_change", "apex_error_frames",
+__all__ = ["BASELINE_FORMAT", "BASELINE_SIZE", "DIFF_SIZE", "FLOW_SIZE", "REFERENCE_CROP", "DifferenceBaseline",
+           "apex_change", "apex_error_frames",
            "frame_difference_apex", "intensity_spearman", "midpoint_position", "onset_differences",
            "true_intensity_at"]
