@@ -77,3 +77,27 @@ def test_runs_table_shows_the_baseline_uf1_beside_cmnet(qtbot, tmp_path):
     assert (table.cell(old, "model"), table.cell(old, "baseline UF1 %")) == ("cmnet", "")
     table.select(both)
     assert "UF1 61.07 %" in table.detail.text()
+
+
+def test_progress_of_a_baseline_run_and_of_the_baseline_beside_cmnet():
+    from app.training.progress import RunProgress
+
+    p = RunProgress(clock=lambda: 0.0)
+    p.update({"event": "run_start", "folds": ["s01", "s02"], "device": "cpu"})
+    p.update({"event": "preprocess", "done": 4, "total": 4, "clip": "s02/c"})
+    assert p.preprocessing()
+    p.update({"event": "fold_start", "fold": "s01"})
+    assert not p.preprocessing() and p.fraction() == 0.0   # a baseline run: no steps, counted by folds
+    p.update({"event": "fold_end", "fold": "s01", "metrics": {"uf1": 0.5}})
+    assert p.fraction() == 0.5
+    # CMNet with the baseline after it: CMNet's progress stays complete during the baseline's folds
+    q = RunProgress(clock=lambda: 0.0)
+    q.update({"event": "run_start", "folds": ["s01", "s02"]})
+    for fold in ("s01", "s02"):
+        q.update({"event": "fold_start", "fold": fold})
+        q.update({"event": "epoch_start", "epoch": 1, "epochs": 1, "steps": 2})
+        for step in (1, 2):
+            q.update({"event": "step", "step": step, "steps": 2, "losses": {"total": 1.0}})
+    assert q.fraction() == 1.0
+    q.update({"event": "fold_start", "fold": "baseline:s01"})
+    assert q.fraction() == 1.0 and q.done_steps() == 4
