@@ -104,6 +104,9 @@ def run(args: argparse.Namespace) -> int:
             default = f"loso-{db.name}" if args.model == "cmnet" else f"loso-baseline-{db.name}"
             run_dir = new_run_dir(args.runs, args.name or default)
         opt.say(args, opt.preset_line(args.preset_choice))
+        if args.model == "baseline":
+            opt.say(args, f"model: baseline (logistic regression on the apex - onset difference at 16x16); the preset "
+                          f"only sets preprocessing: {settings.image_size} px, N = {settings.num_frames}")
         opt.say(args, f"run folder: {run_dir}")
         summary = run_loso(db, run_dir, mc, tc, settings, folds=args.fold, callbacks=opt.callbacks(args, run_dir),
                            cache=opt.make_cache(args), extra={"preset": args.preset_choice}, model=args.model,
