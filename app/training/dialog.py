@@ -22,6 +22,11 @@ from ..workers import Task
 from .annotated import usable, write_generic_csv
 from .request import MODES, PRESET_CHOICES, TrainingRequest, method_defaults, resolve_preset, training_defaults
 
+#: The dialog's model choices (``--model``): key → text.
+MODEL_TEXT = {"cmnet": "CMNet", "baseline": "baseline: logistic regression (apex − onset difference)"}
+#: Modes that are LOSO evaluations (the only ones a baseline runs in).
+LOSO_MODES = ("loso", "fold")
+
 PRESETS = PRESET_CHOICES
 #: How the dialog names the tendency-term and input choices.
 TENDENCY_TEXT = {"wrst": "L_Wrst (Eqs. 5–9, paper)", "position": "position term (MSE to the prototype mean; not in "
@@ -132,12 +137,23 @@ class TrainingDialog(QDialog):
         self.checkpoint_browse = QPushButton("Browse…")
         self.checkpoint_browse.clicked.connect(self._browse_checkpoint)
         self.new_head = QCheckBox("New classifier head (the labels may differ from the checkpoint's)")
+        self.model = QComboBox()
+        for key, text in MODEL_TEXT.items():
+            self.model.addItem(text, key)
+        self.model.setToolTip("baseline: scikit-learn's multinomial logistic regression (L2, C = 100) on the grey "
+                              "apex − onset difference at 16×16, fitted per fold in seconds (no epochs, no device); "
+                              "the field's usual reference figure")
+        self.model.currentIndexChanged.connect(self._mode_changed)
+        self.with_baseline = QCheckBox("Also run the baseline on the same folds (CMNet beside it in one table)")
+        self.with_baseline.setToolTip("Writes <run>/baseline/ and <run>/comparison.json; adds seconds")
         ck = QHBoxLayout()
         ck.addWidget(self.checkpoint, 1)
         ck.addWidget(self.checkpoint_browse)
         mode_box = QGroupBox("Mode")
         f = QFormLayout(mode_box)
         f.addRow("Run", self.mode)
+        f.addRow("Model", self.model)
+        f.addRow("", self.with_baseline)
         f.addRow("Test subject", self.fold)
         f.addRow("Held-out subject", self.holdout)
         f.addRow("Start from", ck)
@@ -329,7 +345,20 @@ class TrainingDialog(QDialog):
         for w in (self.method_box, self.preset, self.image_size, self.frames):
             w.setEnabled(not tuned)
         self.method_box.setToolTip("Fine-tuning keeps the checkpoint's model settings" if tuned else "")
+        loso = mode in LOSO_MODES
+        self.model.setEnabled(loso)
+        baseline = loso and self.model.currentData() == "baseline"
+        self.with_baseline.setEnabled(loso and not baseline)
+        for w in (self.epochs, self.lr, self.batch):
+            w.setEnabled(not baseline)
+        if baseline:
+            self.method_box.setEnabled(False)
+            self.method_box.setToolTip("The baseline has no method settings (a logistic regression)")
         self.checked_for = None
+
+    def model_kind(self) -> str:
+        """The model the run evaluates: the chosen one in a LOSO mode, else ``"cmnet"``."""
+        return self.model.currentData() if self.mode.currentData() in LOSO_MODES else "cmnet"
 
     def resolved_preset(self) -> str:
         """The preset the run will use: the one chosen, or for auto what it resolves to on the chosen device."""
@@ -390,7 +419,8 @@ class TrainingDialog(QDialog):
                     "epsilon": round(self.epsilon.value(), 6), "xi": round(self.xi.value(), 6),
                     "tau": round(self.tau.value(), 6), "negative_sampling": self.sampling.currentText(),
                     "tendency_loss": self.tendency.currentData(), "input": self.input.currentData()},
-            device=self.device.currentData())
+            device=self.device.currentData(), model=self.model_kind(),
+            with_baseline=(mode in LOSO_MODES and self.model_kind() == "cmnet" and self.with_baseline.isChecked()))
 
     def runs_folder(self) -> Path:
         return Path(self.runs_root.text().strip() or "runs").expanduser()

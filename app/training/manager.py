@@ -101,7 +101,10 @@ class TrainingManager(QObject):
         QSettings().setValue(SETTINGS_KEY, str(runs_root))
         run_dir = new_run_dir(runs_root, request.run_name())
         process = RunProcess(request.command(run_dir), run_dir, run_dir / CANCEL_FILE, env=env)
-        title = f"{MODES[request.mode]} · {Path(request.db).name}" + (f" · fold {request.fold}" if request.fold else "")
+        title = (f"{MODES[request.mode]} · {Path(request.db).name}"
+                 + (f" · fold {request.fold}" if request.fold else "")
+                 + {"baseline": " · baseline", "cmnet": ""}[request.model]
+                 + (" · with baseline" if request.with_baseline else ""))
         kwargs = {} if cancel_grace is None else {"cancel_grace": cancel_grace}
         monitor = RunMonitor(process, title, request.device, **kwargs)
         monitor.finished.connect(lambda status, m=monitor: self._run_finished(m, status))

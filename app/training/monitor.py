@@ -248,6 +248,9 @@ class RunMonitor(QWidget):
             last = {k: v[-1][1] for k, v in p.losses.items() if v}
             losses = "  ".join(f"{CURVES[k][0].split(' ')[0]} {v:.3f}" for k, v in last.items())
             self.position_label.setText(f"{fold}epoch {p.epoch}/{p.epochs} · step {p.step}/{p.steps}    {losses}")
+        elif p.fold and p.fold in p.folds:  # a baseline run: no epochs, a fit per fold
+            self.position_label.setText(f"fold {p.fold} ({p.folds.index(p.fold) + 1}/{len(p.folds)}) · fitting the "
+                                        "baseline (logistic regression)")
         self.eta_label.setText(format_eta(p.eta_seconds()))
 
     def _mark_fold(self, fold: str) -> None:

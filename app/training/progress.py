@@ -2,13 +2,17 @@
 `RunProgress` keeps what the monitor shows (loss curves, fold metrics, position, ETA).
 
 Events are those of `cmnet_core.train.callbacks.JsonlPrinter` (run_start, preprocess, fold_start, epoch_start,
-step, epoch_end, fold_end, checkpoint, run_end) plus the CLI's closing ``summary``.
+step, epoch_end, fold_end, checkpoint, run_end) plus the CLI's closing ``summary``. A baseline run (``--model
+baseline``) has folds but no epochs or steps; its progress is counted in finished folds. The baseline folds of a
+``--with-baseline`` run come after CMNet's, named ``baseline:<subject>``; CMNet's progress then stays complete.
 """
 from __future__ import annotations
 
 import json
 import time
 
+#: Prefix of the fold names of the baseline run beside CMNet (`cmnet_core.train.loso.run_loso`, with_baseline).
+BASELINE_FOLD_PREFIX = "baseline:"
 #: Loss terms plotted, as named in the step events (Eq. 10 terms and their weighted sum).
 LOSS_TERMS = ("l_id", "l_wrst", "l_pos", "l_c", "total")
 
@@ -79,7 +83,9 @@ class RunProgress:
         elif kind == "preprocess":
             self.preprocessed = (event["done"], event["total"], event.get("clip", ""))
         elif kind == "fold_start":
-            self.fold, self.epoch, self.step = event.get("fold", ""), 0, 0
+            self.fold = event.get("fold", "")
+            if not self.fold.startswith(BASELINE_FOLD_PREFIX):
+                self.epoch, self.step = 0, 0
         elif kind == "epoch_start":
             self.epoch, self.epochs, self.steps, self.step = event["epoch"], event["epochs"], event["steps"], 0
         elif kind == "step":
@@ -114,17 +120,22 @@ class RunProgress:
         """Steps done, counted as folds finished before the current one × steps per fold + steps in this fold."""
         if not self.steps:
             return 0
+        if self.fold.startswith(BASELINE_FOLD_PREFIX):  # every CMNet fold is done
+            return self.total_steps()
         idx = self.folds.index(self.fold) if self.fold in self.folds else 0
         return idx * self.epochs * self.steps + (self.epoch - 1) * self.steps + self.step
 
     def preprocessing(self) -> bool:
         """True from the first preprocess event until the first epoch starts (while the run is going)."""
-        return self.preprocessed is not None and not self.steps and self.status in ("starting", "running")
+        return (self.preprocessed is not None and not self.steps and not self.fold
+                and self.status in ("starting", "running"))
 
     def fraction(self) -> float:
-        """Share of the run done, in [0, 1]."""
+        """Share of the run done, in [0, 1]: by steps, or by finished folds for a run without steps (baseline)."""
         total = self.total_steps()
-        return min(1.0, self.done_steps() / total) if total else 0.0
+        if not total:
+            return min(1.0, len(self.fold_metrics) / len(self.folds)) if self.folds and self.fold else 0.0
+        return min(1.0, self.done_steps() / total)
 
     def eta_seconds(self) -> float | None:
         """Seconds left: remaining steps × the mean time per step since the first step (which includes the

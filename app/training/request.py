@@ -7,6 +7,9 @@ The method's settings (λ1–λ3, ε, ξ, τ, negative sampling, the tendency te
 dialog sends all of them, so the command line in the run's log says exactly what was trained; a fine-tuning run
 keeps the checkpoint's own. The preset (``--preset``) is sent except when fine-tuning: ``auto`` resolves, as the
 CLI does, to ``cpu`` on the CPU and ``paper`` on a CUDA device (`resolve_preset`).
+LOSO runs (``loso``, ``fold``) choose the model (``--model cmnet|baseline``; the baseline is a logistic regression
+on the apex − onset difference, fitted in seconds, so the method and training settings are not sent) and, for
+CMNet, whether the baseline also runs on the same folds (``--with-baseline``).
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from pathlib import Path
 
 from cmnet_core.model.config import CMNetConfig
 from cmnet_core.train.config import PRESET_TRAINING, TrainConfig
+from cmnet_core.train.options import MODEL_CHOICES
 
 MODES = {"loso": "LOSO evaluation (all folds)", "fold": "One LOSO fold",
          "finetune": "Fine-tune from a checkpoint", "final": "Final model on all data"}
@@ -81,6 +85,8 @@ class TrainingRequest:
              fields left out keep the preset's values.
     device : ``"cpu"``, ``"cuda"``, ``"cuda:1"``… (the dialog resolves "auto" so the GUI knows the device).
     cache : preprocessing cache folder, ``"off"``, or None for the CLI's default.
+    model : ``"cmnet"`` or ``"baseline"`` (a key of `MODEL_CHOICES`; the baseline only for ``loso`` / ``fold``).
+    with_baseline : CMNet LOSO runs (``loso`` / ``fold``): also run the baseline on the same folds.
     """
 
     db: str
@@ -101,10 +107,18 @@ class TrainingRequest:
     method: dict = field(default_factory=dict)
     device: str = "cpu"
     cache: str | None = None
+    model: str = "cmnet"
+    with_baseline: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"unknown training mode {self.mode!r}; choose one of {list(MODES)}")
+        if self.model not in MODEL_CHOICES:
+            raise ValueError(f"unknown model {self.model!r}; choose one of {list(MODEL_CHOICES)}")
+        if (self.model == "baseline" or self.with_baseline) and self.mode not in ("loso", "fold"):
+            raise ValueError(f"the baseline runs as a LOSO evaluation (modes loso, fold), not in mode {self.mode!r}")
+        if self.model == "baseline" and self.with_baseline:
+            raise ValueError("with_baseline runs the baseline beside CMNet; a baseline run needs no second one")
         if self.preset not in PRESET_CHOICES:
             raise ValueError(f"unknown preset {self.preset!r}; choose one of {list(PRESET_CHOICES)}")
 
@@ -127,7 +141,8 @@ class TrainingRequest:
     def run_name(self) -> str:
         """A run-folder name: mode and database folder (``loso-synth``, ``fold-s01-casme2`` …)."""
         mode = f"fold-{self.fold}" if self.mode == "fold" else self.mode
-        return f"{mode}-{Path(self.db).name}"
+        model = "-baseline" if self.model == "baseline" else ""
+        return f"{mode}{model}-{Path(self.db).name}"
 
     def cli_arguments(self, run_dir: str | Path) -> list[str]:
         """Arguments after ``cmnet``: the subcommand, the database, the options, ``--run-dir``,
@@ -136,6 +151,11 @@ class TrainingRequest:
         args = ["loso" if self.mode in ("loso", "fold") else "train", str(self.db)]
         if self.mode == "fold":
             args += ["--fold", str(self.fold)]
+        baseline = self.model == "baseline"
+        if baseline:
+            args += ["--model", "baseline"]
+        if self.with_baseline:
+            args += ["--with-baseline"]
         if self.mode == "finetune":
             args += ["--from", str(self.checkpoint)] + (["--new-head"] if self.new_head else [])
         if self.mode in ("final", "finetune") and self.holdout_subjects:
@@ -149,9 +169,10 @@ class TrainingRequest:
                 args += ["--image-size", str(self.image_size)]
             if self.frames:
                 args += ["--frames", str(self.frames)]
-            args += method_flags(self.method)
+            if not baseline:
+                args += method_flags(self.method)
         for flag, value in (("--epochs", self.epochs), ("--batch-size", self.batch_size), ("--lr", self.lr)):
-            if value is not None:
+            if value is not None and not baseline:
                 args += [flag, repr(value) if isinstance(value, float) else str(value)]
         args += ["--seed", str(self.seed), "--device", self.device]
         if self.cache:

@@ -29,12 +29,14 @@ COLUMNS = (
     ("date", lambda r: r.created or r.name, lambda r: (r.created or r.name)[:19].replace("T", " ")),
     ("run", lambda r: r.name, lambda r: r.name),
     ("kind", lambda r: r.kind, lambda r: r.kind),
+    ("model", lambda r: r.model_kind, lambda r: r.model_kind),
     ("status", lambda r: r.status, lambda r: r.status),
     ("database", lambda r: r.database, lambda r: r.database),
     ("protocol", lambda r: r.protocol, lambda r: r.protocol),
     ("folds", lambda r: r.folds_done, lambda r: f"{r.folds_done}/{r.folds_total}" if r.kind == "loso" else ""),
     ("accuracy %", lambda r: r.scores.get("accuracy", -1.0), lambda r: _pct(r.scores.get("accuracy"))),
     ("UF1 %", lambda r: r.scores.get("uf1", -1.0), lambda r: _pct(r.scores.get("uf1"))),
+    ("baseline UF1 %", lambda r: r.baseline_scores.get("uf1", -1.0), lambda r: _pct(r.baseline_scores.get("uf1"))),
     ("UAR %", lambda r: r.scores.get("uar", -1.0), lambda r: _pct(r.scores.get("uar"))),
     ("scored on", lambda r: r.scope, lambda r: r.scope),
     ("preset", lambda r: r.settings.get("preset", ""), lambda r: _fmt(r.settings.get("preset"))),
@@ -186,8 +188,11 @@ class RunsTable(QWidget):
         elif rec.checkpoint is not None:
             self.detail.setText(f"model: {rec.checkpoint}")
         elif rec.kind == "loso":
-            self.detail.setText("A LOSO run evaluates the method (each fold's model misses one subject); to "
-                                "predict, train a final model on all data.")
+            beside = (f" Beside it, the difference baseline (logistic regression on apex − onset): UF1 "
+                      f"{_pct(rec.baseline_scores['uf1'])} %, see comparison.json." if rec.baseline_scores else "")
+            what = "the difference baseline" if rec.model_kind == "baseline" else "the method"
+            self.detail.setText(f"A LOSO run evaluates {what} (each fold's model misses one subject); to "
+                                f"predict, train a final model on all data.{beside}")
         else:
             self.detail.setText(f"{rec.status}: no final model in {rec.path}")
 

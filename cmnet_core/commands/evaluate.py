@@ -15,7 +15,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``evaluate`` on the ``cmnet`` subparsers."""
     p = subparsers.add_parser(
         "evaluate", help="metrics of a LOSO run, or of a checkpoint tested on a database",
-        description="RUN (a cmnet loso run folder): pool its finished folds again and print the table. "
+        description="RUN (a cmnet loso run folder, CMNet or baseline): pool its finished folds again and print the "
+                    "table (with CMNet beside the baseline when RUN holds baseline/, from --with-baseline). "
                     "CKPT DB: predict every clip of DB with the checkpoint (its preprocessing settings) and write "
                     "accuracy, UF1, UAR, the paper's F1, the confusion matrix and per-class report to --out "
                     "(e.g. cross-database testing; testing on the training data is not an evaluation).")
@@ -81,15 +82,18 @@ def run(args: argparse.Namespace) -> int:
     """0 done, 2 bad input."""
     from ..data.database import DatabaseError
     from ..train.checkpoint import CheckpointError
-    from ..train.loso import LosoError, merge, summary_table
+    from ..train.comparison import comparison_table, merge_with_baseline
+    from ..train.loso import LosoError, summary_table
 
     target = Path(args.target)
     try:
         if target.is_dir():
             if not (target / "config.json").exists():
                 raise LosoError(f"{target} is not a run folder (no config.json)")
-            summary = merge(target)
+            summary, comparison = merge_with_baseline(target)
             say(args, summary_table(summary))
+            if comparison:
+                say(args, comparison_table(comparison))
             return 0
         if not args.db:
             print("cmnet evaluate: a checkpoint needs a database to test on (cmnet evaluate CKPT DB)", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""``cmnet loso DB [--fold S ...] | --merge RUN``: leave-one-subject-out evaluation of CMNet on a database."""
+"""``cmnet loso DB [--fold S ...] [--model cmnet|baseline] [--with-baseline] | --merge RUN``: leave-one-subject-out
+evaluation of CMNet (or of the difference baseline, or of both on the same folds) on a database."""
 from __future__ import annotations
 
 import argparse
@@ -26,6 +27,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--list-subjects", action="store_true",
                    help="print the database's subjects (one fold each), one per line, and exit (for job arrays)")
     opt.add_database_arguments(p)
+    opt.add_model_kind_arguments(p)
     opt.add_model_arguments(p)
     opt.add_train_arguments(p, oracle=True)
     opt.add_run_arguments(p)
@@ -38,16 +40,33 @@ def fold_checkpoints(run_dir: Path) -> dict[str, str]:
     return {p.parents[1].name: str(p) for p in sorted(Path(run_dir).glob("folds/*/checkpoints/final.pt"))}
 
 
-def _report(args, summary, run_dir: Path) -> None:
+def fold_baselines(run_dir: Path) -> dict[str, str]:
+    """Test subject → its fold's fitted baseline ``folds/<subject>/baseline.json`` (finished folds only)."""
+    return {p.parent.name: str(p) for p in sorted(Path(run_dir).glob("folds/*/baseline.json"))}
+
+
+def _report(args, summary, run_dir: Path, comparison: dict | None = None) -> None:
+    from ..train.comparison import comparison_table
     from ..train.loso import summary_table
 
-    checkpoints = fold_checkpoints(run_dir)
+    baseline = summary.get("model_kind") == "baseline"
+    checkpoints = fold_baselines(run_dir) if baseline else fold_checkpoints(run_dir)
     if args.progress == "jsonl":
-        print(json.dumps({"event": "summary", "pooled": summary["pooled"], "fold_averaged": summary["fold_averaged"],
-                          "complete": summary["complete"], "fold_checkpoints": checkpoints}), flush=True)
+        print(json.dumps({"event": "summary", "model_kind": summary.get("model_kind", "cmnet"),
+                          "pooled": summary["pooled"], "fold_averaged": summary["fold_averaged"],
+                          "complete": summary["complete"], "fold_checkpoints": checkpoints,
+                          **({"comparison": comparison["rows"]} if comparison else {})}), flush=True)
     opt.say(args, summary_table(summary))
-    opt.say(args, f"fold checkpoints ({len(checkpoints)}): {Path(run_dir) / 'folds' / '<subject>' / 'checkpoints'}"
-                  f"/final.pt, each trained without its subject (e.g. {next(iter(checkpoints.values()), '-')})")
+    example = next(iter(checkpoints.values()), "-")
+    if baseline:
+        opt.say(args, f"fold baselines ({len(checkpoints)}): {Path(run_dir) / 'folds' / '<subject>'}/baseline.json "
+                      f"(JSON, DifferenceBaseline.load), each fitted without its subject (e.g. {example})")
+    else:
+        opt.say(args, f"fold checkpoints ({len(checkpoints)}): {Path(run_dir) / 'folds' / '<subject>' / 'checkpoints'}"
+                      f"/final.pt, each trained without its subject (e.g. {example})")
+    if comparison:
+        opt.say(args, comparison_table(comparison))
+        opt.say(args, f"comparison written: {Path(run_dir) / 'comparison.json'}, comparison.csv")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,13 +75,14 @@ def run(args: argparse.Namespace) -> int:
     from ..data.database import DatabaseError
     from ..preprocess.errors import PreprocessError
     from ..train.checkpoint import CheckpointError
-    from ..train.loso import LosoError, merge, run_loso
+    from ..train.comparison import merge_with_baseline
+    from ..train.loso import LosoError, run_loso
     from ..train.runs import new_run_dir
 
     try:
         if args.merge:
-            summary = merge(args.merge)
-            _report(args, summary, Path(args.merge))
+            summary, comparison = merge_with_baseline(args.merge)
+            _report(args, summary, Path(args.merge), comparison)
             opt.say(args, f"written: {args.merge}/metrics.json, metrics.csv, per_class.csv")
             return 0
         if not args.db:
@@ -72,21 +92,30 @@ def run(args: argparse.Namespace) -> int:
         if args.list_subjects:
             print("\n".join(db.subjects()))
             return 0
+        if args.with_baseline and args.model == "baseline":
+            print("cmnet loso: --with-baseline runs the baseline beside CMNet; with --model baseline leave it out",
+                  file=sys.stderr)
+            return 2
         mc, tc, settings = opt.configs(args, db.name)
         if args.run_dir:
             run_dir = Path(args.run_dir)
             (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
         else:
-            run_dir = new_run_dir(args.runs, args.name or f"loso-{db.name}")
+            default = f"loso-{db.name}" if args.model == "cmnet" else f"loso-baseline-{db.name}"
+            run_dir = new_run_dir(args.runs, args.name or default)
         opt.say(args, opt.preset_line(args.preset_choice))
+        if args.model == "baseline":
+            opt.say(args, f"model: baseline (logistic regression on the apex - onset difference at 16x16); the preset "
+                          f"only sets preprocessing: {settings.image_size} px, N = {settings.num_frames}")
         opt.say(args, f"run folder: {run_dir}")
         summary = run_loso(db, run_dir, mc, tc, settings, folds=args.fold, callbacks=opt.callbacks(args, run_dir),
-                           cache=opt.make_cache(args), extra={"preset": args.preset_choice})
+                           cache=opt.make_cache(args), extra={"preset": args.preset_choice}, model=args.model,
+                           with_baseline=args.with_baseline)
     except (DatabaseError, LosoError, CheckpointError, PreprocessError, ClipError, ValueError, OSError) as exc:
         print(f"cmnet loso: {exc}", file=sys.stderr)
         return 2
     if summary is None:
         opt.say(args, f"cancelled; run the same command with --run-dir {run_dir} to resume")
         return opt.EXIT_CANCELLED
-    _report(args, summary, run_dir)
+    _report(args, summary, run_dir, summary.get("comparison"))
     return 0

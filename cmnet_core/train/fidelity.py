@@ -14,6 +14,8 @@ Everything takes `PreprocessedClip` s (uint8 (N, S, S, 3) crops, frame map, apex
 """
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Sequence
 
 import cv2
@@ -26,6 +28,8 @@ from cmnet_core.preprocess.types import PreprocessedClip
 
 #: Side of the area-downsampled difference image the logistic-regression baseline reads (DESIGN.md §7).
 BASELINE_SIZE = 16
+#: ``format`` tag of a saved `DifferenceBaseline` (`DifferenceBaseline.save`).
+BASELINE_FORMAT = "cmnet-difference-baseline-1"
 #: Side at which frame differences are measured for the frame-difference apex baseline.
 DIFF_SIZE = 32
 
@@ -147,7 +151,71 @@ class DifferenceBaseline:
         out[:, self.model.classes_] = p
         return out
 
+    def to_dict(self) -> dict:
+        """The fitted model as plain JSON-safe numbers (no pickle): ``size``, ``c``, the scaler's ``mean`` /
+        ``scale`` / ``var`` (size² each, grey levels), ``coef`` (K', size²) and ``intercept`` (K',) of the
+        regression (K' = 1 with two classes, else the number of classes seen), ``classes`` (class ids seen in
+        training), ``n_samples`` (training clips), ``dtypes`` (of the scaler's and the regression's arrays, so a
+        loaded model computes in the same precision and predicts bit for bit the same).
+        Raises ``ValueError`` when the model is not fitted yet."""
+        scaler, reg = self.model[0], self.model[-1]
+        if not hasattr(reg, "coef_"):
+            raise ValueError("the baseline is not fitted yet (call fit first)")
+        return {"format": BASELINE_FORMAT, "size": self.size, "c": float(reg.C),
+                "mean": scaler.mean_.tolist(), "scale": scaler.scale_.tolist(), "var": scaler.var_.tolist(),
+                "n_samples": int(scaler.n_samples_seen_), "coef": reg.coef_.tolist(),
+                "intercept": reg.intercept_.tolist(), "classes": [int(c) for c in reg.classes_],
+                "dtypes": {"scaler": str(scaler.mean_.dtype), "coef": str(reg.coef_.dtype)}}
 
-__all__ = ["BASELINE_SIZE", "DIFF_SIZE", "FLOW_SIZE", "REFERENCE_CROP", "DifferenceBaseline", "apex_change", "apex_error_frames",
+    def save(self, path) -> Path:
+        """Write `to_dict` as JSON to ``path`` (floats written exactly: Python's shortest round-trip repr)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(self.to_dict()) + "\n", encoding="utf-8")
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "the baseline") -> "DifferenceBaseline":
+        """A fitted baseline rebuilt from `to_dict`'s numbers (it predicts exactly what the saved one did).
+
+        Raises ``ValueError`` naming ``source`` for another format or inconsistent shapes."""
+        if data.get("format") != BASELINE_FORMAT:
+            raise ValueError(f"{source} is not a saved difference baseline (format {data.get('format')!r}, "
+                             f"expected {BASELINE_FORMAT!r})")
+        base = cls(size=int(data["size"]), c=float(data["c"]))
+        scaler, reg = base.model[0], base.model[-1]
+        dtypes = data.get("dtypes", {})  # the fitted arrays' own dtypes (float32 features give float32 coef)
+        mean, scale, var = (np.asarray(data[k], dtype=dtypes.get("scaler", "float64"))
+                            for k in ("mean", "scale", "var"))
+        coef = np.asarray(data["coef"], dtype=dtypes.get("coef", "float64"))
+        intercept = np.asarray(data["intercept"], dtype=dtypes.get("coef", "float64"))
+        classes = np.asarray(data["classes"], dtype=np.int64)
+        features = base.size ** 2
+        rows = 1 if len(classes) == 2 else len(classes)
+        if (mean.shape != (features,) or scale.shape != (features,) or coef.shape != (rows, features)
+                or intercept.shape != (rows,) or len(classes) < 2):
+            raise ValueError(f"{source}: inconsistent shapes (size {base.size}, {len(classes)} classes, coef "
+                             f"{coef.shape}, intercept {intercept.shape}, mean {mean.shape})")
+        scaler.mean_, scaler.scale_, scaler.var_ = mean, scale, var
+        scaler.n_samples_seen_, scaler.n_features_in_ = int(data["n_samples"]), features
+        reg.coef_, reg.intercept_, reg.classes_, reg.n_features_in_ = coef, intercept, classes, features
+        reg.n_iter_ = np.zeros(1, dtype=np.int32)
+        return base
+
+    @classmethod
+    def load(cls, path) -> "DifferenceBaseline":
+        """Read a baseline written by `save` (plain JSON: nothing in the file is executed). Raises ``ValueError``
+        naming the file when it is not a saved baseline, ``OSError`` when it cannot be read."""
+        try:
+            data = json.loads(open(path, encoding="utf-8").read())
+        except ValueError as exc:
+            raise ValueError(f"{path} is not JSON: {exc}") from exc
+        return cls.from_dict(data, source=str(path))
+
+
+__all__ = ["BASELINE_FORMAT", "BASELINE_SIZE", "DIFF_SIZE", "FLOW_SIZE", "REFERENCE_CROP", "DifferenceBaseline",
+           "apex_change", "apex_error_frames",
            "frame_difference_apex", "intensity_spearman", "midpoint_position", "onset_differences",
            "true_intensity_at"]

@@ -7,6 +7,15 @@ Run folder layout::
     <run>/folds/<subject>/checkpoints/     last.pt (resume), best.pt (validation selection), final.pt;
                                            only final.pt is kept once the fold's result.json is written
     <run>/metrics.json, metrics.csv, per_class.csv   written by `merge`
+    <run>/timing.json                      preprocessing wall time of every invocation (`record_preprocess_time`)
+    <run>/baseline/                        with ``with_baseline``: the same layout for the difference baseline
+    <run>/comparison.json, comparison.csv  with ``with_baseline``: CMNet beside the baseline (`comparison`)
+
+Model kinds (config.json ``"model_kind"``; runs written before it existed are CMNet runs): ``"cmnet"`` trains CMNet
+per fold (`run_fold`); ``"baseline"`` fits `DifferenceBaseline` (logistic regression on the apex − onset
+difference, DESIGN.md §7) per fold in seconds, saved as ``folds/<subject>/baseline.json`` (`run_baseline_fold`).
+Both write result.json with the same keys (a baseline has ``selected_epoch`` null and ``history`` []) and every
+result.json records the fold's wall time ``wall_s`` (CMNet also ``steps`` and ``step_s``, seconds per step).
 
 Honesty rules (DESIGN.md §5): no clip of the test subject is trained on or used for model selection (asserted);
 selection is by fixed epochs or by validation subjects drawn from the training subjects; the "oracle" figure
@@ -17,6 +26,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Sequence
@@ -27,11 +37,17 @@ from .callbacks import Callback, Callbacks, to_plain
 from .checkpoint import code_version, now_iso
 from .dataset import Sample
 from .metrics import confusion_matrix, loso_summary, scores
-from .runs import read_json, write_json
+from .runs import RunLog, read_json, write_json
 from .trainer import FitResult, Trainer, TrainConfig, describe_device, predict_samples, resolve_device
 
 ORACLE_NOTE = ("oracle: for every fold the epoch with the best accuracy ON THE TEST SUBJECT was picked; this leaks "
                "test information and overstates performance. Report the honest figures; this one only shows the gap.")
+
+
+#: The model kinds a LOSO run can evaluate (config.json ``"model_kind"``).
+MODEL_KINDS = ("cmnet", "baseline")
+#: result.json's ``selection`` for a baseline fold: nothing is selected (no epochs, no hyper-parameter search).
+BASELINE_SELECTION = "none"
 
 
 class LosoError(Exception):
@@ -67,10 +83,30 @@ def split_fold(samples: Sequence[Sample], test_subject: str, val_count: int, see
 
 
 def run_config(database: dict, model_cfg, train_cfg: TrainConfig, preprocess: dict, apex_sources: dict) -> dict:
-    """The content of config.json: database, protocol, labels, settings, apex sources, code version, date."""
-    return {"kind": "loso", "database": database, "model_config": model_cfg.to_dict(),
+    """The content of config.json of a CMNet run: database, protocol, labels, settings, apex sources, code version,
+    date, ``"model_kind": "cmnet"``."""
+    return {"kind": "loso", "model_kind": "cmnet", "database": database, "model_config": model_cfg.to_dict(),
             "train_config": train_cfg.to_dict(), "preprocess": preprocess, "apex_sources": apex_sources,
             "code_version": code_version(), "created": now_iso()}
+
+
+def baseline_config(database: dict, seed: int, preprocess: dict, apex_sources: dict) -> dict:
+    """config.json of a baseline run: ``"model_kind": "baseline"``, the baseline's recipe as ``model_config``
+    (feature side in pixels, C, scaler) and ``train_config`` with the seed and ``selection`` "none"."""
+    from .fidelity import BASELINE_SIZE
+
+    return {"kind": "loso", "model_kind": "baseline", "database": database,
+            "model_config": {"model": "difference_baseline", "features": "grey apex - onset difference, "
+                             "area-downsampled", "image_size": BASELINE_SIZE, "c": 100.0, "penalty": "l2",
+                             "scaler": "standard", "classifier": "sklearn.linear_model.LogisticRegression"},
+            "train_config": {"seed": int(seed), "selection": BASELINE_SELECTION},
+            "preprocess": preprocess, "apex_sources": apex_sources, "code_version": code_version(),
+            "created": now_iso()}
+
+
+def model_kind(config: dict) -> str:
+    """The model kind of a run's config.json (``"cmnet"`` for runs written before the key existed)."""
+    return config.get("model_kind", "cmnet")
 
 
 _VOLATILE = ("code_version", "created", "preset")  # the preset choice: its effect is in model_config and train_config
@@ -84,6 +120,7 @@ def ensure_config(run_dir: Path, config: dict) -> dict:
     path = run_dir / "config.json"
     if path.exists():
         old = read_json(path)
+        old.setdefault("model_kind", "cmnet")  # written before model kinds existed
         new = json.loads(json.dumps(to_plain(config)))
         diff = [k for k in set(old) | set(new) if k not in _VOLATILE and old.get(k) != new.get(k)]
         if diff:
@@ -99,7 +136,11 @@ def run_fold(run_dir: Path, samples: Sequence[Sample], subject: str, labels: Seq
     """Train and test one fold (test subject ``subject``); write and return ``folds/<subject>/result.json``.
 
     Resumes from the fold's ``last.pt`` if present. Returns None when cancelled (the checkpoint stays).
+    result.json also holds ``wall_s`` (seconds this call took: training, prediction and writing; a resumed fold
+    counts only the session that finished it), ``steps`` (optimiser steps of the whole fit) and ``step_s`` (mean
+    seconds per step, from the Trainer's step timing, resumed sessions included).
     """
+    started = time.perf_counter()
     cb = callbacks if callbacks is not None else Callbacks()
     fold_dir = run_dir / "folds" / fold_dirname(subject)
     train, val, test = split_fold(samples, subject, train_cfg.val_subjects if train_cfg.selection == "val" else 0,
@@ -120,17 +161,84 @@ def run_fold(run_dir: Path, samples: Sequence[Sample], subject: str, labels: Seq
               "probabilities": probs.round(6).tolist(), "confusion_matrix": cm.tolist(), "scores": scores(cm),
               "selected_epoch": fit.selected_epoch, "selection": train_cfg.selection,
               "val_subjects": sorted({s.subject for s in val}), "train_subjects": sorted({s.subject for s in train}),
-              "history": fit.history, "checkpoint": str(fit.final_path)}
+              "history": fit.history, "checkpoint": str(fit.final_path), "steps": fit.steps, "step_s": fit.step_s}
     if fit.oracle_probs is not None:
         accs = [(float(np.mean(p.argmax(1) == np.asarray(y_true))), e) for e, p in enumerate(fit.oracle_probs)]
         best_e = max(accs, key=lambda t: (t[0], -t[1]))[1]
         ocm = confusion_matrix(y_true, fit.oracle_probs[best_e].argmax(1), len(labels))
         result["oracle"] = {"epoch": best_e + 1, "confusion_matrix": ocm.tolist(), "note": ORACLE_NOTE}
+    result["wall_s"] = time.perf_counter() - started
     write_json(fold_dir / "result.json", result)
     for name in ("last.pt", "best.pt"):  # the fold is complete: keep final.pt only (~2/3 of the disk space)
         (fold_dir / "checkpoints" / name).unlink(missing_ok=True)
     cb.on_fold_end(subject, result["scores"])
     return result
+
+
+def run_baseline_fold(run_dir: Path, samples: Sequence[Sample], subject: str, labels: Sequence[str], seed: int,
+                      callbacks: Callback | None = None, event_prefix: str = "") -> dict:
+    """Fit and test the difference baseline on one fold; write and return ``folds/<subject>/result.json``.
+
+    The fold is `split_fold`'s with no validation subjects (the baseline selects nothing, so it trains on every
+    other subject); the fitted model goes to ``folds/<subject>/baseline.json`` (`DifferenceBaseline.save`, no
+    pickle; ``DifferenceBaseline.load`` reads it). result.json has run_fold's keys with ``selected_epoch`` None,
+    ``history`` [], ``selection`` "none", ``steps`` 0, ``step_s`` None and ``wall_s`` (seconds: features, fit,
+    prediction, writing). Events: fold_start / fold_end named ``event_prefix + subject``.
+    Raises `LosoError` naming the fold when its training clips hold fewer than two classes.
+    """
+    from .fidelity import DifferenceBaseline
+
+    started = time.perf_counter()
+    cb = callbacks if callbacks is not None else Callbacks()
+    fold_dir = Path(run_dir) / "folds" / fold_dirname(subject)
+    train, _, test = split_fold(samples, subject, 0, seed)
+    classes = sorted({s.label for s in train})
+    if len(classes) < 2:
+        present = ", ".join(labels[c] for c in classes) or "none"
+        raise LosoError(f"fold {subject}: the training clips (all subjects but {subject}) hold "
+                        f"{len(classes)} class(es) ({present}); the baseline needs at least two")
+    cb.on_fold_start(event_prefix + subject, {"train_clips": len(train), "val_clips": 0, "test_clips": len(test),
+                                              "val_subjects": [], "device": "cpu"})
+    model = DifferenceBaseline().fit([s.clip for s in train], [s.label for s in train])
+    path = model.save(fold_dir / "baseline.json")
+    probs = model.predict_proba([s.clip for s in test], len(labels))
+    y_true = [s.label for s in test]
+    y_pred = probs.argmax(1).tolist()
+    cm = confusion_matrix(y_true, y_pred, len(labels))
+    result = {"subject": subject, "test_clips": [s.name for s in test], "y_true": y_true, "y_pred": y_pred,
+              "probabilities": probs.round(6).tolist(), "confusion_matrix": cm.tolist(), "scores": scores(cm),
+              "selected_epoch": None, "selection": BASELINE_SELECTION, "val_subjects": [],
+              "train_subjects": sorted({s.subject for s in train}), "history": [], "checkpoint": str(path),
+              "steps": 0, "step_s": None, "wall_s": time.perf_counter() - started}
+    write_json(fold_dir / "result.json", result)
+    cb.on_checkpoint(path)
+    cb.on_fold_end(event_prefix + subject, result["scores"])
+    return result
+
+
+def record_preprocess_time(run_dir: Path, wall_s: float, clips: int, cached: bool) -> None:
+    """Append one invocation's preprocessing wall time (seconds, all ``clips``) to ``<run>/timing.json``."""
+    path = Path(run_dir) / "timing.json"
+    timing = read_json(path) if path.exists() else {"preprocess": []}
+    timing["preprocess"].append({"wall_s": float(wall_s), "clips": int(clips), "cache": bool(cached),
+                                 "at": now_iso()})
+    write_json(path, timing)
+
+
+def timing_summary(run_dir: Path, results: dict[str, dict]) -> dict:
+    """The run's cost for metrics.json: ``fold_wall_s`` (subject -> seconds), ``total_fold_wall_s``,
+    ``step_s`` (mean over the folds that report one, seconds per optimiser step; None for a baseline),
+    ``steps`` (sum), ``preprocess_wall_s`` (sum over the invocations in timing.json; None when not recorded)
+    and ``preprocess_invocations``."""
+    walls = {s: r["wall_s"] for s, r in results.items() if r.get("wall_s") is not None}
+    steps = [r["step_s"] for r in results.values() if r.get("step_s") is not None]
+    path = Path(run_dir) / "timing.json"
+    pre = read_json(path).get("preprocess", []) if path.exists() else []
+    return {"fold_wall_s": walls, "total_fold_wall_s": float(sum(walls.values())) if walls else None,
+            "step_s": float(np.mean(steps)) if steps else None,
+            "steps": int(sum(r.get("steps") or 0 for r in results.values())),
+            "preprocess_wall_s": float(sum(p["wall_s"] for p in pre)) if pre else None,
+            "preprocess_invocations": len(pre)}
 
 
 def merge(run_dir: str | Path) -> dict:
@@ -153,13 +261,15 @@ def merge(run_dir: str | Path) -> dict:
     missing = [s for s in config["database"]["subjects"] if s not in results]
     summary = loso_summary({s: np.asarray(r["confusion_matrix"]) for s, r in results.items()}, labels)
     summary.update({
+        "model_kind": model_kind(config),
         "folds_done": len(results), "folds_missing": missing, "complete": not missing,
         "selection": config["train_config"]["selection"],
         "selected_epochs": {s: r["selected_epoch"] for s, r in results.items()},
         "database": config["database"], "protocol": config["database"]["protocol"],
         "apex_sources": config["apex_sources"], "train_config": config["train_config"],
         "model_config": config["model_config"], "preprocess": config["preprocess"], "preset": config.get("preset"),
-        "code_version": code_version(), "run_code_version": config["code_version"], "merged": now_iso()})
+        "code_version": code_version(), "run_code_version": config["code_version"], "merged": now_iso(),
+        "timing": timing_summary(run_dir, results)})
     if all("oracle" in r for r in results.values()):
         o = loso_summary({s: np.asarray(r["oracle"]["confusion_matrix"]) for s, r in results.items()}, labels)
         summary["oracle"] = {"note": ORACLE_NOTE, "pooled": o["pooled"], "fold_averaged": o["fold_averaged"],
@@ -201,22 +311,69 @@ def database_info(db, samples: Sequence[Sample]) -> dict:
             "skipped": len(db.skips)}
 
 
+class _Renamed(Callback):
+    """Passes fold and checkpoint events and cancel requests on to ``inner`` with fold names prefixed (the
+    baseline folds of a ``with_baseline`` run appear as ``baseline:<subject>`` in the CMNet run's progress)."""
+
+    def __init__(self, inner: Callback, prefix: str) -> None:
+        self.inner, self.prefix = inner, prefix
+
+    def on_fold_start(self, fold, info):
+        self.inner.on_fold_start(self.prefix + fold, info)
+
+    def on_fold_end(self, fold, metrics):
+        self.inner.on_fold_end(self.prefix + fold, metrics)
+
+    def on_checkpoint(self, path):
+        self.inner.on_checkpoint(path)
+
+    def should_cancel(self) -> bool:
+        return self.inner.should_cancel()
+
+
+def run_baseline_folds(run_dir: Path, samples: Sequence[Sample], todo: Sequence[str], labels: Sequence[str],
+                       seed: int, callbacks: Callback) -> bool:
+    """`run_baseline_fold` for every subject of ``todo`` without a result.json yet; False when cancelled (asked
+    between folds). Raises `LosoError` naming a fold whose training clips hold one class only."""
+    for subject in todo:
+        if (Path(run_dir) / "folds" / fold_dirname(subject) / "result.json").exists():
+            continue
+        if callbacks.should_cancel():
+            return False
+        run_baseline_fold(run_dir, samples, subject, labels, seed, callbacks)
+    return True
+
+
 def run_loso(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, settings, folds: Sequence[str] | None = None,
-             callbacks: Callback | None = None, cache=None, extra: dict | None = None) -> dict | None:
+             callbacks: Callback | None = None, cache=None, extra: dict | None = None, model: str = "cmnet",
+             with_baseline: bool = False) -> dict | None:
     """Preprocess ``db``, run the requested folds (all subjects when ``folds`` is None) and merge.
 
-    settings : PreprocessSettings (image_size/num_frames must equal the model's).
+    settings : PreprocessSettings (for CMNet image_size/num_frames must equal the model's).
     cache : a `PreprocessCache` or None.
     extra : more JSON-safe keys for config.json (e.g. ``{"preset": {"name", "asked", "reason"}}`` from the CLI);
             folds of one run must agree on them too; merge copies ``preset`` into the summary.
+    model : ``"cmnet"`` (train CMNet per fold; ``model_cfg`` / ``train_cfg``) or ``"baseline"`` (fit the
+            difference baseline per fold; of ``train_cfg`` only the seed is used; seconds, no device).
+    with_baseline : CMNet runs only: then also run the baseline on the same folds and preprocessed clips into
+            ``<run>/baseline/`` (its own run folder with config.json, log.jsonl, folds, metrics.json) and write
+            ``<run>/comparison.json`` and ``comparison.csv`` (`cmnet_core.train.comparison`); the returned summary
+            then holds the comparison under ``"comparison"``.
     Events: run_start (with the resolved ``device``), one ``on_preprocess`` per clip (cancel is checked between
-    clips), then the folds. Returns the merged summary (see `merge`), or None when cancelled. Raises `LosoError`
-    for unknown subjects or settings that differ from an existing run's config.json, ``ValueError`` when settings
-    and model disagree or the device asked for is not available.
+    clips), then the folds (a with_baseline run's baseline folds as ``baseline:<subject>``). The preprocessing
+    wall time is appended to ``<run>/timing.json``. Returns the merged summary (see `merge`), or None when
+    cancelled. Raises `LosoError` for unknown subjects, settings that differ from an existing run's config.json
+    or a baseline fold with one training class, ``ValueError`` for an unknown model, settings and model that
+    disagree or a device asked for that is not available.
     """
     from .dataset import preprocess_clips
 
-    if (settings.image_size, settings.num_frames) != (model_cfg.image_size, model_cfg.num_frames):
+    if model not in MODEL_KINDS:
+        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODEL_KINDS)}")
+    if with_baseline and model != "cmnet":
+        raise ValueError("with_baseline runs the baseline beside CMNet; a baseline run needs no second baseline")
+    if model == "cmnet" and (settings.image_size, settings.num_frames) != (model_cfg.image_size,
+                                                                           model_cfg.num_frames):
         raise ValueError(f"preprocessing gives {settings.image_size} px x {settings.num_frames} frames but the model "
                          f"expects {model_cfg.image_size} px x {model_cfg.num_frames} frames")
     run_dir = Path(run_dir)
@@ -226,17 +383,32 @@ def run_loso(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, setting
     unknown = [s for s in todo if s not in subjects]
     if unknown:
         raise LosoError(f"unknown subject(s) {unknown}; the database has {', '.join(subjects)}")
-    device = describe_device(resolve_device(train_cfg.device))  # a missing CUDA device fails before preprocessing
-    cb.on_run_start({"run_dir": run_dir, "kind": "loso", "folds": todo, "database": db.name,
+    # a missing CUDA device fails before preprocessing; the baseline runs on the CPU
+    device = describe_device(resolve_device(train_cfg.device)) if model == "cmnet" else "cpu"
+    cb.on_run_start({"run_dir": run_dir, "kind": "loso", "model_kind": model, "folds": todo, "database": db.name,
                      "protocol": db.protocol, "clips": len(db.clips), "device": device})
+    started = time.perf_counter()
     samples = preprocess_clips(db.clips, db.labels, settings, cache=cache, callbacks=cb)
     if samples is None:
         cb.on_run_end({"status": "cancelled", "run_dir": run_dir})
         return None
+    preprocess_s = time.perf_counter() - started
     apex_sources = dict(Counter(s.clip.apex_source for s in samples))
     dbinfo = database_info(db, samples)
+
+    def baseline_run_config() -> dict:
+        return {**baseline_config(dbinfo, train_cfg.seed, settings.to_dict(), apex_sources), **(extra or {})}
+
+    if model == "baseline":
+        ensure_config(run_dir, baseline_run_config())
+        record_preprocess_time(run_dir, preprocess_s, len(samples), cache is not None)
+        if not run_baseline_folds(run_dir, samples, todo, db.labels, train_cfg.seed, cb):
+            cb.on_run_end({"status": "cancelled", "run_dir": run_dir})
+            return None
+        return _finish(run_dir, cb)
     config = ensure_config(run_dir, {**run_config(dbinfo, model_cfg, train_cfg, settings.to_dict(), apex_sources),
                                      **(extra or {})})
+    record_preprocess_time(run_dir, preprocess_s, len(samples), cache is not None)
     metadata = {"preprocess": settings.to_dict(), "database": dbinfo["name"], "protocol": db.protocol,
                 "apex_sources": apex_sources, "run": str(run_dir), "run_created": config["created"]}
     for subject in todo:
@@ -245,9 +417,35 @@ def run_loso(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, setting
         if run_fold(run_dir, samples, subject, db.labels, model_cfg, train_cfg, metadata, cb) is None:
             cb.on_run_end({"status": "cancelled", "run_dir": run_dir})
             return None
+    if not with_baseline:
+        return _finish(run_dir, cb)
+    bdir = run_dir / "baseline"
+    ensure_config(bdir, baseline_run_config())
+    record_preprocess_time(bdir, preprocess_s, len(samples), cache is not None)  # shared with the CMNet run
+    blog = RunLog(bdir)
+    blog.on_run_start({"run_dir": bdir, "kind": "loso", "model_kind": "baseline", "folds": todo,
+                       "database": db.name, "protocol": db.protocol, "clips": len(db.clips), "device": "cpu",
+                       "beside": run_dir})
+    bcb = Callbacks([blog, _Renamed(cb, "baseline:")])
+    if not run_baseline_folds(bdir, samples, todo, db.labels, train_cfg.seed, bcb):
+        blog.on_run_end({"status": "cancelled", "run_dir": bdir})
+        cb.on_run_end({"status": "cancelled", "run_dir": run_dir})
+        return None
+    return _finish(run_dir, cb, baseline=_finish(bdir, blog))
+
+
+def _finish(run_dir: Path, cb: Callback, baseline: dict | None = None) -> dict:
+    """Merge, write the comparison with the ``baseline`` summary when given (then under ``"comparison"``),
+    report run_end (finished) and return the summary."""
     summary = merge(run_dir)
+    comparison = None
+    if baseline is not None:
+        from .comparison import write_comparison
+
+        comparison = summary["comparison"] = write_comparison(run_dir, summary, baseline)
     cb.on_run_end({"status": "finished", "run_dir": run_dir, "pooled": summary["pooled"],
-                   "fold_averaged": summary["fold_averaged"], "complete": summary["complete"]})
+                   "fold_averaged": summary["fold_averaged"], "complete": summary["complete"],
+                   **({"comparison": comparison["rows"]} if comparison else {})})
     return summary
 
 
@@ -259,8 +457,9 @@ def summary_table(summary: dict) -> str:
     def line(name, sc, n=""):
         return f"{name:28s} {str(n):>4s} " + " ".join(f"{100 * sc[c]:9.2f}" for c in cols)
 
-    rows = [f"LOSO {summary['database']['name']} ({summary['protocol']}), selection {summary['selection']}, "
-            f"apex {summary['apex_sources']}, figures in %", head]
+    model = summary.get("model_kind", "cmnet")
+    rows = [f"LOSO {summary['database']['name']} ({summary['protocol']}), model {model}, selection "
+            f"{summary['selection']}, apex {summary['apex_sources']}, figures in %", head]
     rows += [line(f"fold {s}", sc, sc["n"]) for s, sc in summary["per_fold"].items()]
     rows.append(line("POOLED (MEGC)", summary["pooled"], summary["pooled"]["n"]))
     rows.append(line("fold-averaged (paper)", summary["fold_averaged"]))
@@ -269,4 +468,19 @@ def summary_table(summary: dict) -> str:
     if summary["folds_missing"]:
         rows.append(f"incomplete: {len(summary['folds_missing'])} fold(s) missing: "
                     f"{', '.join(summary['folds_missing'])}")
+    if summary.get("timing"):
+        rows.append(cost_line(summary["timing"]))
     return "\n".join(rows)
+
+
+def cost_line(timing: dict) -> str:
+    """One line of a run's cost (`timing_summary`): preprocessing, fold wall times, steps and seconds per step."""
+    walls = timing["fold_wall_s"]
+    parts = [f"preprocessing {timing['preprocess_wall_s']:.2f} s" if timing.get("preprocess_wall_s") is not None
+             else "preprocessing time not recorded"]
+    if walls:
+        parts.append(f"folds {timing['total_fold_wall_s']:.1f} s in all ({len(walls)} fold(s), "
+                     f"{min(walls.values()):.1f}-{max(walls.values()):.1f} s each)")
+    if timing.get("step_s") is not None:
+        parts.append(f"{timing['steps']} optimiser steps, {timing['step_s']:.3f} s per step")
+    return "cost: " + "; ".join(parts)

@@ -104,6 +104,24 @@ def method_overrides(args: argparse.Namespace) -> dict:
     return out
 
 
+#: ``cmnet loso --model`` choices: key → what it is (`cmnet_core.train.loso.MODEL_KINDS`, repeated here so building
+#: the parser imports no torch).
+MODEL_CHOICES = {"cmnet": "CMNet (trained per fold, epochs, device)",
+                 "baseline": "baseline: logistic regression on the apex - onset difference (scikit-learn, seconds)"}
+
+
+def add_model_kind_arguments(p: argparse.ArgumentParser) -> None:
+    """``--model cmnet|baseline`` and ``--with-baseline`` for ``cmnet loso``."""
+    g = p.add_argument_group("model kind")
+    g.add_argument("--model", default="cmnet", choices=tuple(MODEL_CHOICES),
+                   help="cmnet: train CMNet per fold (default); baseline: fit a multinomial logistic regression "
+                        "(scikit-learn, L2, C=100, z-scored) on the grey apex - onset difference at 16x16 per fold "
+                        "(seconds, no device, no epochs; the training options are ignored)")
+    g.add_argument("--with-baseline", action="store_true",
+                   help="also run the baseline on the same folds into <run>/baseline/ and print CMNet beside it "
+                        "(written to <run>/comparison.json and .csv)")
+
+
 def add_train_arguments(p: argparse.ArgumentParser, oracle: bool = False) -> None:
     """Optimisation options (`TrainConfig`)."""
     d = TrainConfig()

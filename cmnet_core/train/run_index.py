@@ -20,6 +20,8 @@ class RunRecord:
     """One run folder.
 
     kind : ``"loso"``, ``"final"``, ``"finetune"`` or ``""`` (config.json not written yet).
+    model_kind : ``"cmnet"`` or ``"baseline"`` (config.json's ``model_kind``; runs written before it existed are
+        ``"cmnet"``); ``""`` when config.json is not written yet.
     status : ``"finished"``, ``"cancelled"`` (resumable) or ``"incomplete"`` (no run_end event: still running,
         or stopped by a crash or a kill).
     scores : accuracy, uf1, uar, paper_f1 in [0, 1] — pooled over the folds for LOSO (MEGC), on the held-out clips
@@ -30,12 +32,15 @@ class RunRecord:
         recorded in config.json, e.g. ``"cpu"``; absent for runs written before presets were recorded).
     checkpoint : ``checkpoints/final.pt`` of a finished final / fine-tuned model, else None (a LOSO run's fold
         models each miss one subject; they are evaluations, not models to use).
+    baseline_scores : the pooled accuracy / uf1 / uar / paper_f1 of the baseline run beside a CMNet LOSO run
+        (``<run>/baseline/metrics.json``, from ``--with-baseline``); empty when there is none.
     """
 
     path: Path
     name: str
     created: str = ""
     kind: str = ""
+    model_kind: str = ""
     status: str = "incomplete"
     database: str = ""
     protocol: str = ""
@@ -45,6 +50,7 @@ class RunRecord:
     folds_total: int = 0
     settings: dict = field(default_factory=dict)
     checkpoint: Path | None = None
+    baseline_scores: dict = field(default_factory=dict)
 
 
 def _json(path: Path) -> dict:
@@ -77,6 +83,7 @@ def read_run(path: str | Path) -> RunRecord:
     metrics = _json(path / "metrics.json")
     db = config.get("database", {})
     rec = RunRecord(path=path, name=path.name, created=config.get("created", ""), kind=config.get("kind", ""),
+                    model_kind=config.get("model_kind", "cmnet") if config else "",
                     status=last_status(path / "log.jsonl"), database=db.get("name", ""),
                     protocol=db.get("protocol", ""))
     tc, mc = config.get("train_config", {}), config.get("model_config", {})
@@ -91,6 +98,9 @@ def read_run(path: str | Path) -> RunRecord:
         rec.folds_done = len(list(path.glob("folds/*/result.json")))
         if metrics.get("pooled"):
             rec.scores, rec.scope = {k: metrics["pooled"][k] for k in keys}, "LOSO pooled"
+        baseline = _json(path / "baseline" / "metrics.json")
+        if baseline.get("pooled"):
+            rec.baseline_scores = {k: baseline["pooled"][k] for k in keys}
     elif metrics.get("held_out"):
         rec.scores, rec.scope = {k: metrics["held_out"][k] for k in keys}, "held-out"
     final = path / "checkpoints" / "final.pt"

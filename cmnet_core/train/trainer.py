@@ -14,6 +14,7 @@ exactly the weights of an uninterrupted run with the same seed (on the same devi
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -112,6 +113,9 @@ class FitResult:
     history : per-epoch dicts (mean losses, lr, validation scores, oracle test scores).
     oracle_probs : per-epoch test probabilities (E, M, C) when ``oracle`` was on and test samples were given.
     final_path : the checkpoint of the selected model (``final.pt``).
+    steps : optimiser steps taken over the whole fit (resumed runs included).
+    train_s : wall time of those steps in seconds (loading, augmentation, forward, backward, optimiser; not the
+        per-epoch evaluation or checkpoint writing), summed over resumed sessions.
     """
 
     status: str
@@ -120,6 +124,13 @@ class FitResult:
     history: list[dict] = field(default_factory=list)
     oracle_probs: np.ndarray | None = None
     final_path: Path | None = None
+    steps: int = 0
+    train_s: float = 0.0
+
+    @property
+    def step_s(self) -> float | None:
+        """Mean wall time of one optimiser step in seconds (``train_s / steps``); None before any step."""
+        return self.train_s / self.steps if self.steps else None
 
 
 class Trainer:
@@ -216,7 +227,8 @@ class Trainer:
         sched = torch.optim.lr_scheduler.StepLR(opt, step_size=self.cfg.lr_step, gamma=self.cfg.lr_gamma)
         scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         augment = ContrastiveAugment(self.model_cfg)
-        st = {"epoch": 0, "step": 0, "sums": {}, "history": [], "best": None, "oracle": []}
+        st = {"epoch": 0, "step": 0, "sums": {}, "history": [], "best": None, "oracle": [], "steps_done": 0,
+              "train_s": 0.0}
 
         last = self.ckpt_dir / "last.pt"
         if last.exists():
@@ -229,7 +241,7 @@ class Trainer:
             opt.load_state_dict(ts["optimizer"])
             sched.load_state_dict(ts["scheduler"])
             scaler.load_state_dict(ts["scaler"])
-            st = {k: ts[k] for k in st}
+            st = {k: ts.get(k, v) for k, v in st.items()}  # steps_done/train_s: absent before they were counted
             _set_rng_state(ts["rng"])
             if final_path.exists() and st["epoch"] >= self.cfg.epochs:
                 return self._finished(model, st, final_path, write=False)
@@ -251,6 +263,7 @@ class Trainer:
                                 pin_memory=self.device.type == "cuda", generator=torch.Generator())
             self.cb.on_epoch_start(epoch + 1, self.cfg.epochs, n_steps)
             model.train()
+            mark = time.perf_counter()
             for frames, y, apex in loader:
                 frames = frames.to(self.device, non_blocking=True)
                 y, apex = y.to(self.device), apex.to(self.device)
@@ -266,12 +279,15 @@ class Trainer:
                 scaler.update()
                 losses = terms.as_floats()
                 st["step"] += 1
+                st["steps_done"] += 1
+                st["train_s"] += time.perf_counter() - mark
                 for k, v in losses.items():
                     st["sums"][k] = st["sums"].get(k, 0.0) + v * len(y)
                 self.cb.on_step(st["step"], n_steps, losses)
                 if self.cb.should_cancel():
                     save_last()
                     return FitResult("cancelled", history=list(st["history"]))
+                mark = time.perf_counter()
             metrics = {k: v / len(train) for k, v in st["sums"].items()}
             metrics["lr"] = opt.param_groups[0]["lr"]
             sched.step()
@@ -316,4 +332,5 @@ class Trainer:
         model.eval()
         oracle = torch.stack(st["oracle"]).numpy() if st["oracle"] else None
         return FitResult("finished", model=model, selected_epoch=selected, history=list(st["history"]),
-                         oracle_probs=oracle, final_path=final_path)
+                         oracle_probs=oracle, final_path=final_path, steps=st["steps_done"],
+                         train_s=st["train_s"])

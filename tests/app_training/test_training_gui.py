@@ -1,6 +1,7 @@
 """The training GUI end to end (pytest-qt, offscreen): a tiny synthetic LOSO launched from the dialog shows
 progress and lands in the runs table; Cancel stops a run; a killed run is reported and the GUI goes on; a
-final model goes to the prediction panel; closing the app with a run active asks."""
+final model goes to the prediction panel; closing the app with a run active asks; a baseline LOSO (logistic
+regression, no epochs) runs from the dialog and shows its model kind in the runs table."""
 from __future__ import annotations
 
 import json
@@ -222,3 +223,21 @@ def test_monitor_shows_preprocessing_and_the_reported_device(qtbot, tmp_path):
         fh.write("".join(json.dumps(e) + "\n" for e in more))
     mon.poll()
     assert mon.bar.text() == "25 %" and mon.position_label.text().startswith("fold s1 (1/1) · epoch 1/2 · step 1/2")
+
+
+def test_baseline_loso_from_the_dialog_lands_in_the_runs_table(qtbot, tmp_path, synth_root, manager, run_env,
+                                                               no_leftovers):
+    dlg = dialog_for(qtbot, tmp_path, synth_root, model="baseline")
+    req = dlg.request()
+    assert (req.mode, req.model, req.with_baseline) == ("loso", "baseline", False)
+    mon = manager.launch(req, dlg.runs_folder(), env=run_env)
+    qtbot.waitUntil(lambda: not mon.timer.isActive(), timeout=120_000)
+    assert mon.status == "finished", mon.log.toPlainText()
+    assert set(mon.progress.fold_metrics) == {"s01", "s02"} and mon.fold_table.rowCount() == 2
+    run = mon.run_dir()
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["model_kind"] == "baseline" and (run / "folds" / "s01" / "baseline.json").is_file()
+    table = manager.window().runs
+    assert table.cell(run, "model") == "baseline" and table.cell(run, "kind") == "loso"
+    assert table.cell(run, "UF1 %") == f"{100 * metrics['pooled']['uf1']:.2f}"
+    assert table.cell(run, "baseline UF1 %") == ""  # a baseline run has no second baseline
