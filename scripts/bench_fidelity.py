@@ -133,18 +133,55 @@ def run_condition(recipe: str, args, variants: dict[str, CMNetConfig]) -> dict:
         runs = []
         for seed in args.seeds:
             tcfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer="adam", lr=args.lr,
-                               lr_step=10_000, seed=seed, device="cpu", amp=False, augment=args.augment)
+                               lr_step=10_000, seed=seed, device=args.device, amp=False,
+                               augment=args.augment)
             model, secs, history = train_model(cfg, tcfg, train)
-            probs, ks = model_outputs(model, test)
+            probs, ks = model_outputs(model.cpu(), test)
             steps = len(history) * -(-len(train) // args.batch_size)
             runs.append({"seed": seed, "train_s": round(secs, 1), "step_s": round(secs / steps, 3),
                          "final_l_c": round(history[-1]["l_c"], 4), **label_scores(y_test, probs),
                          **intensity_report(ks, test, test_clips)})
             print(json.dumps({"progress": recipe, "model": name, **runs[-1]}), file=sys.stderr, flush=True)
-        report["models"][name] = {"runs": runs,
-                                  "accuracy_mean": round(float(np.mean([r["accuracy"] for r in runs])), 4),
-                                  "uf1_mean": round(float(np.mean([r["uf1"] for r in runs])), 4)}
+        report["models"][name] = summarise_runs(runs)
     return report
+
+
+def summarise_runs(runs: list[dict]) -> dict:
+    """One model's seeds: the runs and their means (accuracy, UF1 with its standard deviation and range, apex
+    error in frames, ρ median), so a seed's luck is visible (one seed moves UF1 by up to 6 points on real data)."""
+    uf1 = np.array([r["uf1"] for r in runs])
+    return {"runs": runs, "seeds": len(runs),
+            "accuracy_mean": round(float(np.mean([r["accuracy"] for r in runs])), 4),
+            "uf1_mean": round(float(uf1.mean()), 4), "uf1_sd": round(float(uf1.std(ddof=1)) if len(runs) > 1 else 0.0, 4),
+            "uf1_range": [round(float(uf1.min()), 4), round(float(uf1.max()), 4)],
+            "apex_error_frames_mean": round(float(np.mean([r["apex_error_frames"]["median"] for r in runs])), 3),
+            "apex_error_positions_mean": round(float(np.mean([r["apex_error_positions_median"] for r in runs])), 3),
+            "rho_median_mean": round(float(np.mean([r["rho"]["median"] for r in runs])), 4),
+            "step_s_mean": round(float(np.mean([r["step_s"] for r in runs])), 3)}
+
+
+def merge_lines(lines: list[dict]) -> dict:
+    """Merge the JSON lines of several runs of this script (e.g. one per condition and seed, run in parallel)
+    into one: per condition, the runs of each model are pooled and summarised again. The baselines of a
+    condition must agree (same clips); raises ``ValueError`` when they differ or settings differ."""
+    keys = ("preset", "overrides", "epochs", "threads")
+    for line in lines[1:]:
+        if any(line[k] != lines[0][k] for k in keys):
+            raise ValueError(f"cannot merge runs with different settings ({', '.join(keys)})")
+    by_cond: dict[str, dict] = {}
+    for line in lines:
+        for c in line["conditions"]:
+            merged = by_cond.setdefault(c["condition"], {**c, "models": {}})
+            if c["baseline_logreg"] != merged["baseline_logreg"]:
+                raise ValueError(f"condition {c['condition']}: the runs were made on different clips")
+            for name, m in c["models"].items():
+                merged["models"].setdefault(name, []).extend(m["runs"])
+    for c in by_cond.values():
+        c["models"] = {name: summarise_runs(sorted(runs, key=lambda r: r["seed"])) for name, runs in c["models"].items()}
+    seeds = sorted({s for line in lines for s in line["seeds"]})
+    return {**{k: lines[0][k] for k in ("benchmark",) + keys}, "seeds": seeds, "device": lines[0].get("device"),
+            "wall_s": round(sum(line["wall_s"] for line in lines), 1), "merged_from": len(lines),
+            "conditions": list(by_cond.values())}
 
 
 def main(argv=None) -> int:
@@ -170,7 +207,18 @@ def main(argv=None) -> int:
     p.add_argument("--no-ablation", action="store_true", help="main model only (no ablation variants)")
     p.add_argument("--markdown", help="also write the tables to this markdown file")
     p.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
+    p.add_argument("--device", default="cpu", help="training device (cpu, cuda); scoring runs on the CPU")
+    p.add_argument("--merge", nargs="+", metavar="FILE",
+                   help="only merge the JSON lines these earlier runs printed (e.g. one per condition and seed) "
+                        "into one line (and --markdown)")
     args = p.parse_args(argv)
+    if args.merge:
+        lines = [json.loads(Path(f).read_text(encoding="utf-8").strip().splitlines()[-1]) for f in args.merge]
+        line = merge_lines(lines)
+        print(json.dumps(line))
+        if args.markdown:
+            Path(args.markdown).write_text(markdown(line), encoding="utf-8")
+        return 0
     torch.set_num_threads(args.threads)
     overrides = {k: json.loads(v) if not v.isidentifier() else v for k, v in (s.split("=", 1) for s in args.set)}
     overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
@@ -190,7 +238,7 @@ def main(argv=None) -> int:
                     variants[f"{args.preset}:readout={readout}"] = main_cfg.replace(readout=readout)
         results.append(run_condition(cond, args, variants))
     line = {"benchmark": "fidelity", "preset": args.preset, "overrides": overrides, "epochs": args.epochs,
-            "seeds": args.seeds, "threads": args.threads, "wall_s": round(time.perf_counter() - t0, 1),
+            "seeds": args.seeds, "threads": args.threads, "device": args.device, "wall_s": round(time.perf_counter() - t0, 1),
             "conditions": results}
     print(json.dumps(line))
     if args.markdown:
@@ -202,7 +250,20 @@ def markdown(line: dict) -> str:
     """The benchmark's tables as markdown (written by ``--markdown``)."""
     out = [f"# Fidelity benchmark (`scripts/bench_fidelity.py`)\n",
            f"Preset `{line['preset']}` {line['overrides'] or ''}, {line['epochs']} epochs, seeds {line['seeds']}, "
-           f"{line['threads']} threads, wall {line['wall_s']:.0f} s. Unseen identities only.\n",
+           f"{line['threads']} threads, device {line.get('device') or 'cpu'}, wall {line['wall_s']:.0f} s. "
+           "Unseen identities only.\n", "## Summary: the main model (mean over seeds) against the baselines\n",
+           "| condition | baseline UF1 | model UF1 mean ± sd [min, max] | apex error k_n (frames, mean of "
+           "medians) | midpoint | constant position | frame difference | ρ median (mean) | step s |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for c in line["conditions"]:
+        m = c["models"][line["preset"]]
+        ab = c["apex_baselines"]
+        out.append(f"| {c['condition']} | {c['baseline_logreg']['uf1']:.3f} | {m['uf1_mean']:.3f} ± {m['uf1_sd']:.3f} "
+                   f"[{m['uf1_range'][0]:.3f}, {m['uf1_range'][1]:.3f}] | {m['apex_error_frames_mean']:.2f} | "
+                   f"{ab['midpoint']['apex_error_frames_median']:.1f} | {ab['constant']['apex_error_frames_median']:.1f} | "
+                   f"{ab['frame_difference']['apex_error_frames_median']:.1f} | {m['rho_median_mean']:.3f} | "
+                   f"{m['step_s_mean']:.3f} |")
+    out += ["", "## Every run\n",
            "| condition | model | acc | UF1 | ρ(k_n, truth) median [IQR] | apex error, frames (median) | "
            "calibration ρ over clips | train s |", "|---|---|---|---|---|---|---|---|"]
     for c in line["conditions"]:
