@@ -203,6 +203,9 @@ def main(argv=None) -> int:
     p.add_argument("--augment", default="clip", choices=("none", "clip"), help="training augmentation")
     p.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                    help="CMNetConfig overrides for the main model (JSON values), e.g. image_size=48")
+    p.add_argument("--variant", nargs="+", action="append", default=[], metavar="NAME FIELD=VALUE",
+                   help="an extra model on every condition: a name, then CMNetConfig overrides of the main model "
+                        "(repeatable), e.g. --variant ctx5 intensity_context=5")
     p.add_argument("--ablation", default="realistic", help="condition of the tendency x input ablation")
     p.add_argument("--no-ablation", action="store_true", help="main model only (no ablation variants)")
     p.add_argument("--markdown", help="also write the tables to this markdown file")
@@ -220,13 +223,13 @@ def main(argv=None) -> int:
             Path(args.markdown).write_text(markdown(line), encoding="utf-8")
         return 0
     torch.set_num_threads(args.threads)
-    overrides = {k: json.loads(v) if not v.isidentifier() else v for k, v in (s.split("=", 1) for s in args.set)}
-    overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
+    overrides = parse_overrides(args.set)
     main_cfg = CMNetConfig.preset(args.preset, **overrides)
+    extra = {f"{args.preset}+{v[0]}": main_cfg.replace(**parse_overrides(v[1:])) for v in args.variant}
     t0 = time.perf_counter()
     results = []
     for cond in args.conditions:
-        variants = {f"{args.preset}": main_cfg}
+        variants = {f"{args.preset}": main_cfg, **extra}
         if cond == args.ablation and not args.no_ablation:
             for inp in ("onset_diff", "frames"):
                 for tl in ("both", "position", "wrst", "none"):
@@ -244,6 +247,19 @@ def main(argv=None) -> int:
     if args.markdown:
         Path(args.markdown).write_text(markdown(line), encoding="utf-8")
     return 0
+
+
+def parse_overrides(items) -> dict:
+    """``["image_size=48", "backbone=linear", "small_widths=[16,32,64,64]"]`` -> CMNetConfig overrides (JSON
+    values, bare words as strings, lists as tuples)."""
+    out = {}
+    for item in items:
+        key, value = item.split("=", 1)
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in out.items()}
 
 
 def markdown(line: dict) -> str:
