@@ -164,12 +164,15 @@ class SyntheticRecipe:
 
     amplitude_range : (low, high) apex AU displacement in pixels at 224 px, drawn uniformly per clip.
     distractors : the `Distractors` of every clip.  description : one line for help texts and reports.
+    generator : ``"cartoon"`` (drawn faces, this module) or ``"real_texture"`` (warped real face photographs,
+        `cmnet_core.data.real_texture`; train and test people must then be split by person, `split_persons`).
     """
 
     name: str
     amplitude_range: tuple[float, float]
     distractors: Distractors
     description: str
+    generator: str = "cartoon"
 
 
 #: The generator's conditions. Real micro-expressions move a few pixels at 224 px (DESIGN.md §7); the demo's
@@ -183,6 +186,10 @@ SYNTHETIC_RECIPES: dict[str, SyntheticRecipe] = {
     "hard": SyntheticRecipe("hard", (1.5, 5.0), Distractors(3.0, 0.8, 0.04, 2.5),
                             "realistic amplitude plus 3 px head motion, blinks in 80 % of clips, 4 % lighting "
                             "flicker, noise σ 2.5"),
+    "real_texture": SyntheticRecipe("real_texture", (1.0, 4.0), Distractors(1.5, 0.5, 0.02, 2.0),
+                                    "real face photographs warped by AU-shaped fields (1-4 px at 224 px), 1.5 px head "
+                                    "motion, blinks in 50 % of clips, 2 % lighting gain/gradient, noise σ 2",
+                                    generator="real_texture"),
 }
 
 
