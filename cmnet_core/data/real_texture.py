@@ -356,7 +356,8 @@ def _motion(seed, label: str, n_frames: int, onset_i: int, apex_i: int, offset_i
     blink = np.clip(np.sin(np.pi * k / length), 0, 1) * ((k >= 0) & (k <= length)) * blinks
     phase, freq = r.uniform(0, 2 * np.pi), r.uniform(2.0, 8.0)  # Hz
     tsec = np.arange(n_frames) / fps
-    gain = 1.0 + distractors.flicker * (0.7 * np.sin(2 * np.pi * freq * tsec + phase) + 0.3 * r.uniform(-1, 1, n_frames))
+    flutter = r.uniform(-1, 1, n_frames)
+    gain = 1.0 + distractors.flicker * (0.7 * np.sin(2 * np.pi * freq * tsec + phase) + 0.3 * flutter)
     angle = r.uniform(0, 2 * np.pi) + r.uniform(-1, 1) * t[:, 0]
     gradient = 1.5 * distractors.flicker * np.stack([np.cos(angle), np.sin(angle)], axis=1) * r.uniform(0.3, 1.0)
     return TextureMotion(label, amplitude, intensity_curve(n_frames, onset_i, apex_i, offset_i), blink,
