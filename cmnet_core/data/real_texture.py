@@ -16,13 +16,15 @@ repression     14+24   dimpler + lip presser: corners move inwards, upper and lo
 
 **Motion.** The field is a sum of Gaussian-windowed displacement vectors centred on the landmarks above
 (σ = `AU_SIGMA_IOD` x the inter-ocular distance, IOD), normalised so that its largest displacement at the apex
-is the clip's amplitude: drawn per clip in pixels at 224 px (`REFERENCE_SIZE`) and scaled to the frame side,
+is the clip's amplitude: drawn per clip in pixels at a 224 px frame side (`REFERENCE_SIZE`; the IOD is then about
+0.27 x 224 ≈ 60 px, the bank's crop geometry, varied ±6 % per identity) and scaled to the frame side,
 times the per-frame intensity (`intensity_curve`). Frames are resampled with ``cv2.remap`` (bicubic, reflected
 border) from the identity's base image, once per frame (no accumulated blur).
 
 **Distractors** (`Distractors`, as in the cartoon generator): head motion = a global rigid drift + smoothed
 jitter (capped at ``head_motion_px`` at 224 px) with a small in-plane rotation; blinks = a local downward
-squeeze of each upper eyelid region (the lid skin slides over the eye and back over 6-12 frames at 200 fps);
+squeeze of each upper eyelid region (the lid skin slides over the eye and back over 6-12 frames at 200 fps; about
+half-closed at the peak, since a full closure would need a folding map);
 lighting = a slow global gain, a slowly turning linear brightness gradient and per-frame flicker; sensor noise
 (Gaussian, seeded per frame).
 
