@@ -8,7 +8,8 @@ model. Prints ONE JSON line; with ``--markdown FILE`` also writes the tables quo
 
 Conditions are the generator's recipes (`cmnet_core.data.synthetic.SYNTHETIC_RECIPES`, also
 ``cmnet make-synthetic --recipe``): ``demo`` (exaggerated motion), ``realistic`` (1.5-5 px at 224 px),
-``hard`` (realistic plus head motion, blinks, flicker, noise). Per condition and model: accuracy, UF1 (macro F1),
+``hard`` (realistic plus head motion, blinks, flicker, noise), ``real_texture`` (real face photographs warped
+by AU-shaped fields; train and test faces are different people). Per condition and model: accuracy, UF1 (macro F1),
 per-clip Spearman ρ(k_n, true intensity) median and IQR, apex error |frame of argmax k_n − true apex| in source
 frames (median) and in sampled positions, and the cross-clip calibration (Spearman over clips between the
 clip-level intensity and the true amplitude). Baselines on the same clips: logistic regression on the 16×16
@@ -31,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cmnet_core.data.synthetic import (SYNTHETIC_LABELS, SYNTHETIC_RECIPES, FaceIdentity,  # noqa: E402
                                        make_synthetic_clip, synthetic_clip_specs)
+from cmnet_core.data.real_texture import real_texture_clip_specs, split_persons, texture_clips  # noqa: E402
 from cmnet_core.model import CMNetConfig  # noqa: E402
 from cmnet_core.preprocess.types import PreprocessSettings  # noqa: E402
 from cmnet_core.train import fidelity as fid  # noqa: E402
@@ -42,9 +44,14 @@ from cmnet_core.train.trainer import Trainer  # noqa: E402
 RENDER_SIZE = 128
 
 
-def condition_clips(recipe: str, n_subjects: int, clips_per_class: int, seed: int):
-    """Synthetic clips of ``n_subjects`` identities under one recipe (rendered at 128 px)."""
+def condition_clips(recipe: str, n_subjects: int, clips_per_class: int, seed: int, part: str = "train"):
+    """Synthetic clips of ``n_subjects`` identities under one recipe (rendered at 128 px). ``real_texture``
+    draws ``part`` ("train" or "test") faces from disjoint people of the face bank (`split_persons`)."""
     r = SYNTHETIC_RECIPES[recipe]
+    if r.generator == "real_texture":
+        persons = dict(zip(("train", "test"), split_persons()))[part]
+        return texture_clips(real_texture_clip_specs(n_subjects, clips_per_class, seed, persons), RENDER_SIZE,
+                             distractors=r.distractors, amplitude_range=r.amplitude_range)
     specs = synthetic_clip_specs(n_subjects=n_subjects, clips_per_class=clips_per_class, seed=seed)
     return [make_synthetic_clip(sp["seed"], sp["label"], sp["subject"], name=sp["name"],
                                 identity=FaceIdentity.random(sp["identity_seed"]), image_size=RENDER_SIZE,
@@ -119,7 +126,7 @@ def apex_baselines(test, clips, train) -> dict:
 def run_condition(recipe: str, args, variants: dict[str, CMNetConfig]) -> dict:
     t0 = time.perf_counter()
     train_clips = condition_clips(recipe, args.train_subjects, args.clips_per_class, args.train_seed)
-    test_clips = condition_clips(recipe, args.test_subjects, args.clips_per_class, args.test_seed)
+    test_clips = condition_clips(recipe, args.test_subjects, args.clips_per_class, args.test_seed, "test")
     size = next(iter(variants.values())).image_size
     n = next(iter(variants.values())).num_frames
     train, test = prepare(train_clips, size, n), prepare(test_clips, size, n)

@@ -17,7 +17,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Write procedural face clips with known onset/apex/offset and true intensity as a "
                     "database tree (<subject>/<clip>/img0001.png, clips.csv, truth.json, synthetic.json).")
     p.add_argument("out_dir", help="new or empty folder to write into")
-    p.add_argument("--subjects", type=int, default=6, help="number of subjects (identities), default 6")
+    p.add_argument("--subjects", type=int, default=6,
+                   help="number of subjects (identities), default 6; with --recipe real_texture: face variants, "
+                        "spread over the face bank's 7 people (subject folders are the people)")
     p.add_argument("--clips-per-class", type=int, default=3, help="clips per class and subject, default 3")
     p.add_argument("--size", type=int, default=128, help="frame side in pixels, default 128")
     p.add_argument("--seed", type=int, default=0, help="random seed, default 0")
@@ -42,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         recipe = {}
         if args.recipe:
             r = SYNTHETIC_RECIPES[args.recipe]
-            recipe = {"amplitude_range": r.amplitude_range, "distractors": r.distractors}
+            recipe = {"amplitude_range": r.amplitude_range, "distractors": r.distractors, "generator": r.generator}
         try:
             db = write_synthetic_database(args.out_dir, n_subjects=args.subjects,
                                           clips_per_class=args.clips_per_class, image_size=args.size,

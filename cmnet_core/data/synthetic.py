@@ -164,12 +164,15 @@ class SyntheticRecipe:
 
     amplitude_range : (low, high) apex AU displacement in pixels at 224 px, drawn uniformly per clip.
     distractors : the `Distractors` of every clip.  description : one line for help texts and reports.
+    generator : ``"cartoon"`` (drawn faces, this module) or ``"real_texture"`` (warped real face photographs,
+        `cmnet_core.data.real_texture`; train and test people must then be split by person, `split_persons`).
     """
 
     name: str
     amplitude_range: tuple[float, float]
     distractors: Distractors
     description: str
+    generator: str = "cartoon"
 
 
 #: The generator's conditions. Real micro-expressions move a few pixels at 224 px (DESIGN.md §7); the demo's
@@ -183,6 +186,10 @@ SYNTHETIC_RECIPES: dict[str, SyntheticRecipe] = {
     "hard": SyntheticRecipe("hard", (1.5, 5.0), Distractors(3.0, 0.8, 0.04, 2.5),
                             "realistic amplitude plus 3 px head motion, blinks in 80 % of clips, 4 % lighting "
                             "flicker, noise σ 2.5"),
+    "real_texture": SyntheticRecipe("real_texture", (1.0, 4.0), Distractors(1.5, 0.5, 0.02, 2.0),
+                                    "real face photographs warped by AU-shaped fields (1-4 px at 224 px), 1.5 px head "
+                                    "motion, blinks in 50 % of clips, 2 % lighting gain/gradient, noise σ 2",
+                                    generator="real_texture"),
 }
 
 
@@ -601,7 +608,7 @@ def write_synthetic_database(root: str | Path, n_subjects: int = 6, clips_per_cl
                              seed: int = 0, labels: Sequence[str] = SYNTHETIC_LABELS, fps: float = 200.0,
                              distractors: Distractors = Distractors(),
                              progress: Callable[[int, int], None] | None = None,
-                             amplitude_range: tuple[float, float] = (2.5, 4.0)) -> Database:
+                             amplitude_range: tuple[float, float] = (2.5, 4.0), generator: str = "cartoon") -> Database:
     """Write a synthetic database as an ordinary tree that anyone can browse, and open it.
 
     Layout under ``root``: ``<subject>/<clip>/img0001.png ...`` (RGB PNG frames, S x S pixels),
@@ -609,6 +616,10 @@ def write_synthetic_database(root: str | Path, n_subjects: int = 6, clips_per_cl
     ``truth.json`` (per ``"<subject>/<clip>"``: true intensity {frame: value}, landmarks_hint
     (5, 2) pixels, apex amplitude ``amplitude_px`` at 224 px, clip and identity seeds) and ``synthetic.json`` (the generator parameters).
     The tree is written into a hidden sibling folder and moved to ``root`` only when complete.
+
+    ``generator`` ``"real_texture"`` writes warped face photographs (`cmnet_core.data.real_texture`) instead of
+    cartoons: ``n_subjects`` appearance variants spread over the face bank's people, subject folders named by
+    person (so LOSO folds never share a person), truth.json records each variant's ``identity``.
 
     ``progress(done, total)`` is called after each clip. Returns ``open_database(root)`` of the
     result. Raises ``FileExistsError`` when ``root`` exists and is not empty (nothing is
@@ -619,8 +630,18 @@ def write_synthetic_database(root: str | Path, n_subjects: int = 6, clips_per_cl
     root = Path(root)
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise FileExistsError(f"{root} exists and is not empty; choose a new folder (nothing was written)")
-    db = synthetic_database(n_subjects, clips_per_class, image_size, seed, labels, fps, distractors, amplitude_range)
-    specs = synthetic_clip_specs(n_subjects, clips_per_class, seed, labels)
+    if generator == "real_texture":
+        from .real_texture import real_texture_clip_specs, texture_clips
+
+        specs = real_texture_clip_specs(n_subjects, clips_per_class, seed, labels=labels)
+        db = Database(name="synthetic", root=Path(f"synthetic://seed{seed}"), protocol=f"synthetic-{len(labels)}",
+                      labels=list(labels), clips=texture_clips(specs, image_size, fps, distractors, amplitude_range))
+    elif generator == "cartoon":
+        db = synthetic_database(n_subjects, clips_per_class, image_size, seed, labels, fps, distractors,
+                                amplitude_range)
+        specs = synthetic_clip_specs(n_subjects, clips_per_class, seed, labels)
+    else:
+        raise ValueError(f"unknown generator {generator!r}; use 'cartoon' or 'real_texture'")
     root.parent.mkdir(parents=True, exist_ok=True)
     partial = root.parent / f".{root.name}.partial-{os.getpid()}"
     try:
@@ -639,7 +660,8 @@ def write_synthetic_database(root: str | Path, n_subjects: int = 6, clips_per_cl
                 "true_intensity": {str(n): round(v, 6) for n, v in clip.true_intensity.items()},
                 "landmarks_hint": np.round(clip.landmarks_hint.astype(np.float64), 3).tolist(),
                 "amplitude_px": clip.true_amplitude_px,
-                "seed": spec["seed"], "identity_seed": spec["identity_seed"]}
+                "seed": spec["seed"], **({"identity_seed": spec["identity_seed"]} if "identity_seed" in spec
+                                         else {"identity": asdict(spec["identity"])})}
             if progress is not None:
                 progress(done, len(db.clips))
         with open(partial / SHEET_FILE, "w", newline="", encoding="utf-8") as fh:
@@ -650,7 +672,8 @@ def write_synthetic_database(root: str | Path, n_subjects: int = 6, clips_per_cl
         parameters = {"generator": "cmnet_core.data.synthetic", "format": 1, "n_subjects": n_subjects,
                       "clips_per_class": clips_per_class, "image_size": image_size, "seed": seed,
                       "labels": list(labels), "fps": fps, "protocol": db.protocol,
-                      "distractors": asdict(distractors), "amplitude_range": list(amplitude_range)}
+                      "distractors": asdict(distractors), "amplitude_range": list(amplitude_range),
+                      "generator": generator}
         (partial / SPEC_FILE).write_text(json.dumps(parameters, indent=1), encoding="utf-8")
         os.replace(partial, root)  # replaces an empty folder; never a non-empty one
     finally:
