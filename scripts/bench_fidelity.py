@@ -136,7 +136,12 @@ def run_condition(recipe: str, args, variants: dict[str, CMNetConfig]) -> dict:
               "test_identities": args.test_subjects, "prepare_s": round(time.perf_counter() - t0, 1),
               "baseline_logreg": label_scores(y_test, base.predict_proba([s.clip for s in test], 4)),
               "apex_baselines": apex_baselines(test, test_clips, train), "models": {}}
+    prepared = {(size, n): (train, test)}  # variants at another size or N get their own crops of the same clips
     for name, cfg in variants.items():
+        key = (cfg.image_size, cfg.num_frames)
+        if key not in prepared:
+            prepared[key] = prepare(train_clips, *key), prepare(test_clips, *key)
+        train, test = prepared[key]
         runs = []
         for seed in args.seeds:
             tcfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer="adam", lr=args.lr,
@@ -181,8 +186,9 @@ def merge_lines(lines: list[dict]) -> dict:
             merged = by_cond.setdefault(c["condition"], {**c, "models": {}})
             if c["baseline_logreg"] != merged["baseline_logreg"]:
                 raise ValueError(f"condition {c['condition']}: the runs were made on different clips")
-            for name, m in c["models"].items():
-                merged["models"].setdefault(name, []).extend(m["runs"])
+            for name, m in c["models"].items():  # a seed run twice (e.g. by an ablation job too) counts once
+                seen = {r["seed"] for r in merged["models"].setdefault(name, [])}
+                merged["models"][name].extend(r for r in m["runs"] if r["seed"] not in seen)
     for c in by_cond.values():
         c["models"] = {name: summarise_runs(sorted(runs, key=lambda r: r["seed"])) for name, runs in c["models"].items()}
     seeds = sorted({s for line in lines for s in line["seeds"]})
@@ -213,7 +219,8 @@ def main(argv=None) -> int:
     p.add_argument("--variant", nargs="+", action="append", default=[], metavar="NAME FIELD=VALUE",
                    help="an extra model on every condition: a name, then CMNetConfig overrides of the main model "
                         "(repeatable), e.g. --variant ctx5 intensity_context=5")
-    p.add_argument("--ablation", default="realistic", help="condition of the tendency x input ablation")
+    p.add_argument("--ablation", nargs="+", default=["realistic"],
+                   help="conditions of the tendency x input x readout ablation")
     p.add_argument("--no-ablation", action="store_true", help="main model only (no ablation variants)")
     p.add_argument("--markdown", help="also write the tables to this markdown file")
     p.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
@@ -237,7 +244,7 @@ def main(argv=None) -> int:
     results = []
     for cond in args.conditions:
         variants = {f"{args.preset}": main_cfg, **extra}
-        if cond == args.ablation and not args.no_ablation:
+        if cond in args.ablation and not args.no_ablation:
             for inp in ("onset_diff", "frames"):
                 for tl in ("both", "position", "wrst", "none"):
                     key = f"{args.preset}:{inp}:{tl}"

@@ -14,8 +14,14 @@
 #      wall time (README "Performance", the CUDA row)
 #   4. a 2-fold LOSO on a synthetic database (demo recipe, 4 subjects, folds s01 s02) at 112 px with the paper
 #      preset and with the cpu preset (each preset's own training settings): the two methods on the same folds
+#   5. (started first, in the background, sharing the GPU) the fidelity sweep: scripts/bench_fidelity.py with
+#      --device cuda, one job per (condition, seed) for the cpu preset and the candidate variants in
+#      SWEEP_VARIANTS, plus the tendency x input x readout ablation on realistic and real_texture (seeds 0-2);
+#      merged into fidelity.json / fidelity.md. Models are trained on the GPU only for throughput: same code,
+#      same settings as on a CPU; step times in it are GPU step times.
 # Output: $OUT if set, else /tmp/device_check: device_check.log (everything), results.jsonl (one JSON object per
-# piece: name, exit status, wall seconds, and the piece's figures), the LOSO runs' metrics.json.
+# piece: name, exit status, wall seconds, and the piece's figures), fidelity.json, fidelity.md,
+# fidelity_jobs.tar.gz (every job's JSON line and progress log).
 # Environment: PYTHON (default .venv/bin/python, else python3), LOSO_EPOCHS (default: each preset's own).
 set -uo pipefail
 
@@ -69,6 +75,41 @@ fi
 [ -n "${LOSO_EPOCHS:-}" ] && EPOCHS_ARGS=(--epochs "$LOSO_EPOCHS")
 log "device_check: mode $MODE, output $DEST, python $PY, git $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 
+# 5. the fidelity sweep, in the background (its own time limit), while pieces 1-4 run
+SWEEP_DIR=$DEST/fidelity_jobs
+SWEEP_LIMIT=${SWEEP_LIMIT:-420}
+SWEEP_VARIANTS=(--variant ctx5 intensity_context=5 --variant ctx5pw3 intensity_context=5 position_weight=3
+                --variant lin16 image_size=16 backbone=linear --variant w16 'small_widths=[16,32,64,64]'
+                --variant s48 image_size=48)
+if [ "$MODE" = cpu ]; then
+  SWEEP_SIZE=(--train-subjects 2 --test-subjects 2 --clips-per-class 1 --epochs 1 --device cpu); SEEDS="0"; ABL_SEEDS="0"
+else
+  SWEEP_SIZE=(--device cuda); SEEDS="0 1 2 3 4"; ABL_SEEDS="0 1 2"
+fi
+sweep_jobs() {  # one line per job: its name, then bench_fidelity's arguments
+  for cond in demo realistic hard real_texture; do
+    for seed in $SEEDS; do echo "main_${cond}_$seed --conditions $cond --seeds $seed --no-ablation $VARIANT_ARGS"; done
+  done
+  for cond in realistic real_texture; do
+    for seed in $ABL_SEEDS; do echo "ablation_${cond}_$seed --conditions $cond --seeds $seed --ablation $cond"; done
+  done
+}
+SWEEP_PID=""
+if [ "$MODE" != dry ]; then
+  rm -rf "$SWEEP_DIR"; mkdir -p "$SWEEP_DIR"
+  export PY SWEEP_DIR
+  export SWEEP_COMMON="${SWEEP_SIZE[*]} --threads 1"
+  VARIANT_ARGS=$(printf '%q ' "${SWEEP_VARIANTS[@]}")
+  (sweep_jobs | timeout --kill-after=10 "$SWEEP_LIMIT" xargs -P "${SWEEP_PARALLEL:-12}" -L 1 bash -c \
+     'name=$0; eval "\"\$PY\" scripts/bench_fidelity.py $* $SWEEP_COMMON" > "$SWEEP_DIR/$name.json" 2> "$SWEEP_DIR/$name.log"; echo "sweep job $name: exit $?"' \
+     >> "$LOG" 2>&1) &
+  SWEEP_PID=$!
+  log "== fidelity sweep started in the background (limit ${SWEEP_LIMIT}s, $(sweep_jobs | wc -l) jobs)"
+else
+  VARIANT_ARGS="${SWEEP_VARIANTS[*]}"
+  log "== fidelity sweep (limit ${SWEEP_LIMIT}s): $(sweep_jobs | wc -l) jobs of scripts/bench_fidelity.py ${SWEEP_SIZE[*]} ${SWEEP_VARIANTS[*]}"
+fi
+
 # 1. the device
 step device 30 bash -c "nvidia-smi || true; $PY -c 'import torch; print(\"torch\", torch.__version__, \"cuda\", torch.version.cuda, \"available\", torch.cuda.is_available(), [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())])'"
 
@@ -106,6 +147,23 @@ PYEOF
   fi
 done
 
+if [ -n "$SWEEP_PID" ]; then
+  log "== waiting for the fidelity sweep"
+  wait "$SWEEP_PID"
+  ok=$(grep -l '"benchmark": "fidelity"' "$SWEEP_DIR"/*.json 2>/dev/null)
+  log "fidelity sweep: $(echo "$ok" | grep -c . ) of $(sweep_jobs | wc -l) jobs finished"
+  if [ -n "$ok" ]; then
+    "$PY" scripts/bench_fidelity.py --merge $ok --markdown "$DEST/fidelity.md" > "$DEST/fidelity.json" 2>> "$LOG"
+    echo "{\"piece\": \"fidelity_sweep\", \"rc\": $?, \"jobs_done\": $(echo "$ok" | grep -c .)}" >> "$JSONL"
+  else
+    echo '{"piece": "fidelity_sweep", "rc": 1, "jobs_done": 0}' >> "$JSONL"
+  fi
+  tar -czf "$DEST/fidelity_jobs.tar.gz" -C "$DEST" fidelity_jobs && rm -rf "$SWEEP_DIR"
+fi
+if [ "$MODE" != dry ]; then  # at most 8 files come back from a device run: the LOSO folders travel as one tar
+  tar -czf "$DEST/loso_runs.tar.gz" -C "$DEST" $(cd "$DEST" && ls -d loso-* 2>/dev/null) 2>/dev/null
+  rm -rf "$DEST"/loso-* "$DEST/cache" "$SYN"
+fi
 log "device_check done in $(( $(date +%s) - START ))s: $LOG, $JSONL"
 # exit status: the number of pieces that failed (0 = all ran)
 FAILED=$(grep -c '"rc": [1-9]' "$JSONL" || true)
