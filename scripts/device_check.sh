@@ -77,7 +77,7 @@ log "device_check: mode $MODE, output $DEST, python $PY, git $(git rev-parse --s
 
 # 5. the fidelity sweep, in the background (its own time limit), while pieces 1-4 run
 SWEEP_DIR=$DEST/fidelity_jobs
-SWEEP_LIMIT=${SWEEP_LIMIT:-420}
+SWEEP_LIMIT=${SWEEP_LIMIT:-450}
 SWEEP_VARIANTS=(--variant ctx5 intensity_context=5 --variant ctx5pw3 intensity_context=5 position_weight=3
                 --variant lin16 image_size=16 backbone=linear --variant w16 'small_widths=[16,32,64,64]'
                 --variant s48 image_size=48)
@@ -86,28 +86,36 @@ if [ "$MODE" = cpu ]; then
 else
   SWEEP_SIZE=(--device cuda); SEEDS="0 1 2 3 4"; ABL_SEEDS="0 1 2"
 fi
-sweep_jobs() {  # one line per job: its name, then bench_fidelity's arguments
-  for cond in demo realistic hard real_texture; do
-    for seed in $SEEDS; do echo "main_${cond}_$seed --conditions $cond --seeds $seed --no-ablation $VARIANT_ARGS"; done
+sweep_jobs() {  # one line per job: its name, then bench_fidelity's arguments (variants are added to main jobs)
+  local i=0  # names start with a rank, so the jobs that matter most start first
+  for cond in hard real_texture realistic demo; do
+    i=$((i + 1))
+    for seed in $SEEDS; do echo "${i}_main_${cond}_$seed --conditions $cond --seeds $seed --no-ablation"; done
   done
-  for cond in realistic real_texture; do
-    for seed in $ABL_SEEDS; do echo "ablation_${cond}_$seed --conditions $cond --seeds $seed --ablation $cond"; done
+  for cond in real_texture realistic; do
+    i=$((i + 1))
+    for seed in $ABL_SEEDS; do echo "${i}_ablation_${cond}_$seed --conditions $cond --seeds $seed --ablation $cond"; done
   done
 }
 SWEEP_PID=""
 if [ "$MODE" != dry ]; then
-  rm -rf "$SWEEP_DIR"; mkdir -p "$SWEEP_DIR"
-  export PY SWEEP_DIR
-  export SWEEP_COMMON="${SWEEP_SIZE[*]} --threads 1"
-  VARIANT_ARGS=$(printf '%q ' "${SWEEP_VARIANTS[@]}")
-  (sweep_jobs | timeout --kill-after=10 "$SWEEP_LIMIT" xargs -P "${SWEEP_PARALLEL:-12}" -L 1 bash -c \
-     'name=$0; eval "\"\$PY\" scripts/bench_fidelity.py $* $SWEEP_COMMON" > "$SWEEP_DIR/$name.json" 2> "$SWEEP_DIR/$name.log"; echo "sweep job $name: exit $?"' \
+  rm -rf "$SWEEP_DIR"; mkdir -p "$SWEEP_DIR/jobs"
+  # every job is a small script with its arguments quoted once, so nothing re-parses them
+  while read -r name rest; do
+    extra=()
+    [[ $name == *_main_* ]] && extra=("${SWEEP_VARIANTS[@]}")
+    # shellcheck disable=SC2086
+    printf '%q ' "$PY" scripts/bench_fidelity.py $rest "${SWEEP_SIZE[@]}" --threads 1 "${extra[@]}" \
+      > "$SWEEP_DIR/jobs/$name.sh"
+    printf '> %q 2> %q\necho "sweep job %s: exit $?"\n' "$SWEEP_DIR/$name.json" "$SWEEP_DIR/$name.log" "$name" \
+      >> "$SWEEP_DIR/jobs/$name.sh"
+  done < <(sweep_jobs)
+  (ls "$SWEEP_DIR"/jobs/*.sh | timeout --kill-after=10 "$SWEEP_LIMIT" xargs -P "${SWEEP_PARALLEL:-14}" -n 1 bash \
      >> "$LOG" 2>&1) &
   SWEEP_PID=$!
-  log "== fidelity sweep started in the background (limit ${SWEEP_LIMIT}s, $(sweep_jobs | wc -l) jobs)"
+log "== fidelity sweep started in the background (limit ${SWEEP_LIMIT}s, $(sweep_jobs | wc -l) jobs)"
 else
-  VARIANT_ARGS="${SWEEP_VARIANTS[*]}"
-  log "== fidelity sweep (limit ${SWEEP_LIMIT}s): $(sweep_jobs | wc -l) jobs of scripts/bench_fidelity.py ${SWEEP_SIZE[*]} ${SWEEP_VARIANTS[*]}"
+  log "== fidelity sweep (limit ${SWEEP_LIMIT}s): $(sweep_jobs | wc -l) jobs of scripts/bench_fidelity.py ${SWEEP_SIZE[*]}; main jobs add ${SWEEP_VARIANTS[*]}"
 fi
 
 # 1. the device
@@ -158,10 +166,10 @@ if [ -n "$SWEEP_PID" ]; then
   else
     echo '{"piece": "fidelity_sweep", "rc": 1, "jobs_done": 0}' >> "$JSONL"
   fi
-  tar -czf "$DEST/fidelity_jobs.tar.gz" -C "$DEST" fidelity_jobs && rm -rf "$SWEEP_DIR"
+  tar -czf "$DEST/fidelity_jobs.tar.gz" -C "$DEST" --exclude jobs fidelity_jobs && rm -rf "$SWEEP_DIR"
 fi
 if [ "$MODE" != dry ]; then  # at most 8 files come back from a device run: the LOSO folders travel as one tar
-  tar -czf "$DEST/loso_runs.tar.gz" -C "$DEST" $(cd "$DEST" && ls -d loso-* 2>/dev/null) 2>/dev/null
+  tar -czf "$DEST/loso_runs.tar.gz" -C "$DEST" --exclude '*.pt' $(cd "$DEST" && ls -d loso-* 2>/dev/null) 2>/dev/null
   rm -rf "$DEST"/loso-* "$DEST/cache" "$SYN"
 fi
 log "device_check done in $(( $(date +%s) - START ))s: $LOG, $JSONL"
