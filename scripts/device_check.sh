@@ -6,7 +6,7 @@
 #   scripts/device_check.sh --cpu-smoke  # the same pieces, tiny, on the CPU (proves the plumbing, measures nothing)
 #
 # Pieces (each under its own time limit, so one that hangs cannot eat the others' time; the limits add up to
-# 600 s, the expected total on an H200 is far less):
+# 470 s; the sweep (5.) runs beside them under its own 450 s; the expected total on an H200 is less):
 #   1. the device: nvidia-smi, torch's view of CUDA
 #   2. the CUDA tests (tests/train/test_cuda.py: AMP + channels_last steps, a Trainer epoch on the GPU whose
 #      checkpoint predicts the same on the CPU) and the preset tests (on a GPU --preset auto must pick paper)
@@ -122,13 +122,13 @@ fi
 step device 30 bash -c "nvidia-smi || true; $PY -c 'import torch; print(\"torch\", torch.__version__, \"cuda\", torch.version.cuda, \"available\", torch.cuda.is_available(), [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())])'"
 
 # 2. the CUDA tests and the preset tests
-step pytest_cuda 120 "$PY" -m pytest -q -rs -p no:cacheprovider tests/train/test_cuda.py tests/train/test_presets_cli.py
+step pytest_cuda 100 "$PY" -m pytest -q -rs -p no:cacheprovider tests/train/test_cuda.py tests/train/test_presets_cli.py
 
 # 3. bench_cuda.py (one JSON line: also copied into results.jsonl)
 if [ "$MODE" = dry ]; then
-  step bench_cuda 150 "$PY" "${BENCH[@]}"
+  step bench_cuda 100 "$PY" "${BENCH[@]}"
 else
-  step bench_cuda 150 bash -c "'$PY' ${BENCH[*]} > '$DEST/bench_cuda.json'"
+  step bench_cuda 100 bash -c "'$PY' ${BENCH[*]} > '$DEST/bench_cuda.json'"
   [ -s "$DEST/bench_cuda.json" ] && tail -n 1 "$DEST/bench_cuda.json" | "$PY" -c 'import json, sys; print(json.dumps({"piece": "bench_cuda_result", **json.loads(sys.stdin.read())}))' >> "$JSONL"
 fi
 
@@ -138,7 +138,7 @@ if [ "$MODE" != dry ]; then rm -rf "$SYN" "$DEST/loso-paper" "$DEST/loso-cpu"; f
 step make_synthetic 60 "$PY" -m cmnet_core.cli make-synthetic "$SYN" --subjects "$SUBJECTS" \
   --clips-per-class "$PER_CLASS" --size "$FRAME_SIZE" --recipe demo --seed 0
 for PRESET in paper cpu; do
-  LIMIT=$([ "$PRESET" = paper ] && echo 150 || echo 90)
+  LIMIT=$([ "$PRESET" = paper ] && echo 120 || echo 60)
   step "loso_$PRESET" "$LIMIT" "$PY" -m cmnet_core.cli loso "$SYN" --fold s01 s02 --preset "$PRESET" \
     --image-size "$SIZE" --frames "$FRAMES" --device "$DEVICE" ${EPOCHS_ARGS[@]+"${EPOCHS_ARGS[@]}"} \
     --run-dir "$DEST/loso-$PRESET" --progress jsonl
