@@ -22,7 +22,9 @@
 # Output: $OUT if set, else /tmp/device_check: device_check.log (everything), results.jsonl (one JSON object per
 # piece: name, exit status, wall seconds, and the piece's figures), fidelity.json, fidelity.md,
 # fidelity_jobs.tar.gz (every job's JSON line and progress log).
-# Environment: PYTHON (default .venv/bin/python, else python3), LOSO_EPOCHS (default: each preset's own).
+# Environment: PYTHON (default .venv/bin/python, else python3), LOSO_EPOCHS (default: each preset's own), SKIP
+# (piece names to skip, e.g. "device pytest_cuda"), SWEEP_FILTER (an extended regex on sweep job names; "none"
+# runs no sweep), SWEEP_LIMIT, SWEEP_PARALLEL.
 set -uo pipefail
 
 MODE=gpu
@@ -51,6 +53,7 @@ log() { echo "[$(( $(date +%s) - START ))s] $*" | tee -a "$LOG"; }
 step() {
   local name=$1 limit=$2
   shift 2
+  if [[ " ${SKIP:-} " == *" $name "* ]]; then log "== $name: skipped (SKIP)"; return 0; fi
   log "== $name (limit ${limit}s): $*"
   if [ "$MODE" = dry ]; then
     echo "{\"piece\": \"$name\", \"dry_run\": true}" >> "$JSONL"
@@ -109,8 +112,8 @@ if [ "$MODE" != dry ]; then
       > "$SWEEP_DIR/jobs/$name.sh"
     printf '> %q 2> %q\necho "sweep job %s: exit $?"\n' "$SWEEP_DIR/$name.json" "$SWEEP_DIR/$name.log" "$name" \
       >> "$SWEEP_DIR/jobs/$name.sh"
-  done < <(sweep_jobs)
-  (ls "$SWEEP_DIR"/jobs/*.sh | timeout --kill-after=10 "$SWEEP_LIMIT" xargs -P "${SWEEP_PARALLEL:-14}" -n 1 bash \
+  done < <(sweep_jobs | grep -E "${SWEEP_FILTER:-.}")
+  (ls "$SWEEP_DIR"/jobs/*.sh 2>/dev/null | timeout --kill-after=10 "$SWEEP_LIMIT" xargs -r -P "${SWEEP_PARALLEL:-14}" -n 1 bash \
      >> "$LOG" 2>&1) &
   SWEEP_PID=$!
 log "== fidelity sweep started in the background (limit ${SWEEP_LIMIT}s, $(sweep_jobs | wc -l) jobs)"
