@@ -58,7 +58,7 @@ def _report(args, summary, run_dir: Path, comparison: dict | None = None) -> Non
     from ..train.loso import summary_table
 
     baseline = summary.get("model_kind") == "baseline"
-    fold = "<fold>" if summary.get("split") == "k-fold" else "<subject>"
+    fold, its = ("<fold>", "its test subjects") if summary.get("split") == "k-fold" else ("<subject>", "its subject")
     checkpoints = fold_baselines(run_dir) if baseline else fold_checkpoints(run_dir)
     if args.progress == "jsonl":
         print(json.dumps({"event": "summary", "model_kind": summary.get("model_kind", "cmnet"),
@@ -69,10 +69,10 @@ def _report(args, summary, run_dir: Path, comparison: dict | None = None) -> Non
     example = next(iter(checkpoints.values()), "-")
     if baseline:
         opt.say(args, f"fold baselines ({len(checkpoints)}): {Path(run_dir) / 'folds' / fold}/baseline.json "
-                      f"(JSON, DifferenceBaseline.load), each fitted without its test subject(s) (e.g. {example})")
+                      f"(JSON, DifferenceBaseline.load), each fitted without {its} (e.g. {example})")
     else:
         opt.say(args, f"fold checkpoints ({len(checkpoints)}): {Path(run_dir) / 'folds' / fold / 'checkpoints'}"
-                      f"/final.pt, each trained without its test subject(s) (e.g. {example})")
+                      f"/final.pt, each trained without {its} (e.g. {example})")
     if comparison:
         opt.say(args, comparison_table(comparison))
         opt.say(args, f"comparison written: {Path(run_dir) / 'comparison.json'}, comparison.csv")
