@@ -21,7 +21,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "Folds can run alone (--fold, with a shared --run-dir) and be merged later (--merge). "
                     f"Exit status {opt.EXIT_CANCELLED} = cancelled (run the same command again to resume).",
         epilog="Checkpoints: one per fold, <run>/folds/<fold>/checkpoints/final.pt (<fold> = the test subject, or "
-               "fold1.. with --k-folds), the model trained without that fold's subjects (printed at the end; the run's top-level checkpoints/ folder stays empty). They "
+               "fold1.. with --k-folds), the model trained without that fold's subjects (printed at the end; the "
+               "run's top-level checkpoints/ folder stays empty). They "
                "measure the method; for one model to keep, trained on every subject, use cmnet train.")
     p.add_argument("db", nargs="?", help="database root folder (e.g. a tree written by cmnet make-synthetic)")
     p.add_argument("--fold", nargs="+", metavar="FOLD",

@@ -191,7 +191,8 @@ def run_fold(run_dir: Path, samples: Sequence[Sample], subject: str, labels: Seq
     """Train and test one fold named ``subject``; write and return ``folds/<subject>/result.json``.
 
     test_subjects : the fold's test subjects (k-fold); default ``[subject]`` (LOSO). result.json lists them under
-    ``test_subjects`` and keeps the fold name under ``subject``. Resumes from the fold's ``last.pt`` if present. Returns None when cancelled (the checkpoint stays).
+    ``test_subjects`` and keeps the fold name under ``subject``. Resumes from the fold's ``last.pt`` if present.
+    Returns None when cancelled (the checkpoint stays).
     result.json also holds ``wall_s`` (seconds this call took: training, prediction and writing; a resumed fold
     counts only the session that finished it), ``steps`` (optimiser steps of the whole fit) and ``step_s`` (mean
     seconds per step, from the Trainer's step timing, resumed sessions included).
@@ -431,9 +432,9 @@ def run_loso(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, setting
             then holds the comparison under ``"comparison"``.
     Events: run_start (with the resolved ``device``, ``split`` and the fold names to run), one ``on_preprocess``
     per clip (cancel is checked between clips), then the folds (a with_baseline run's baseline folds, the same
-    folds, as ``baseline:<fold>``). The preprocessing
-    wall time is appended to ``<run>/timing.json``. Returns the merged summary (see `merge`), or None when
-    cancelled. Raises `LosoError` for unknown folds, k_folds < 2 or above the number of subjects, settings that differ from an existing run's config.json
+    folds, as ``baseline:<fold>``). The preprocessing wall time is appended to ``<run>/timing.json``. Returns the
+    merged summary (see `merge`), or None when cancelled. Raises `LosoError` for unknown folds, k_folds < 2 or
+    above the number of subjects, settings that differ from an existing run's config.json (the split included)
     or a baseline fold with one training class, ``ValueError`` for an unknown model, settings and model that
     disagree or a device asked for that is not available.
     """
