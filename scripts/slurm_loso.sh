@@ -6,7 +6,9 @@
 # e.g.
 #   scripts/slurm_loso.sh /data/CASME2_RAW runs/casme2-paper --preset paper --epochs 100 --batch-size 16
 #
-# Every task runs `cmnet loso DB --fold <its subject> --run-dir RUN_DIR` with the same options, so all folds share
+# Subject-grouped k folds: add --k-folds K to the options; the tasks are then the folds fold1..foldK.
+#
+# Every task runs `cmnet loso DB --fold <its fold> --run-dir RUN_DIR` with the same options, so all folds share
 # one config.json (a task with other options is refused) and one preprocessing cache. A task that is pre-empted or
 # times out resumes from its fold's last.pt when resubmitted (`scontrol requeue` or sbatch again).
 # Edit the #SBATCH lines below for your cluster (partition, account, GPU type, time).
@@ -19,8 +21,8 @@ CMNET=${CMNET:-.venv/bin/cmnet}
 export CMNET_CACHE_DIR=${CMNET_CACHE_DIR:-$RUN_DIR/cache}
 
 mkdir -p "$RUN_DIR/slurm"
-# The subjects (one fold each), from the database itself.
-mapfile -t SUBJECTS < <("$CMNET" loso "$DB" --list-subjects)
+# The folds (the subjects in LOSO, fold1..foldK with --k-folds K), from the database and the same options.
+mapfile -t SUBJECTS < <("$CMNET" loso "$DB" "$@" --list-subjects)
 N=${#SUBJECTS[@]}
 [ "$N" -gt 0 ] || { echo "no subjects found in $DB" >&2; exit 1; }
 printf '%s\n' "${SUBJECTS[@]}" > "$RUN_DIR/slurm/subjects.txt"
@@ -42,4 +44,4 @@ MERGE_JOB=$(sbatch --parsable \
   --wrap="$CMNET loso --merge '$RUN_DIR'")
 
 echo "submitted folds as array job $FOLDS_JOB and the merge as job $MERGE_JOB"
-echo "results: $RUN_DIR/metrics.json, metrics.csv, per_class.csv (folds: $RUN_DIR/folds/<subject>/result.json)"
+echo "results: $RUN_DIR/metrics.json, metrics.csv, per_class.csv (folds: $RUN_DIR/folds/<fold>/result.json)"

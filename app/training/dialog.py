@@ -146,6 +146,11 @@ class TrainingDialog(QDialog):
         self.model.currentIndexChanged.connect(self._mode_changed)
         self.with_baseline = QCheckBox("Also run the baseline on the same folds (CMNet beside it in one table)")
         self.with_baseline.setToolTip("Writes <run>/baseline/ and <run>/comparison.json; adds seconds")
+        self.k_folds = _ispin(1, 2, 1)  # 1 = LOSO; the maximum follows the opened database's subjects
+        self.k_folds.setSpecialValueText("LOSO (one fold per subject)")
+        self.k_folds.setSuffix(" folds grouped by subject")
+        self.k_folds.setToolTip("k-fold: subjects sorted by name (natural order), fold i tests the subjects whose "
+                                "rank mod K = i - 1 (cmnet loso --k-folds K)")
         ck = QHBoxLayout()
         ck.addWidget(self.checkpoint, 1)
         ck.addWidget(self.checkpoint_browse)
@@ -154,6 +159,7 @@ class TrainingDialog(QDialog):
         f.addRow("Run", self.mode)
         f.addRow("Model", self.model)
         f.addRow("", self.with_baseline)
+        f.addRow("Folds", self.k_folds)
         f.addRow("Test subject", self.fold)
         f.addRow("Held-out subject", self.holdout)
         f.addRow("Start from", ck)
@@ -326,6 +332,7 @@ class TrainingDialog(QDialog):
         per_class = ", ".join(f"{lab} {sum(c.label == lab for c in db.clips)}" for lab in db.labels)
         self.db_summary.setText(f"<b>{db.name}</b> · {db.protocol}: {len(db.clips)} clips, {len(db.subjects())} "
                                 f"subjects ({per_class})" + (f"; {len(db.skips)} rows skipped" if db.skips else ""))
+        self.k_folds.setMaximum(max(2, len(db.subjects())))
         for box, first in ((self.fold, None), (self.holdout, "none")):
             box.clear()
             if first:
@@ -349,6 +356,7 @@ class TrainingDialog(QDialog):
         self.model.setEnabled(loso)
         baseline = loso and self.model.currentData() == "baseline"
         self.with_baseline.setEnabled(loso and not baseline)
+        self.k_folds.setEnabled(mode == "loso")
         for w in (self.epochs, self.lr, self.batch):
             w.setEnabled(not baseline)
         if baseline:
@@ -420,7 +428,8 @@ class TrainingDialog(QDialog):
                     "tau": round(self.tau.value(), 6), "negative_sampling": self.sampling.currentText(),
                     "tendency_loss": self.tendency.currentData(), "input": self.input.currentData()},
             device=self.device.currentData(), model=self.model_kind(),
-            with_baseline=(mode in LOSO_MODES and self.model_kind() == "cmnet" and self.with_baseline.isChecked()))
+            with_baseline=(mode in LOSO_MODES and self.model_kind() == "cmnet" and self.with_baseline.isChecked()),
+            k_folds=self.k_folds.value() if mode == "loso" and self.k_folds.value() >= 2 else None)
 
     def runs_folder(self) -> Path:
         return Path(self.runs_root.text().strip() or "runs").expanduser()

@@ -9,7 +9,8 @@ keeps the checkpoint's own. The preset (``--preset``) is sent except when fine-t
 CLI does, to ``cpu`` on the CPU and ``paper`` on a CUDA device (`resolve_preset`).
 LOSO runs (``loso``, ``fold``) choose the model (``--model cmnet|baseline``; the baseline is a logistic regression
 on the apex − onset difference, fitted in seconds, so the method and training settings are not sent) and, for
-CMNet, whether the baseline also runs on the same folds (``--with-baseline``).
+CMNet, whether the baseline also runs on the same folds (``--with-baseline``). A ``loso`` run may use K folds
+grouped by subject instead of one per subject (``--k-folds K``: subjects in natural name order, fold = rank mod K).
 """
 from __future__ import annotations
 
@@ -87,6 +88,7 @@ class TrainingRequest:
     cache : preprocessing cache folder, ``"off"``, or None for the CLI's default.
     model : ``"cmnet"`` or ``"baseline"`` (a key of `MODEL_CHOICES`; the baseline only for ``loso`` / ``fold``).
     with_baseline : CMNet LOSO runs (``loso`` / ``fold``): also run the baseline on the same folds.
+    k_folds : mode ``loso`` only: None = one fold per subject; K >= 2 = K folds grouped by subject (``--k-folds``).
     """
 
     db: str
@@ -109,6 +111,7 @@ class TrainingRequest:
     cache: str | None = None
     model: str = "cmnet"
     with_baseline: bool = False
+    k_folds: int | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -119,6 +122,9 @@ class TrainingRequest:
             raise ValueError(f"the baseline runs as a LOSO evaluation (modes loso, fold), not in mode {self.mode!r}")
         if self.model == "baseline" and self.with_baseline:
             raise ValueError("with_baseline runs the baseline beside CMNet; a baseline run needs no second one")
+        if self.k_folds is not None and (self.mode != "loso" or self.k_folds < 2):
+            raise ValueError(f"k-fold ({self.k_folds} folds) needs mode 'loso' and at least 2 folds "
+                             f"(mode {self.mode!r})")
         if self.preset not in PRESET_CHOICES:
             raise ValueError(f"unknown preset {self.preset!r}; choose one of {list(PRESET_CHOICES)}")
 
@@ -140,7 +146,7 @@ class TrainingRequest:
 
     def run_name(self) -> str:
         """A run-folder name: mode and database folder (``loso-synth``, ``fold-s01-casme2`` …)."""
-        mode = f"fold-{self.fold}" if self.mode == "fold" else self.mode
+        mode = f"fold-{self.fold}" if self.mode == "fold" else f"kfold{self.k_folds}" if self.k_folds else self.mode
         model = "-baseline" if self.model == "baseline" else ""
         return f"{mode}{model}-{Path(self.db).name}"
 
@@ -156,6 +162,8 @@ class TrainingRequest:
             args += ["--model", "baseline"]
         if self.with_baseline:
             args += ["--with-baseline"]
+        if self.k_folds:
+            args += ["--k-folds", str(self.k_folds)]
         if self.mode == "finetune":
             args += ["--from", str(self.checkpoint)] + (["--new-head"] if self.new_head else [])
         if self.mode in ("final", "finetune") and self.holdout_subjects:

@@ -1,10 +1,18 @@
-"""Leave-one-subject-out (LOSO) evaluation: one fold per subject, folds runnable alone, merged into one table.
+"""Subject-wise evaluation: leave-one-subject-out (LOSO, one fold per subject) or k folds grouped by subject;
+folds runnable alone, merged into one table.
+
+Splits (config.json ``"split"`` and ``"folds"``, fold name -> its test subjects; runs written before these keys
+existed are LOSO runs, `run_folds`): ``"loso"``: one fold per subject, named after it, in the database's order;
+``"k-fold"`` (`kfold_folds`): the subjects sorted by name in natural order (``s2`` before ``s10``; for
+zero-padded names such as CASME II's ``sub01``.. this is plain alphabetical order), fold i (``fold1``..``foldK``)
+tests the subjects whose 0-based rank r has r mod K = i − 1 (the protocol of DESIGN.md §7's CASME II figures).
 
 Run folder layout::
 
     <run>/config.json                      everything that defines the run (written once, checked by every fold)
-    <run>/folds/<subject>/result.json      test labels, predictions, probabilities, scores, history of one fold
-    <run>/folds/<subject>/checkpoints/     last.pt (resume), best.pt (validation selection), final.pt;
+    <run>/folds/<fold>/result.json         test labels, predictions, probabilities, scores, history of one fold
+                                           (<fold> = the test subject in LOSO, fold1.. in k-fold)
+    <run>/folds/<fold>/checkpoints/        last.pt (resume), best.pt (validation selection), final.pt;
                                            only final.pt is kept once the fold's result.json is written
     <run>/metrics.json, metrics.csv, per_class.csv   written by `merge`
     <run>/timing.json                      preprocessing wall time of every invocation (`record_preprocess_time`)
@@ -17,7 +25,7 @@ difference, DESIGN.md §7) per fold in seconds, saved as ``folds/<subject>/basel
 Both write result.json with the same keys (a baseline has ``selected_epoch`` null and ``history`` []) and every
 result.json records the fold's wall time ``wall_s`` (CMNet also ``steps`` and ``step_s``, seconds per step).
 
-Honesty rules (DESIGN.md §5): no clip of the test subject is trained on or used for model selection (asserted);
+Honesty rules (DESIGN.md §5): no clip of a test subject is trained on or used for model selection (asserted);
 selection is by fixed epochs or by validation subjects drawn from the training subjects; the "oracle" figure
 (best epoch chosen on the test subject) is only ever written beside the honest one, labelled as optimistic.
 """
@@ -59,26 +67,71 @@ def fold_dirname(subject: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", subject.replace("/", "__"))
 
 
-def split_fold(samples: Sequence[Sample], test_subject: str, val_count: int, seed: int
-               ) -> tuple[list[Sample], list[Sample], list[Sample]]:
-    """(train, val, test) for one LOSO fold.
+def natural_key(name: str) -> tuple:
+    """Sort key for natural order: digit runs compare as numbers (``"s2"`` < ``"s10"``), the rest as text."""
+    return tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", name) if t)
 
-    test = the clips of ``test_subject``; val = the clips of ``val_count`` training subjects drawn with ``seed``
-    (never the test subject); train = the rest. Raises `LosoError` for an unknown subject or too few subjects.
+
+def kfold_folds(subjects: Sequence[str], k: int) -> dict[str, list[str]]:
+    """k folds grouped by subject: ``{"fold1": [...], ..., "foldK": [...]}``.
+
+    The subjects are sorted by `natural_key`; the subject of 0-based rank r goes to fold ``r mod k + 1``, so every
+    subject is tested exactly once and the folds differ in size by at most one subject. Each fold's list is in
+    that sorted order. Raises `LosoError` when k < 2 or k exceeds the number of subjects.
     """
+    subjects = sorted(dict.fromkeys(subjects), key=natural_key)
+    if int(k) != k or k < 2:
+        raise LosoError(f"--k-folds {k}: use at least 2 folds (or leave it out for one fold per subject, LOSO)")
+    if k > len(subjects):
+        raise LosoError(f"--k-folds {k}: the database has only {len(subjects)} subjects, so at most {len(subjects)} "
+                        "folds (every fold needs a test subject)")
+    return {f"fold{i + 1}": subjects[i::k] for i in range(k)}
+
+
+def run_folds(subjects: Sequence[str], k_folds: int | None = None) -> tuple[str, dict[str, list[str]]]:
+    """The split of a run: ``("loso", {subject: [subject]})`` in the given order when ``k_folds`` is None, else
+    ``("k-fold", kfold_folds(subjects, k_folds))``. Raises `LosoError` like `kfold_folds`."""
+    if k_folds is None:
+        return "loso", {s: [s] for s in subjects}
+    return "k-fold", kfold_folds(subjects, k_folds)
+
+
+def config_folds(config: dict) -> tuple[str, dict[str, list[str]]]:
+    """``(split, folds)`` of a run's config.json; a config written before splits existed is LOSO over its
+    database's subjects."""
+    if "folds" in config:
+        return config.get("split", "loso"), {k: list(v) for k, v in config["folds"].items()}
+    return "loso", {s: [s] for s in config["database"]["subjects"]}
+
+
+def split_fold(samples: Sequence[Sample], test_subject: str | Sequence[str], val_count: int, seed: int,
+               fold: str | None = None) -> tuple[list[Sample], list[Sample], list[Sample]]:
+    """(train, val, test) for one fold.
+
+    test_subject : one subject (LOSO) or the fold's test subjects (k-fold).
+    fold : the fold's name, which seeds the validation draw (default: the subject, for one subject; else the
+           sorted subjects joined by ``+``).
+    test = the clips of the test subjects; val = the clips of ``val_count`` training subjects drawn with ``seed``
+    (never a test subject); train = the rest. Raises `LosoError` for an unknown subject or too few subjects.
+    """
+    tests = [test_subject] if isinstance(test_subject, str) else list(test_subject)
+    fold = fold if fold is not None else (tests[0] if len(tests) == 1 else "+".join(sorted(tests)))
     subjects = list(dict.fromkeys(s.subject for s in samples))
-    if test_subject not in subjects:
-        raise LosoError(f"subject {test_subject!r} is not in the database; subjects: {', '.join(subjects)}")
-    others = [s for s in subjects if s != test_subject]
+    unknown = [t for t in tests if t not in subjects]
+    if unknown or not tests:
+        raise LosoError(f"subject(s) {', '.join(map(repr, unknown)) or 'none'} not in the database; subjects: "
+                        f"{', '.join(subjects)}")
+    group = set(tests)
+    others = [s for s in subjects if s not in group]
     if len(others) <= val_count:
         raise LosoError(f"{len(others)} training subjects cannot spare {val_count} for validation")
-    rng = np.random.default_rng([int(seed), sum(map(ord, test_subject))])
+    rng = np.random.default_rng([int(seed), sum(map(ord, fold))])
     val_subjects = set(rng.choice(others, size=val_count, replace=False).tolist()) if val_count else set()
-    test = [s for s in samples if s.subject == test_subject]
+    test = [s for s in samples if s.subject in group]
     val = [s for s in samples if s.subject in val_subjects]
-    train = [s for s in samples if s.subject != test_subject and s.subject not in val_subjects]
-    # the LOSO guarantee: nothing of the test subject reaches training or model selection
-    assert not {s.subject for s in train + val} & {test_subject}, "test subject leaked into training"
+    train = [s for s in samples if s.subject not in group and s.subject not in val_subjects]
+    # the LOSO guarantee, for every test subject of the fold: nothing of it reaches training or model selection
+    assert not {s.subject for s in train + val} & group, "test subject leaked into training"
     return train, val, test
 
 
@@ -121,6 +174,7 @@ def ensure_config(run_dir: Path, config: dict) -> dict:
     if path.exists():
         old = read_json(path)
         old.setdefault("model_kind", "cmnet")  # written before model kinds existed
+        old["split"], old["folds"] = config_folds(old)  # written before splits existed: LOSO
         new = json.loads(json.dumps(to_plain(config)))
         diff = [k for k in set(old) | set(new) if k not in _VOLATILE and old.get(k) != new.get(k)]
         if diff:
@@ -132,10 +186,13 @@ def ensure_config(run_dir: Path, config: dict) -> dict:
 
 
 def run_fold(run_dir: Path, samples: Sequence[Sample], subject: str, labels: Sequence[str], model_cfg,
-             train_cfg: TrainConfig, metadata: dict, callbacks: Callback | None = None) -> dict | None:
-    """Train and test one fold (test subject ``subject``); write and return ``folds/<subject>/result.json``.
+             train_cfg: TrainConfig, metadata: dict, callbacks: Callback | None = None,
+             test_subjects: Sequence[str] | None = None) -> dict | None:
+    """Train and test one fold named ``subject``; write and return ``folds/<subject>/result.json``.
 
-    Resumes from the fold's ``last.pt`` if present. Returns None when cancelled (the checkpoint stays).
+    test_subjects : the fold's test subjects (k-fold); default ``[subject]`` (LOSO). result.json lists them under
+    ``test_subjects`` and keeps the fold name under ``subject``. Resumes from the fold's ``last.pt`` if present.
+    Returns None when cancelled (the checkpoint stays).
     result.json also holds ``wall_s`` (seconds this call took: training, prediction and writing; a resumed fold
     counts only the session that finished it), ``steps`` (optimiser steps of the whole fit) and ``step_s`` (mean
     seconds per step, from the Trainer's step timing, resumed sessions included).
@@ -143,12 +200,13 @@ def run_fold(run_dir: Path, samples: Sequence[Sample], subject: str, labels: Seq
     started = time.perf_counter()
     cb = callbacks if callbacks is not None else Callbacks()
     fold_dir = run_dir / "folds" / fold_dirname(subject)
-    train, val, test = split_fold(samples, subject, train_cfg.val_subjects if train_cfg.selection == "val" else 0,
-                                  train_cfg.seed)
+    tests = list(test_subjects) if test_subjects is not None else [subject]
+    train, val, test = split_fold(samples, tests, train_cfg.val_subjects if train_cfg.selection == "val" else 0,
+                                  train_cfg.seed, fold=subject)
     trainer = Trainer(model_cfg, train_cfg, labels, fold_dir / "checkpoints",
                       metadata={**metadata, "fold": subject}, callbacks=cb)
     cb.on_fold_start(subject, {"train_clips": len(train), "val_clips": len(val), "test_clips": len(test),
-                               "val_subjects": sorted({s.subject for s in val}),
+                               "test_subjects": tests, "val_subjects": sorted({s.subject for s in val}),
                                "device": describe_device(trainer.device)})
     fit: FitResult = trainer.fit(train, val=val, test=test if train_cfg.oracle else ())
     if fit.status != "finished":
@@ -157,9 +215,9 @@ def run_fold(run_dir: Path, samples: Sequence[Sample], subject: str, labels: Seq
     y_true = [s.label for s in test]
     y_pred = probs.argmax(1).tolist()
     cm = confusion_matrix(y_true, y_pred, len(labels))
-    result = {"subject": subject, "test_clips": [s.name for s in test], "y_true": y_true, "y_pred": y_pred,
-              "probabilities": probs.round(6).tolist(), "confusion_matrix": cm.tolist(), "scores": scores(cm),
-              "selected_epoch": fit.selected_epoch, "selection": train_cfg.selection,
+    result = {"subject": subject, "test_subjects": tests, "test_clips": [s.name for s in test], "y_true": y_true,
+              "y_pred": y_pred, "probabilities": probs.round(6).tolist(), "confusion_matrix": cm.tolist(),
+              "scores": scores(cm), "selected_epoch": fit.selected_epoch, "selection": train_cfg.selection,
               "val_subjects": sorted({s.subject for s in val}), "train_subjects": sorted({s.subject for s in train}),
               "history": fit.history, "checkpoint": str(fit.final_path), "steps": fit.steps, "step_s": fit.step_s}
     if fit.oracle_probs is not None:
@@ -176,11 +234,13 @@ def run_fold(run_dir: Path, samples: Sequence[Sample], subject: str, labels: Seq
 
 
 def run_baseline_fold(run_dir: Path, samples: Sequence[Sample], subject: str, labels: Sequence[str], seed: int,
-                      callbacks: Callback | None = None, event_prefix: str = "") -> dict:
-    """Fit and test the difference baseline on one fold; write and return ``folds/<subject>/result.json``.
+                      callbacks: Callback | None = None, event_prefix: str = "",
+                      test_subjects: Sequence[str] | None = None) -> dict:
+    """Fit and test the difference baseline on one fold named ``subject`` (test subjects ``test_subjects``,
+    default ``[subject]``); write and return ``folds/<subject>/result.json``.
 
     The fold is `split_fold`'s with no validation subjects (the baseline selects nothing, so it trains on every
-    other subject); the fitted model goes to ``folds/<subject>/baseline.json`` (`DifferenceBaseline.save`, no
+    subject outside the fold); the fitted model goes to ``folds/<subject>/baseline.json`` (`DifferenceBaseline.save`, no
     pickle; ``DifferenceBaseline.load`` reads it). result.json has run_fold's keys with ``selected_epoch`` None,
     ``history`` [], ``selection`` "none", ``steps`` 0, ``step_s`` None and ``wall_s`` (seconds: features, fit,
     prediction, writing). Events: fold_start / fold_end named ``event_prefix + subject``.
@@ -191,23 +251,24 @@ def run_baseline_fold(run_dir: Path, samples: Sequence[Sample], subject: str, la
     started = time.perf_counter()
     cb = callbacks if callbacks is not None else Callbacks()
     fold_dir = Path(run_dir) / "folds" / fold_dirname(subject)
-    train, _, test = split_fold(samples, subject, 0, seed)
+    tests = list(test_subjects) if test_subjects is not None else [subject]
+    train, _, test = split_fold(samples, tests, 0, seed, fold=subject)
     classes = sorted({s.label for s in train})
     if len(classes) < 2:
         present = ", ".join(labels[c] for c in classes) or "none"
-        raise LosoError(f"fold {subject}: the training clips (all subjects but {subject}) hold "
+        raise LosoError(f"fold {subject}: the training clips (all subjects but {', '.join(tests)}) hold "
                         f"{len(classes)} class(es) ({present}); the baseline needs at least two")
     cb.on_fold_start(event_prefix + subject, {"train_clips": len(train), "val_clips": 0, "test_clips": len(test),
-                                              "val_subjects": [], "device": "cpu"})
+                                              "test_subjects": tests, "val_subjects": [], "device": "cpu"})
     model = DifferenceBaseline().fit([s.clip for s in train], [s.label for s in train])
     path = model.save(fold_dir / "baseline.json")
     probs = model.predict_proba([s.clip for s in test], len(labels))
     y_true = [s.label for s in test]
     y_pred = probs.argmax(1).tolist()
     cm = confusion_matrix(y_true, y_pred, len(labels))
-    result = {"subject": subject, "test_clips": [s.name for s in test], "y_true": y_true, "y_pred": y_pred,
-              "probabilities": probs.round(6).tolist(), "confusion_matrix": cm.tolist(), "scores": scores(cm),
-              "selected_epoch": None, "selection": BASELINE_SELECTION, "val_subjects": [],
+    result = {"subject": subject, "test_subjects": tests, "test_clips": [s.name for s in test], "y_true": y_true,
+              "y_pred": y_pred, "probabilities": probs.round(6).tolist(), "confusion_matrix": cm.tolist(),
+              "scores": scores(cm), "selected_epoch": None, "selection": BASELINE_SELECTION, "val_subjects": [],
               "train_subjects": sorted({s.subject for s in train}), "history": [], "checkpoint": str(path),
               "steps": 0, "step_s": None, "wall_s": time.perf_counter() - started}
     write_json(fold_dir / "result.json", result)
@@ -245,23 +306,26 @@ def merge(run_dir: str | Path) -> dict:
     """Pool the finished folds of a run into metrics.json, metrics.csv and per_class.csv; return the summary.
 
     The summary holds the pooled figures (accuracy, UF1, UAR, paper F1 from the summed confusion matrix), the
-    fold-averaged figures, per-fold figures, the per-class report, the list of missing folds, and — if the run
-    recorded it — the separately labelled oracle figures. Raises `LosoError` when no fold has finished.
+    fold-averaged figures, per-fold figures (keyed by fold name), the per-class report, the list of missing folds,
+    ``split`` ("loso" or "k-fold") and ``folds`` (fold name -> test subjects; `config_folds`, so a run written
+    before splits existed merges as LOSO), and — if the run recorded it — the separately labelled oracle figures.
+    Raises `LosoError` when no fold has finished.
     """
     run_dir = Path(run_dir)
     config = read_json(run_dir / "config.json")
     labels = config["database"]["labels"]
+    split, folds = config_folds(config)
     results = {}
-    for subject in config["database"]["subjects"]:
-        path = run_dir / "folds" / fold_dirname(subject) / "result.json"
+    for name in folds:
+        path = run_dir / "folds" / fold_dirname(name) / "result.json"
         if path.exists():
-            results[subject] = read_json(path)
+            results[name] = read_json(path)
     if not results:
         raise LosoError(f"{run_dir}: no finished fold (no folds/*/result.json); run the folds first")
-    missing = [s for s in config["database"]["subjects"] if s not in results]
+    missing = [s for s in folds if s not in results]
     summary = loso_summary({s: np.asarray(r["confusion_matrix"]) for s, r in results.items()}, labels)
     summary.update({
-        "model_kind": model_kind(config),
+        "model_kind": model_kind(config), "split": split, "folds": folds,
         "folds_done": len(results), "folds_missing": missing, "complete": not missing,
         "selection": config["train_config"]["selection"],
         "selected_epochs": {s: r["selected_epoch"] for s, r in results.items()},
@@ -332,22 +396,29 @@ class _Renamed(Callback):
 
 
 def run_baseline_folds(run_dir: Path, samples: Sequence[Sample], todo: Sequence[str], labels: Sequence[str],
-                       seed: int, callbacks: Callback) -> bool:
-    """`run_baseline_fold` for every subject of ``todo`` without a result.json yet; False when cancelled (asked
-    between folds). Raises `LosoError` naming a fold whose training clips hold one class only."""
+                       seed: int, callbacks: Callback, folds: dict[str, list[str]] | None = None) -> bool:
+    """`run_baseline_fold` for every fold of ``todo`` without a result.json yet (``folds``: fold name -> test
+    subjects; default LOSO, one subject per fold); False when cancelled (asked between folds). Raises `LosoError`
+    naming a fold whose training clips hold one class only."""
     for subject in todo:
         if (Path(run_dir) / "folds" / fold_dirname(subject) / "result.json").exists():
             continue
         if callbacks.should_cancel():
             return False
-        run_baseline_fold(run_dir, samples, subject, labels, seed, callbacks)
+        run_baseline_fold(run_dir, samples, subject, labels, seed, callbacks,
+                          test_subjects=(folds or {}).get(subject))
     return True
 
 
 def run_loso(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, settings, folds: Sequence[str] | None = None,
              callbacks: Callback | None = None, cache=None, extra: dict | None = None, model: str = "cmnet",
-             with_baseline: bool = False) -> dict | None:
-    """Preprocess ``db``, run the requested folds (all subjects when ``folds`` is None) and merge.
+             with_baseline: bool = False, k_folds: int | None = None) -> dict | None:
+    """Preprocess ``db``, run the requested folds (all folds when ``folds`` is None) and merge.
+
+    folds : fold names to run: test subjects in LOSO, ``fold1``.. with ``k_folds``.
+    k_folds : None = LOSO (one fold per subject); K = K folds grouped by subject (`kfold_folds`: subjects in
+            natural name order, fold i tests ranks r with r mod K = i − 1). config.json records ``split`` and
+            ``folds`` (fold name -> test subjects); every invocation on one run folder must use the same split.
 
     settings : PreprocessSettings (for CMNet image_size/num_frames must equal the model's).
     cache : a `PreprocessCache` or None.
@@ -359,10 +430,11 @@ def run_loso(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, setting
             ``<run>/baseline/`` (its own run folder with config.json, log.jsonl, folds, metrics.json) and write
             ``<run>/comparison.json`` and ``comparison.csv`` (`cmnet_core.train.comparison`); the returned summary
             then holds the comparison under ``"comparison"``.
-    Events: run_start (with the resolved ``device``), one ``on_preprocess`` per clip (cancel is checked between
-    clips), then the folds (a with_baseline run's baseline folds as ``baseline:<subject>``). The preprocessing
-    wall time is appended to ``<run>/timing.json``. Returns the merged summary (see `merge`), or None when
-    cancelled. Raises `LosoError` for unknown subjects, settings that differ from an existing run's config.json
+    Events: run_start (with the resolved ``device``, ``split`` and the fold names to run), one ``on_preprocess``
+    per clip (cancel is checked between clips), then the folds (a with_baseline run's baseline folds, the same
+    folds, as ``baseline:<fold>``). The preprocessing wall time is appended to ``<run>/timing.json``. Returns the
+    merged summary (see `merge`), or None when cancelled. Raises `LosoError` for unknown folds, k_folds < 2 or
+    above the number of subjects, settings that differ from an existing run's config.json (the split included)
     or a baseline fold with one training class, ``ValueError`` for an unknown model, settings and model that
     disagree or a device asked for that is not available.
     """
@@ -378,14 +450,16 @@ def run_loso(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, setting
                          f"expects {model_cfg.image_size} px x {model_cfg.num_frames} frames")
     run_dir = Path(run_dir)
     cb = callbacks if callbacks is not None else Callbacks()
-    subjects = db.subjects()
-    todo = list(folds) if folds else subjects
-    unknown = [s for s in todo if s not in subjects]
+    split, fold_map = run_folds(db.subjects(), k_folds)
+    todo = list(folds) if folds else list(fold_map)
+    unknown = [s for s in todo if s not in fold_map]
     if unknown:
-        raise LosoError(f"unknown subject(s) {unknown}; the database has {', '.join(subjects)}")
+        what = "subject(s)" if split == "loso" else "fold(s)"
+        raise LosoError(f"unknown {what} {unknown}; the {split} split has {', '.join(fold_map)}")
     # a missing CUDA device fails before preprocessing; the baseline runs on the CPU
     device = describe_device(resolve_device(train_cfg.device)) if model == "cmnet" else "cpu"
-    cb.on_run_start({"run_dir": run_dir, "kind": "loso", "model_kind": model, "folds": todo, "database": db.name,
+    cb.on_run_start({"run_dir": run_dir, "kind": "loso", "model_kind": model, "split": split, "folds": todo,
+                     "database": db.name,
                      "protocol": db.protocol, "clips": len(db.clips), "device": device})
     started = time.perf_counter()
     samples = preprocess_clips(db.clips, db.labels, settings, cache=cache, callbacks=cb)
@@ -395,26 +469,29 @@ def run_loso(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, setting
     preprocess_s = time.perf_counter() - started
     apex_sources = dict(Counter(s.clip.apex_source for s in samples))
     dbinfo = database_info(db, samples)
+    protocol = {"split": split, "folds": fold_map}
 
     def baseline_run_config() -> dict:
-        return {**baseline_config(dbinfo, train_cfg.seed, settings.to_dict(), apex_sources), **(extra or {})}
+        return {**baseline_config(dbinfo, train_cfg.seed, settings.to_dict(), apex_sources), **protocol,
+                **(extra or {})}
 
     if model == "baseline":
         ensure_config(run_dir, baseline_run_config())
         record_preprocess_time(run_dir, preprocess_s, len(samples), cache is not None)
-        if not run_baseline_folds(run_dir, samples, todo, db.labels, train_cfg.seed, cb):
+        if not run_baseline_folds(run_dir, samples, todo, db.labels, train_cfg.seed, cb, fold_map):
             cb.on_run_end({"status": "cancelled", "run_dir": run_dir})
             return None
         return _finish(run_dir, cb)
     config = ensure_config(run_dir, {**run_config(dbinfo, model_cfg, train_cfg, settings.to_dict(), apex_sources),
-                                     **(extra or {})})
+                                     **protocol, **(extra or {})})
     record_preprocess_time(run_dir, preprocess_s, len(samples), cache is not None)
     metadata = {"preprocess": settings.to_dict(), "database": dbinfo["name"], "protocol": db.protocol,
                 "apex_sources": apex_sources, "run": str(run_dir), "run_created": config["created"]}
     for subject in todo:
         if (run_dir / "folds" / fold_dirname(subject) / "result.json").exists():
             continue
-        if run_fold(run_dir, samples, subject, db.labels, model_cfg, train_cfg, metadata, cb) is None:
+        if run_fold(run_dir, samples, subject, db.labels, model_cfg, train_cfg, metadata, cb,
+                    test_subjects=fold_map[subject]) is None:
             cb.on_run_end({"status": "cancelled", "run_dir": run_dir})
             return None
     if not with_baseline:
@@ -423,11 +500,11 @@ def run_loso(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, setting
     ensure_config(bdir, baseline_run_config())
     record_preprocess_time(bdir, preprocess_s, len(samples), cache is not None)  # shared with the CMNet run
     blog = RunLog(bdir)
-    blog.on_run_start({"run_dir": bdir, "kind": "loso", "model_kind": "baseline", "folds": todo,
+    blog.on_run_start({"run_dir": bdir, "kind": "loso", "model_kind": "baseline", "split": split, "folds": todo,
                        "database": db.name, "protocol": db.protocol, "clips": len(db.clips), "device": "cpu",
                        "beside": run_dir})
     bcb = Callbacks([blog, _Renamed(cb, "baseline:")])
-    if not run_baseline_folds(bdir, samples, todo, db.labels, train_cfg.seed, bcb):
+    if not run_baseline_folds(bdir, samples, todo, db.labels, train_cfg.seed, bcb, fold_map):
         blog.on_run_end({"status": "cancelled", "run_dir": bdir})
         cb.on_run_end({"status": "cancelled", "run_dir": run_dir})
         return None
@@ -450,7 +527,8 @@ def _finish(run_dir: Path, cb: Callback, baseline: dict | None = None) -> dict:
 
 
 def summary_table(summary: dict) -> str:
-    """The LOSO result as a plain-text table: one line per fold, then pooled, fold-averaged and (labelled) oracle."""
+    """The result as a plain-text table: one line per fold (a k-fold run's folds with their test subjects), then
+    pooled, fold-averaged and (labelled) oracle."""
     cols = ("accuracy", "uf1", "uar", "paper_f1")
     head = f"{'':28s} {'n':>4s} " + " ".join(f"{c:>9s}" for c in cols)
 
@@ -458,13 +536,18 @@ def summary_table(summary: dict) -> str:
         return f"{name:28s} {str(n):>4s} " + " ".join(f"{100 * sc[c]:9.2f}" for c in cols)
 
     model = summary.get("model_kind", "cmnet")
-    rows = [f"LOSO {summary['database']['name']} ({summary['protocol']}), model {model}, selection "
+    folds = summary.get("folds") or {}
+    split = (f"{len(folds)}-fold grouped by subject (natural name order, rank mod {len(folds)})"
+             if summary.get("split") == "k-fold" else "LOSO")
+    rows = [f"{split} {summary['database']['name']} ({summary['protocol']}), model {model}, selection "
             f"{summary['selection']}, apex {summary['apex_sources']}, figures in %", head]
     rows += [line(f"fold {s}", sc, sc["n"]) for s, sc in summary["per_fold"].items()]
     rows.append(line("POOLED (MEGC)", summary["pooled"], summary["pooled"]["n"]))
     rows.append(line("fold-averaged (paper)", summary["fold_averaged"]))
     if "oracle" in summary:
         rows.append(line("oracle pooled (OPTIMISTIC)", summary["oracle"]["pooled"], summary["oracle"]["pooled"]["n"]))
+    if summary.get("split") == "k-fold":
+        rows.append("test subjects: " + "; ".join(f"{name} {', '.join(subs)}" for name, subs in folds.items()))
     if summary["folds_missing"]:
         rows.append(f"incomplete: {len(summary['folds_missing'])} fold(s) missing: "
                     f"{', '.join(summary['folds_missing'])}")

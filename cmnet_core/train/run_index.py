@@ -94,7 +94,7 @@ def read_run(path: str | Path) -> RunRecord:
         rec.settings["tendency_loss"] = "wrst" if mc["use_wrst"] else "none"
     keys = ("accuracy", "uf1", "uar", "paper_f1")
     if rec.kind == "loso":
-        rec.folds_total = len(db.get("subjects", []))
+        rec.folds_total = len(config.get("folds") or db.get("subjects", []))  # k-fold runs record their folds
         rec.folds_done = len(list(path.glob("folds/*/result.json")))
         if metrics.get("pooled"):
             rec.scores, rec.scope = {k: metrics["pooled"][k] for k in keys}, "LOSO pooled"

@@ -21,7 +21,7 @@ SUBJECTS = ("s01", "s02", "s03")
 TINY = ["--image-size", "32", "--frames", "8", "--cache", "off", "--device", "cpu"]
 CMNET_TINY = ["--epochs", "1", "--batch-size", "4"]
 #: result.json keys of every fold, CMNet or baseline.
-RESULT_KEYS = {"subject", "test_clips", "y_true", "y_pred", "probabilities", "confusion_matrix", "scores",
+RESULT_KEYS = {"subject", "test_subjects", "test_clips", "y_true", "y_pred", "probabilities", "confusion_matrix", "scores",
                "selected_epoch", "selection", "val_subjects", "train_subjects", "history", "checkpoint", "steps",
                "step_s", "wall_s"}
 
