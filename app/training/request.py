@@ -6,7 +6,7 @@ The method's settings (λ1–λ3, ε, ξ, τ, negative sampling, the tendency te
 (``--lambdas``, ``--epsilon``, ``--xi``, ``--tau``, ``--negative-sampling``, ``--tendency-loss``, ``--input``); the
 dialog sends all of them, so the command line in the run's log says exactly what was trained; a fine-tuning run
 keeps the checkpoint's own. The preset (``--preset``) is sent except when fine-tuning: ``auto`` resolves, as the
-CLI does, to ``cpu`` on the CPU and ``paper`` on a CUDA device (`resolve_preset`).
+CLI does, to ``cpu`` on either device (`resolve_preset`; ``paper`` on request).
 LOSO runs (``loso``, ``fold``) choose the model (``--model cmnet|baseline``; the baseline is a logistic regression
 on the apex − onset difference, fitted in seconds, so the method and training settings are not sent) and, for
 CMNet, whether the baseline also runs on the same folds (``--with-baseline``). A ``loso`` run may use K folds
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cmnet_core.model.config import CMNetConfig
-from cmnet_core.train.config import PRESET_TRAINING, TrainConfig
+from cmnet_core.train.config import PRESET_TRAINING, TrainConfig, auto_preset
 from cmnet_core.train.options import MODEL_CHOICES
 
 MODES = {"loso": "LOSO evaluation (all folds)", "fold": "One LOSO fold",
@@ -27,18 +27,18 @@ MODES = {"loso": "LOSO evaluation (all folds)", "fold": "One LOSO fold",
 #: CMNetConfig fields the dialog edits (the method's settings), in display order.
 METHOD_FIELDS = ("lambdas", "epsilon", "xi", "tau", "negative_sampling", "tendency_loss", "input")
 #: The dialog's preset choices: key → text.
-PRESET_CHOICES = {"auto": "auto (cpu without CUDA, paper with CUDA)",
+PRESET_CHOICES = {"auto": "auto (cpu on any device; paper only on request)",
                   "paper": "paper — 224 px, two ResNet-18s, L_Wrst (as published)",
                   "fast": "fast — the paper's model at 112 px",
-                  "cpu": "cpu — small CNN, 64 px, onset-relative, position term, Adam (departures)"}
+                  "cpu": "cpu — small CNN, 32 px, onset-relative, position term, Adam (departures)"}
 
 
 def resolve_preset(preset: str, device: str) -> str:
-    """The preset a run uses: ``preset`` itself, or for ``"auto"`` what the CLI picks on ``device`` (``"cpu"`` on
-    the CPU, ``"paper"`` on a CUDA device; `cmnet_core.train.options.resolve_preset`)."""
+    """The preset a run uses: ``preset`` itself, or for ``"auto"`` what the CLI picks on ``device``
+    (`cmnet_core.train.config.auto_preset`: ``"cpu"`` on either device)."""
     if preset != "auto":
         return preset
-    return "paper" if str(device).startswith("cuda") else "cpu"
+    return auto_preset(str(device).startswith("cuda"))
 
 
 def training_defaults(preset: str) -> dict:

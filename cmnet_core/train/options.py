@@ -37,7 +37,7 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     """Model and preprocessing options."""
     g = p.add_argument_group("model and preprocessing")
     g.add_argument("--preset", default="auto", choices=("auto",) + PRESET_NAMES,
-                   help="CMNet preset: auto (cpu on a CPU device, paper with CUDA; printed and recorded in the "
+                   help="CMNet preset: auto (cpu on any device: the paper preset does not learn from small data on a GPU either; printed and recorded in the "
                         "run's config.json), paper (224 px, two ResNet-18s, L_Wrst: as published), fast (the "
                         "paper's model at 112 px) or cpu (small CNN on onset-relative 32 px frames, position-aware tendency "
                         "term, LSTM read at the apex, Adam, clip augmentation; labelled departures that learn on a "
@@ -181,8 +181,8 @@ def open_db(args: argparse.Namespace):
 def resolve_preset(args: argparse.Namespace, model_cfg=None) -> dict:
     """The preset this run uses: ``{"name", "asked", "reason"}`` (also stored as ``args.preset_choice``).
 
-    ``--preset auto`` follows the device: ``--device cpu`` → ``cpu``; ``--device cuda…`` → ``paper``; ``--device
-    auto`` → `auto_preset` (``torch.cuda.is_available()``). With ``model_cfg`` (fine-tuning ``--from``) auto
+    ``--preset auto`` → `auto_preset`: ``cpu`` on either device (``--device cpu``, ``cuda…`` or ``auto``; the
+    reason names the device). With ``model_cfg`` (fine-tuning ``--from``) auto
     follows the checkpoint's model instead (`preset_of`). A named preset is used as given.
     """
     asked = getattr(args, "preset", None) or "auto"
@@ -195,13 +195,15 @@ def resolve_preset(args: argparse.Namespace, model_cfg=None) -> dict:
     elif device == "cpu":
         choice = {"name": "cpu", "asked": "auto", "reason": "--device cpu"}
     elif device.startswith("cuda"):
-        choice = {"name": "paper", "asked": "auto", "reason": f"--device {device}"}
+        choice = {"name": auto_preset(True), "asked": "auto",
+                  "reason": f"--device {device}; the paper preset does not learn from small data on a GPU either"}
     else:
         import torch
 
         cuda = bool(torch.cuda.is_available())
         choice = {"name": auto_preset(cuda), "asked": "auto",
-                  "reason": "--device auto and CUDA is available" if cuda else "--device auto and no CUDA device"}
+                  "reason": ("--device auto and CUDA is available; the paper preset does not learn from small data on a "
+                             "GPU either") if cuda else "--device auto and no CUDA device"}
     args.preset_choice = choice
     return choice
 

@@ -23,7 +23,7 @@ def _select(box, key):
 
 def test_preset_choices_and_auto_on_the_cpu(dialog):
     assert [dialog.preset.itemData(i) for i in range(dialog.preset.count())] == ["auto", "paper", "fast", "cpu"]
-    assert dialog.preset.itemText(0) == PRESET_CHOICES["auto"] == "auto (cpu without CUDA, paper with CUDA)"
+    assert dialog.preset.itemText(0) == PRESET_CHOICES["auto"] == "auto (cpu on any device; paper only on request)"
     assert dialog.preset.currentData() == "auto" and dialog.resolved_preset() == "cpu"
     assert "auto → <b>cpu</b>" in dialog.preset_note.text() and "device cpu" in dialog.preset_note.text()
     # the cpu preset's defaults: Adam, 20 epochs, batch 8; position term + L_Wrst on onset-relative frames

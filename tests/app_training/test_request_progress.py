@@ -61,9 +61,9 @@ def test_presets_in_the_request(tmp_path):
     from cmnet_core.train import options
 
     assert list(PRESET_CHOICES) == ["auto", "paper", "fast", "cpu"]
-    assert PRESET_CHOICES["auto"].startswith("auto (cpu without CUDA, paper with CUDA)")
+    assert PRESET_CHOICES["auto"].startswith("auto (cpu on any device; paper only on request)")
     assert (resolve_preset("auto", "cpu"), resolve_preset("auto", "cuda:0"), resolve_preset("fast", "cpu")) == \
-        ("cpu", "paper", "fast")
+        ("cpu", "cpu", "fast")
     for preset, device in (("auto", "cpu"), ("auto", "cuda:0"), ("paper", "cpu"), ("cpu", "cuda")):
         req = TrainingRequest(db="d", preset=preset, device=device, epochs=2,
                               method={"tendency_loss": "position", "input": "onset_diff"})
