@@ -293,6 +293,20 @@ def markdown(line: dict) -> str:
                    f"{ab['midpoint']['apex_error_frames_median']:.1f} | {ab['constant']['apex_error_frames_median']:.1f} | "
                    f"{ab['frame_difference']['apex_error_frames_median']:.1f} | {m['rho_median_mean']:.3f} | "
                    f"{m['step_s_mean']:.3f} |")
+    conds = [c["condition"] for c in line["conditions"]]
+    out += ["", "## Every model (mean over seeds): UF1 ± sd / apex error of the k_n peak, frames\n",
+            "| model | " + " | ".join(conds) + " |", "|---|" + "---|" * len(conds)]
+    names = list(dict.fromkeys(n for c in line["conditions"] for n in c["models"]))
+    for name in names:
+        cells = []
+        for c in line["conditions"]:
+            m = c["models"].get(name)
+            cells.append("—" if m is None else f"{m['uf1_mean']:.3f} ± {m['uf1_sd']:.3f} / {m['apex_error_frames_mean']:.1f}"
+                         f" ({m['seeds']} seeds)")
+        out.append(f"| {name} | " + " | ".join(cells) + " |")
+    out.append("| baseline (logistic regression) UF1 / midpoint apex error | " + " | ".join(
+        f"{c['baseline_logreg']['uf1']:.3f} / {c['apex_baselines']['midpoint']['apex_error_frames_median']:.1f}"
+        for c in line["conditions"]) + " |")
     out += ["", "## Every run\n",
            "| condition | model | acc | UF1 | ρ(k_n, truth) median [IQR] | apex error, frames (median) | "
            "calibration ρ over clips | train s |", "|---|---|---|---|---|---|---|---|"]
