@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +46,7 @@ def _evaluate_checkpoint(args) -> int:
     out = Path(args.out) if args.out else new_run_dir("runs", f"evaluate-{db.name}")
     out.mkdir(parents=True, exist_ok=True)
     rows, y_true, y_pred = [], [], []
+    started = time.perf_counter()
     for i, clip in enumerate(db.clips, start=1):
         try:
             pred = predictor.predict(clip)
@@ -66,7 +68,10 @@ def _evaluate_checkpoint(args) -> int:
                                                                  ("database", "protocol", "code_version", "date")},
               "database": {"name": db.name, "root": str(db.root), "protocol": db.protocol, "labels": db.labels},
               "scores": scores(cm), "confusion_matrix": cm.tolist(), "per_class": per_class_report(cm, db.labels),
-              "failed": [r for r in rows if r["error"]]}
+              "failed": [r for r in rows if r["error"]],
+              "timing": {"wall_s": round(time.perf_counter() - started, 3), "clips": len(db.clips),
+                         "per_clip_s": round((time.perf_counter() - started) / max(1, len(db.clips)), 4),
+                         "device": str(predictor.device)}}
     write_json(out / "metrics.json", result)
     with open(out / "predictions.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=["subject", "clip", "true", "predicted", "error"])
@@ -74,7 +79,9 @@ def _evaluate_checkpoint(args) -> int:
         w.writerows(rows)
     s = result["scores"]
     say(args, f"{db.name} ({db.protocol}), {s['n']} clips: accuracy {100 * s['accuracy']:.2f} %, UF1 "
-              f"{100 * s['uf1']:.2f}, UAR {100 * s['uar']:.2f}, paper F1 {100 * s['paper_f1']:.2f}; written to {out}")
+              f"{100 * s['uf1']:.2f}, UAR {100 * s['uar']:.2f}, paper F1 {100 * s['paper_f1']:.2f}; "
+              f"{result['timing']['wall_s']:.1f} s ({result['timing']['per_clip_s']:.3f} s per clip, preprocessing "
+              f"included); written to {out}")
     return 0
 
 

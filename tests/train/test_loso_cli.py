@@ -151,6 +151,15 @@ def test_predictor_and_cli_predict(loso_run, tmp_path):
     assert lines[0].strip().split(",")[:4] == ["position", "frame", "time_s", "intensity"] and len(lines) == 5
     json.dumps(p.to_dict())
 
+    # cmnet evaluate CKPT DB: the metrics agree with its own predictions.csv, and the cost is recorded
+    ev = tmp_path / "ev"
+    assert main(["evaluate", str(ckpt), str(db_root), "--out", str(ev), "--device", "cpu"]) == 0
+    metrics = json.loads((ev / "metrics.json").read_text())
+    rows = list(csv.DictReader(open(ev / "predictions.csv")))
+    assert len(rows) == metrics["timing"]["clips"] == 6 and metrics["scores"]["n"] == 6
+    assert metrics["scores"]["accuracy"] == pytest.approx(np.mean([r["true"] == r["predicted"] for r in rows]))
+    assert 0 < metrics["timing"]["per_clip_s"] <= metrics["timing"]["wall_s"] and metrics["timing"]["device"] == "cpu"
+
     out = tmp_path / "pred"
     assert main(["predict", str(ckpt), str(db_root), "--out", str(out), "--device", "cpu"]) == 0
     summary = list(csv.DictReader(open(out / "predictions.csv")))
