@@ -1,0 +1,60 @@
+"""Issue 14 (crashes) on the CLI side: a tampered --pretrained file is refused before any work, ``evaluate`` on
+a training run, an unreadable clip folder, and a full disk while writing predictions or checkpoints."""
+import errno
+import json
+import pickle
+
+import pytest
+import torch
+
+from cmnet_core.cli import main
+from cmnet_core.data.synthetic import write_synthetic_database
+
+TINY = ["--image-size", "16", "--frames", "4", "--epochs", "1", "--batch-size", "2", "--cache", "off",
+        "--device", "cpu"]
+
+
+class Boom:
+    """A pickled object whose unpickling would run code."""
+
+    def __reduce__(self):
+        return (print, ("pwned",))
+
+
+@pytest.fixture(scope="module")
+def tiny_db(tmp_path_factory):
+    root = tmp_path_factory.mktemp("faults") / "syn"
+    write_synthetic_database(root, n_subjects=2, clips_per_class=1, image_size=32, labels=("happiness", "surprise"))
+    return root
+
+
+def bad_weight_files(folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    random = folder / "random.pth"
+    random.write_bytes(bytes(range(256)) * 40)
+    empty = folder / "empty.pth"
+    empty.write_bytes(b"")
+    good = folder / "good.pth"
+    torch.save({"conv1.weight": torch.zeros(64, 3, 7, 7)}, good)
+    truncated = folder / "truncated.pth"
+    truncated.write_bytes(good.read_bytes()[:300])
+    evil = folder / "evil.pth"
+    with open(evil, "wb") as fh:
+        pickle.dump({"conv1.weight": Boom()}, fh, protocol=2)
+    wrong = folder / "wrong_arch.pth"   # readable, but not a ResNet-18 state dict
+    torch.save({"layer.weight": torch.zeros(2, 2)}, wrong)
+    return [random, empty, truncated, evil, wrong]
+
+
+@pytest.mark.parametrize("command", ["train", "loso"])
+def test_tampered_pretrained_file_is_refused_before_any_work(tiny_db, tmp_path, capsys, command):
+    runs = tmp_path / "runs"
+    for bad in bad_weight_files(tmp_path / "weights"):
+        rc = main([command, str(tiny_db), *TINY, "--backbone", "resnet18", "--pretrained", str(bad),
+                   "--runs", str(runs), "--progress", "jsonl"])
+        out, err = capsys.readouterr()
+        assert rc == 2, (bad.name, err)
+        assert str(bad) in err and "weights_only=False" not in err and "Traceback" not in err, err
+        assert "pwned" not in out
+        assert '"preprocess"' not in out and "run folder" not in err   # no work started
+        assert not runs.exists() or not any(runs.iterdir()), list(runs.iterdir())
