@@ -58,3 +58,28 @@ def test_tampered_pretrained_file_is_refused_before_any_work(tiny_db, tmp_path, 
         assert "pwned" not in out
         assert '"preprocess"' not in out and "run folder" not in err   # no work started
         assert not runs.exists() or not any(runs.iterdir()), list(runs.iterdir())
+
+
+@pytest.fixture(scope="module")
+def train_run(tiny_db, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("trainrun") / "run"
+    rc = main(["train", str(tiny_db), *TINY, "--run-dir", str(run_dir), "--progress", "jsonl"])
+    assert rc == 0
+    return run_dir
+
+
+def test_evaluate_on_a_training_run_says_what_to_do(train_run, capsys):
+    rc = main(["evaluate", str(train_run)])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert f"{train_run} is a training run, not a LOSO run" in err
+    assert "cmnet evaluate CKPT DB" in err and "KeyError" not in err and "Traceback" not in err
+
+
+def test_evaluate_on_a_folder_with_a_damaged_config_is_refused(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text('{"kind": "loso"}')   # no database, no folds
+    rc = main(["evaluate", str(run)])
+    err = capsys.readouterr().err
+    assert rc == 2 and str(run) in err and "Traceback" not in err
