@@ -83,3 +83,58 @@ def test_evaluate_on_a_folder_with_a_damaged_config_is_refused(tmp_path, capsys)
     rc = main(["evaluate", str(run)])
     err = capsys.readouterr().err
     assert rc == 2 and str(run) in err and "Traceback" not in err
+
+
+def deny_reading(monkeypatch, folder):
+    """Make listing ``folder`` fail as it does for a non-root user without read permission (tests run as root,
+    where chmod does not stop reads)."""
+    from pathlib import Path
+
+    real_iterdir = Path.iterdir
+
+    def iterdir(self):
+        if self == folder:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+
+
+@pytest.mark.parametrize("kind", ["synthetic", "generic"])
+def test_unreadable_clip_folder_is_a_listed_skip(tiny_db, tmp_path, monkeypatch, kind):
+    from cmnet_core.data.database import open_database
+
+    blocked = tiny_db / "s02" / "surprise_01"
+    sheet = None
+    if kind == "generic":
+        sheet = tmp_path / "lab.csv"
+        sheet.write_text("clip,subject,emotion\n" + "".join(
+            f"{s}/{c},{s},{c.split('_')[0]}\n" for s in ("s01", "s02") for c in ("happiness_01", "surprise_01")))
+    deny_reading(monkeypatch, blocked)
+    db = open_database(tiny_db, kind=kind, sheet=sheet)
+    assert sorted((c.subject, c.name) for c in db.clips) == [("s01", "happiness_01"), ("s01", "surprise_01"),
+                                                             ("s02", "happiness_01")]
+    assert len(db.skips) == 1
+    assert str(blocked) in db.skips[0].reason and "permission denied" in db.skips[0].reason.lower()
+    assert "permissions" in db.skips[0].reason   # says what to do
+
+
+def test_unreadable_clip_folder_in_a_sheet_database(tmp_path, monkeypatch):
+    """The adapters built on `build_database` (CASME II, SAMM, CAS(ME)^3, SMIC) skip an unreadable folder too."""
+    from cmnet_core.data.adapters.common import SheetRow, build_database
+    from cmnet_core.data.protocols import as_is_protocol
+    from PIL import Image
+    import numpy as np
+
+    rows = []
+    for name in ("a", "b"):
+        folder = tmp_path / name
+        folder.mkdir()
+        for i in range(3):
+            Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder / f"img{i + 1}.jpg")
+        rows.append(SheetRow(where=f"row {len(rows) + 2}", subject="s1", name=name, folder=folder, onset=1, apex=2,
+                             offset=3, emotion="happiness"))
+    deny_reading(monkeypatch, tmp_path / "b")
+    db = build_database("generic", tmp_path, None, as_is_protocol(["happiness"]), rows, [], 30.0)
+    assert [c.name for c in db.clips] == ["a"]
+    assert len(db.skips) == 1 and str(tmp_path / "b") in db.skips[0].reason
