@@ -138,3 +138,106 @@ def test_unreadable_clip_folder_in_a_sheet_database(tmp_path, monkeypatch):
     db = build_database("generic", tmp_path, None, as_is_protocol(["happiness"]), rows, [], 30.0)
     assert [c.name for c in db.clips] == ["a"]
     assert len(db.skips) == 1 and str(tmp_path / "b") in db.skips[0].reason
+
+
+def fill_the_disk(monkeypatch, when=lambda path: True):
+    """Every write the safe writer makes (to a path for which ``when`` holds) gets half its data onto the disk,
+    then fails with ENOSPC, as a full disk does."""
+    from cmnet_core import safe_write
+
+    real = safe_write._write_all
+
+    def write_all(fh, data, path):
+        if not when(path):
+            return real(fh, data, path)
+        fh.write(data[: len(data) // 2])
+        fh.flush()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(safe_write, "_write_all", write_all)
+
+
+def leftovers(folder):
+    return sorted(p.name for p in folder.rglob("*") if p.name.endswith(".tmp"))
+
+
+def test_save_checkpoint_on_a_full_disk_names_path_and_space_and_leaves_no_tmp(tmp_path, monkeypatch):
+    from cmnet_core.safe_write import DiskFullError
+    from cmnet_core.train.checkpoint import load_checkpoint, save_checkpoint
+
+    meta = {"labels": ["a", "b"], "image_size": 16, "num_frames": 4, "preprocess": {}, "model_config": {}}
+    path = tmp_path / "checkpoints" / "last.pt"
+    save_checkpoint(path, {"w": torch.ones(3)}, meta)           # a previous good checkpoint
+    fill_the_disk(monkeypatch)
+    with pytest.raises(DiskFullError) as err:
+        save_checkpoint(path, {"w": torch.zeros(1000)}, meta)
+    assert isinstance(err.value, OSError) and err.value.errno == errno.ENOSPC
+    assert str(err.value).startswith(f"disk full at {path} (") and " MB free)" in str(err.value)
+    assert leftovers(tmp_path) == []
+    monkeypatch.undo()
+    assert torch.equal(load_checkpoint(path).state_dict["w"], torch.ones(3))   # the previous file is kept
+
+
+@pytest.fixture(scope="module")
+def tiny_ckpt(tmp_path_factory):
+    from cmnet_core.model import CMNet, CMNetConfig
+    from cmnet_core.preprocess.types import PreprocessSettings
+    from cmnet_core.train.checkpoint import save_checkpoint
+
+    torch.manual_seed(0)
+    cfg = CMNetConfig.preset("fast", image_size=16, num_frames=4)
+    settings = PreprocessSettings(image_size=16, num_frames=4, landmarks="none", apex_mode="midpoint")
+    meta = {"labels": ["negative", "positive"], "image_size": 16, "num_frames": 4,
+            "preprocess": settings.to_dict(), "model_config": cfg.to_dict()}
+    return save_checkpoint(tmp_path_factory.mktemp("ckpt") / "final.pt", CMNet(cfg, 2).state_dict(), meta)
+
+
+@pytest.mark.parametrize("full_at", ["predictions.csv", "predictions.json", "clip.csv"])
+def test_predict_on_a_full_disk_keeps_the_previous_files(tiny_ckpt, tiny_db, tmp_path, monkeypatch, capsys,
+                                                          full_at):
+    out = tmp_path / "out"
+    clip = tiny_db / "s01" / "happiness_01"
+    args = ["predict", str(tiny_ckpt), str(clip), "--out", str(out), "--device", "cpu"]
+    assert main(args) == 0
+    capsys.readouterr()
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    target = out / ("happiness_01.csv" if full_at == "clip.csv" else full_at)
+    assert target.name in before
+    fill_the_disk(monkeypatch, when=lambda path: path == target)
+    rc = main(args)
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert f"disk full at {target} (" in err and " MB free)" in err and "Traceback" not in err
+    assert leftovers(out) == []
+    assert target.read_bytes() == before[target.name]                   # the previous good file is kept
+    assert {p.name for p in out.iterdir()} == set(before)
+
+
+def test_train_on_a_full_disk_says_so_and_leaves_no_partial_checkpoint(tiny_db, tmp_path, monkeypatch, capsys):
+    run_dir = tmp_path / "run"
+    fill_the_disk(monkeypatch, when=lambda path: path.name == "last.pt")
+    rc = main(["train", str(tiny_db), *TINY, "--run-dir", str(run_dir), "--progress", "jsonl"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert f"cmnet train: disk full at {run_dir / 'checkpoints' / 'last.pt'} (" in err and "MB free" in err
+    assert "Traceback" not in err and "unexpected pos" not in err
+    assert leftovers(run_dir) == [] and not (run_dir / "checkpoints" / "last.pt").exists()
+
+
+def test_safe_writer_keeps_the_file_mode(tmp_path):
+    import os
+    import stat
+
+    from cmnet_core.safe_write import write_text_atomically
+
+    mask = os.umask(0o022)
+    try:
+        new = write_text_atomically(tmp_path / "new.csv", "a\n")
+        assert stat.S_IMODE(new.stat().st_mode) == 0o644          # not mkstemp's 0600
+        shared = tmp_path / "shared.csv"
+        shared.write_text("old\n")
+        shared.chmod(0o664)
+        write_text_atomically(shared, "new\n")
+        assert stat.S_IMODE(shared.stat().st_mode) == 0o664 and shared.read_text() == "new\n"
+    finally:
+        os.umask(mask)
