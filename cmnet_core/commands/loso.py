@@ -126,7 +126,8 @@ def run(args: argparse.Namespace) -> int:
         summary = run_loso(db, run_dir, mc, tc, settings, folds=args.fold, callbacks=opt.callbacks(args, run_dir),
                            cache=opt.make_cache(args), extra={"preset": args.preset_choice}, model=args.model,
                            with_baseline=args.with_baseline, k_folds=args.k_folds)
-    except (BackboneWeightsError, DatabaseError, LosoError, CheckpointError, PreprocessError, ClipError, ValueError, OSError) as exc:
+    except (BackboneWeightsError, DatabaseError, LosoError, CheckpointError, PreprocessError, ClipError, ValueError,
+            OSError) as exc:
         print(f"cmnet loso: {exc}", file=sys.stderr)
         return 2
     if summary is None:

@@ -73,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
                              holdout_subjects=args.holdout_subject, holdout_fraction=args.holdout_fraction,
                              callbacks=opt.callbacks(args, run_dir), cache=opt.make_cache(args),
                              extra={"preset": args.preset_choice})
-    except (BackboneWeightsError, DatabaseError, CheckpointError, PreprocessError, ClipError, ValueError, OSError) as exc:
+    except (BackboneWeightsError, DatabaseError, CheckpointError, PreprocessError, ClipError, ValueError,
+            OSError) as exc:
         print(f"cmnet train: {exc}", file=sys.stderr)
         return 2
     if result is None:

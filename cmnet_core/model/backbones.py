@@ -42,7 +42,8 @@ def _load_state_dict(path: Path) -> dict[str, torch.Tensor]:
             detail = ("it holds Python objects that would run code on loading; refused" if "GLOBAL" in text
                       else "a Python pickle that the safe loader refuses")
         else:
-            detail = f"damaged or incomplete file: {text.strip().splitlines()[0] if text.strip() else type(exc).__name__}"
+            first = text.strip().split(". ")[0].splitlines()[0] if text.strip() else type(exc).__name__
+            detail = f"damaged or incomplete file: {first}"
         raise BackboneWeightsError(f"pretrained weights file {path} cannot be read as a state dict of tensors "
                                    f"({detail}): {_WEIGHTS_HINT}") from exc
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
@@ -51,6 +52,18 @@ def _load_state_dict(path: Path) -> dict[str, torch.Tensor]:
         raise BackboneWeightsError(f"{path} is not a state dict (name -> tensor) of a torchvision ResNet: "
                                    f"{_WEIGHTS_HINT}")
     return state
+
+
+def _mismatch(expected: dict[str, torch.Tensor], state: dict[str, torch.Tensor]) -> str:
+    """How ``state`` differs from the ``expected`` state dict: counts of missing, unexpected and wrong-shape keys."""
+    parts = []
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    shapes = [k for k in state if k in expected and tuple(state[k].shape) != tuple(expected[k].shape)]
+    for what, keys in (("missing", missing), ("unexpected", unexpected), ("of the wrong shape", shapes)):
+        if keys:
+            parts.append(f"{len(keys)} {what}, e.g. {keys[0]}")
+    return "; ".join(parts) or "the weights differ"
 
 
 def check_pretrained(name: str, pretrained: str = "none",
@@ -167,10 +180,9 @@ def resnet_trunk(name: str = "resnet18", pretrained: str = "none") -> tuple[nn.M
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise BackboneWeightsError(f"pretrained weights file {pretrained}: the weights do not fit a torchvision {name} "
-                                   f"({first}): give weights of the same architecture, or choose the backbone "
-                                   "they were saved from with --backbone") from exc
+        raise BackboneWeightsError(f"pretrained weights file {pretrained}: the weights do not fit a torchvision "
+                                   f"{name} ({_mismatch(model.state_dict(), state)}): give weights of the same "
+                                   "architecture, or choose the backbone they were saved from with --backbone") from exc
     return model, feature_dim
 
 
