@@ -270,6 +270,10 @@ class MainWindow(QMainWindow):
                           f"{exc}\n\nThe file is left untouched; new annotations will be saved over it only "
                           f"when you save. To go back to an earlier version, copy {store.path.name}.001 "
                           f"over {store.path.name}.")
+        except Exception as exc:  # noqa: BLE001 - a reader bug must not abort the window through Qt
+            dialogs.error(self, "Annotations not loaded",
+                          f"{store.path}: unexpected error while reading the annotations ({exc}). The file is "
+                          "left untouched; move it aside to start with no annotations.")
         if store.recoverable() is not None:
             if dialogs.ask_yes_no(self, "Recover annotations",
                                   f"CMNet Studio did not close cleanly last time and kept unsaved annotations "

@@ -7,6 +7,7 @@ plus provenance. `Prediction.table` gives one row per position (py-feat style) f
 from __future__ import annotations
 
 import csv
+import io
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -100,20 +101,24 @@ class Prediction:
 
     def write_csv(self, path: str | Path) -> Path:
         """Write `table` as CSV (header `TABLE_COLUMNS`) preceded by ``# key: value`` lines with the predicted
-        label, probabilities and checkpoint. Returns the path."""
-        path = Path(path)
-        with open(path, "w", newline="", encoding="utf-8") as f:
-            f.write(f"# clip: {self.clip_name} ({self.source})\n# predicted: {self.label}\n")
-            f.write("# probabilities: " + ", ".join(f"{lab}={p:.6f}" for lab, p in
-                                                    zip(self.labels, self.probabilities)) + "\n")
-            f.write(f"# apex: frame {self.frame_map[self.apex_position]:g} ({self.provenance.get('apex_source', '')}); "
-                    f"peak of k_n: frame {self.k_peak_frame:g}\n")
-            f.write(f"# apex change (clip-level intensity, px at a 224-px face crop): {self.apex_change:.3f}\n")
-            f.write(f"# checkpoint: {self.provenance.get('checkpoint', '')}\n")
-            w = csv.DictWriter(f, fieldnames=TABLE_COLUMNS)
-            w.writeheader()
-            w.writerows(self.table())
-        return path
+        label, probabilities and checkpoint, atomically (`write_text_atomically`). Returns the path.
+
+        Raises `DiskFullError` when the disk is full and `OSError` when the file cannot be written; no partial
+        file is left and a previous file at ``path`` is kept."""
+        from .safe_write import write_text_atomically
+
+        f = io.StringIO()
+        f.write(f"# clip: {self.clip_name} ({self.source})\n# predicted: {self.label}\n")
+        f.write("# probabilities: " + ", ".join(f"{lab}={p:.6f}" for lab, p in
+                                                zip(self.labels, self.probabilities)) + "\n")
+        f.write(f"# apex: frame {self.frame_map[self.apex_position]:g} ({self.provenance.get('apex_source', '')}); "
+                f"peak of k_n: frame {self.k_peak_frame:g}\n")
+        f.write(f"# apex change (clip-level intensity, px at a 224-px face crop): {self.apex_change:.3f}\n")
+        f.write(f"# checkpoint: {self.provenance.get('checkpoint', '')}\n")
+        w = csv.DictWriter(f, fieldnames=TABLE_COLUMNS)
+        w.writeheader()
+        w.writerows(self.table())
+        return write_text_atomically(path, f.getvalue())
 
     def to_dict(self) -> dict:
         """JSON-safe dict of everything (arrays as lists)."""

@@ -82,6 +82,7 @@ def _report(args, summary, run_dir: Path, comparison: dict | None = None) -> Non
 def run(args: argparse.Namespace) -> int:
     """Run the folds (or merge); 0 done, 2 bad input, `EXIT_CANCELLED` cancelled."""
     from ..data.clip import ClipError
+    from ..model.backbones import BackboneWeightsError, check_pretrained
     from ..data.database import DatabaseError
     from ..preprocess.errors import PreprocessError
     from ..train.checkpoint import CheckpointError
@@ -108,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 2
         mc, tc, settings = opt.configs(args, db.name)
+        # the backbone weights are checked before any preprocessing or run folder (a bad file fails at once)
+        check_pretrained(mc.backbone, mc.pretrained, mc.small_widths, mc.image_size)
         if args.run_dir:
             run_dir = Path(args.run_dir)
             (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
@@ -123,7 +126,8 @@ def run(args: argparse.Namespace) -> int:
         summary = run_loso(db, run_dir, mc, tc, settings, folds=args.fold, callbacks=opt.callbacks(args, run_dir),
                            cache=opt.make_cache(args), extra={"preset": args.preset_choice}, model=args.model,
                            with_baseline=args.with_baseline, k_folds=args.k_folds)
-    except (DatabaseError, LosoError, CheckpointError, PreprocessError, ClipError, ValueError, OSError) as exc:
+    except (BackboneWeightsError, DatabaseError, LosoError, CheckpointError, PreprocessError, ClipError, ValueError,
+            OSError) as exc:
         print(f"cmnet loso: {exc}", file=sys.stderr)
         return 2
     if summary is None:

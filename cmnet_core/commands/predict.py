@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import re
 import sys
@@ -26,7 +27,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "and seconds taken) "
                     "and <out>/predictions.json. A clip that cannot be read or has no face is "
                     "recorded there with its error and the others go on; exit status 1 when some clip failed, "
-                    "2 when no PATH exists or the checkpoint is unusable.")
+                    "2 when no PATH exists, the checkpoint is unusable or a result cannot be written (e.g. disk "
+                    "full: files are written whole or not at all, previous ones are kept).")
     p.add_argument("checkpoint", help="a checkpoint written by cmnet train/loso (final.pt), or \"demo\" for the "
                                       "shipped synthetic demo model (resources/demo/cmnet-demo.pt)")
     p.add_argument("paths", nargs="+", help="video files, frame folders, folders of videos or database roots")
@@ -80,11 +82,13 @@ def _open_all(paths: list[Path], args) -> list[tuple[str, str, object, str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Predict every clip; 0 all done, 1 some clips failed, 2 unusable checkpoint or no existing path."""
+    """Predict every clip; 0 all done, 1 some clips failed, 2 unusable checkpoint, no existing path or a result
+    that cannot be written (disk full: "disk full at PATH (N MB free)")."""
     from ..data.clip import ClipError
     from ..demo_model import resolve_checkpoint
     from ..inference import Predictor
     from ..preprocess.errors import PreprocessError
+    from ..safe_write import write_text_atomically
     from ..train.checkpoint import CheckpointError
 
     paths = [Path(p) for p in args.paths]
@@ -120,55 +124,60 @@ def run(args: argparse.Namespace) -> int:
         _emit(args, "clip_error", index=i, clip=ident, error=error, seconds=round(seconds, 3))
         say(args, f"[{i}/{len(items)}] {ident}: FAILED after {seconds:.2f} s: {error}")
 
-    for i, (ident, source, clip, error) in enumerate(items, start=1):
-        ident = re.sub(r"[^A-Za-z0-9_.-]+", "_", ident)
-        base, k = ident, 1
-        while ident in used:
-            k += 1
-            ident = f"{base}-{k}"
-        used.add(ident)
-        _emit(args, "clip_start", index=i, clips=len(items), clip=ident, source=source)
-        if clip is None:
-            fail(i, ident, source, error, 0.0)
-            continue
-        t = time.perf_counter()
-        try:
-            pred = predictor.predict(clip)
-        except (PreprocessError, ClipError) as exc:
-            fail(i, ident, source, str(exc), time.perf_counter() - t)
-            continue
-        finally:
-            clip.close()
-        seconds = time.perf_counter() - t
-        pred.write_csv(out / f"{ident}.csv")
-        d = pred.to_dict()
-        d.update(id=ident, true_label=clip.label, seconds=round(seconds, 3))
-        dicts.append(d)
-        rows.append({"clip": ident, "source": str(clip.path), "status": "done", "error": "",
-                     "seconds": round(seconds, 3), "label": pred.label, "true_label": clip.label or "",
-                     "apex_position": pred.apex_position, "apex_source": pred.provenance["apex_source"],
-                     "apex_frame": float(pred.frame_map[pred.apex_position]), "k_peak_frame": pred.k_peak_frame,
-                     "apex_change": round(float(pred.apex_change), 4),
-                     "backend": pred.provenance["preprocess_backend"], "device": str(predictor.device),
-                     "notes": "; ".join(pred.provenance["notes"]),
-                     **{f"p_{lab}": round(float(p), 6) for lab, p in zip(pred.labels, pred.probabilities)}})
-        _emit(args, "clip_end", index=i, clip=ident, label=pred.label, seconds=round(seconds, 3),
-              probabilities=d["probabilities"])
-        say(args, f"[{i}/{len(items)}] {ident}: {pred.label} "
-                  f"({max(pred.probabilities) * 100:.1f} %) in {seconds:.2f} s "
-                  f"[{pred.provenance['preprocess_backend']}, apex {pred.provenance['apex_source']}]")
-        for note in pred.provenance["notes"]:
-            say(args, f"    note: {note}")
-    failed = sum(r["status"] == "failed" for r in rows)
-    fields = list(dict.fromkeys(k for r in rows for k in r))
-    with open(out / "predictions.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=fields)
+    try:
+        for i, (ident, source, clip, error) in enumerate(items, start=1):
+            ident = re.sub(r"[^A-Za-z0-9_.-]+", "_", ident)
+            base, k = ident, 1
+            while ident in used:
+                k += 1
+                ident = f"{base}-{k}"
+            used.add(ident)
+            _emit(args, "clip_start", index=i, clips=len(items), clip=ident, source=source)
+            if clip is None:
+                fail(i, ident, source, error, 0.0)
+                continue
+            t = time.perf_counter()
+            try:
+                pred = predictor.predict(clip)
+            except (PreprocessError, ClipError) as exc:
+                fail(i, ident, source, str(exc), time.perf_counter() - t)
+                continue
+            finally:
+                clip.close()
+            seconds = time.perf_counter() - t
+            pred.write_csv(out / f"{ident}.csv")
+            d = pred.to_dict()
+            d.update(id=ident, true_label=clip.label, seconds=round(seconds, 3))
+            dicts.append(d)
+            rows.append({"clip": ident, "source": str(clip.path), "status": "done", "error": "",
+                         "seconds": round(seconds, 3), "label": pred.label, "true_label": clip.label or "",
+                         "apex_position": pred.apex_position, "apex_source": pred.provenance["apex_source"],
+                         "apex_frame": float(pred.frame_map[pred.apex_position]), "k_peak_frame": pred.k_peak_frame,
+                         "apex_change": round(float(pred.apex_change), 4),
+                         "backend": pred.provenance["preprocess_backend"], "device": str(predictor.device),
+                         "notes": "; ".join(pred.provenance["notes"]),
+                         **{f"p_{lab}": round(float(p), 6) for lab, p in zip(pred.labels, pred.probabilities)}})
+            _emit(args, "clip_end", index=i, clip=ident, label=pred.label, seconds=round(seconds, 3),
+                  probabilities=d["probabilities"])
+            say(args, f"[{i}/{len(items)}] {ident}: {pred.label} "
+                      f"({max(pred.probabilities) * 100:.1f} %) in {seconds:.2f} s "
+                      f"[{pred.provenance['preprocess_backend']}, apex {pred.provenance['apex_source']}]")
+            for note in pred.provenance["notes"]:
+                say(args, f"    note: {note}")
+        failed = sum(r["status"] == "failed" for r in rows)
+        fields = list(dict.fromkeys(k for r in rows for k in r))
+        table = io.StringIO()
+        w = csv.DictWriter(table, fieldnames=fields)
         w.writeheader()
         w.writerows(rows)
-    (out / "predictions.json").write_text(json.dumps({"checkpoint": args.checkpoint, "device": str(predictor.device),
-                                                      "clips": dicts, "failed": [r for r in rows
-                                                                                 if r["status"] == "failed"]},
-                                                     indent=1), encoding="utf-8")
+        write_text_atomically(out / "predictions.csv", table.getvalue())
+        write_text_atomically(out / "predictions.json", json.dumps(
+            {"checkpoint": args.checkpoint, "device": str(predictor.device), "clips": dicts,
+             "failed": [r for r in rows if r["status"] == "failed"]}, indent=1))
+    except OSError as exc:  # a full disk (DiskFullError: "disk full at PATH (N MB free)") or an unwritable file
+        _emit(args, "run_end", status="failed", error=str(exc), out=str(out))
+        print(f"cmnet predict: {exc}", file=sys.stderr)
+        return 2
     _emit(args, "run_end", status="finished", done=len(dicts), failed=failed, out=str(out))
     say(args, f"{len(dicts)} clip(s) predicted, {failed} failed; results in {out}/")
     return 1 if failed else 0

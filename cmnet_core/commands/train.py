@@ -38,6 +38,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Train; 0 done, 2 bad input, `EXIT_CANCELLED` cancelled."""
     from ..data.clip import ClipError
+    from ..model.backbones import BackboneWeightsError, check_pretrained
     from ..data.database import DatabaseError
     from ..model import CMNetConfig
     from ..preprocess.errors import PreprocessError
@@ -59,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
             mc = init_model.replace(**opt.method_overrides(args))
             landmarks = settings.landmarks if args.landmarks else init.metadata["preprocess"]["landmarks"]
             settings = replace(PreprocessSettings(**init.metadata["preprocess"]), landmarks=landmarks)
+        # the backbone weights are checked before any preprocessing or run folder (a bad file fails at once)
+        check_pretrained(mc.backbone, mc.pretrained, mc.small_widths, mc.image_size)
         if args.run_dir:
             run_dir = Path(args.run_dir)
             (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
@@ -70,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
                              holdout_subjects=args.holdout_subject, holdout_fraction=args.holdout_fraction,
                              callbacks=opt.callbacks(args, run_dir), cache=opt.make_cache(args),
                              extra={"preset": args.preset_choice})
-    except (DatabaseError, CheckpointError, PreprocessError, ClipError, ValueError, OSError) as exc:
+    except (BackboneWeightsError, DatabaseError, CheckpointError, PreprocessError, ClipError, ValueError,
+            OSError) as exc:
         print(f"cmnet train: {exc}", file=sys.stderr)
         return 2
     if result is None:

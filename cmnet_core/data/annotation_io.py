@@ -107,16 +107,81 @@ def _record_to_dict(rec: AnnotationRecord) -> dict:
             "emotion": a.emotion, "aus": a.aus, "notes": a.notes, "apex_source": a.apex_source}
 
 
-def _record_from_dict(d: dict, where: str) -> AnnotationRecord:
-    try:
-        def frame(v):
-            return None if v is None else int(v)
-        ann = Annotation(onset=frame(d.get("onset")), apex=frame(d.get("apex")), offset=frame(d.get("offset")),
-                         emotion=d.get("emotion"), aus=str(d.get("aus") or ""), notes=str(d.get("notes") or ""),
-                         apex_source=str(d.get("apex_source") or ""))
-        return AnnotationRecord(str(d["subject"]), str(d["name"]), ann)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise AnnotationFileError(f"{where}: malformed clip entry {d!r} ({exc})") from exc
+def _record_from_dict(d: dict) -> AnnotationRecord:
+    """A record from a clip entry already checked by `validate_store`."""
+    ann = Annotation(onset=d.get("onset"), apex=d.get("apex"), offset=d.get("offset"), emotion=d.get("emotion"),
+                     aus=d.get("aus") or "", notes=d.get("notes") or "", apex_source=d.get("apex_source") or "")
+    return AnnotationRecord(str(d["subject"]), str(d["name"]), ann)
+
+
+#: Clip-entry fields: name -> (types allowed, may be null). Frames are checked apart (whole, non-negative).
+_TEXT_FIELDS = {"emotion": True, "aus": True, "notes": True, "apex_source": True}
+_FRAME_FIELDS = ("onset", "apex", "offset")
+_MAX_PROBLEMS = 5
+
+
+def _type_name(value) -> str:
+    return {dict: "an object", list: "a list", str: "text", bool: "true/false", int: "a number",
+            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _clip_problems(entry, where: str) -> list[str]:
+    if not isinstance(entry, dict):
+        return [f"{where} is {_type_name(entry)} {entry!r:.40}, not an object with subject, name, onset, apex, "
+                "offset"]
+    problems = []
+    for key in ("subject", "name"):
+        if key not in entry:
+            problems.append(f"{where} has no \"{key}\"")
+        elif not isinstance(entry[key], (str, int)) or isinstance(entry[key], bool):
+            problems.append(f"{where} \"{key}\" is {_type_name(entry[key])}, not text")
+    for key in _FRAME_FIELDS:
+        v = entry.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+            problems.append(f"{where} \"{key}\" is {v!r:.40}, not a whole, non-negative frame number or null")
+    for key in _TEXT_FIELDS:
+        v = entry.get(key)
+        if v is not None and not isinstance(v, str):
+            problems.append(f"{where} \"{key}\" is {_type_name(v)}, not text or null")
+    return problems
+
+
+def validate_store(doc) -> list[str]:
+    """Check the structure of a parsed annotation store (the JSON written by `dumps_store`).
+
+    ``doc`` must be an object with ``"format": FORMAT``, an integer ``version`` (absent = 0), text
+    ``source`` and a list ``clips`` of objects, each with text ``subject`` and ``name``, frames
+    ``onset``/``apex``/``offset`` that are whole non-negative numbers or null, and text-or-null
+    ``emotion``/``aus``/``notes``/``apex_source``. Returns the problems found, human-readable (empty = valid);
+    never raises. A newer ``version`` is not a structural problem (`load_store` reports it apart).
+    """
+    if not isinstance(doc, dict):
+        return [f"the file holds {_type_name(doc)}, not an object with \"format\", \"version\" and \"clips\""]
+    problems = []
+    if doc.get("format") != FORMAT:
+        problems.append(f"no \"format\": \"{FORMAT}\"")
+    version = doc.get("version", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
+        problems.append(f"\"version\" is {version!r:.40}, not a whole number")
+    if not isinstance(doc.get("source", ""), str):
+        problems.append(f"\"source\" is {_type_name(doc['source'])}, not text")
+    clips = doc.get("clips", [])
+    if clips is None:
+        clips = []
+    if not isinstance(clips, list):
+        problems.append(f"\"clips\" is {_type_name(clips)}, not a list of clip entries")
+        clips = []
+    for i, entry in enumerate(clips):
+        problems.extend(_clip_problems(entry, f"clip {i + 1}"))
+    return problems
+
+
+def _restore_hint(path: Path) -> str:
+    """What to do about a damaged store, saying only what is true of the backups on disk."""
+    backup = backup_path(path, 1)
+    if backup.exists():
+        return f"fix it in a text editor, or restore the previous version by copying {backup.name} over it"
+    return "fix it in a text editor, or move it aside to start with no annotations (no backup .001 exists yet)"
 
 
 def dumps_store(records: list[AnnotationRecord], source: str = "") -> str:
@@ -139,8 +204,8 @@ def save_store(path: str | Path, records: list[AnnotationRecord], source: str = 
 def load_store(path: str | Path) -> tuple[list[AnnotationRecord], str]:
     """Read a store written by `save_store`; returns ``(records, source)``.
 
-    Raises `AnnotationFileError` when the file is missing, not JSON, or not an annotation store
-    (the message suggests restoring ``<file>.001``).
+    Raises `AnnotationFileError` when the file is missing, not JSON, not an annotation store, or has the
+    wrong structure (`validate_store`; the message lists the problems and what to do).
     """
     path = Path(path)
     try:
@@ -152,11 +217,18 @@ def load_store(path: str | Path) -> tuple[list[AnnotationRecord], str]:
             f"{path}: cannot be read as an annotation file ({exc}); the previous version is kept as "
             f"{backup_path(path, 1).name}") from exc
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise AnnotationFileError(f"{path}: not a CMNet Studio annotation file (no \"format\": \"{FORMAT}\")")
-    if int(doc.get("version", 0)) > VERSION:
+        raise AnnotationFileError(f"{path}: not a CMNet Studio annotation file (no \"format\": \"{FORMAT}\"); "
+                                  f"{_restore_hint(path)}")
+    problems = validate_store(doc)
+    if problems:
+        shown = "; ".join(problems[:_MAX_PROBLEMS])
+        more = f" (and {len(problems) - _MAX_PROBLEMS} more)" if len(problems) > _MAX_PROBLEMS else ""
+        raise AnnotationFileError(f"{path}: is JSON but not a valid annotation file: {shown}{more}. "
+                                  f"{_restore_hint(path)[0].upper()}{_restore_hint(path)[1:]}")
+    if doc.get("version", 0) > VERSION:
         raise AnnotationFileError(f"{path}: written by a newer CMNet Studio (version {doc.get('version')}); update")
     clips = doc.get("clips") or []
-    return [_record_from_dict(d, f"{path} clip {i + 1}") for i, d in enumerate(clips)], str(doc.get("source", ""))
+    return [_record_from_dict(d) for d in clips], doc.get("source", "")
 
 
 def autosave_path(path: str | Path) -> Path:

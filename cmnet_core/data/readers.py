@@ -113,8 +113,8 @@ class FolderSource:
 
     Raises
     ------
-    ClipError : the folder is missing, holds no images, a file name has no number, or two files
-        carry the same number.
+    ClipError : the folder is missing or cannot be read (e.g. permission denied), holds no images, a file
+        name has no number, or two files carry the same number.
     """
 
     def __init__(self, path: Path | str, fps: float = DEFAULT_FPS):
@@ -123,7 +123,12 @@ class FolderSource:
         if not self.path.is_dir():
             raise ClipError(f"frame folder {self.path} does not exist")
         files: dict[int, Path] = {}
-        for f in self.path.iterdir():
+        try:
+            entries = list(self.path.iterdir())
+        except OSError as exc:  # e.g. permission denied for this user
+            raise ClipError(f"frame folder {self.path} cannot be read ({exc.strerror or exc}); check its "
+                            "permissions (the user running CMNet Studio needs read and execute rights)") from exc
+        for f in entries:
             if f.suffix.lower() not in IMAGE_EXTENSIONS or not f.is_file() or f.name.startswith("."):
                 continue
             n = frame_number_from_name(f.name)

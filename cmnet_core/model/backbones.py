@@ -22,19 +22,60 @@ def imagenet_weights_file(name: str = "resnet18") -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / _imagenet_weights(name).url.rsplit("/", 1)[-1]
 
 
+_WEIGHTS_HINT = "give the path of a torchvision ResNet state dict (.pth), 'imagenet' or 'none'"
+
+
 def _load_state_dict(path: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
-        raise BackboneWeightsError(f"pretrained weights file {path} does not exist: give the path of a "
-                                   f"torchvision ResNet state dict (.pth), 'imagenet' or 'none'")
+        raise BackboneWeightsError(f"pretrained weights file {path} does not exist: {_WEIGHTS_HINT}")
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if not (head.startswith(b"PK\x03\x04") or head.startswith(b"\x80")):  # torch.save's zip / legacy pickle
+        what = "an empty file" if not head else "not a PyTorch file"
+        raise BackboneWeightsError(f"pretrained weights file {path} is {what}: {_WEIGHTS_HINT}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)  # never runs code from the file
     except Exception as exc:  # noqa: BLE001 - any unpickling failure becomes one clear message
-        raise BackboneWeightsError(f"cannot read {path} as a state dict of tensors: {exc}") from exc
+        # PyTorch's own text is not repeated: it suggests weights_only=False, which would run the file's code
+        text = str(exc)
+        if "Weights only load failed" in text:
+            detail = ("it holds Python objects that would run code on loading; refused" if "GLOBAL" in text
+                      else "a Python pickle that the safe loader refuses")
+        else:
+            first = text.strip().split(". ")[0].splitlines()[0] if text.strip() else type(exc).__name__
+            detail = f"damaged or incomplete file: {first}"
+        raise BackboneWeightsError(f"pretrained weights file {path} cannot be read as a state dict of tensors "
+                                   f"({detail}): {_WEIGHTS_HINT}") from exc
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise BackboneWeightsError(f"{path} is not a state dict (name -> tensor) of a torchvision ResNet")
+        raise BackboneWeightsError(f"{path} is not a state dict (name -> tensor) of a torchvision ResNet: "
+                                   f"{_WEIGHTS_HINT}")
     return state
+
+
+def _mismatch(expected: dict[str, torch.Tensor], state: dict[str, torch.Tensor]) -> str:
+    """How ``state`` differs from the ``expected`` state dict: counts of missing, unexpected and wrong-shape keys."""
+    parts = []
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    shapes = [k for k in state if k in expected and tuple(state[k].shape) != tuple(expected[k].shape)]
+    for what, keys in (("missing", missing), ("unexpected", unexpected), ("of the wrong shape", shapes)):
+        if keys:
+            parts.append(f"{len(keys)} {what}, e.g. {keys[0]}")
+    return "; ".join(parts) or "the weights differ"
+
+
+def check_pretrained(name: str, pretrained: str = "none",
+                     small_widths: tuple[int, int, int, int] = (32, 64, 128, 128), image_size: int = 224) -> None:
+    """Check before any work that the backbone ``name`` can be built with ``pretrained`` weights.
+
+    Loads the weights into one trunk exactly as `backbone_trunk` will (so a missing, empty, damaged, unsafe or
+    mismatching file is found at once); nothing is kept. Returns None; raises `BackboneWeightsError` with the
+    same messages as `backbone_trunk`. Does nothing for ``pretrained="none"``.
+    """
+    if pretrained != "none":
+        backbone_trunk(name, pretrained, small_widths, image_size)
 
 
 class SmallCNN(nn.Module):
@@ -139,8 +180,11 @@ def resnet_trunk(name: str = "resnet18", pretrained: str = "none") -> tuple[nn.M
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        raise BackboneWeightsError(f"pretrained weights {pretrained!r} do not fit a torchvision {name}: {exc}") from exc
+        raise BackboneWeightsError(f"pretrained weights file {pretrained}: the weights do not fit a torchvision "
+                                   f"{name} ({_mismatch(model.state_dict(), state)}): give weights of the same "
+                                   "architecture, or choose the backbone they were saved from with --backbone") from exc
     return model, feature_dim
 
 
-__all__ = ["BackboneWeightsError", "LinearTrunk", "SmallCNN", "backbone_trunk", "imagenet_weights_file", "resnet_trunk"]
+__all__ = ["BackboneWeightsError", "LinearTrunk", "SmallCNN", "backbone_trunk", "check_pretrained",
+           "imagenet_weights_file", "resnet_trunk"]

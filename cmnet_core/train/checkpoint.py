@@ -14,8 +14,8 @@ code; such a file raises `CheckpointError`. The metadata is JSON text, never a p
 from __future__ import annotations
 
 import datetime as _dt
+import io
 import json
-import os
 import pickle
 import re
 import subprocess
@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Sequence
 
 import torch
+
+from ..safe_write import write_bytes_atomically
 
 FORMAT = "cmnet-checkpoint"
 FORMAT_VERSION = 1
@@ -86,7 +88,9 @@ def save_checkpoint(path: str | Path, state_dict: dict, metadata: dict, train_st
 
     ``metadata`` must be JSON-serialisable and hold `REQUIRED_KEYS`; ``code_version`` and ``date`` are added
     when missing. ``train_state`` may hold only tensors, numbers, strings, None and lists/tuples/dicts of them.
-    Raises `CheckpointError` for missing metadata keys or metadata that is not JSON.
+    Raises `CheckpointError` for missing metadata keys or metadata that is not JSON, `DiskFullError` (an
+    `OSError`: "disk full at PATH (N MB free)") when the disk is full and `OSError` when the file cannot be
+    written; a failed write leaves no temporary file and the previous checkpoint at ``path`` untouched.
     """
     missing = [k for k in REQUIRED_KEYS if k not in metadata]
     if missing:
@@ -102,10 +106,9 @@ def save_checkpoint(path: str | Path, state_dict: dict, metadata: dict, train_st
         payload["train_state"] = train_state
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
-    return path
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)  # in memory first: a full disk then fails as an OSError, never mid-pickle
+    return write_bytes_atomically(path, buffer.getvalue())
 
 
 _ZIP_MAGIC = b"PK\x03\x04"   # torch.save's zip format

@@ -302,6 +302,25 @@ def timing_summary(run_dir: Path, results: dict[str, dict]) -> dict:
             "preprocess_invocations": len(pre)}
 
 
+def check_loso_config(run_dir: str | Path, config) -> None:
+    """Check that ``config`` (the parsed ``<run_dir>/config.json``) is a LOSO / k-fold run's before merging it.
+
+    Raises `LosoError` naming the folder and what to do for a ``cmnet train`` run (kind ``final`` or
+    ``finetune``: evaluate its checkpoint instead) or a config without the database's labels and subjects/folds.
+    """
+    run_dir = Path(run_dir)
+    kind = config.get("kind") if isinstance(config, dict) else None
+    if kind in ("final", "finetune"):
+        raise LosoError(f"{run_dir} is a training run, not a LOSO run; evaluate a checkpoint with "
+                        f"`cmnet evaluate CKPT DB` (e.g. cmnet evaluate {run_dir / 'checkpoints' / 'final.pt'} DB)")
+    database = config.get("database") if isinstance(config, dict) else None
+    if (not isinstance(database, dict) or not isinstance(database.get("labels"), list)
+            or not isinstance(config.get("folds", database.get("subjects")), (list, dict))
+            or not isinstance(config.get("train_config"), dict)):
+        raise LosoError(f"{run_dir / 'config.json'} is not the config of a cmnet loso run (no database labels, "
+                        "subjects or training settings); give the folder cmnet loso wrote")
+
+
 def merge(run_dir: str | Path) -> dict:
     """Pool the finished folds of a run into metrics.json, metrics.csv and per_class.csv; return the summary.
 
@@ -313,6 +332,7 @@ def merge(run_dir: str | Path) -> dict:
     """
     run_dir = Path(run_dir)
     config = read_json(run_dir / "config.json")
+    check_loso_config(run_dir, config)
     labels = config["database"]["labels"]
     split, folds = config_folds(config)
     results = {}

@@ -143,6 +143,9 @@ def build_database(name: str, root: Path, sheet: Path | None, protocol: LabelPro
                     sources[r.folder] = open_folder(r.folder, fps)
                 except ClipError as exc:
                     sources[r.folder] = str(exc)
+                except OSError as exc:  # a reader that lets the system's error through (e.g. permission denied)
+                    sources[r.folder] = f"clip folder {r.folder} cannot be read ({exc.strerror or exc}); check its " \
+                                        "permissions"
         source = sources[r.folder]
         if isinstance(source, str):
             db.skips.append(Skip(item, source))
