@@ -193,17 +193,19 @@ def resolve_preset(args: argparse.Namespace, model_cfg=None) -> dict:
         name = preset_of(model_cfg)
         choice = {"name": name, "asked": "auto", "reason": f"the checkpoint's model is the {name} preset's"}
     elif device == "cpu":
-        choice = {"name": "cpu", "asked": "auto", "reason": "--device cpu"}
+        choice = {"name": auto_preset(False), "asked": "auto", "reason": "the default on any device; here --device cpu"}
     elif device.startswith("cuda"):
         choice = {"name": auto_preset(True), "asked": "auto",
-                  "reason": f"--device {device}; the paper preset does not learn from small data on a GPU either"}
+                  "reason": f"the default on any device; here --device {device} (the paper preset does not learn "
+                            "from small data on a GPU either)"}
     else:
         import torch
 
         cuda = bool(torch.cuda.is_available())
         choice = {"name": auto_preset(cuda), "asked": "auto",
-                  "reason": ("--device auto and CUDA is available; the paper preset does not learn from small data on a "
-                             "GPU either") if cuda else "--device auto and no CUDA device"}
+                  "reason": "the default on any device; here --device auto, " + (
+                      "CUDA available (the paper preset does not learn from small data on a GPU either)" if cuda
+                      else "no CUDA device")}
     args.preset_choice = choice
     return choice
 

@@ -42,7 +42,7 @@ def test_loso_three_folds(loso_run, capsys):
     out = captured.out
     assert rc == 0
     # --preset auto on --device cpu: the cpu preset, said on stderr (jsonl mode) and recorded with the run
-    assert "preset: cpu (auto: --device cpu), changed: " in captured.err
+    assert "preset: cpu (auto: the default on any device; here --device cpu), changed: " in captured.err
     preset = json.loads((run_dir / "config.json").read_text())["preset"]
     assert {k: preset[k] for k in ("name", "asked", "reason")} == {"name": "cpu", "asked": "auto",
                                                                   "reason": "--device cpu"}

@@ -18,11 +18,12 @@ def _configs(*flags):
 
 def test_auto_follows_the_device():
     args, mc, tc, settings = _configs("--device", "cpu")
-    assert args.preset == "auto" and args.preset_choice == {"name": "cpu", "asked": "auto", "reason": "--device cpu"}
+    assert args.preset == "auto" and args.preset_choice == {"name": "cpu", "asked": "auto",
+                                                               "reason": "the default on any device; here --device cpu"}
     assert mc == CMNetConfig.preset("cpu") and settings.image_size == mc.image_size == 32
     # training settings: TrainConfig's defaults updated by PRESET_TRAINING["cpu"]
     assert (tc.optimizer, tc.lr, tc.epochs, tc.batch_size, tc.lr_step) == ("adam", 1e-3, 20, 8, 1000)
-    assert options.preset_line(args.preset_choice) == "preset: cpu (auto: --device cpu)"
+    assert options.preset_line(args.preset_choice) == "preset: cpu (auto: the default on any device; here --device cpu)"
     # on a GPU auto picks cpu too (the paper preset did not learn from small data on an H200: auto_preset)
     args, mc, tc, _ = _configs("--device", "cuda:1")
     assert args.preset_choice["name"] == "cpu" and mc == CMNetConfig.preset("cpu")
