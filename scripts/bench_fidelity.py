@@ -176,7 +176,7 @@ def merge_lines(lines: list[dict]) -> dict:
     """Merge the JSON lines of several runs of this script (e.g. one per condition and seed, run in parallel)
     into one: per condition, the runs of each model are pooled and summarised again. The baselines of a
     condition must agree (same clips); raises ``ValueError`` when they differ or settings differ."""
-    keys = ("preset", "overrides", "epochs", "threads")
+    keys = ("preset", "overrides", "epochs")  # threads and device change the speed, not the method
     for line in lines[1:]:
         if any(line[k] != lines[0][k] for k in keys):
             raise ValueError(f"cannot merge runs with different settings ({', '.join(keys)})")
@@ -192,7 +192,11 @@ def merge_lines(lines: list[dict]) -> dict:
     for c in by_cond.values():
         c["models"] = {name: summarise_runs(sorted(runs, key=lambda r: r["seed"])) for name, runs in c["models"].items()}
     seeds = sorted({s for line in lines for s in line["seeds"]})
-    return {**{k: lines[0][k] for k in ("benchmark",) + keys}, "seeds": seeds, "device": lines[0].get("device"),
+    threads = sorted({line["threads"] for line in lines})
+    devices = sorted({line.get("device") or "cpu" for line in lines})
+    return {**{k: lines[0][k] for k in ("benchmark",) + keys}, "seeds": seeds,
+            "threads": threads[0] if len(threads) == 1 else threads,
+            "device": devices[0] if len(devices) == 1 else devices,
             "wall_s": round(sum(line["wall_s"] for line in lines), 1), "merged_from": len(lines),
             "conditions": list(by_cond.values())}
 
