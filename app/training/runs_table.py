@@ -228,13 +228,15 @@ class RunsTable(QWidget):
                     + (f" of {rec.settings['image_size']} px crops)" if rec.settings.get("image_size") else ")"))
         else:
             what = "the method"
-        if rec.split == "k-fold":
+        if rec.split == "k-fold" and rec.folds:
             sizes = sorted({len(v) for v in rec.folds.values()})
             misses = (f"{sizes[0]} of {len(set().union(*rec.folds.values()))} subjects" if len(sizes) == 1 else
                       f"{sizes[0]}–{sizes[-1]} of {len(set().union(*rec.folds.values()))} subjects")
             folds = "; ".join(f"{k}: {', '.join(v)}" for k, v in rec.folds.items())
             text = (f"A {rec.split_label()} run evaluates {what}: each fold's model misses its fold's test "
                     f"subjects ({misses}; {folds})")
+        elif rec.split == "k-fold":
+            text = f"A k-fold run evaluates {what}: each fold's model misses its fold's test subjects"
         else:
             text = f"A LOSO run evaluates {what}: each fold's model misses its one test subject"
         text += "; to predict, train a final model on all data."
