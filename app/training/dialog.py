@@ -375,11 +375,10 @@ class TrainingDialog(QDialog):
     def _preset_changed(self) -> None:
         """Say what auto resolves to; when the resolved preset changes, load its method and training defaults."""
         name = self.resolved_preset()
-        device = self.device.currentData() or "cpu"
         cuda = any(str(self.device.itemData(i)).startswith("cuda") for i in range(self.device.count()))
-        if self.preset.currentData() == "auto":
-            why = f"device {device}" + ("" if cuda else "; no CUDA device on this machine")
-            self.preset_note.setText(f"auto → <b>{name}</b> here ({why})")
+        if self.preset.currentData() == "auto":  # the same on every device (cmnet_core.train.config.auto_preset)
+            self.preset_note.setText(f"auto → <b>{name}</b> on any device, CPU or GPU (the paper preset does not "
+                                     "learn from small data on either); paper only when chosen")
         else:
             self.preset_note.setText(f"<b>{name}</b>" + ("" if cuda or name == "cpu" else
                                                           " (no CUDA device here: the paper's model is slow on a "

@@ -117,13 +117,14 @@ class RunProgress:
         return len(self.folds) * self.epochs * self.steps if self.steps else 0
 
     def done_steps(self) -> int:
-        """Steps done, counted as folds finished before the current one × steps per fold + steps in this fold."""
+        """Steps done, counted as folds finished before the current one × steps per fold + steps in this fold.
+        Between a fold's start and its first epoch (epoch 0: the model is being built) that fold has done none."""
         if not self.steps:
             return 0
         if self.fold.startswith(BASELINE_FOLD_PREFIX):  # every CMNet fold is done
             return self.total_steps()
         idx = self.folds.index(self.fold) if self.fold in self.folds else 0
-        return idx * self.epochs * self.steps + (self.epoch - 1) * self.steps + self.step
+        return idx * self.epochs * self.steps + max(self.epoch - 1, 0) * self.steps + self.step
 
     def preprocessing(self) -> bool:
         """True from the first preprocess event until the first epoch starts (while the run is going)."""

@@ -24,11 +24,35 @@ def _fmt(v) -> str:
     return f"{v:g}" if isinstance(v, float) else ("" if v is None else str(v))
 
 
+def _kind(r: RunRecord) -> str:
+    """``"loso"``, ``"5-fold"`` (a k-fold evaluation), ``"final"``, ``"finetune"``."""
+    return f"{len(r.folds)}-fold" if r.kind == "loso" and r.split == "k-fold" else r.kind
+
+
+def _baseline_uf1(r: RunRecord) -> str:
+    """The baseline's UF1 beside CMNet's; marked with its folds when they are not CMNet's (``"27.27 (1/2
+    folds)"``, or ``"… ; CMNet 1/2"`` when CMNet is the one missing folds)."""
+    text = _pct(r.baseline_scores.get("uf1"))
+    if text and r.baseline_mismatch:
+        text += f" ({r.baseline_folds_done}/{r.folds_total} folds"
+        text += ")" if r.folds_done == r.folds_total else f"; CMNet {r.folds_done}/{r.folds_total})"
+    return text
+
+
+#: Tooltips of some cells: header -> record -> text ("" for none).
+TOOLTIPS = {
+    "baseline UF1 %": lambda r: (f"Not comparable with CMNet's UF1: {r.baseline_mismatch}." if r.baseline_mismatch
+                                 else ""),
+    "kind": lambda r: r.split_label(),
+    "px": lambda r: (f"preprocessing crop size; the baseline reads a {r.baseline_features}×{r.baseline_features} "
+                     "apex − onset difference of it" if r.baseline_features else ""),
+}
+
 #: (header, value of a record used for sorting, text shown).
 COLUMNS = (
     ("date", lambda r: r.created or r.name, lambda r: (r.created or r.name)[:19].replace("T", " ")),
     ("run", lambda r: r.name, lambda r: r.name),
-    ("kind", lambda r: r.kind, lambda r: r.kind),
+    ("kind", _kind, _kind),
     ("model", lambda r: r.model_kind, lambda r: r.model_kind),
     ("status", lambda r: r.status, lambda r: r.status),
     ("database", lambda r: r.database, lambda r: r.database),
@@ -36,7 +60,7 @@ COLUMNS = (
     ("folds", lambda r: r.folds_done, lambda r: f"{r.folds_done}/{r.folds_total}" if r.kind == "loso" else ""),
     ("accuracy %", lambda r: r.scores.get("accuracy", -1.0), lambda r: _pct(r.scores.get("accuracy"))),
     ("UF1 %", lambda r: r.scores.get("uf1", -1.0), lambda r: _pct(r.scores.get("uf1"))),
-    ("baseline UF1 %", lambda r: r.baseline_scores.get("uf1", -1.0), lambda r: _pct(r.baseline_scores.get("uf1"))),
+    ("baseline UF1 %", lambda r: r.baseline_scores.get("uf1", -1.0), _baseline_uf1),
     ("UAR %", lambda r: r.scores.get("uar", -1.0), lambda r: _pct(r.scores.get("uar"))),
     ("scored on", lambda r: r.scope, lambda r: r.scope),
     ("preset", lambda r: r.settings.get("preset", ""), lambda r: _fmt(r.settings.get("preset"))),
@@ -147,6 +171,9 @@ class RunsTable(QWidget):
             for col, (_, key, text) in enumerate(COLUMNS):
                 item = _Item(text(rec), key(rec))
                 item.setData(Qt.ItemDataRole.UserRole, str(rec.path))
+                tip = TOOLTIPS.get(HEADERS[col])
+                if tip is not None and tip(rec):
+                    item.setToolTip(tip(rec))
                 self.table.setItem(row, col, item)
         self.table.setSortingEnabled(True)
         if selected is not None:
@@ -188,13 +215,37 @@ class RunsTable(QWidget):
         elif rec.checkpoint is not None:
             self.detail.setText(f"model: {rec.checkpoint}")
         elif rec.kind == "loso":
-            beside = (f" Beside it, the difference baseline (logistic regression on apex − onset): UF1 "
-                      f"{_pct(rec.baseline_scores['uf1'])} %, see comparison.json." if rec.baseline_scores else "")
-            what = "the difference baseline" if rec.model_kind == "baseline" else "the method"
-            self.detail.setText(f"A LOSO run evaluates {what} (each fold's model misses one subject); to "
-                                f"predict, train a final model on all data.{beside}")
+            self.detail.setText(self.describe(rec))
         else:
             self.detail.setText(f"{rec.status}: no final model in {rec.path}")
+
+    @staticmethod
+    def describe(rec: RunRecord) -> str:
+        """The detail line of a LOSO / k-fold run: its split, what each fold's model misses, the baseline."""
+        if rec.model_kind == "baseline":
+            n = rec.baseline_features
+            what = (f"the difference baseline (logistic regression on the {n}×{n} apex − onset difference"
+                    + (f" of {rec.settings['image_size']} px crops)" if rec.settings.get("image_size") else ")"))
+        else:
+            what = "the method"
+        if rec.split == "k-fold" and rec.folds:
+            sizes = sorted({len(v) for v in rec.folds.values()})
+            misses = (f"{sizes[0]} of {len(set().union(*rec.folds.values()))} subjects" if len(sizes) == 1 else
+                      f"{sizes[0]}–{sizes[-1]} of {len(set().union(*rec.folds.values()))} subjects")
+            folds = "; ".join(f"{k}: {', '.join(v)}" for k, v in rec.folds.items())
+            text = (f"A {rec.split_label()} run evaluates {what}: each fold's model misses its fold's test "
+                    f"subjects ({misses}; {folds})")
+        elif rec.split == "k-fold":
+            text = f"A k-fold run evaluates {what}: each fold's model misses its fold's test subjects"
+        else:
+            text = f"A LOSO run evaluates {what}: each fold's model misses its one test subject"
+        text += "; to predict, train a final model on all data."
+        if rec.baseline_scores:
+            text += (f" Beside it, the difference baseline (logistic regression on apex − onset): UF1 "
+                     f"{_pct(rec.baseline_scores['uf1'])} %")
+            text += (f", NOT comparable: {rec.baseline_mismatch}." if rec.baseline_mismatch
+                     else ", on the same folds; see comparison.json.")
+        return text
 
     def use_selected(self) -> None:
         """Emit ``checkpointChosen`` with the selected run's final model (when it has one)."""

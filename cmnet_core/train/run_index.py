@@ -19,21 +19,32 @@ MODEL_KEYS = ("image_size", "num_frames", "backbone", "input", "tendency_loss", 
 class RunRecord:
     """One run folder.
 
-    kind : ``"loso"``, ``"final"``, ``"finetune"`` or ``""`` (config.json not written yet).
+    kind : ``"loso"`` (a LOSO or k-fold evaluation), ``"final"``, ``"finetune"`` or ``""`` (config.json not
+        written yet).
+    split : ``"loso"`` or ``"k-fold"`` for a ``"loso"`` run (config.json's ``split``; runs written before splits
+        existed are ``"loso"``), ``""`` for other kinds.
+    folds : fold name -> its test subjects (config.json's ``folds``; one subject per fold for LOSO).
     model_kind : ``"cmnet"`` or ``"baseline"`` (config.json's ``model_kind``; runs written before it existed are
         ``"cmnet"``); ``""`` when config.json is not written yet.
     status : ``"finished"``, ``"cancelled"`` (resumable) or ``"incomplete"`` (no run_end event: still running,
         or stopped by a crash or a kill).
     scores : accuracy, uf1, uar, paper_f1 in [0, 1] — pooled over the folds for LOSO (MEGC), on the held-out clips
         for a final / fine-tuned model; empty when there is nothing scored yet.
-    scope : what ``scores`` were computed on (``"LOSO pooled"``, ``"held-out"``, ``""``).
-    folds_done, folds_total : finished LOSO folds / subjects (0 for other kinds).
+    scope : what ``scores`` were computed on (``"LOSO pooled"``, ``"5-fold pooled"``, ``"held-out"``, ``""``).
+    folds_done, folds_total : finished folds / folds of the split (0 for other kinds).
     settings : the training and model settings of `TRAIN_KEYS` and `MODEL_KEYS`, plus ``preset`` (the name the CLI
-        recorded in config.json, e.g. ``"cpu"``; absent for runs written before presets were recorded).
-    checkpoint : ``checkpoints/final.pt`` of a finished final / fine-tuned model, else None (a LOSO run's fold
-        models each miss one subject; they are evaluations, not models to use).
+        recorded in config.json, e.g. ``"cpu"``; absent for runs written before presets were recorded). For a
+        baseline run ``image_size`` is the preprocessing crop size (config.json ``preprocess``), not the side of
+        the difference image the baseline reads (``baseline_features``).
+    baseline_features : side in pixels of the apex − onset difference a baseline run reads (16); 0 for CMNet.
+    checkpoint : ``checkpoints/final.pt`` of a finished final / fine-tuned model, else None (a LOSO / k-fold run's
+        fold models each miss their fold's test subjects; they are evaluations, not models to use).
     baseline_scores : the pooled accuracy / uf1 / uar / paper_f1 of the baseline run beside a CMNet LOSO run
         (``<run>/baseline/metrics.json``, from ``--with-baseline``); empty when there is none.
+    baseline_folds_done : finished folds of that baseline run.
+    baseline_mismatch : "" when the baseline finished the same folds as CMNet (its scores compare like with
+        like); else why not, e.g. "the baseline finished 1 of 2 folds (fold2), CMNet 2 (fold1, fold2): its UF1
+        is pooled over other folds".
     """
 
     path: Path
@@ -51,6 +62,30 @@ class RunRecord:
     settings: dict = field(default_factory=dict)
     checkpoint: Path | None = None
     baseline_scores: dict = field(default_factory=dict)
+    split: str = ""
+    folds: dict = field(default_factory=dict)
+    baseline_features: int = 0
+    baseline_folds_done: int = 0
+    baseline_mismatch: str = ""
+
+    def split_label(self) -> str:
+        """``"LOSO"``, ``"5-fold by subject"`` (k-fold), or ``""`` for a run that is not an evaluation."""
+        if self.kind != "loso":
+            return ""
+        return f"{len(self.folds)}-fold by subject" if self.split == "k-fold" else "LOSO"
+
+
+def _finished_folds(run: Path) -> list[str]:
+    """Folder names of the folds of ``run`` that wrote their result.json, sorted."""
+    return sorted(p.parent.name for p in run.glob("folds/*/result.json"))
+
+
+def _config_split(config: dict) -> tuple[str, dict]:
+    """``(split, folds)`` of a loso config.json (without raising on a config that lacks them)."""
+    if isinstance(config.get("folds"), dict):
+        return config.get("split", "loso"), {k: list(v) for k, v in config["folds"].items()}
+    subjects = (config.get("database") or {}).get("subjects") or []
+    return "loso", {s: [s] for s in subjects}
 
 
 def _json(path: Path) -> dict:
@@ -92,15 +127,32 @@ def read_run(path: str | Path) -> RunRecord:
         rec.settings["preset"] = config["preset"]["name"]
     elif "use_wrst" in mc and "tendency_loss" not in mc:  # written before tendency_loss existed
         rec.settings["tendency_loss"] = "wrst" if mc["use_wrst"] else "none"
+    if rec.model_kind == "baseline":
+        rec.baseline_features = int(mc.get("image_size") or 0)
+        pre = config.get("preprocess") if isinstance(config.get("preprocess"), dict) else {}
+        if pre.get("image_size"):
+            rec.settings["image_size"] = pre["image_size"]  # the crops it was given, not its 16 px features
+        else:
+            rec.settings.pop("image_size", None)
     keys = ("accuracy", "uf1", "uar", "paper_f1")
     if rec.kind == "loso":
-        rec.folds_total = len(config.get("folds") or db.get("subjects", []))  # k-fold runs record their folds
-        rec.folds_done = len(list(path.glob("folds/*/result.json")))
+        rec.split, rec.folds = _config_split(config)
+        rec.folds_total = len(rec.folds)
+        done = _finished_folds(path)
+        rec.folds_done = len(done)
         if metrics.get("pooled"):
-            rec.scores, rec.scope = {k: metrics["pooled"][k] for k in keys}, "LOSO pooled"
+            scope = f"{len(rec.folds)}-fold pooled" if rec.split == "k-fold" else "LOSO pooled"
+            rec.scores, rec.scope = {k: metrics["pooled"][k] for k in keys}, scope
         baseline = _json(path / "baseline" / "metrics.json")
         if baseline.get("pooled"):
             rec.baseline_scores = {k: baseline["pooled"][k] for k in keys}
+            bdone = _finished_folds(path / "baseline")
+            rec.baseline_folds_done = len(bdone)
+            if bdone != done:
+                rec.baseline_mismatch = (
+                    f"the baseline finished {len(bdone)} of {rec.folds_total} folds ({', '.join(bdone) or 'none'}), "
+                    f"CMNet {len(done)} ({', '.join(done) or 'none'}): its UF1 is pooled over other folds than "
+                    "CMNet's, so the two do not compare")
     elif metrics.get("held_out"):
         rec.scores, rec.scope = {k: metrics["held_out"][k] for k in keys}, "held-out"
     final = path / "checkpoints" / "final.pt"

@@ -101,3 +101,24 @@ def test_progress_of_a_baseline_run_and_of_the_baseline_beside_cmnet():
     assert q.fraction() == 1.0
     q.update({"event": "fold_start", "fold": "baseline:s01"})
     assert q.fraction() == 1.0 and q.done_steps() == 4
+
+
+def test_progress_never_steps_back_at_a_fold_start():
+    """fold_start sets epoch 0 until the fold's first epoch_start: the bar must not drop one epoch (review F15)."""
+    from app.training.progress import RunProgress
+
+    p = RunProgress(clock=lambda: 0.0)
+    p.update({"event": "run_start", "folds": ["fold1", "fold2"]})
+    seen = []
+    for fold in ("fold1", "fold2"):
+        p.update({"event": "fold_start", "fold": fold})
+        seen.append(p.done_steps())
+        for epoch in (1, 2):
+            p.update({"event": "epoch_start", "epoch": epoch, "epochs": 2, "steps": 1})
+            seen.append(p.done_steps())
+            p.update({"event": "step", "step": 1, "steps": 1, "losses": {"total": 1.0}})
+            seen.append(p.done_steps())
+        p.update({"event": "fold_end", "fold": fold, "metrics": {"uf1": 0.5}})
+        seen.append(p.done_steps())
+    assert seen == sorted(seen), seen     # never backwards
+    assert seen[5:7] == [2, 2] and p.fraction() == 1.0   # fold2's start keeps fold1's 2 of 4 steps (0.50)

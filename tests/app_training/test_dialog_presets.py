@@ -25,7 +25,17 @@ def test_preset_choices_and_auto_on_the_cpu(dialog):
     assert [dialog.preset.itemData(i) for i in range(dialog.preset.count())] == ["auto", "paper", "fast", "cpu"]
     assert dialog.preset.itemText(0) == PRESET_CHOICES["auto"] == "auto (cpu on any device; paper only on request)"
     assert dialog.preset.currentData() == "auto" and dialog.resolved_preset() == "cpu"
-    assert "auto → <b>cpu</b>" in dialog.preset_note.text() and "device cpu" in dialog.preset_note.text()
+    assert "auto → <b>cpu</b> on any device" in dialog.preset_note.text()
+    assert "paper only when chosen" in dialog.preset_note.text()
+
+
+def test_auto_preset_note_does_not_depend_on_cuda(dialog):
+    """auto picks cpu on any device: the note must not suggest that a CUDA device would change it (review F7)."""
+    cpu_note = dialog.preset_note.text()
+    assert "CUDA" not in cpu_note and " here" not in cpu_note
+    dialog.device.addItem("cuda:0 (test GPU)", "cuda:0")
+    _select(dialog.device, "cuda:0")
+    assert dialog.resolved_preset() == "cpu" and dialog.preset_note.text() == cpu_note
     # the cpu preset's defaults: Adam, 20 epochs, batch 8; position term + L_Wrst on onset-relative frames
     assert (dialog.epochs.value(), dialog.batch.value(), dialog.lr.value()) == (20, 8, 1e-3)
     assert "Adam" in dialog.lr_label.text()
