@@ -24,7 +24,9 @@ def comparison(cmnet: dict, baseline: dict) -> dict:
     Returns ``{"rows": [{"scope", "metric", "cmnet", "baseline", "difference"}], "folds": {"cmnet": [...],
     "baseline": [...]}, "same_folds": bool, "database", "protocol", "timing": {"cmnet", "baseline"}}`` with
     ``difference = cmnet − baseline`` (values in [0, 1]). ``same_folds`` is False when the two runs finished
-    different folds (their figures then do not compare like for like). Raises ``ValueError`` when the two runs
+    different folds (their figures then do not compare like for like). The baseline of a ``--with-baseline`` run
+    trains on exactly CMNet's training subjects (with ``--selection val`` it leaves out CMNet's validation subjects,
+    `cmnet_core.train.loso.run_loso`), so same folds means the same test and training subjects. Raises ``ValueError`` when the two runs
     are on different databases, protocols or label lists.
     """
     for key in ("name", "protocol", "labels"):
@@ -57,7 +59,7 @@ def comparison_table(comp: dict) -> str:
     """`comparison` as plain text: one line per scope and model, then CMNet − baseline, figures in %."""
     head = f"{'':38s} " + " ".join(f"{m:>9s}" for m in METRICS)
     rows = [f"CMNet vs difference baseline (logistic regression on apex - onset), {comp['database']} "
-            f"({comp['protocol']}), same folds, figures in %" if comp["same_folds"] else
+            f"({comp['protocol']}), same folds (test and training subjects), figures in %" if comp["same_folds"] else
             f"CMNet vs difference baseline, {comp['database']} ({comp['protocol']}), figures in %; WARNING: the "
             f"runs finished different folds (CMNet {len(comp['folds']['cmnet'])}, baseline "
             f"{len(comp['folds']['baseline'])}), so the figures do not compare like for like", head]
