@@ -602,7 +602,7 @@ def run_loso(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, setting
     unknown = [s for s in todo if s not in fold_map]
     if unknown:
         what = "subject(s)" if split == "loso" else "fold(s)"
-        raise LosoError(f"unknown {what} {unknown}; the {split} split has {', '.join(fold_map)}")
+        raise LosoError(f"unknown {what} {', '.join(unknown)}; the {split} split has {', '.join(fold_map)}")
     # a missing CUDA device fails before preprocessing; the baseline runs on the CPU
     device = describe_device(resolve_device(train_cfg.device)) if model == "cmnet" else "cpu"
     val_count = train_cfg.val_subjects if model == "cmnet" and train_cfg.selection == "val" else 0

@@ -68,6 +68,12 @@ def test_run_dir_that_is_no_loso_run_is_refused_before_anything_is_written(dbs, 
             err = capsys.readouterr().err
             assert rc == 2 and message in err and "Traceback" not in err and "KeyError" not in err, err
             assert _tree(folder) == before          # no checkpoints/, log.jsonl, config.json, folds written
+    for folder, message in ((train, f"{train} is a training run, not a LOSO run"),
+                            (other, "is not the config of a cmnet loso run")):
+        for command in (["loso", "--merge", str(folder)], ["evaluate", str(folder)]):
+            assert main(command) == 2
+            err = capsys.readouterr().err
+            assert message in err and "Traceback" not in err and "KeyError" not in err
 
 
 def test_merge_and_evaluate_on_a_database_folder_say_it_is_not_a_run_folder(dbs, capsys):
