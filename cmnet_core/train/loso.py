@@ -436,6 +436,7 @@ def merge(run_dir: str | Path) -> dict:
 
     The summary holds the pooled figures (accuracy, UF1, UAR, paper F1 from the summed confusion matrix), the
     fold-averaged figures, per-fold figures (keyed by fold name), the per-class report, the list of missing folds,
+    ``train_subjects`` (fold name -> the subjects its model was fitted on),
     ``split`` ("loso" or "k-fold") and ``folds`` (fold name -> test subjects; `config_folds`, so a run written
     before splits existed merges as LOSO), and — if the run recorded it — the separately labelled oracle figures.
     Raises `LosoError` when ``run_dir`` has no config.json, its config.json is not a LOSO run's
@@ -464,6 +465,7 @@ def merge(run_dir: str | Path) -> dict:
         "folds_done": len(results), "folds_missing": missing, "complete": not missing,
         "selection": config["train_config"]["selection"],
         "selected_epochs": {s: r["selected_epoch"] for s, r in results.items()},
+        "train_subjects": {s: r.get("train_subjects") for s, r in results.items()},
         "database": config["database"], "protocol": config["database"]["protocol"],
         "apex_sources": config["apex_sources"], "train_config": config["train_config"],
         "model_config": config["model_config"], "preprocess": config["preprocess"], "preset": config.get("preset"),

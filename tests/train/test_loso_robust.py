@@ -200,3 +200,17 @@ def test_damaged_result_and_config_are_named_with_what_to_do(val_run, tmp_path, 
         assert main(command) == 2
         err = capsys.readouterr().err
         assert f"{config} is not valid JSON (" in err and "restore it" in err and "Traceback" not in err
+
+
+def test_comparison_says_when_the_baseline_trained_on_more_subjects(val_run, tmp_path, capsys):
+    """A run made before the baseline left out CMNet's validation subjects: the table says so."""
+    run = tmp_path / "old"
+    shutil.copytree(val_run, run)
+    result = run / "baseline" / "folds" / "s01" / "result.json"
+    data = _read(result)
+    data["train_subjects"] = sorted(data["train_subjects"] + data["val_subjects"])
+    result.write_text(json.dumps(data))
+    assert main(["evaluate", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "same test folds; the baseline also trains on CMNet's validation subjects" in out
+    assert _read(run / "comparison.json")["same_training"] is False
