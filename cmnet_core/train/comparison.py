@@ -22,14 +22,15 @@ def comparison(cmnet: dict, baseline: dict) -> dict:
     """CMNet's and the baseline's merged summaries (`cmnet_core.train.loso.merge`) side by side.
 
     Returns ``{"rows": [{"scope", "metric", "cmnet", "baseline", "difference"}], "folds": {"cmnet": [...],
-    "baseline": [...]}, "same_folds": bool, "same_training": bool | None, "database", "protocol", "timing": {"cmnet", "baseline"}}`` with
+    "baseline": [...]}, "same_folds": bool, "same_training": bool | None, "database", "protocol",
+    "timing": {"cmnet", "baseline"}}`` with
     ``difference = cmnet − baseline`` (values in [0, 1]). ``same_folds`` is False when the two runs finished
     different folds (their figures then do not compare like for like). The baseline of a ``--with-baseline`` run
     trains on exactly CMNet's training subjects (with ``--selection val`` it leaves out CMNet's validation subjects,
     `cmnet_core.train.loso.run_loso`), so same folds means the same test and training subjects; ``same_training``
     checks it from the folds' ``train_subjects`` (False for a run made before that rule, whose baseline also
-    trained on CMNet's validation subjects; None when the summaries do not record them). Raises ``ValueError`` when the two runs
-    are on different databases, protocols or label lists.
+    trained on CMNet's validation subjects; None when the summaries do not record them). Raises ``ValueError``
+    when the two runs are on different databases, protocols or label lists.
     """
     for key in ("name", "protocol", "labels"):
         if cmnet["database"].get(key) != baseline["database"].get(key):

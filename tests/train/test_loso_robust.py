@@ -123,6 +123,12 @@ def test_baseline_with_other_settings_is_refused_before_cmnet_trains(dbs, tmp_pa
     assert rc == 2 and f"{run / 'baseline' / 'config.json'} was written with other settings (preprocess" in err
     assert not (run / "folds").exists() and not (run / "config.json").exists()   # no CMNet fold trained
     assert (run / "baseline" / "metrics.json").exists()                          # the existing run is kept
+    log, timing = (run / "baseline" / "log.jsonl").read_text(), (run / "baseline" / "timing.json").read_text()
+    assert main(["loso", str(db), "--model", "baseline", *TINY, "--run-dir", str(run / "baseline")]) == 2
+    assert "was written with other settings (preprocess differ)" in capsys.readouterr().err
+    # refused before preprocessing: no event appended to the run's log, no preprocessing time recorded
+    assert (run / "baseline" / "log.jsonl").read_text() == log and (run / "baseline" / "timing.json").read_text() \
+        == timing
 
 
 # F8, F3, F4 (train), F6 on one small CMNet + baseline run -----------------------------------------------------------
