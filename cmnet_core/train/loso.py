@@ -350,7 +350,8 @@ def run_baseline_fold(run_dir: Path, samples: Sequence[Sample], subject: str, la
     recorded under ``val_subjects``, are used by neither model's fit); the fitted model goes to
     ``folds/<subject>/baseline.json`` (`DifferenceBaseline.save`, no pickle; ``DifferenceBaseline.load`` reads
     it). result.json has run_fold's keys with ``selected_epoch`` None, ``history`` [], ``selection`` "none",
-    ``steps`` 0, ``step_s`` None and ``wall_s`` (seconds: features, fit, prediction, writing). Events: fold_start / fold_end named ``event_prefix + subject``.
+    ``steps`` 0, ``step_s`` None and ``wall_s`` (seconds: features, fit, prediction, writing).
+    Events: fold_start / fold_end named ``event_prefix + subject``.
     Raises `LosoError` naming the fold when its training clips hold fewer than two classes.
     """
     from .fidelity import DifferenceBaseline
