@@ -454,7 +454,8 @@ class TrainingDialog(QDialog):
         self.problem_list.clear()
         self.problem_list.addItem("checking…")
         self._run(lambda p, c: preflight(db, req.mode, runs, model_cfg, fold=req.fold,
-                                         holdout_subjects=req.holdout_subjects),
+                                         holdout_subjects=req.holdout_subjects, k_folds=req.k_folds,
+                                         model=req.model, with_baseline=req.with_baseline, seed=req.seed),
                   lambda problems: self._checked(req, problems),
                   lambda msg: self._show_problems([("error", f"the checks failed: {msg}")]))
 

@@ -31,7 +31,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="K folds grouped by subject instead of one per subject: subjects sorted by name in natural "
                         "order (s2 before s10), fold i (fold1..foldK) tests the subjects whose 0-based rank r has "
                         "r mod K = i-1; 2 <= K <= subjects (default: LOSO)")
-    p.add_argument("--merge", metavar="RUN", help="only pool the finished folds of run folder RUN")
+    p.add_argument("--merge", metavar="RUN",
+                   help="only pool the finished folds of run folder RUN (and of RUN/baseline with the comparison, "
+                        "when RUN holds one; --with-baseline then checks that it does)")
     p.add_argument("--list-subjects", action="store_true",
                    help="print the fold names (the subjects in LOSO; fold1..foldK with --k-folds), one per line, "
                         "and exit (for job arrays)")
@@ -79,28 +81,71 @@ def _report(args, summary, run_dir: Path, comparison: dict | None = None) -> Non
         opt.say(args, f"comparison written: {Path(run_dir) / 'comparison.json'}, comparison.csv")
 
 
+def _merge(args) -> int:
+    """``--merge RUN``: pool RUN's folds (and RUN/baseline's, with the comparison). With ``--with-baseline`` RUN
+    must be a CMNet run holding a baseline run with finished folds (else refused, nothing written)."""
+    from ..train.comparison import BASELINE_DIR, merge_with_baseline
+    from ..train.loso import LosoError, check_loso_config, merge, model_kind
+    from ..train.runs import read_json
+
+    run_dir = Path(args.merge)
+    if args.with_baseline:
+        merge_cmd = f"cmnet loso --merge {run_dir}"
+        if not (run_dir / "config.json").is_file():
+            merge(run_dir)  # refused: not a run folder
+        config = read_json(run_dir / "config.json", fix="restore it, or re-run the folds into a new run folder")
+        check_loso_config(run_dir, config)
+        if model_kind(config) == "baseline":
+            raise LosoError(f"{run_dir} is a baseline run; --with-baseline is for a CMNet run with the baseline "
+                            f"beside it ({run_dir}/{BASELINE_DIR}/); merge this run with {merge_cmd}")
+        bdir = run_dir / BASELINE_DIR
+        if not any(bdir.glob("folds/*/result.json")):
+            raise LosoError(f"{run_dir} holds no finished baseline folds ({bdir}/folds/*/result.json), so there is "
+                            f"nothing to compare; --merge does not train: run the baseline folds with cmnet loso DB "
+                            f"--with-baseline --run-dir {run_dir} (same options as the CMNet folds), or merge "
+                            f"without --with-baseline")
+        merge(bdir)  # a damaged or foreign baseline/ is refused here, not skipped
+    summary, comparison = merge_with_baseline(run_dir)
+    _report(args, summary, run_dir, comparison)
+    opt.say(args, f"written: {run_dir}/metrics.json, metrics.csv, per_class.csv")
+    return 0
+
+
+def _remove_if_new(run_dir: Path | None, existed: bool) -> None:
+    """Remove the run folder of a refused run when this command created it and nothing was trained in it."""
+    import shutil
+
+    from ..train.loso import run_created_nothing
+
+    if run_dir is not None and not existed and run_dir.is_dir() and run_created_nothing(run_dir):
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run the folds (or merge); 0 done, 2 bad input, `EXIT_CANCELLED` cancelled."""
+    """Run the folds (or merge); 0 done, 2 bad input, `EXIT_CANCELLED` cancelled.
+
+    Before anything is written: the database, the split and fold names, the backbone weights and the run folder
+    (`check_run_dir`: not the database folder, not another tool's or a ``cmnet train`` run's folder, no damaged
+    run file). A run refused later (e.g. by `run_loso`'s checks) removes the run folder when this command created
+    it and no fold trained anything; a folder that existed before is never removed. CMNet folds whose training
+    clips hold one class are printed as a warning before training."""
     from ..data.clip import ClipError
     from ..model.backbones import BackboneWeightsError, check_pretrained
     from ..data.database import DatabaseError
     from ..preprocess.errors import PreprocessError
     from ..train.checkpoint import CheckpointError
-    from ..train.comparison import merge_with_baseline
-    from ..train.loso import LosoError, run_folds, run_loso
+    from ..train.loso import LosoError, check_run_dir, one_class_folds, one_class_message, run_folds, run_loso
     from ..train.runs import new_run_dir
 
+    run_dir, existed = None, True
     try:
         if args.merge:
-            summary, comparison = merge_with_baseline(args.merge)
-            _report(args, summary, Path(args.merge), comparison)
-            opt.say(args, f"written: {args.merge}/metrics.json, metrics.csv, per_class.csv")
-            return 0
+            return _merge(args)
         if not args.db:
             print("cmnet loso: give a database folder (or --merge RUN)", file=sys.stderr)
             return 2
         db = opt.open_db(args)
-        _, folds = run_folds(db.subjects(), args.k_folds)  # LosoError for a bad K, before any work
+        split, folds = run_folds(db.subjects(), args.k_folds)  # LosoError for a bad K, before any work
         if args.list_subjects:
             print("\n".join(folds))
             return 0
@@ -108,13 +153,27 @@ def run(args: argparse.Namespace) -> int:
             print("cmnet loso: --with-baseline runs the baseline beside CMNet; with --model baseline leave it out",
                   file=sys.stderr)
             return 2
+        unknown = [f for f in args.fold or [] if f not in folds]
+        if unknown:
+            what = "subject(s)" if split == "loso" else "fold(s)"
+            raise LosoError(f"unknown {what} {', '.join(unknown)}; the {split} split has {', '.join(folds)}")
         mc, tc, settings = opt.configs(args, db.name)
         # the backbone weights are checked before any preprocessing or run folder (a bad file fails at once)
         check_pretrained(mc.backbone, mc.pretrained, mc.small_widths, mc.image_size)
+        if args.model == "cmnet" and not args.with_baseline:  # the baseline's case is refused by run_loso
+            val = tc.val_subjects if tc.selection == "val" else 0
+            for name, (tests, classes) in one_class_folds(db.clips, folds, args.fold or list(folds), val,
+                                                          tc.seed).items():
+                print("WARNING: " + one_class_message(name, tests, classes, "a model trained on one class predicts "
+                                                      "that class for every clip, so this fold measures nothing"),
+                      file=sys.stderr)
         if args.run_dir:
             run_dir = Path(args.run_dir)
+            check_run_dir(run_dir, db.root)
+            existed = run_dir.exists()
             (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
         else:
+            existed = False
             split = f"kfold{args.k_folds}" if args.k_folds else "loso"
             default = f"{split}-{db.name}" if args.model == "cmnet" else f"{split}-baseline-{db.name}"
             run_dir = new_run_dir(args.runs, args.name or default)
@@ -128,6 +187,7 @@ def run(args: argparse.Namespace) -> int:
                            with_baseline=args.with_baseline, k_folds=args.k_folds)
     except (BackboneWeightsError, DatabaseError, LosoError, CheckpointError, PreprocessError, ClipError, ValueError,
             OSError) as exc:
+        _remove_if_new(run_dir, existed)
         print(f"cmnet loso: {exc}", file=sys.stderr)
         return 2
     if summary is None:

@@ -36,7 +36,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train; 0 done, 2 bad input, `EXIT_CANCELLED` cancelled."""
+    """Train; 0 done, 2 bad input, `EXIT_CANCELLED` cancelled.
+
+    A refused run (e.g. a checkpoint whose labels differ, a device that is not available) removes the run folder
+    when this command created it and nothing was trained in it (no checkpoint); a folder that existed before is
+    never removed."""
     from ..data.clip import ClipError
     from ..model.backbones import BackboneWeightsError, check_pretrained
     from ..data.database import DatabaseError
@@ -47,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from ..train.final import train_final
     from ..train.runs import new_run_dir
 
+    run_dir, existed = None, True
     try:
         db = opt.open_db(args)
         init = load_checkpoint(args.init) if args.init else None
@@ -64,8 +69,10 @@ def run(args: argparse.Namespace) -> int:
         check_pretrained(mc.backbone, mc.pretrained, mc.small_widths, mc.image_size)
         if args.run_dir:
             run_dir = Path(args.run_dir)
+            existed = run_dir.exists()
             (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
         else:
+            existed = False
             run_dir = new_run_dir(args.runs, args.name or f"{'finetune' if init else 'train'}-{db.name}")
         opt.say(args, opt.preset_line(args.preset_choice))
         opt.say(args, f"run folder: {run_dir}")
@@ -75,6 +82,10 @@ def run(args: argparse.Namespace) -> int:
                              extra={"preset": args.preset_choice})
     except (BackboneWeightsError, DatabaseError, CheckpointError, PreprocessError, ClipError, ValueError,
             OSError) as exc:
+        if run_dir is not None and not existed and run_dir.is_dir() and not any(run_dir.rglob("*.pt")):
+            import shutil
+
+            shutil.rmtree(run_dir, ignore_errors=True)
         print(f"cmnet train: {exc}", file=sys.stderr)
         return 2
     if result is None:

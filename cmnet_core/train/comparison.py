@@ -22,10 +22,15 @@ def comparison(cmnet: dict, baseline: dict) -> dict:
     """CMNet's and the baseline's merged summaries (`cmnet_core.train.loso.merge`) side by side.
 
     Returns ``{"rows": [{"scope", "metric", "cmnet", "baseline", "difference"}], "folds": {"cmnet": [...],
-    "baseline": [...]}, "same_folds": bool, "database", "protocol", "timing": {"cmnet", "baseline"}}`` with
+    "baseline": [...]}, "same_folds": bool, "same_training": bool | None, "database", "protocol",
+    "timing": {"cmnet", "baseline"}}`` with
     ``difference = cmnet − baseline`` (values in [0, 1]). ``same_folds`` is False when the two runs finished
-    different folds (their figures then do not compare like for like). Raises ``ValueError`` when the two runs
-    are on different databases, protocols or label lists.
+    different folds (their figures then do not compare like for like). The baseline of a ``--with-baseline`` run
+    trains on exactly CMNet's training subjects (with ``--selection val`` it leaves out CMNet's validation subjects,
+    `cmnet_core.train.loso.run_loso`), so same folds means the same test and training subjects; ``same_training``
+    checks it from the folds' ``train_subjects`` (False for a run made before that rule, whose baseline also
+    trained on CMNet's validation subjects; None when the summaries do not record them). Raises ``ValueError``
+    when the two runs are on different databases, protocols or label lists.
     """
     for key in ("name", "protocol", "labels"):
         if cmnet["database"].get(key) != baseline["database"].get(key):
@@ -34,7 +39,11 @@ def comparison(cmnet: dict, baseline: dict) -> dict:
     rows = [{"scope": scope, "metric": m, "cmnet": cmnet[scope][m], "baseline": baseline[scope][m],
              "difference": cmnet[scope][m] - baseline[scope][m]} for scope in SCOPES for m in METRICS]
     folds = {"cmnet": sorted(cmnet["per_fold"]), "baseline": sorted(baseline["per_fold"])}
-    return {"rows": rows, "folds": folds, "same_folds": folds["cmnet"] == folds["baseline"],
+    same = folds["cmnet"] == folds["baseline"]
+    trained = [(s.get("train_subjects") or {}).get(f) for s in (cmnet, baseline) for f in folds["cmnet"]]
+    known = same and None not in trained
+    return {"rows": rows, "folds": folds, "same_folds": same,
+            "same_training": (cmnet["train_subjects"] == baseline["train_subjects"]) if known else None,
             "database": cmnet["database"]["name"], "protocol": cmnet["protocol"],
             "timing": {"cmnet": cmnet.get("timing"), "baseline": baseline.get("timing")}}
 
@@ -56,8 +65,10 @@ def write_comparison(run_dir: str | Path, cmnet: dict, baseline: dict) -> dict:
 def comparison_table(comp: dict) -> str:
     """`comparison` as plain text: one line per scope and model, then CMNet − baseline, figures in %."""
     head = f"{'':38s} " + " ".join(f"{m:>9s}" for m in METRICS)
+    same = {True: "same folds (test and training subjects)", None: "same test folds",
+            False: "same test folds; the baseline also trains on CMNet's validation subjects"}
     rows = [f"CMNet vs difference baseline (logistic regression on apex - onset), {comp['database']} "
-            f"({comp['protocol']}), same folds, figures in %" if comp["same_folds"] else
+            f"({comp['protocol']}), {same[comp.get('same_training')]}, figures in %" if comp["same_folds"] else
             f"CMNet vs difference baseline, {comp['database']} ({comp['protocol']}), figures in %; WARNING: the "
             f"runs finished different folds (CMNet {len(comp['folds']['cmnet'])}, baseline "
             f"{len(comp['folds']['baseline'])}), so the figures do not compare like for like", head]

@@ -172,17 +172,122 @@ def ensure_config(run_dir: Path, config: dict) -> dict:
     """
     path = run_dir / "config.json"
     if path.exists():
-        old = read_json(path)
-        old.setdefault("model_kind", "cmnet")  # written before model kinds existed
-        old["split"], old["folds"] = config_folds(old)  # written before splits existed: LOSO
-        new = json.loads(json.dumps(to_plain(config)))
-        diff = [k for k in set(old) | set(new) if k not in _VOLATILE and old.get(k) != new.get(k)]
-        if diff:
-            raise LosoError(f"{path} was written with other settings ({', '.join(sorted(diff))} differ); run this "
-                            "fold with the same arguments or use another run folder")
+        old = _existing_config(run_dir)
+        _compare_config(path, old, config)
         return old
     write_json(path, config)
     return config
+
+
+#: config.json sections known only after preprocessing (clip counts, apex sources); `precheck_config` skips them.
+_AFTER_PREPROCESSING = ("database", "apex_sources")
+
+
+def _existing_config(run_dir: Path) -> dict:
+    """The parsed ``<run_dir>/config.json``, checked to be a LOSO run's (`check_loso_config`), with the keys of
+    older runs filled in (model kind cmnet, LOSO split)."""
+    old = read_json(run_dir / "config.json", fix="restore it, or give another run folder (--run-dir)")
+    check_loso_config(run_dir, old)
+    old.setdefault("model_kind", "cmnet")  # written before model kinds existed
+    old["split"], old["folds"] = config_folds(old)  # written before splits existed: LOSO
+    return old
+
+
+def _compare_config(path: Path, old: dict, config: dict, skip: Sequence[str] = ()) -> None:
+    new = json.loads(json.dumps(to_plain(config)))
+    diff = [k for k in set(old) | set(new) if k not in _VOLATILE and k not in skip and old.get(k) != new.get(k)]
+    if diff:
+        raise LosoError(f"{path} was written with other settings ({', '.join(sorted(diff))} differ); run this "
+                        "fold with the same arguments or use another run folder")
+
+
+def precheck_config(run_dir: Path, config: dict) -> None:
+    """`ensure_config`'s check before any preprocessing: when ``<run_dir>/config.json`` exists, compare every
+    section that does not depend on the preprocessed clips (all but ``database`` and ``apex_sources``; ``config``
+    need not hold those) and raise `LosoError` naming the differing sections. Writes nothing."""
+    run_dir = Path(run_dir)
+    if (run_dir / "config.json").exists():
+        _compare_config(run_dir / "config.json", _existing_config(run_dir), config, skip=_AFTER_PREPROCESSING)
+
+
+#: What a run folder may hold before its config.json is written (a run cancelled or refused while preprocessing).
+_RUN_FILES = ("checkpoints", "log.jsonl", "timing.json", "folds", "baseline")
+
+
+def check_run_dir(run_dir: str | Path, db_root: str | Path | None = None) -> None:
+    """Check that ``run_dir`` can hold a cmnet loso run, before anything is written there.
+
+    Refused (`LosoError`, message naming the folder and what to do): the database folder ``db_root`` itself; a
+    folder whose config.json is not a LOSO run's (a ``cmnet train`` run, another tool's file; `check_loso_config`)
+    or is damaged; a folder without config.json that holds files a run does not write (e.g. a copy of a
+    database); a finished fold whose result.json (or the run's timing.json) is damaged — delete that file to
+    re-run the fold. A missing or empty folder, or one a cancelled run left, is accepted. ``<run>/baseline/``
+    (from ``--with-baseline``) is checked the same way.
+    """
+    run_dir = Path(run_dir)
+    if db_root is not None and run_dir.resolve() == Path(db_root).resolve():
+        raise LosoError(f"{run_dir} is the database folder; give the run its own folder (e.g. --run-dir "
+                        f"runs/NAME) so the run's files do not go into the database")
+    if not run_dir.exists():
+        return
+    if not run_dir.is_dir():
+        raise LosoError(f"{run_dir} is a file, not a folder; give a new or empty folder as --run-dir")
+    if (run_dir / "config.json").exists():
+        try:
+            _existing_config(run_dir)
+        except LosoError as exc:
+            raise LosoError(f"{exc}; cmnet loso needs its own run folder (--run-dir)") from None
+    else:
+        foreign = sorted(p.name for p in run_dir.iterdir() if p.name not in _RUN_FILES)
+        if foreign:
+            shown = ", ".join(foreign[:4]) + (", ..." if len(foreign) > 4 else "")
+            raise LosoError(f"{run_dir} is not a cmnet loso run folder: it holds other files ({shown}) and no "
+                            "config.json; give a new or empty folder as --run-dir")
+    for path in sorted(run_dir.glob("folds/*/result.json")):
+        read_json(path, fix=_rerun_fix(path))
+    if (run_dir / "timing.json").exists():
+        read_json(run_dir / "timing.json", fix="delete it (only the record of preprocessing times is lost)")
+    from .comparison import BASELINE_DIR
+
+    if (run_dir / BASELINE_DIR).is_dir():
+        check_run_dir(run_dir / BASELINE_DIR)
+
+
+def _rerun_fix(result_path: Path) -> str:
+    """What to do about a damaged ``folds/<fold>/result.json``."""
+    return f"delete it to re-run fold {result_path.parent.name} (the same cmnet loso command resumes the run)"
+
+
+def run_created_nothing(run_dir: str | Path) -> bool:
+    """True when ``run_dir`` holds no finished fold (result.json) and no checkpoint (*.pt): a run refused before
+    any training finished, whose folder the command that created it may remove."""
+    run_dir = Path(run_dir)
+    return not any(run_dir.rglob("result.json")) and not any(run_dir.rglob("*.pt"))
+
+
+def one_class_folds(clips, fold_map: dict[str, list[str]], todo: Sequence[str], val_count: int,
+                    seed: int) -> dict[str, tuple[list[str], list[str]]]:
+    """Folds of ``todo`` whose training clips hold fewer than two classes, checked on the database's clips before
+    any preprocessing: ``{fold: (its test subjects, the classes present)}``.
+
+    clips : objects with ``subject`` and ``label`` (``Database.clips``); ``val_count`` / ``seed``: the validation
+    subjects `split_fold` takes out of training (0 for the baseline). A classifier trained on one class predicts
+    that class for every clip, so such a fold measures nothing.
+    """
+    out = {}
+    for name in todo:
+        tests = fold_map[name]
+        train, _, _ = split_fold(clips, tests, val_count, seed, fold=name)
+        classes = sorted({c.label for c in train}, key=str)
+        if len(classes) < 2:
+            out[name] = (list(tests), [str(c) for c in classes])
+    return out
+
+
+def one_class_message(fold: str, tests: Sequence[str], classes: Sequence[str], who: str) -> str:
+    """``fold FOLD: the training clips (all subjects but ...) hold N class(es) (...)`` + what it means for ``who``."""
+    return (f"fold {fold}: the training clips (all subjects but {', '.join(tests)}) hold {len(classes)} class(es) "
+            f"({', '.join(classes) or 'none'}); {who}")
 
 
 def run_fold(run_dir: Path, samples: Sequence[Sample], subject: str, labels: Sequence[str], model_cfg,
@@ -235,15 +340,18 @@ def run_fold(run_dir: Path, samples: Sequence[Sample], subject: str, labels: Seq
 
 def run_baseline_fold(run_dir: Path, samples: Sequence[Sample], subject: str, labels: Sequence[str], seed: int,
                       callbacks: Callback | None = None, event_prefix: str = "",
-                      test_subjects: Sequence[str] | None = None) -> dict:
+                      test_subjects: Sequence[str] | None = None, val_count: int = 0) -> dict:
     """Fit and test the difference baseline on one fold named ``subject`` (test subjects ``test_subjects``,
     default ``[subject]``); write and return ``folds/<subject>/result.json``.
 
-    The fold is `split_fold`'s with no validation subjects (the baseline selects nothing, so it trains on every
-    subject outside the fold); the fitted model goes to ``folds/<subject>/baseline.json`` (`DifferenceBaseline.save`, no
-    pickle; ``DifferenceBaseline.load`` reads it). result.json has run_fold's keys with ``selected_epoch`` None,
-    ``history`` [], ``selection`` "none", ``steps`` 0, ``step_s`` None and ``wall_s`` (seconds: features, fit,
-    prediction, writing). Events: fold_start / fold_end named ``event_prefix + subject``.
+    The fold is `split_fold`'s with ``val_count`` validation subjects left out: 0 for a baseline run (it selects
+    nothing, so it trains on every subject outside the fold); beside a CMNet run with ``--selection val`` the
+    CMNet folds' count and seed, so the baseline trains on exactly CMNet's training subjects (the val subjects,
+    recorded under ``val_subjects``, are used by neither model's fit); the fitted model goes to
+    ``folds/<subject>/baseline.json`` (`DifferenceBaseline.save`, no pickle; ``DifferenceBaseline.load`` reads
+    it). result.json has run_fold's keys with ``selected_epoch`` None, ``history`` [], ``selection`` "none",
+    ``steps`` 0, ``step_s`` None and ``wall_s`` (seconds: features, fit, prediction, writing).
+    Events: fold_start / fold_end named ``event_prefix + subject``.
     Raises `LosoError` naming the fold when its training clips hold fewer than two classes.
     """
     from .fidelity import DifferenceBaseline
@@ -252,12 +360,11 @@ def run_baseline_fold(run_dir: Path, samples: Sequence[Sample], subject: str, la
     cb = callbacks if callbacks is not None else Callbacks()
     fold_dir = Path(run_dir) / "folds" / fold_dirname(subject)
     tests = list(test_subjects) if test_subjects is not None else [subject]
-    train, _, test = split_fold(samples, tests, 0, seed, fold=subject)
+    train, val, test = split_fold(samples, tests, val_count, seed, fold=subject)
     classes = sorted({s.label for s in train})
     if len(classes) < 2:
-        present = ", ".join(labels[c] for c in classes) or "none"
-        raise LosoError(f"fold {subject}: the training clips (all subjects but {', '.join(tests)}) hold "
-                        f"{len(classes)} class(es) ({present}); the baseline needs at least two")
+        raise LosoError(one_class_message(subject, tests, [labels[c] for c in classes], "the baseline needs at "
+                                          "least two"))
     cb.on_fold_start(event_prefix + subject, {"train_clips": len(train), "val_clips": 0, "test_clips": len(test),
                                               "test_subjects": tests, "val_subjects": [], "device": "cpu"})
     model = DifferenceBaseline().fit([s.clip for s in train], [s.label for s in train])
@@ -268,7 +375,8 @@ def run_baseline_fold(run_dir: Path, samples: Sequence[Sample], subject: str, la
     cm = confusion_matrix(y_true, y_pred, len(labels))
     result = {"subject": subject, "test_subjects": tests, "test_clips": [s.name for s in test], "y_true": y_true,
               "y_pred": y_pred, "probabilities": probs.round(6).tolist(), "confusion_matrix": cm.tolist(),
-              "scores": scores(cm), "selected_epoch": None, "selection": BASELINE_SELECTION, "val_subjects": [],
+              "scores": scores(cm), "selected_epoch": None, "selection": BASELINE_SELECTION,
+              "val_subjects": sorted({s.subject for s in val}),
               "train_subjects": sorted({s.subject for s in train}), "history": [], "checkpoint": str(path),
               "steps": 0, "step_s": None, "wall_s": time.perf_counter() - started}
     write_json(fold_dir / "result.json", result)
@@ -277,10 +385,13 @@ def run_baseline_fold(run_dir: Path, samples: Sequence[Sample], subject: str, la
     return result
 
 
+_TIMING_FIX = "delete it (only the record of preprocessing times is lost)"
+
+
 def record_preprocess_time(run_dir: Path, wall_s: float, clips: int, cached: bool) -> None:
     """Append one invocation's preprocessing wall time (seconds, all ``clips``) to ``<run>/timing.json``."""
     path = Path(run_dir) / "timing.json"
-    timing = read_json(path) if path.exists() else {"preprocess": []}
+    timing = read_json(path, fix=_TIMING_FIX) if path.exists() else {"preprocess": []}
     timing["preprocess"].append({"wall_s": float(wall_s), "clips": int(clips), "cache": bool(cached),
                                  "at": now_iso()})
     write_json(path, timing)
@@ -294,7 +405,7 @@ def timing_summary(run_dir: Path, results: dict[str, dict]) -> dict:
     walls = {s: r["wall_s"] for s, r in results.items() if r.get("wall_s") is not None}
     steps = [r["step_s"] for r in results.values() if r.get("step_s") is not None]
     path = Path(run_dir) / "timing.json"
-    pre = read_json(path).get("preprocess", []) if path.exists() else []
+    pre = read_json(path, fix=_TIMING_FIX).get("preprocess", []) if path.exists() else []
     return {"fold_wall_s": walls, "total_fold_wall_s": float(sum(walls.values())) if walls else None,
             "step_s": float(np.mean(steps)) if steps else None,
             "steps": int(sum(r.get("steps") or 0 for r in results.values())),
@@ -326,12 +437,18 @@ def merge(run_dir: str | Path) -> dict:
 
     The summary holds the pooled figures (accuracy, UF1, UAR, paper F1 from the summed confusion matrix), the
     fold-averaged figures, per-fold figures (keyed by fold name), the per-class report, the list of missing folds,
+    ``train_subjects`` (fold name -> the subjects its model was fitted on),
     ``split`` ("loso" or "k-fold") and ``folds`` (fold name -> test subjects; `config_folds`, so a run written
     before splits existed merges as LOSO), and — if the run recorded it — the separately labelled oracle figures.
-    Raises `LosoError` when no fold has finished.
+    Raises `LosoError` when ``run_dir`` has no config.json, its config.json is not a LOSO run's
+    (`check_loso_config`) or no fold has finished; `DamagedFileError` (a ``ValueError``) naming a damaged
+    config.json or result.json and what to do.
     """
     run_dir = Path(run_dir)
-    config = read_json(run_dir / "config.json")
+    if not (run_dir / "config.json").is_file():
+        raise LosoError(f"{run_dir} is not a run folder (no config.json); give the folder cmnet loso wrote "
+                        "(its --run-dir, or the folder it printed)")
+    config = read_json(run_dir / "config.json", fix="restore it, or re-run the folds into a new run folder")
     check_loso_config(run_dir, config)
     labels = config["database"]["labels"]
     split, folds = config_folds(config)
@@ -339,7 +456,7 @@ def merge(run_dir: str | Path) -> dict:
     for name in folds:
         path = run_dir / "folds" / fold_dirname(name) / "result.json"
         if path.exists():
-            results[name] = read_json(path)
+            results[name] = read_json(path, fix=_rerun_fix(path))
     if not results:
         raise LosoError(f"{run_dir}: no finished fold (no folds/*/result.json); run the folds first")
     missing = [s for s in folds if s not in results]
@@ -349,6 +466,7 @@ def merge(run_dir: str | Path) -> dict:
         "folds_done": len(results), "folds_missing": missing, "complete": not missing,
         "selection": config["train_config"]["selection"],
         "selected_epochs": {s: r["selected_epoch"] for s, r in results.items()},
+        "train_subjects": {s: r.get("train_subjects") for s, r in results.items()},
         "database": config["database"], "protocol": config["database"]["protocol"],
         "apex_sources": config["apex_sources"], "train_config": config["train_config"],
         "model_config": config["model_config"], "preprocess": config["preprocess"], "preset": config.get("preset"),
@@ -416,17 +534,19 @@ class _Renamed(Callback):
 
 
 def run_baseline_folds(run_dir: Path, samples: Sequence[Sample], todo: Sequence[str], labels: Sequence[str],
-                       seed: int, callbacks: Callback, folds: dict[str, list[str]] | None = None) -> bool:
+                       seed: int, callbacks: Callback, folds: dict[str, list[str]] | None = None,
+                       val_count: int = 0) -> bool:
     """`run_baseline_fold` for every fold of ``todo`` without a result.json yet (``folds``: fold name -> test
-    subjects; default LOSO, one subject per fold); False when cancelled (asked between folds). Raises `LosoError`
-    naming a fold whose training clips hold one class only."""
+    subjects; default LOSO, one subject per fold; ``val_count``: validation subjects left out of training, see
+    `run_baseline_fold`); False when cancelled (asked between folds). Raises `LosoError` naming a fold whose
+    training clips hold one class only."""
     for subject in todo:
         if (Path(run_dir) / "folds" / fold_dirname(subject) / "result.json").exists():
             continue
         if callbacks.should_cancel():
             return False
         run_baseline_fold(run_dir, samples, subject, labels, seed, callbacks,
-                          test_subjects=(folds or {}).get(subject))
+                          test_subjects=(folds or {}).get(subject), val_count=val_count)
     return True
 
 
@@ -449,7 +569,17 @@ def run_loso(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, setting
     with_baseline : CMNet runs only: then also run the baseline on the same folds and preprocessed clips into
             ``<run>/baseline/`` (its own run folder with config.json, log.jsonl, folds, metrics.json) and write
             ``<run>/comparison.json`` and ``comparison.csv`` (`cmnet_core.train.comparison`); the returned summary
-            then holds the comparison under ``"comparison"``.
+            then holds the comparison under ``"comparison"``. CMNet's metrics.json is written before the baseline
+            starts. With ``selection "val"`` the baseline folds leave out the same validation subjects as CMNet's
+            (train_config ``excluded_val_subjects``), so both models train on exactly the same subjects: "same
+            folds" in the comparison is then true of the training sets too, not only of the test folds (simpler and
+            more honest than disclosing a difference; the baseline selects nothing, so it loses only data that CMNet
+            does not train on either).
+    Checked before any preprocessing or event (so a refused run writes nothing, `LosoError`): the fold names,
+    the device, an existing config.json (and ``<run>/baseline/config.json``) in every section that does not
+    depend on the preprocessed clips (`precheck_config`), and every fold's training classes (`one_class_folds`):
+    a fold with one class is refused for the baseline (``model "baseline"`` or ``with_baseline``); for CMNet
+    alone it is reported in run_start's ``one_class_folds`` (fold -> classes; the CLI prints a warning).
     Events: run_start (with the resolved ``device``, ``split`` and the fold names to run), one ``on_preprocess``
     per clip (cancel is checked between clips), then the folds (a with_baseline run's baseline folds, the same
     folds, as ``baseline:<fold>``). The preprocessing wall time is appended to ``<run>/timing.json``. Returns the
@@ -475,12 +605,38 @@ def run_loso(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, setting
     unknown = [s for s in todo if s not in fold_map]
     if unknown:
         what = "subject(s)" if split == "loso" else "fold(s)"
-        raise LosoError(f"unknown {what} {unknown}; the {split} split has {', '.join(fold_map)}")
+        raise LosoError(f"unknown {what} {', '.join(unknown)}; the {split} split has {', '.join(fold_map)}")
     # a missing CUDA device fails before preprocessing; the baseline runs on the CPU
     device = describe_device(resolve_device(train_cfg.device)) if model == "cmnet" else "cpu"
+    val_count = train_cfg.val_subjects if model == "cmnet" and train_cfg.selection == "val" else 0
+    # the baseline trains on CMNet's training subjects (its validation subjects left out), so one check serves both
+    one_class = one_class_folds(db.clips, fold_map, todo, val_count, train_cfg.seed)
+    if one_class and (model == "baseline" or with_baseline):
+        name, (tests, classes) = next(iter(one_class.items()))
+        raise LosoError(one_class_message(name, tests, classes, "the baseline needs at least two; nothing was "
+                                          "trained (use fewer folds, or a database where every fold's training "
+                                          "subjects show two classes)"))
+    protocol = {"split": split, "folds": fold_map}
+
+    def baseline_run_config(dbinfo=None, apex_sources=None) -> dict:
+        config = {**baseline_config(dbinfo, train_cfg.seed, settings.to_dict(), apex_sources), **protocol,
+                  **(extra or {})}
+        if val_count:
+            config["train_config"]["excluded_val_subjects"] = val_count
+        return config
+
+    bdir = run_dir / "baseline"
+    if model == "baseline":
+        precheck_config(run_dir, baseline_run_config())
+    else:
+        precheck_config(run_dir, {**run_config(None, model_cfg, train_cfg, settings.to_dict(), None), **protocol,
+                                  **(extra or {})})
+        if with_baseline:
+            precheck_config(bdir, baseline_run_config())
     cb.on_run_start({"run_dir": run_dir, "kind": "loso", "model_kind": model, "split": split, "folds": todo,
                      "database": db.name,
-                     "protocol": db.protocol, "clips": len(db.clips), "device": device})
+                     "protocol": db.protocol, "clips": len(db.clips), "device": device,
+                     **({"one_class_folds": {k: c for k, (_, c) in one_class.items()}} if one_class else {})})
     started = time.perf_counter()
     samples = preprocess_clips(db.clips, db.labels, settings, cache=cache, callbacks=cb)
     if samples is None:
@@ -489,14 +645,9 @@ def run_loso(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, setting
     preprocess_s = time.perf_counter() - started
     apex_sources = dict(Counter(s.clip.apex_source for s in samples))
     dbinfo = database_info(db, samples)
-    protocol = {"split": split, "folds": fold_map}
-
-    def baseline_run_config() -> dict:
-        return {**baseline_config(dbinfo, train_cfg.seed, settings.to_dict(), apex_sources), **protocol,
-                **(extra or {})}
 
     if model == "baseline":
-        ensure_config(run_dir, baseline_run_config())
+        ensure_config(run_dir, baseline_run_config(dbinfo, apex_sources))
         record_preprocess_time(run_dir, preprocess_s, len(samples), cache is not None)
         if not run_baseline_folds(run_dir, samples, todo, db.labels, train_cfg.seed, cb, fold_map):
             cb.on_run_end({"status": "cancelled", "run_dir": run_dir})
@@ -516,15 +667,15 @@ def run_loso(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, setting
             return None
     if not with_baseline:
         return _finish(run_dir, cb)
-    bdir = run_dir / "baseline"
-    ensure_config(bdir, baseline_run_config())
+    merge(run_dir)  # CMNet's metrics are on disk before the baseline starts
+    ensure_config(bdir, baseline_run_config(dbinfo, apex_sources))
     record_preprocess_time(bdir, preprocess_s, len(samples), cache is not None)  # shared with the CMNet run
     blog = RunLog(bdir)
     blog.on_run_start({"run_dir": bdir, "kind": "loso", "model_kind": "baseline", "split": split, "folds": todo,
                        "database": db.name, "protocol": db.protocol, "clips": len(db.clips), "device": "cpu",
                        "beside": run_dir})
     bcb = Callbacks([blog, _Renamed(cb, "baseline:")])
-    if not run_baseline_folds(bdir, samples, todo, db.labels, train_cfg.seed, bcb, fold_map):
+    if not run_baseline_folds(bdir, samples, todo, db.labels, train_cfg.seed, bcb, fold_map, val_count):
         blog.on_run_end({"status": "cancelled", "run_dir": bdir})
         cb.on_run_end({"status": "cancelled", "run_dir": run_dir})
         return None

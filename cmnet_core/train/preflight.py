@@ -90,6 +90,30 @@ def check_classes(db, mode: str) -> list[Problem]:
     return out
 
 
+def check_fold_classes(db, k_folds: int | None = None, model: str = "cmnet", with_baseline: bool = False,
+                       fold: str | None = None, val_subjects: int = 0, seed: int = 0) -> list[Problem]:
+    """Every LOSO / k-fold fold's training clips hold at least two classes (`cmnet_core.train.loso.one_class_folds`).
+
+    A fold trained on one class predicts that class for every clip: an error for the baseline (``model
+    "baseline"`` or ``with_baseline``; `cmnet loso` refuses it before any training), a warning for CMNet alone.
+    ``fold``: only that fold; ``val_subjects`` / ``seed``: the validation subjects CMNet leaves out of training.
+    A bad ``k_folds`` is reported as an error.
+    """
+    from .loso import LosoError, one_class_folds, one_class_message, run_folds
+
+    try:
+        _, folds = run_folds(db.subjects(), k_folds)
+        todo = [fold] if fold in folds else list(folds)
+        bad = one_class_folds(db.clips, folds, todo, val_subjects, seed)
+    except LosoError as exc:
+        return [Problem("error", str(exc))]
+    baseline = model == "baseline" or with_baseline
+    who = ("the baseline needs at least two; use fewer folds or another database" if baseline else
+           "a model trained on one class predicts that class for every clip, so this fold measures nothing")
+    return [Problem("error" if baseline else "warning", one_class_message(name, tests, classes, who))
+            for name, (tests, classes) in bad.items()]
+
+
 def check_frames(db) -> list[Problem]:
     """Missing frames: rows the adapter skipped, and gaps in the frame numbers between onset and offset.
 
@@ -155,14 +179,21 @@ def n_models(db, mode: str) -> int:
 
 
 def preflight(db, mode: str, runs_root: str | Path, model_cfg, fold: str | None = None,
-              holdout_subjects: Sequence[str] = (), val_subjects: int = 0) -> list[Problem]:
+              holdout_subjects: Sequence[str] = (), val_subjects: int = 0, k_folds: int | None = None,
+              model: str = "cmnet", with_baseline: bool = False, seed: int = 0) -> list[Problem]:
     """All checks for launching ``mode`` on ``db`` into ``runs_root``; errors first.
+
+    In ``"loso"`` / ``"fold"`` mode also `check_fold_classes` (``k_folds``, ``model``, ``with_baseline``, ``seed``:
+    the run's split, model kind and seed).
 
     Raises ``ValueError`` for an unknown mode.
     """
     if mode not in MODES:
         raise ValueError(f"unknown training mode {mode!r}; choose one of {MODES}")
     problems = check_subjects(db, mode, fold, holdout_subjects, val_subjects) + check_classes(db, mode)
+    if mode in ("loso", "fold") and db.clips and not has_errors(problems):
+        problems += check_fold_classes(db, k_folds, model, with_baseline, fold if mode == "fold" else None,
+                                       val_subjects, seed)
     problems += check_frames(db)
     if db.clips:
         need = run_bytes(count_parameters(model_cfg, len(db.labels)), n_models(db, mode), val_subjects > 0)

@@ -32,9 +32,25 @@ def write_json(path: str | Path, data) -> Path:
     return path
 
 
-def read_json(path: str | Path):
-    """Read a JSON file written by `write_json`."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+class DamagedFileError(ValueError):
+    """A run file (config.json, result.json, timing.json ...) is not valid JSON; the message names the file and
+    what to do."""
+
+
+def read_json(path: str | Path, fix: str | None = None):
+    """Read a JSON file written by `write_json`.
+
+    fix : what the user should do when the file is damaged (e.g. "delete it to re-run fold p2"). A file that is
+    not valid JSON (damaged outside cmnet: `write_json` is atomic) raises `DamagedFileError` naming the file,
+    the parse error and ``fix`` (default: restore it from a copy or delete it).
+    """
+    path = Path(path)
+    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DamagedFileError(f"{path} is not valid JSON ({exc}); it was damaged outside cmnet: "
+                               f"{fix or 'restore it from a copy or delete it'}") from None
 
 
 class RunLog(JsonlPrinter):

@@ -138,7 +138,7 @@ def test_fold_selection_by_name_resume_and_mismatched_split(kfold_run, tmp_path,
     assert metrics["complete"] and metrics["pooled"]["n"] == 8
     capsys.readouterr()
     assert main([*args, "--fold", "s01"]) == 2                          # subjects are not fold names here
-    assert "unknown fold(s) ['s01']; the k-fold split has fold1, fold2" in capsys.readouterr().err
+    assert "unknown fold(s) s01; the k-fold split has fold1, fold2" in capsys.readouterr().err
     # the same folder with another split is refused, not mixed
     other = ["loso", str(db_root), "--model", "baseline", *TINY, "--run-dir", str(run)]
     assert main([*other, "--k-folds", "3"]) == 2
