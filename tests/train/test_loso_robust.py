@@ -220,3 +220,14 @@ def test_comparison_says_when_the_baseline_trained_on_more_subjects(val_run, tmp
     out = capsys.readouterr().out
     assert "same test folds; the baseline also trains on CMNet's validation subjects" in out
     assert _read(run / "comparison.json")["same_training"] is False
+
+
+def test_run_dir_made_by_a_launcher_is_accepted(dbs, tmp_path, capsys):
+    """The app's RunProcess writes progress.jsonl and stderr.log before the CLI starts; SLURM writes slurm/."""
+    db, _, _ = dbs
+    run = tmp_path / "launched"
+    (run / "slurm").mkdir(parents=True)
+    for name in ("progress.jsonl", "stderr.log", "slurm/fold-1-7.out"):
+        (run / name).write_text("")
+    assert main(["loso", str(db), "--model", "baseline", *TINY, "--run-dir", str(run)]) == 0
+    assert (run / "metrics.json").exists() and (run / "progress.jsonl").exists()
