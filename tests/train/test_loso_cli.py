@@ -45,7 +45,7 @@ def test_loso_three_folds(loso_run, capsys):
     assert "preset: cpu (auto: the default on any device; here --device cpu), changed: " in captured.err
     preset = json.loads((run_dir / "config.json").read_text())["preset"]
     assert {k: preset[k] for k in ("name", "asked", "reason")} == {"name": "cpu", "asked": "auto",
-                                                                  "reason": "--device cpu"}
+                                                                  "reason": "the default on any device; here --device cpu"}
     # the method flags of this run differ from the preset, and the record says which
     assert {"epsilon", "lambdas", "negative_sampling", "tau", "xi"} <= set(preset["changed"])
     assert json.loads((run_dir / "metrics.json").read_text())["preset"]["name"] == "cpu"
