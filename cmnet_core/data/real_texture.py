@@ -50,7 +50,8 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from .clip import Annotation, Clip
-from .synthetic import (REFERENCE_SIZE, SYNTHETIC_AUS, SYNTHETIC_LABELS, Distractors, _rng, intensity_curve)
+from .synthetic import (REFERENCE_SIZE, SYNTHETIC_AUS, SYNTHETIC_LABELS, Distractors, GeneratedSource, _rng,
+                        intensity_curve)
 
 FACE_BANK = Path(__file__).resolve().parents[2] / "resources" / "faces"
 """The committed face bank: ``<crop>.jpg`` + ``landmarks.json`` (see ``scripts/build_face_bank.py``)."""
@@ -288,33 +289,23 @@ def _head_matrix(head: np.ndarray, size: int) -> np.ndarray:
     return m
 
 
-class TextureSource:
+class TextureSource(GeneratedSource):
     """A `FrameSource` that warps one identity's base image per frame, on demand.
 
     ``path`` is ``synthetic://<subject>/<clip>``; frame numbers 1..L; ``read(n)`` is deterministic.
     ``identity`` (`TextureIdentity`) and ``motion`` (`TextureMotion`) are the ground truth behind the pixels.
     """
 
-    def __init__(self, identity: TextureIdentity, motion: TextureMotion, size: int, fps: float, path: str):
-        self.identity = identity
-        self.motion = motion
-        self.path = Path(path)
-        self.frame_numbers = list(range(1, len(motion.intensity) + 1))
-        self.fps = float(fps)
-        self.size = (size, size)
-
     def displacement(self, number: int) -> np.ndarray:
         """Face-frame displacement (S, S, 2) of frame ``number`` (AU + blink, before head motion), pixels."""
-        m, i, size = self.motion, number - 1, self.size[0]
+        m, i, size = self.motion, self._index(number), self.size[0]
         _img, anchors = _base(self.identity, size)
         return (au_field(m.label, anchors, size) * (m.amplitude * float(m.intensity[i]))
                 + _blink_field(anchors, size) * float(m.blink[i]))
 
     def read(self, number: int) -> np.ndarray:
         """Frame ``number`` (1..L) as uint8 RGB (S, S, 3); ``KeyError`` for a number outside the clip."""
-        if not 1 <= number <= len(self.frame_numbers):
-            raise KeyError(f"{self.path}: no frame {number} (frames 1..{len(self.frame_numbers)})")
-        m, i, size = self.motion, number - 1, self.size[0]
+        m, i, size = self.motion, self._index(number), self.size[0]
         img, _anchors = _base(self.identity, size)
         # backward map: output pixel -> (undo the head motion) face pixel y -> sample the base at y - d(y)
         inv = cv2.invertAffineTransform(_head_matrix(m.head[i], size))
@@ -331,9 +322,6 @@ class TextureSource:
         if m.noise_sigma > 0:
             out = out + _rng(m.noise_seed, 1000 + number).standard_normal(out.shape, np.float32) * m.noise_sigma
         return np.clip(np.round(out), 0, 255).astype(np.uint8)
-
-    def close(self) -> None:
-        """Nothing to release (base images are cached module-wide)."""
 
 
 def _motion(seed, label: str, n_frames: int, onset_i: int, apex_i: int, offset_i: int, amplitude: float,

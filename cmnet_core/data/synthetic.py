@@ -428,15 +428,14 @@ def render_frame(identity: FaceIdentity, label: str, displacement: float, closur
 # ---------------------------------------------------------------------------------------------
 # clips
 # ---------------------------------------------------------------------------------------------
-class SyntheticSource:
-    """A `FrameSource` that renders the frames of one synthetic clip on demand.
-
-    ``path`` is ``synthetic://<subject>/<clip>``; frame numbers are 1..L; ``read(n)`` is
-    deterministic (noise is seeded by clip and frame number, not by reading order).
-    ``identity`` (`FaceIdentity`) and ``motion`` (`ClipMotion`) are the ground truth behind the pixels.
+class GeneratedSource:
+    """Base of the `FrameSource` s whose frames a generator makes on demand (`SyntheticSource`, and
+    `cmnet_core.data.real_texture.TextureSource`): frame numbers 1..L from ``motion.intensity`` (L,), square
+    frames of ``size`` px, ``fps`` frames per second, ``path`` ``synthetic://<subject>/<clip>``. Subclasses
+    implement ``read``; `_index` checks a frame number.
     """
 
-    def __init__(self, identity: FaceIdentity, motion: ClipMotion, size: int, fps: float, path: str):
+    def __init__(self, identity, motion, size: int, fps: float, path: str):
         self.identity = identity
         self.motion = motion
         self.path = Path(path)
@@ -444,19 +443,32 @@ class SyntheticSource:
         self.fps = float(fps)
         self.size = (size, size)
 
-    def read(self, number: int) -> np.ndarray:
-        """Frame ``number`` (1..L) as uint8 RGB (S, S, 3); ``KeyError`` for a number outside the clip."""
+    def _index(self, number: int) -> int:
+        """0-based index of frame ``number``; ``KeyError`` for a number outside 1..L."""
         if not 1 <= number <= len(self.frame_numbers):
             raise KeyError(f"{self.path}: no frame {number} (frames 1..{len(self.frame_numbers)})")
-        m, i, size = self.motion, number - 1, self.size[0]
+        return number - 1
+
+    def close(self) -> None:
+        """Nothing to release (the generators cache what they draw module-wide)."""
+
+
+class SyntheticSource(GeneratedSource):
+    """A `FrameSource` that renders the frames of one synthetic clip on demand.
+
+    ``path`` is ``synthetic://<subject>/<clip>``; frame numbers are 1..L; ``read(n)`` is
+    deterministic (noise is seeded by clip and frame number, not by reading order).
+    ``identity`` (`FaceIdentity`) and ``motion`` (`ClipMotion`) are the ground truth behind the pixels.
+    """
+
+    def read(self, number: int) -> np.ndarray:
+        """Frame ``number`` (1..L) as uint8 RGB (S, S, 3); ``KeyError`` for a number outside the clip."""
+        m, i, size = self.motion, self._index(number), self.size[0]
         noise = None
         if m.noise_sigma > 0:
             noise = _rng(m.noise_seed, 1000 + number).standard_normal((size, size, 3), np.float32) * m.noise_sigma
         return render_frame(self.identity, m.label, m.amplitude * float(m.intensity[i]), float(m.blink[i]),
                             (float(m.head[i, 0]), float(m.head[i, 1])), float(m.gain[i]), noise, size)
-
-    def close(self) -> None:
-        """Nothing to release (the identity layers are cached module-wide)."""
 
 
 def _motion(seed, label: str, n_frames: int, onset_i: int, apex_i: int, offset_i: int, amplitude: float,
