@@ -36,12 +36,16 @@ FOLDS_JOB=$(sbatch --parsable \
   --wrap="set -e; S=\$(sed -n \"\$((SLURM_ARRAY_TASK_ID + 1))p\" '$RUN_DIR/slurm/subjects.txt'); \
           $CMNET loso '$DB' --fold \"\$S\" --run-dir '$RUN_DIR' --progress jsonl --workers 4 $*")
 
+# The merge pools the baseline too when the folds ran it (--with-baseline); it trains nothing.
+MERGE_OPTS=""
+for opt in "$@"; do [ "$opt" = "--with-baseline" ] && MERGE_OPTS="--with-baseline"; done
+
 MERGE_JOB=$(sbatch --parsable \
   --job-name=cmnet-loso-merge \
   --dependency=afterok:"$FOLDS_JOB" \
   --cpus-per-task=1 --mem=2G --time=00:10:00 \
   --output="$RUN_DIR/slurm/merge-%j.out" \
-  --wrap="$CMNET loso --merge '$RUN_DIR'")
+  --wrap="$CMNET loso --merge '$RUN_DIR' $MERGE_OPTS")
 
 echo "submitted folds as array job $FOLDS_JOB and the merge as job $MERGE_JOB"
 echo "results: $RUN_DIR/metrics.json, metrics.csv, per_class.csv (folds: $RUN_DIR/folds/<fold>/result.json)"
