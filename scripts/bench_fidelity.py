@@ -36,7 +36,7 @@ from cmnet_core.data.real_texture import real_texture_clip_specs, split_persons,
 from cmnet_core.model import CMNetConfig  # noqa: E402
 from cmnet_core.preprocess.types import PreprocessSettings  # noqa: E402
 from cmnet_core.train import fidelity as fid  # noqa: E402
-from cmnet_core.train.config import PRESET_TRAINING, TrainConfig  # noqa: E402
+from cmnet_core.train.config import AUGMENTS, PRESET_TRAINING, TrainConfig  # noqa: E402
 from cmnet_core.train.dataset import preprocess_clips  # noqa: E402
 from cmnet_core.train.metrics import confusion_matrix, scores  # noqa: E402
 from cmnet_core.train.trainer import Trainer  # noqa: E402
@@ -217,7 +217,7 @@ def main(argv=None) -> int:
     p.add_argument("--lr", type=float, default=train_defaults["lr"], help="Adam learning rate")
     p.add_argument("--seeds", type=int, nargs="+", default=[0], help="training seeds (one model per seed)")
     p.add_argument("--preset", default="cpu", help="CMNetConfig preset of the main model")
-    p.add_argument("--augment", default="clip", choices=("none", "clip"), help="training augmentation")
+    p.add_argument("--augment", default="clip", choices=AUGMENTS, help="training augmentation")
     p.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                    help="CMNetConfig overrides for the main model (JSON values), e.g. image_size=48")
     p.add_argument("--variant", nargs="+", action="append", default=[], metavar="NAME FIELD=VALUE",
