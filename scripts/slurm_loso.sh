@@ -11,7 +11,10 @@
 # Every task runs `cmnet loso DB --fold <its fold> --run-dir RUN_DIR` with the same options, so all folds share
 # one config.json (a task with other options is refused) and one preprocessing cache. A task that is pre-empted or
 # times out resumes from its fold's last.pt when resubmitted (`scontrol requeue` or sbatch again).
-# Edit the #SBATCH lines below for your cluster (partition, account, GPU type, time).
+# Resources per fold task come from the environment (defaults in brackets): FOLD_GRES [gpu:1; empty = no GPU],
+# FOLD_CPUS [8], FOLD_MEM [32G], FOLD_TIME [08:00:00]; e.g. a CPU-only cluster with the cpu preset:
+#   FOLD_GRES= FOLD_CPUS=2 FOLD_MEM=4G scripts/slurm_loso.sh DB RUN --preset cpu --with-baseline
+# Add partition/account options for your cluster to the sbatch calls below.
 set -euo pipefail
 
 DB=${1:?usage: slurm_loso.sh DB_ROOT RUN_DIR [cmnet loso options]}
@@ -28,10 +31,13 @@ N=${#SUBJECTS[@]}
 printf '%s\n' "${SUBJECTS[@]}" > "$RUN_DIR/slurm/subjects.txt"
 echo "$N folds: ${SUBJECTS[*]}"
 
+GRES=()
+FOLD_GRES=${FOLD_GRES-gpu:1}
+[ -n "$FOLD_GRES" ] && GRES=(--gres="$FOLD_GRES")
 FOLDS_JOB=$(sbatch --parsable \
   --job-name=cmnet-loso \
   --array=0-$((N - 1)) \
-  --gres=gpu:1 --cpus-per-task=8 --mem=32G --time=08:00:00 \
+  "${GRES[@]}" --cpus-per-task="${FOLD_CPUS:-8}" --mem="${FOLD_MEM:-32G}" --time="${FOLD_TIME:-08:00:00}" \
   --output="$RUN_DIR/slurm/fold-%a-%A.out" \
   --wrap="set -e; S=\$(sed -n \"\$((SLURM_ARRAY_TASK_ID + 1))p\" '$RUN_DIR/slurm/subjects.txt'); \
           $CMNET loso '$DB' --fold \"\$S\" --run-dir '$RUN_DIR' --progress jsonl --workers 4 $*")

@@ -211,9 +211,10 @@ def precheck_config(run_dir: Path, config: dict) -> None:
 
 
 #: What a run folder may hold before its config.json is written (a run cancelled or refused while preprocessing).
-_RUN_FILES = ("checkpoints", "log.jsonl", "timing.json", "folds", "baseline", "slurm")
+_RUN_FILES = ("checkpoints", "log.jsonl", "timing.json", "folds", "baseline", "slurm", "cache")
 #: What may stand in a run folder before the run writes its config.json: the logs of whoever launched it (the
-#: app's RunProcess writes progress.jsonl and stderr.log first, scripts/slurm_loso.sh its slurm/ logs, a cancel
+#: app's RunProcess writes progress.jsonl and stderr.log first, scripts/slurm_loso.sh its slurm/ logs and the shared
+#: preprocessing cache/ (CMNET_CACHE_DIR=RUN/cache) that a sibling fold task may create first, a cancel
 #: request file). Anything else (images, sheets, another run) means the folder is not a new run's.
 _LAUNCHER_SUFFIXES = (".log", ".jsonl", ".out", ".err", ".txt", ".request")
 

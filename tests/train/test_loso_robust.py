@@ -227,6 +227,7 @@ def test_run_dir_made_by_a_launcher_is_accepted(dbs, tmp_path, capsys):
     db, _, _ = dbs
     run = tmp_path / "launched"
     (run / "slurm").mkdir(parents=True)
+    (run / "cache").mkdir()  # slurm_loso.sh's shared preprocessing cache, made by whichever fold task starts first
     for name in ("progress.jsonl", "stderr.log", "slurm/fold-1-7.out"):
         (run / name).write_text("")
     assert main(["loso", str(db), "--model", "baseline", *TINY, "--run-dir", str(run)]) == 0
