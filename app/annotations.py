@@ -11,7 +11,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from cmnet_core.data.annotation_io import (AnnotationFileError, AnnotationRecord, load_store, recoverable_autosave,
-                                           remove_autosave, save_store, write_autosave)
+                                           recoverable_temp_files, remove_autosave, remove_orphan_temps,
+                                           save_store, set_aside_bad_autosave, write_autosave)
 from cmnet_core.data.clip import Annotation, Clip
 
 STORE_NAME = "cmnet-annotations.json"
@@ -59,6 +60,7 @@ class AnnotationStore:
         self.source = source
         self._records: dict[tuple[str, str], Annotation] = {}
         self.dirty = False
+        self._notices: list[str] = []
 
     # ---- access ---------------------------------------------------------------------------
     def annotation_for(self, clip: Clip) -> Annotation:
@@ -96,31 +98,55 @@ class AnnotationStore:
 
     # ---- files ----------------------------------------------------------------------------
     def load(self) -> None:
-        """Read the store file if it exists (raises `AnnotationFileError` when it is unreadable)."""
+        """Read the store file if it exists (raises `AnnotationFileError` when it is unreadable).
+
+        Temporary files of killed saves that hold nothing newer are removed; those holding newer work stay
+        for `recoverable`.
+        """
+        remove_orphan_temps(self.path, keep=recoverable_temp_files(self.path))
         if self.path.exists():
             self._fill(load_store(self.path)[0])
         self.dirty = False
 
-    def recoverable(self) -> Path | None:
-        """The autosave left by a session that did not close cleanly when it holds other annotations than the
-        loaded ones, else None. An autosave equal to the store is removed; an unreadable one is left on disk."""
-        auto = recoverable_autosave(self.path)
-        if auto is None:
-            return None
-        try:
-            records = load_store(auto)[0]
-        except AnnotationFileError:
-            return None
-        if {r.key: r.annotation for r in records} == self._records:
-            remove_autosave(self.path)
-            return None
-        return auto
+    def take_notices(self) -> list[str]:
+        """Messages for the user gathered since the last call (e.g. an unreadable autosave set aside as
+        ``.autosave.bad``); each is returned once."""
+        notes, self._notices = self._notices, []
+        return notes
 
-    def recover(self) -> None:
-        """Take the autosaved annotations (the store stays dirty until saved)."""
+    def _recovery_file(self) -> Path | None:
+        """The autosave when newer than the store, else the newest temporary file of a killed save holding
+        newer work (`recoverable_temp_files`), else None."""
         auto = recoverable_autosave(self.path)
         if auto is not None:
-            self._fill(load_store(auto)[0])
+            return auto
+        temps = recoverable_temp_files(self.path)
+        return temps[0] if temps else None
+
+    def recoverable(self) -> Path | None:
+        """The autosave (or temporary file of a killed save) left by a session that did not close cleanly when
+        it holds other annotations than the loaded ones, else None. A file equal to the store is removed; an
+        unreadable autosave is kept as ``.autosave.bad`` and reported once through `take_notices`."""
+        notice = set_aside_bad_autosave(self.path)
+        if notice:
+            self._notices.append(notice)
+        while True:
+            found = self._recovery_file()
+            if found is None:
+                return None
+            try:
+                records = load_store(found)[0]
+            except AnnotationFileError:
+                return None
+            if {r.key: r.annotation for r in records} != self._records:
+                return found
+            found.unlink(missing_ok=True)  # nothing new in it
+
+    def recover(self) -> None:
+        """Take the recoverable annotations (the store stays dirty until saved)."""
+        found = self._recovery_file()
+        if found is not None:
+            self._fill(load_store(found)[0])
             self.dirty = True
 
     def save(self, path: str | Path | None = None) -> None:
@@ -130,6 +156,7 @@ class AnnotationStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         save_store(self.path, self.records(), self.source)
         remove_autosave(self.path)
+        remove_orphan_temps(self.path)  # the user was offered their contents when the store was opened
         self.dirty = False
 
     def autosave(self) -> Path | None:
@@ -140,8 +167,10 @@ class AnnotationStore:
         return write_autosave(self.path, self.records(), self.source)
 
     def discard_autosave(self) -> None:
-        """Remove the autosave (the user chose not to keep unsaved changes)."""
+        """Remove the autosave and the temporary files of killed saves (the user chose not to keep unsaved
+        changes)."""
         remove_autosave(self.path)
+        remove_orphan_temps(self.path)
 
     def _fill(self, records: list[AnnotationRecord]) -> None:
         self._records = {r.key: r.annotation for r in records}

@@ -260,6 +260,17 @@ class MainWindow(QMainWindow):
             self._data_dir = Path(loc or Path.home() / ".cmnet-studio")
         return self._data_dir
 
+    @staticmethod
+    def _earlier_versions_hint(path: Path) -> str:
+        """Where an earlier version of the annotation file ``path`` is, saying only what is on disk."""
+        from cmnet_core.data.annotation_io import backup_path
+
+        backups = [backup_path(path, i) for i in (1, 2, 3) if backup_path(path, i).exists()]
+        if not backups:
+            return " No earlier version of it is kept (no backup exists yet)."
+        names = ", ".join(b.name for b in backups)
+        return f" Earlier versions are kept as {names}: to go back, copy {backups[0].name} over {path.name}."
+
     def show_document(self, path: Path, clips: list[Clip], database, store: AnnotationStore,
                       is_demo: bool = False) -> None:
         """Make ``clips`` the document: load saved annotations, offer crash recovery, show the first clip."""
@@ -268,13 +279,15 @@ class MainWindow(QMainWindow):
         except AnnotationFileError as exc:
             dialogs.error(self, "Annotations not loaded",
                           f"{exc}\n\nThe file is left untouched; new annotations will be saved over it only "
-                          f"when you save. To go back to an earlier version, copy {store.path.name}.001 "
-                          f"over {store.path.name}.")
+                          f"when you save.{self._earlier_versions_hint(store.path)}")
         except Exception as exc:  # noqa: BLE001 - a reader bug must not abort the window through Qt
             dialogs.error(self, "Annotations not loaded",
                           f"{store.path}: unexpected error while reading the annotations ({exc}). The file is "
                           "left untouched; move it aside to start with no annotations.")
-        if store.recoverable() is not None:
+        recoverable = store.recoverable()
+        for notice in store.take_notices():
+            dialogs.info(self, "Autosave not recovered", notice)
+        if recoverable is not None:
             if dialogs.ask_yes_no(self, "Recover annotations",
                                   f"CMNet Studio did not close cleanly last time and kept unsaved annotations "
                                   f"for {path.name}. Recover them?", default=True):

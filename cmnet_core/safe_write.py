@@ -64,20 +64,57 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~mask
 
 
-def write_bytes_atomically(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary ``.<name>.*.tmp`` in the same folder and `os.replace`.
+def _keep_group(fd: int, path: Path) -> None:
+    """Give the open temporary file ``fd`` the group of the ``path`` it replaces, where we may (a shared data
+    folder keeps its group); silently left as is when we may not or ``path`` is new."""
+    try:
+        gid = path.stat().st_gid
+    except OSError:
+        return
+    try:
+        if os.fstat(fd).st_gid != gid:
+            os.fchown(fd, -1, gid)
+    except (OSError, AttributeError):
+        pass
 
-    Returns the path. Raises `DiskFullError` when the disk is full and `OSError` for other write failures;
-    either way the temporary file is removed and the previous ``path`` (if any) is left as it was. The file
-    keeps the permission bits of the one it replaces (a new one gets those of a plain new file).
+
+def write_temp_file(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to a new temporary ``.<name>.*.tmp`` beside ``path``, flushed to disk, with the mode and
+    group ``path`` has (or those of a plain new file); returns the temporary file, which the caller moves over
+    ``path`` with `os.replace` (and removes when it gives up).
+
+    Raises `DiskFullError` when the disk is full and `OSError` for other write failures; either way no
+    temporary file is left and ``path`` is not touched.
     """
     path = Path(path)
     mode = _mode_for(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, mode)
+        _keep_group(fd, path)
         with os.fdopen(fd, "wb") as fh:
             _write_all(fh, data, path)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        if is_disk_full(exc):
+            raise DiskFullError(path) from exc
+        raise
+    return Path(tmp)
+
+
+def write_bytes_atomically(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary ``.<name>.*.tmp`` in the same folder and `os.replace`.
+
+    Returns the path. Raises `DiskFullError` when the disk is full and `OSError` for other write failures;
+    either way the temporary file is removed and the previous ``path`` (if any) is left as it was. The file
+    keeps the permission bits and group of the one it replaces (a new one gets those of a plain new file).
+    """
+    path = Path(path)
+    tmp = write_temp_file(path, data)
+    try:
         os.replace(tmp, path)
     except BaseException as exc:
         try:
@@ -95,4 +132,5 @@ def write_text_atomically(path: str | Path, text: str) -> Path:
     return write_bytes_atomically(path, text.encode("utf-8"))
 
 
-__all__ = ["DiskFullError", "free_mb", "is_disk_full", "write_bytes_atomically", "write_text_atomically"]
+__all__ = ["DiskFullError", "free_mb", "is_disk_full", "write_bytes_atomically", "write_temp_file",
+           "write_text_atomically"]

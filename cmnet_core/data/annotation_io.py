@@ -15,14 +15,17 @@ Pure file I/O (no Qt) so that the GUI, the CLI and scripts share one format.
 from __future__ import annotations
 
 import csv
+import glob
 import io
 import json
 import os
 import shutil
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..safe_write import DiskFullError, is_disk_full, write_temp_file, write_text_atomically
 from .clip import Annotation
 
 FORMAT = "cmnet-studio-annotations"
@@ -56,24 +59,13 @@ class AnnotationRecord:
 
 # ---- atomic writing ------------------------------------------------------------------------
 def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temporary file in the same folder, fsync, `os.replace`).
+    """Write ``text`` to ``path`` atomically (temporary file in the same folder, fsync, `os.replace`), keeping
+    the mode and group of the file it replaces (`cmnet_core.safe_write`).
 
-    Raises `OSError` when the folder is not writable; the previous file is then left untouched.
+    Raises `OSError` (`DiskFullError` when the disk is full) when it cannot be written; the previous file is
+    then left untouched and no temporary file is left.
     """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    write_text_atomically(path, text)
 
 
 def backup_path(path: str | Path, index: int) -> Path:
@@ -85,19 +77,125 @@ def backup_path(path: str | Path, index: int) -> Path:
 def rotate_backups(path: str | Path, keep: int = 3) -> None:
     """Shift ``.001`` → ``.002`` … (dropping the oldest beyond ``keep``) and copy ``path`` to ``.001``.
 
-    The current file is copied, never moved, so it stays in place until the new version replaces it.
+    The current file is copied (through a temporary file), never moved, so it stays in place; a copy that
+    fails (full disk) leaves every backup as it was. `save_store` does not call this: it rotates only once
+    the new version is safely written.
     """
     path = Path(path)
     if keep <= 0 or not path.exists():
         return
-    oldest = backup_path(path, keep)
-    if oldest.exists():
-        oldest.unlink()
+    staged = _stage_backup(path)
+    try:
+        _shift_backups(path, keep, staged)
+    except BaseException:
+        _unlink_quietly(staged)
+        raise
+
+
+def _unlink_quietly(path: Path | None) -> None:
+    if path is None:
+        return
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _stage_backup(path: Path) -> Path:
+    """A temporary ``.<name>.001.*.tmp`` holding the current ``path`` (a hard link when the file system allows
+    it, which takes no space, else a copy); removed again when it cannot be made."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.001.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp)
+    try:
+        os.link(path, tmp)
+    except OSError:
+        try:
+            shutil.copy2(path, tmp)
+        except BaseException as exc:
+            _unlink_quietly(Path(tmp))
+            if is_disk_full(exc):
+                raise DiskFullError(backup_path(path, 1)) from exc
+            raise
+    return Path(tmp)
+
+
+def _shift_backups(path: Path, keep: int, staged: Path) -> None:
+    """Renames only (no data written): ``.002`` → ``.003`` … (the oldest replaced), ``.001`` → ``.002``,
+    then ``staged`` → ``.001``."""
     for i in range(keep - 1, 0, -1):
         src = backup_path(path, i)
         if src.exists():
             os.replace(src, backup_path(path, i + 1))
-    shutil.copy2(path, backup_path(path, 1))
+    os.replace(staged, backup_path(path, 1))
+
+
+# ---- temporary files left by killed saves ----------------------------------------------------
+#: Orphan temporary files younger than this are left alone: they may belong to a save in progress.
+TEMP_MIN_AGE_S = 30.0
+
+
+def orphan_temp_files(path: str | Path) -> list[Path]:
+    """The temporary ``.<name>.*.tmp`` files beside ``path`` (the store, its autosave, a backup being made)
+    that a save killed midway (kill -9, power cut) left behind, oldest first."""
+    path = Path(path)
+    try:
+        found = [p for p in path.parent.glob(glob.escape(f".{path.name}.") + "*.tmp") if p.is_file()]
+    except OSError:
+        return []
+    return sorted(found, key=_mtime_ns)
+
+
+def _mtime_ns(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+def _records_or_none(path: Path) -> dict | None:
+    try:
+        return {r.key: r.annotation for r in load_store(path)[0]}
+    except (AnnotationFileError, OSError):
+        return None
+
+
+def recoverable_temp_files(path: str | Path) -> list[Path]:
+    """Temporary files of killed saves (`orphan_temp_files`) that hold work the store lacks: a valid
+    annotation file, newer than the store (or the store is missing), with other annotations than the store.
+    Newest first; the app offers the first for recovery."""
+    path = Path(path)
+    store_ns = _mtime_ns(path) if path.exists() else None
+    current = _records_or_none(path) if store_ns is not None else None
+    found = []
+    for tmp in orphan_temp_files(path):
+        if f".{path.name}.001." in tmp.name:
+            continue  # a backup being made holds the old version
+        if store_ns is not None and _mtime_ns(tmp) <= store_ns:
+            continue
+        records = _records_or_none(tmp)
+        if records is not None and records != current:
+            found.append(tmp)
+    return found[::-1]
+
+
+def remove_orphan_temps(path: str | Path, keep=(), min_age_s: float = TEMP_MIN_AGE_S) -> list[Path]:
+    """Delete the `orphan_temp_files` of ``path`` older than ``min_age_s`` seconds, except those in ``keep``;
+    returns the deleted ones."""
+    import time
+
+    keep = {Path(k) for k in keep}
+    limit = time.time_ns() - int(min_age_s * 1e9)
+    removed = []
+    for tmp in orphan_temp_files(path):
+        if tmp in keep or _mtime_ns(tmp) > limit:
+            continue
+        try:
+            tmp.unlink()
+            removed.append(tmp)
+        except OSError:
+            pass
+    return removed
 
 
 # ---- the JSON store --------------------------------------------------------------------------
@@ -194,11 +292,32 @@ def dumps_store(records: list[AnnotationRecord], source: str = "") -> str:
 def save_store(path: str | Path, records: list[AnnotationRecord], source: str = "", backups: int = 3) -> None:
     """Save ``records`` to ``path`` atomically, keeping ``backups`` rotating backups of the previous file.
 
-    Raises `OSError` when the file cannot be written (the previous file and its backups stay intact).
+    The new version is first written in full to a temporary file (with the mode and group of the file it
+    replaces); only then are the backups rotated (renames, no data written) and the temporary file moved over
+    ``path``. Orphan temporary files of earlier killed saves are removed afterwards, except those holding
+    newer work (`recoverable_temp_files`), which the app offers for recovery.
+
+    Raises `OSError` (`DiskFullError`: "disk full at PATH (N MB free)") when the file cannot be written; the
+    previous file and its backups then stay exactly as they were and no temporary file is left.
     """
-    text = dumps_store(records, source)
-    rotate_backups(path, backups)
-    atomic_write_text(path, text)
+    path = Path(path)
+    data = dumps_store(records, source).encode("utf-8")
+    keep = set(recoverable_temp_files(path))
+    tmp = write_temp_file(path, data)
+    staged = None
+    try:
+        if backups > 0 and path.exists():
+            staged = _stage_backup(path)
+            _shift_backups(path, backups, staged)
+            staged = None
+        os.replace(tmp, path)
+    except BaseException as exc:
+        _unlink_quietly(staged)
+        _unlink_quietly(tmp)
+        if is_disk_full(exc) and not isinstance(exc, DiskFullError):
+            raise DiskFullError(path) from exc
+        raise
+    remove_orphan_temps(path, keep=keep)
 
 
 def load_store(path: str | Path) -> tuple[list[AnnotationRecord], str]:
@@ -214,8 +333,7 @@ def load_store(path: str | Path) -> tuple[list[AnnotationRecord], str]:
         raise AnnotationFileError(f"{path}: annotation file not found") from exc
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise AnnotationFileError(
-            f"{path}: cannot be read as an annotation file ({exc}); the previous version is kept as "
-            f"{backup_path(path, 1).name}") from exc
+            f"{path}: cannot be read as an annotation file ({exc}); {_restore_hint(path)}") from exc
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise AnnotationFileError(f"{path}: not a CMNet Studio annotation file (no \"format\": \"{FORMAT}\"); "
                                   f"{_restore_hint(path)}")
@@ -241,6 +359,12 @@ def write_autosave(path: str | Path, records: list[AnnotationRecord], source: st
     """Atomically write the unsaved state to ``autosave_path(path)``; returns that path."""
     target = autosave_path(path)
     atomic_write_text(target, dumps_store(records, source))
+    try:  # as shared as the store it stands in for (a colleague may have to recover it)
+        mode = stat.S_IMODE(Path(path).stat().st_mode)
+        if stat.S_IMODE(target.stat().st_mode) != mode:
+            os.chmod(target, mode)
+    except OSError:
+        pass
     return target
 
 
@@ -253,6 +377,38 @@ def recoverable_autosave(path: str | Path) -> Path | None:
     if path.exists() and path.stat().st_mtime_ns > auto.stat().st_mtime_ns:
         return None
     return auto
+
+
+def bad_autosave_path(path: str | Path) -> Path:
+    """``<file>.autosave.bad``: where an unreadable autosave is kept (`set_aside_bad_autosave`)."""
+    path = Path(path)
+    return path.with_name(path.name + ".autosave.bad")
+
+
+def set_aside_bad_autosave(path: str | Path) -> str | None:
+    """When ``<file>.autosave`` exists but cannot be read as annotations, rename it to ``<file>.autosave.bad``
+    (replacing an older one) so that it is neither offered nor deleted, and return a message for the user
+    naming both files and what to do; None when there is no autosave or it is readable.
+
+    The message is returned once: the renamed file is not looked at again.
+    """
+    auto = autosave_path(path)
+    if not auto.exists():
+        return None
+    try:
+        load_store(auto)
+        return None
+    except AnnotationFileError as exc:
+        reason = str(exc).split(": ", 1)[-1].split(";", 1)[0]
+    bad = bad_autosave_path(path)
+    try:
+        os.replace(auto, bad)
+    except OSError as exc:
+        return (f"{auto}: the autosaved annotations cannot be read ({reason}) and could not be set aside ({exc}); "
+                "they are not recovered. Move the file aside yourself to keep it.")
+    return (f"{auto}: the autosaved annotations cannot be read ({reason}), so they are not recovered. The file is "
+            f"kept as {bad.name}: open it in a text editor to copy anything you need, or delete it. Your saved "
+            f"annotations in {Path(path).name} are loaded as they were.")
 
 
 def remove_autosave(path: str | Path) -> None:

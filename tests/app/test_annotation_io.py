@@ -56,7 +56,10 @@ def test_autosave_is_recoverable_until_saved(tmp_path):
 def test_load_store_errors_name_the_file(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    with pytest.raises(AnnotationFileError, match="bad.json.*bad.json.001"):
+    with pytest.raises(AnnotationFileError, match=r"bad.json.*no backup \.001 exists yet"):
+        aio.load_store(bad)  # no .001 yet: the message does not promise one
+    aio.backup_path(bad, 1).write_text("{}")
+    with pytest.raises(AnnotationFileError, match="bad.json.*copying bad.json.001 over it"):
         aio.load_store(bad)
     other = tmp_path / "other.json"
     other.write_text('{"clips": []}')
