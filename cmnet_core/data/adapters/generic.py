@@ -11,14 +11,13 @@ without an emotion are listed as skips. Detected when the root holds exactly one
 """
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from ..clip import Annotation, Clip, ClipError
 from ..database import Adapter, Database, DatabaseError, Skip, register_adapter
 from ..protocols import PROTOCOLS, LabelProtocol, as_is_protocol
 from ..readers import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, open_source
-from ..sheets import NotAFrame, as_frame, as_text, cell, read_table
+from ..sheets import NotAFrame, as_frame, as_text, cell, read_csv_rows, read_table
 
 NAME = "generic"
 
@@ -27,11 +26,11 @@ def _csvs_with_clip_column(root: Path) -> list[Path]:
     found = []
     for p in sorted(root.glob("*.csv")):
         try:
-            with open(p, newline="", encoding="utf-8-sig") as fh:
-                header = next(csv.reader(fh), [])
-        except (OSError, UnicodeDecodeError):
+            rows = read_csv_rows(p)
+        except DatabaseError:
             continue
-        if "clip" in {h.strip().lower() for h in header}:
+        header = next((r for r in rows if any(str(v).strip() for v in r)), ())
+        if "clip" in {str(h).strip().lower() for h in header}:
             found.append(p)
     return found
 

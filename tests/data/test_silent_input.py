@@ -1,0 +1,57 @@
+"""Issue 14, "silent or wrong acceptance": inputs that were taken wrongly or without a word."""
+import csv
+from pathlib import Path
+
+import cv2
+import numpy as np
+import openpyxl
+import pytest
+
+from cmnet_core.data.adapters import casme2
+from cmnet_core.data.database import open_database
+
+TINY = np.full((8, 8, 3), 120, np.uint8)
+
+
+def frames(folder: Path, numbers, pattern: str = "img{}.jpg") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in numbers:
+        assert cv2.imwrite(str(folder / pattern.format(n)), TINY)
+    return folder
+
+
+def xlsx_to_csv(src: Path, dst: Path, delimiter: str = ";", bom: bool = True) -> Path:
+    """Save the first sheet of ``src`` as a CSV the way a European spreadsheet program does."""
+    wb = openpyxl.load_workbook(src, read_only=True, data_only=True)
+    rows = [["" if v is None else v for v in r] for r in wb[wb.sheetnames[0]].iter_rows(values_only=True)]
+    wb.close()
+    with open(dst, "w", newline="", encoding="utf-8-sig" if bom else "utf-8") as fh:
+        csv.writer(fh, delimiter=delimiter).writerows(rows)
+    return dst
+
+
+# ---- 1. CASME II sheet as .csv with BOM and ';' ------------------------------------------------
+def casme2_root(tmp_path: Path) -> Path:
+    root = tmp_path / "CASME2"
+    frames(root / "sub01" / "EP02_01f", range(46, 87))
+    frames(root / "sub01" / "EP19_05f", range(396, 447))
+    return root
+
+
+@pytest.mark.parametrize("delimiter", [";", ",", "\t"])
+def test_casme2_csv_sheet_with_bom_and_semicolons(tmp_path, annotation_sheets, delimiter):
+    root = casme2_root(tmp_path)
+    sheet = xlsx_to_csv(annotation_sheets / "CASME2-coding-20140508.xlsx", tmp_path / "CASME2-coding.csv", delimiter)
+    assert sheet.read_bytes().startswith(b"\xef\xbb\xbf")
+    db = casme2.load(root, sheet)
+    assert [(c.subject, c.name, c.label) for c in db.clips] == [
+        ("sub01", "EP02_01f", "happiness"), ("sub01", "EP19_05f", "disgust")]
+    assert (db.clips[0].onset, db.clips[0].apex, db.clips[0].offset) == (46, 59, 86)
+
+
+def test_casme2_csv_sheet_found_beside_the_root(tmp_path, annotation_sheets):
+    root = casme2_root(tmp_path)
+    xlsx_to_csv(annotation_sheets / "CASME2-coding-20140508.xlsx", tmp_path / "CASME2-coding-20140508.csv")
+    db = open_database(root)
+    assert db.sheet.name == "CASME2-coding-20140508.csv"
+    assert [c.name for c in db.clips] == ["EP02_01f", "EP19_05f"]
