@@ -33,7 +33,9 @@ class Database:
     protocol : protocol name (e.g. ``"casme2-5"``, ``"megc2019-3"``).
     labels : the protocol's class names in a fixed order (index = class id).
     clips : the usable clips; every clip.label is in ``labels``.
-    skips : rows/clips that were left out, with reasons.
+    skips : rows/clips that were left out, with reasons (training lists them too).
+    unlabelled : readable clips whose row has no emotion yet: open for annotation, left out of training
+        (each also has a `Skip` saying so). Only the generic adapter fills it.
     """
 
     name: str
@@ -43,6 +45,7 @@ class Database:
     clips: list[Clip] = field(default_factory=list)
     skips: list[Skip] = field(default_factory=list)
     sheet: Path | None = None
+    unlabelled: list[Clip] = field(default_factory=list)
 
     def subjects(self) -> list[str]:
         """Subjects in first-seen order (one LOSO fold each)."""
@@ -67,6 +70,7 @@ class Database:
             "per_class": {lab: sum(1 for c in self.clips if c.label == lab) for lab in self.labels},
             "per_subject": dict(Counter(c.subject for c in self.clips)),
             "skipped": [{"item": s.item, "reason": s.reason} for s in self.skips],
+            "unlabelled": [c.name for c in self.unlabelled],
         }
 
     def summary_text(self) -> str:
@@ -78,6 +82,10 @@ class Database:
             "per class: " + ", ".join(f"{k} {v}" for k, v in s["per_class"].items()),
             "per subject: " + ", ".join(f"{k} {v}" for k, v in s["per_subject"].items()),
         ]
+        if s["unlabelled"]:
+            lines.append(f"{len(s['unlabelled'])} unlabelled clip(s) open for annotation, left out of training "
+                         "until they have an emotion: " + ", ".join(s["unlabelled"][:10])
+                         + (" …" if len(s["unlabelled"]) > 10 else ""))
         if s["skipped"]:
             lines.append(f"skipped {len(s['skipped'])}:")
             lines += [f"  {d['item']}: {d['reason']}" for d in s["skipped"]]

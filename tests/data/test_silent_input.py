@@ -55,3 +55,38 @@ def test_casme2_csv_sheet_found_beside_the_root(tmp_path, annotation_sheets):
     db = open_database(root)
     assert db.sheet.name == "CASME2-coding-20140508.csv"
     assert [c.name for c in db.clips] == ["EP02_01f", "EP19_05f"]
+
+
+# ---- 2. generic clips.csv with only a `clip` column --------------------------------------------
+def only_clip_column(root: Path) -> Path:
+    frames(root / "trial1", range(1, 11), "f{:03d}.png")
+    frames(root / "trial2", range(1, 6), "f{:03d}.png")
+    (root / "clips.csv").write_text("clip\ntrial1\ntrial2\n")
+    return root
+
+
+def test_generic_clip_column_only_lists_unlabelled_clips(tmp_path):
+    db = open_database(only_clip_column(tmp_path))
+    assert db.name == "generic" and db.clips == []                      # nothing to train on ...
+    assert [c.name for c in db.unlabelled] == ["trial1", "trial2"]      # ... but open for annotation
+    assert all(c.label is None for c in db.unlabelled)
+    skips = {s.item: s.reason for s in db.skips}
+    assert set(skips) == {"clips.csv row 2 (trial1)", "clips.csv row 3 (trial2)"}
+    reason = skips["clips.csv row 2 (trial1)"]
+    assert "no emotion label" in reason and "left out of training" in reason and "emotion" in reason
+    assert "2 unlabelled" in db.summary_text()
+
+
+def test_gui_opens_unlabelled_generic_database(tmp_path):
+    from app.opening import open_path
+
+    clips, db, _ = open_path(only_clip_column(tmp_path))
+    assert db is not None and [c.name for c in clips] == ["trial1", "trial2"]
+
+
+def test_training_preflight_lists_unlabelled_reason(tmp_path):
+    from cmnet_core.train.preflight import check_frames
+
+    db = open_database(only_clip_column(tmp_path))
+    text = "\n".join(p.message for p in check_frames(db))
+    assert "no emotion label: listed for annotation" in text

@@ -6,7 +6,8 @@ that stem), and optionally ``subject`` (default: the clip's name, one LOSO fold 
 ``onset``, ``apex``, ``offset`` (the source's frame numbers: 0-based for videos; empty = whole
 clip / apex spotting), ``emotion``, ``aus``, ``notes``. Without a protocol every emotion found is a
 class (protocol ``as-is``); a named protocol accepts emotions equal to its class names. Rows
-without an emotion are listed as skips. Detected when the root holds exactly one CSV with a
+without an emotion (or a CSV with no ``emotion`` column) give readable clips in ``Database.unlabelled``:
+open for annotation, left out of training with a skip saying so. Detected when the root holds exactly one CSV with a
 ``clip`` column.
 """
 from __future__ import annotations
@@ -86,7 +87,8 @@ def load(root: Path, sheet: Path | None = None, protocol: str | None = None) -> 
         where = table.where(number)
         name = as_text(cell(values, col["clip"]))
         label, reason = proto.classify(NAME, as_text(cell(values, col["emotion"])))
-        if label is None:
+        unlabelled = label is None and not as_text(cell(values, col["emotion"]))
+        if label is None and not unlabelled:
             db.skips.append(Skip(f"{where} ({name})", reason))
             continue
         try:
@@ -107,7 +109,15 @@ def load(root: Path, sheet: Path | None = None, protocol: str | None = None) -> 
             db.skips.append(Skip(f"{where} ({name})", "; ".join(problems)))
             continue
         subject = as_text(cell(values, col["subject"])) or Path(name).stem
-        db.clips.append(Clip(source, Path(name).stem, subject, NAME, ann))
+        clip = Clip(source, Path(name).stem, subject, NAME, ann)
+        if unlabelled:
+            db.unlabelled.append(clip)
+            where_col = "its 'emotion' cell" if col["emotion"] is not None else "an 'emotion' column"
+            db.skips.append(Skip(f"{where} ({name})", f"no emotion label: listed for annotation, left out of "
+                                 f"training until it has one (fill in {where_col} in {Path(sheet).name}, "
+                                 "or annotate it in CMNet Studio)"))
+            continue
+        db.clips.append(clip)
     return db
 
 
