@@ -90,3 +90,69 @@ def test_training_preflight_lists_unlabelled_reason(tmp_path):
     db = open_database(only_clip_column(tmp_path))
     text = "\n".join(p.message for p in check_frames(db))
     assert "no emotion label: listed for annotation" in text
+
+
+# ---- 3. very short clips, mixed frame sizes, gaps: notes with the prediction -----------------------
+def _clip(path):
+    from cmnet_core.data.readers import open_clip
+
+    return open_clip(path)
+
+
+def test_still_image_gets_a_note(tmp_path):
+    from cmnet_core.inference import source_notes
+
+    assert cv2.imwrite(str(tmp_path / "face.png"), TINY)
+    text = " ".join(source_notes(_clip(tmp_path / "face.png"), num_frames=16))
+    assert "only 1 source frame" in text and "16" in text and "cannot show a course" in text
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_short_folder_gets_a_note(tmp_path, n):
+    from cmnet_core.inference import source_notes
+
+    clip = _clip(frames(tmp_path / "clip", range(1, n + 1)))
+    text = " ".join(source_notes(clip, num_frames=16))
+    assert f"only {n} source frame" in text and "to 16 (TIM)" in text
+    assert "cannot show a course" in text
+
+
+def test_long_enough_folder_gets_no_note(tmp_path):
+    from cmnet_core.inference import source_notes
+
+    assert source_notes(_clip(frames(tmp_path / "clip", range(1, 21))), num_frames=16) == []
+
+
+def test_one_frame_video_gets_a_note(tmp_path):
+    from cmnet_core.inference import source_notes
+
+    path = tmp_path / "one.avi"
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (16, 16))
+    w.write(np.zeros((16, 16, 3), np.uint8))
+    w.release()
+    text = " ".join(source_notes(_clip(path), num_frames=16))
+    assert "only 1 source frame" in text
+
+
+def test_mixed_sizes_and_gap_get_notes(tmp_path):
+    from cmnet_core.inference import source_notes
+
+    folder = frames(tmp_path / "clip", [1, 2, 3, 4, 5, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20])
+    assert cv2.imwrite(str(folder / "img10.jpg"), np.full((12, 10, 3), 90, np.uint8))
+    text = " ".join(source_notes(_clip(folder), num_frames=16))
+    assert "frames of different sizes" in text and "img10.jpg" in text and "10x12" in text
+    assert "frame numbers jump from 5 to 9" in text
+
+
+def test_prediction_of_a_two_frame_folder_carries_the_note(tmp_path):
+    from cmnet_core.data.synthetic import make_synthetic_clip
+    from cmnet_core.demo_model import DEMO_CHECKPOINT
+    from cmnet_core.inference import Predictor
+
+    syn = make_synthetic_clip(7, "happiness", image_size=64, amplitude_px=12.0)
+    folder = tmp_path / "two"
+    folder.mkdir()
+    for i, n in enumerate(syn.frame_numbers[:2]):
+        assert cv2.imwrite(str(folder / f"img{i + 1}.png"), cv2.cvtColor(syn.frame(n), cv2.COLOR_RGB2BGR))
+    pred = Predictor.load(DEMO_CHECKPOINT, device="cpu").predict(_clip(folder))
+    assert any("only 2 source frames" in n and "interpolated to 16 (TIM)" in n for n in pred.provenance["notes"])
