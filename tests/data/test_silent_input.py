@@ -156,3 +156,33 @@ def test_prediction_of_a_two_frame_folder_carries_the_note(tmp_path):
         assert cv2.imwrite(str(folder / f"img{i + 1}.png"), cv2.cvtColor(syn.frame(n), cv2.COLOR_RGB2BGR))
     pred = Predictor.load(DEMO_CHECKPOINT, device="cpu").predict(_clip(folder))
     assert any("only 2 source frames" in n and "interpolated to 16 (TIM)" in n for n in pred.provenance["notes"])
+
+
+# ---- 4. `cmnet train` with 0 usable clips says what is true --------------------------------------
+def test_train_with_only_unlabelled_clips_says_zero_usable(tmp_path, capsys):
+    from cmnet_core.cli import main
+
+    root = only_clip_column(tmp_path / "lab")
+    rc = main(["train", str(root), "--runs", str(tmp_path / "runs")])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "after holding out" not in err
+    assert "0 usable clips" in err and "2 × no emotion label" in err and "clips.csv" in err
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("*.pt"))
+
+
+def test_train_with_samm_sheet_as_casme2_hints_wrong_sheet(tmp_path, annotation_sheets, capsys):
+    from cmnet_core.cli import main
+
+    root = casme2_root(tmp_path)
+    rc = main(["train", str(root), "--kind", "casme2", "--sheet",
+               str(annotation_sheets / "SAMM_Micro_FACS_Codes_v2.xlsx"), "--runs", str(tmp_path / "runs")])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "0 usable clips" in err and "wrong sheet?" in err and "SAMM" in err
+    assert "missing clip folder" in err
+
+
+def test_info_with_wrong_sheet_shows_the_hint(tmp_path, annotation_sheets):
+    db = open_database(casme2_root(tmp_path), sheet=annotation_sheets / "SAMM_Micro_FACS_Codes_v2.xlsx", kind="casme2")
+    assert db.clips == [] and "wrong sheet?" in db.summary_text()
