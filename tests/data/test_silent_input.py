@@ -186,3 +186,11 @@ def test_train_with_samm_sheet_as_casme2_hints_wrong_sheet(tmp_path, annotation_
 def test_info_with_wrong_sheet_shows_the_hint(tmp_path, annotation_sheets):
     db = open_database(casme2_root(tmp_path), sheet=annotation_sheets / "SAMM_Micro_FACS_Codes_v2.xlsx", kind="casme2")
     assert db.clips == [] and "wrong sheet?" in db.summary_text()
+
+
+def test_loso_with_only_unlabelled_clips_says_zero_usable(tmp_path, capsys):
+    from cmnet_core.cli import main
+
+    rc = main(["loso", str(only_clip_column(tmp_path / "lab")), "--runs", str(tmp_path / "runs")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "0 usable clips" in err and "no emotion label" in err
