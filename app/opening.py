@@ -55,10 +55,10 @@ def open_path(path: str | Path) -> tuple[list[Clip], Database | None, list[str]]
         except DatabaseError as exc:
             db_error = str(exc)
         else:
-            if not db.clips:
+            if not db.clips and not db.unlabelled:
                 raise OpenError(f"{path} was recognised as a {db.name} database but no clip could be used:\n"
                                 + db.summary_text())
-            return list(db.clips), db, []
+            return list(db.clips) + list(db.unlabelled), db, []
         clips, skipped = open_media_folder(path)
         if clips:
             return clips, None, skipped

@@ -235,7 +235,7 @@ class Predictor:
         t2 = time.perf_counter()
         stage(1.0, "done")
         numbers = clip.frame_numbers
-        notes += source_notes(clip)
+        notes += source_notes(clip, settings.num_frames)
         if self.metadata.get("synthetic") and not clip.true_intensity:
             notes.append("this model was trained on synthetic faces only: on real video its label and intensity "
                          "curve mean nothing (train or fine-tune on your own clips)")
@@ -258,17 +258,76 @@ class Predictor:
                         "seconds": {"preprocess": round(t1 - t0, 4), "model": round(t2 - t1, 4)}})
 
 
-def source_notes(clip: Clip) -> list[str]:
-    """Remarks on the clip's source worth showing with a prediction: a video whose header promises more (or
-    fewer) frames than decode (a truncated or damaged file; `VideoSource.reported_count` vs ``frame_count``),
-    when they differ by more than `COUNT_MISMATCH` of the header's count. Empty for frame folders."""
+#: Fewer source frames than this in onset..offset and the intensity curve cannot show a course (onset, apex,
+#: offset need at least 3 distinct frames plus one to rise from); CAS(ME)^3 has 1–3-frame MEs, so such clips are
+#: predicted, with a note.
+MIN_COURSE_FRAMES = 4
+#: Frame files whose size is checked for a mixed-size folder (headers only, first this many in onset..offset).
+SIZE_CHECK_LIMIT = 2000
+
+
+def source_notes(clip: Clip, num_frames: int | None = None) -> list[str]:
+    """Remarks on the clip's source worth showing with a prediction.
+
+    - a video whose header promises more (or fewer) frames than decode (a truncated or damaged file;
+      `VideoSource.reported_count` vs ``frame_count``), when they differ by more than `COUNT_MISMATCH` of the
+      header's count;
+    - fewer than `MIN_COURSE_FRAMES` source frames in onset..offset (a still image, a 1-frame video, a 1–3-frame
+      folder): the frames are repeated/interpolated to ``num_frames`` (TIM) and the curve shows no course;
+    - a frame folder whose images differ in size (every frame is resized; two clips mixed in one folder?);
+    - a gap in a folder's frame numbers inside onset..offset (frames sampled across the gap).
+    """
     src = clip.source
+    notes: list[str] = []
     reported = getattr(src, "reported_count", None)
-    if not reported or getattr(src, "count_source", "header") != "decoded":
-        return []
-    decoded = len(src.frame_numbers)
-    if abs(reported - decoded) <= COUNT_MISMATCH * reported:
-        return []
-    return [f"the video header says {reported} frames but {decoded} decode "
-            f"({'the file may be truncated or damaged' if decoded < reported else 'the header is wrong'}); "
-            f"predicted on the {decoded} decoded frames"]
+    if reported and getattr(src, "count_source", "header") == "decoded":
+        decoded = len(src.frame_numbers)
+        if abs(reported - decoded) > COUNT_MISMATCH * reported:
+            notes.append(f"the video header says {reported} frames but {decoded} decode "
+                         f"({'the file may be truncated or damaged' if decoded < reported else 'the header is wrong'}); "
+                         f"predicted on the {decoded} decoded frames")
+    numbers = list(clip.frame_numbers)
+    if not numbers:
+        return notes
+    try:
+        lo, hi = clip.span()
+    except Exception:  # an annotation outside the clip: the whole clip
+        lo, hi = numbers[0], numbers[-1]
+    inside = [n for n in numbers if lo <= n <= hi] or numbers
+    n_src = len(inside)
+    if n_src < MIN_COURSE_FRAMES:
+        n = num_frames or "N"
+        what = "repeated" if n_src == 1 else "interpolated"
+        notes.append(f"only {n_src} source frame{'s' if n_src != 1 else ''} in {clip.path.name}"
+                     f"{f' (frames {lo}..{hi})' if n_src != len(numbers) else ''}: {what} to {n} (TIM); the "
+                     "intensity curve cannot show a course (the label still applies; CAS(ME)^3 codes 1–3-frame MEs)")
+    files = getattr(src, "files", None)
+    if isinstance(files, dict) and len(inside) > 1:
+        sizes = _image_sizes([files[k] for k in inside[:SIZE_CHECK_LIMIT] if k in files])
+        if len(sizes) > 1:
+            common = max(sizes, key=lambda s: len(sizes[s]))
+            odd = [f"{w}x{h} ({', '.join(p.name for p in sizes[(w, h)][:3])}"
+                   f"{' …' if len(sizes[(w, h)]) > 3 else ''})" for (w, h) in sizes if (w, h) != common]
+            notes.append(f"frames of different sizes in {clip.path}: most are {common[0]}x{common[1]}, but "
+                         f"{'; '.join(odd)}; every frame was resized to the same face crop. Check that the folder "
+                         "holds one clip only")
+    for a, b in getattr(src, "gaps", None) or []:
+        if a - 1 >= lo and b + 1 <= hi:
+            notes.append(f"frame numbers jump from {a - 1} to {b + 1} in {clip.path} (frame"
+                         f"{f's {a}..{b}' if b > a else f' {a}'} missing): sampled across the gap, so the course "
+                         "is compressed there; restore the frames if they were lost")
+    return notes
+
+
+def _image_sizes(paths: list[Path]) -> dict[tuple[int, int], list[Path]]:
+    """``(width, height)`` → files, from the image headers (PIL reads no pixels); unreadable files left out."""
+    from PIL import Image
+
+    out: dict[tuple[int, int], list[Path]] = {}
+    for p in paths:
+        try:
+            with Image.open(p) as im:
+                out.setdefault(tuple(im.size), []).append(p)
+        except Exception:  # unreadable here: the reader reports it when the frame is used
+            continue
+    return out

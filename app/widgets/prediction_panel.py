@@ -177,6 +177,10 @@ class PredictionPanel(QGroupBox):
         self.warning.setWordWrap(True)
         self.warning.setStyleSheet("color:#e65100")
         self.warning.hide()
+        self.notes = QLabel()  # the prediction's notes (very short clip, mixed frame sizes, gaps, …)
+        self.notes.setWordWrap(True)
+        self.notes.setStyleSheet("color:#e65100")
+        self.notes.hide()
         self._loaded = False
         self.bars = ProbabilityBars()
         form = QFormLayout()
@@ -195,6 +199,7 @@ class PredictionPanel(QGroupBox):
         lay.addWidget(self.progress)
         lay.addWidget(self.result)
         lay.addWidget(self.intensity_info)
+        lay.addWidget(self.notes)
         lay.addWidget(self.bars)
         lay.addStretch(1)
 
@@ -253,6 +258,8 @@ class PredictionPanel(QGroupBox):
         if prediction is None:
             self.result.setText(" ")
             self.intensity_info.setText(" ")
+            self.notes.setText("")
+            self.notes.hide()
             self.bars.set_probabilities(list(self.bars.bars), None)
             return
         labels = [str(x) for x in prediction.labels]
@@ -261,3 +268,6 @@ class PredictionPanel(QGroupBox):
         self.result.setText(f"Predicted: <b>{labels[best]}</b> ({100 * float(probs[best]):.1f} %)")
         self.bars.set_probabilities(labels, probs)
         self.intensity_info.setText(describe_intensity(prediction))
+        notes = [str(n) for n in ((getattr(prediction, "provenance", None) or {}).get("notes") or [])]
+        self.notes.setText("<br>".join(f"⚠ {html.escape(n)}" for n in notes))
+        self.notes.setVisible(bool(notes))

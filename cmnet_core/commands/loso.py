@@ -145,6 +145,8 @@ def run(args: argparse.Namespace) -> int:
             print("cmnet loso: give a database folder (or --merge RUN)", file=sys.stderr)
             return 2
         db = opt.open_db(args)
+        if not db.clips:
+            raise DatabaseError(db.no_clips_message())
         split, folds = run_folds(db.subjects(), args.k_folds)  # LosoError for a bad K, before any work
         if args.list_subjects:
             print("\n".join(folds))

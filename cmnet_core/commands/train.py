@@ -54,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
     run_dir, existed = None, True
     try:
         db = opt.open_db(args)
+        if not db.clips:
+            raise DatabaseError(db.no_clips_message())
         init = load_checkpoint(args.init) if args.init else None
         init_model = CMNetConfig.from_dict(init.metadata["model_config"]) if init else None
         if init and args.backbone and args.backbone != init_model.backbone:

@@ -33,7 +33,9 @@ class Database:
     protocol : protocol name (e.g. ``"casme2-5"``, ``"megc2019-3"``).
     labels : the protocol's class names in a fixed order (index = class id).
     clips : the usable clips; every clip.label is in ``labels``.
-    skips : rows/clips that were left out, with reasons.
+    skips : rows/clips that were left out, with reasons (training lists them too).
+    unlabelled : readable clips whose row has no emotion yet: open for annotation, left out of training
+        (each also has a `Skip` saying so). Only the generic adapter fills it.
     """
 
     name: str
@@ -43,6 +45,7 @@ class Database:
     clips: list[Clip] = field(default_factory=list)
     skips: list[Skip] = field(default_factory=list)
     sheet: Path | None = None
+    unlabelled: list[Clip] = field(default_factory=list)
 
     def subjects(self) -> list[str]:
         """Subjects in first-seen order (one LOSO fold each)."""
@@ -67,7 +70,47 @@ class Database:
             "per_class": {lab: sum(1 for c in self.clips if c.label == lab) for lab in self.labels},
             "per_subject": dict(Counter(c.subject for c in self.clips)),
             "skipped": [{"item": s.item, "reason": s.reason} for s in self.skips],
+            "unlabelled": [c.name for c in self.unlabelled],
         }
+
+    def skip_summary(self, limit: int = 6) -> str:
+        """The skip reasons grouped and counted, most frequent first: ``'76 × missing clip folder …; 57 × unknown
+        emotion '…''`` (quoted values, paths and numbers folded so that alike reasons count together)."""
+        counts = Counter(_reason_kind(s.reason) for s in self.skips)
+        parts = [f"{n} × {kind}" for kind, n in counts.most_common(limit)]
+        rest = sum(counts.values()) - sum(n for _, n in counts.most_common(limit))
+        return "; ".join(parts) + (f"; {rest} other" if rest else "")
+
+    def sheet_hint(self) -> str:
+        """A "wrong sheet?" hint when no clip came out of the sheet: the sheet's name is another database's
+        (e.g. a SAMM sheet given to the CASME II adapter), or no sheet row matched a clip folder on disk.
+        ``""`` when clips were found or nothing points to the sheet."""
+        if self.clips or self.unlabelled or self.sheet is None:
+            return ""
+        other = _sheet_kind(Path(self.sheet).name, self.name)
+        rows = [s for s in self.skips if s.item.startswith(Path(self.sheet).name)]
+        unlisted = [s for s in self.skips if s.reason == "clip folder has no row in the annotation sheet"]
+        if not other and not (rows and unlisted):
+            return ""
+        looks = f"{Path(self.sheet).name} looks like a {other} sheet, not a {self.name} one; " if other else ""
+        return (f"wrong sheet? {looks}none of its {len(rows)} rows matched a usable clip under {self.root}"
+                f"{f' while {len(unlisted)} clip folder(s) there have no row' if unlisted else ''}. Pass the "
+                f"{self.name} sheet with --sheet, or the right --kind for this sheet")
+
+    def no_clips_message(self) -> str:
+        """What to say when a run finds 0 usable clips: the count, the skip reasons summarised, the wrong-sheet
+        hint where it applies, and what to do."""
+        where = f" with {Path(self.sheet).name}" if self.sheet else ""
+        lines = [f"{self.root}: 0 usable clips to train on in this {self.name} database{where} "
+                 f"({len(self.skips)} row(s)/folder(s) skipped" + (f": {self.skip_summary()})" if self.skips else ")")]
+        if self.unlabelled:
+            lines.append(f"{len(self.unlabelled)} clip(s) have no emotion yet: annotate them (CMNet Studio, or an "
+                         f"'emotion' column in {Path(self.sheet).name if self.sheet else 'the sheet'}), then train")
+        hint = self.sheet_hint()
+        if hint:
+            lines.append(hint)
+        lines.append(f"'cmnet info {self.root}' lists every skipped row with its reason")
+        return "\n".join(lines)
 
     def summary_text(self) -> str:
         """`summary` as readable lines."""
@@ -78,6 +121,13 @@ class Database:
             "per class: " + ", ".join(f"{k} {v}" for k, v in s["per_class"].items()),
             "per subject: " + ", ".join(f"{k} {v}" for k, v in s["per_subject"].items()),
         ]
+        if s["unlabelled"]:
+            lines.append(f"{len(s['unlabelled'])} unlabelled clip(s) open for annotation, left out of training "
+                         "until they have an emotion: " + ", ".join(s["unlabelled"][:10])
+                         + (" …" if len(s["unlabelled"]) > 10 else ""))
+        hint = self.sheet_hint()
+        if hint:
+            lines.append(hint)
         if s["skipped"]:
             lines.append(f"skipped {len(s['skipped'])}:")
             lines += [f"  {d['item']}: {d['reason']}" for d in s["skipped"]]
@@ -143,3 +193,29 @@ def open_database(root: str | Path, sheet: str | Path | None = None, kind: str |
             raise DatabaseError(f"unknown database kind {kind!r}; known: {', '.join(sorted(ADAPTERS))}")
         adapter = ADAPTERS[kind]
     return adapter.load(root, Path(sheet) if sheet is not None else None, protocol)
+
+
+def _reason_kind(reason: str) -> str:
+    """A skip reason with its particulars folded: quoted values → ``'…'``, paths → ``…``, numbers → ``N``,
+    anything after `` (`` or a ``:`` dropped (``"missing clip folder /a/b"`` → ``"missing clip folder …"``)."""
+    import re
+
+    kind = re.split(r" \(|: ", reason, maxsplit=1)[0]
+    kind = re.sub(r"'[^']*'", "'…'", kind)
+    kind = re.sub(r"(?:[A-Za-z]:)?[\\/]\S*", "…", kind)
+    kind = re.sub(r"(?<![\w-])\d+(?![\w-])", "N", kind)
+    return kind.strip()
+
+
+def _sheet_kind(sheet_name: str, kind: str) -> str:
+    """The database whose usual sheet name ``sheet_name`` matches, when it is not ``kind``; else ``""``."""
+    import fnmatch
+
+    from .adapters import casme2, casme3, samm, smic
+
+    for mod, label in ((samm, "SAMM"), (casme2, "CASME II"), (casme3, "CAS(ME)^3"), (smic, "SMIC")):
+        if mod.NAME == kind:
+            continue
+        if any(fnmatch.fnmatch(sheet_name.lower(), pat.lower()) for pat in mod.SHEET_PATTERNS):
+            return label
+    return ""

@@ -70,12 +70,54 @@ def _find_header(raw: Sequence[tuple], required: Iterable[Sequence[str]]) -> int
     return None
 
 
+#: Delimiters a spreadsheet program writes into a "CSV" (';' where ',' is the decimal comma).
+CSV_DELIMITERS = ",;\t|"
+
+
+def sniff_delimiter(sample: str) -> str:
+    """The delimiter of a CSV sample (``csv.Sniffer`` over `CSV_DELIMITERS`); ``','`` when undecidable.
+
+    The sniffer looks at the lines near the top; a delimiter that splits no line is not taken.
+    """
+    try:
+        found = csv.Sniffer().sniff(sample, delimiters=CSV_DELIMITERS).delimiter
+    except csv.Error:
+        found = ""
+    if found and any(found in line for line in sample.splitlines()):
+        return found
+    # Sniffer gives up on ragged files: take the candidate that splits the first non-empty line most.
+    first = next((line for line in sample.splitlines() if line.strip()), "")
+    counts = {d: first.count(d) for d in CSV_DELIMITERS}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def read_csv_rows(path: Path) -> list[tuple]:
+    """Rows of a CSV file: UTF-8 with or without a BOM (or cp1252 as a fallback), delimiter sniffed.
+
+    Raises `DatabaseError` naming the file when it cannot be read as text.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DatabaseError(f"{path}: cannot read this sheet ({exc.strerror or exc})") from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = raw.decode("cp1252")
+        except UnicodeDecodeError as exc:
+            raise DatabaseError(f"{path}: not a text CSV file ({exc}); save it as CSV UTF-8 or .xlsx") from exc
+    delimiter = sniff_delimiter(text[:64 * 1024])
+    import io
+    return [tuple(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+
+
 def _raw_rows(path: Path, sheet: str | None) -> list[tuple[str, list[tuple]]]:
     """``[(sheet_name, rows)]`` for the wanted sheet or all sheets of a workbook / the csv file."""
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            return [("", [tuple(r) for r in csv.reader(fh)])]
+    if suffix in (".csv", ".tsv", ".txt"):
+        return [("", read_csv_rows(path))]
     if suffix not in (".xlsx", ".xlsm"):
         raise DatabaseError(f"{path}: unsupported sheet type {suffix!r}; save it as .xlsx or .csv "
                             "(old .xls files: open in a spreadsheet program and save as .xlsx)")
@@ -103,7 +145,7 @@ def read_table(path: Path | str, required: Iterable[Sequence[str]], sheet: str |
     Parameters
     ----------
     path : .xlsx/.xlsm (read with openpyxl, ``read_only=True, data_only=True``: formulas give
-        their cached values) or .csv (UTF-8, optional BOM).
+        their cached values) or .csv (UTF-8, optional BOM; delimiter ``,`` ``;`` tab or ``|`` sniffed).
     required : one tuple of accepted names (aliases) per required column, e.g.
         ``[("Subject",), ("OnsetFrame", "Onset Frame", "Onset")]``; names compare normalised.
     sheet : worksheet name; ``None`` tries every worksheet in order.

@@ -51,8 +51,11 @@ def holdout_split(samples: Sequence[Sample], subjects: Sequence[str] = (), fract
         held = [s for i, s in enumerate(samples) if i in held_ids]
     held_keys = {id(s) for s in held}
     train = [s for s in samples if id(s) not in held_keys]
+    if not samples:
+        raise ValueError("no clips to train on (0 usable clips; 'cmnet info' lists the skipped rows and why)")
     if not train:
-        raise ValueError("nothing left to train on after holding out")
+        raise ValueError(f"nothing left to train on after holding out {len(held)} of {len(samples)} clips; "
+                         "hold out fewer subjects or a smaller fraction")
     return train, held
 
 

@@ -46,8 +46,9 @@ def check_subjects(db, mode: str, fold: str | None = None, holdout_subjects: Seq
     subjects = db.subjects()
     out: list[Problem] = []
     if not db.clips:
-        return [Problem("error", f"{db.root}: no usable clips ({len(db.skips)} rows skipped); fix the annotation "
-                                 "sheet or choose another source")]
+        message = db.no_clips_message() if hasattr(db, "no_clips_message") else \
+            f"{db.root}: no usable clips ({len(db.skips)} rows skipped)"
+        return [Problem("error", message + "; fix the annotation sheet or choose another source")]
     if mode in ("loso", "fold"):
         need = 2 + val_subjects
         if len(subjects) < need:

@@ -22,7 +22,8 @@ from .common import SheetRow, Skip, build_database, find_sheet, subject_folder_r
 
 NAME = "casme2"
 FPS = 200.0
-SHEET_PATTERNS = ("CASME2-coding*.xlsx", "CASME2*coding*.xlsx", "CASME2*.xlsx")
+SHEET_PATTERNS = ("CASME2-coding*.xlsx", "CASME2*coding*.xlsx", "CASME2*.xlsx",
+                  "CASME2-coding*.csv", "CASME2*coding*.csv", "CASME2*.csv")
 _SUBJECT_DIR = re.compile(r"^sub\d+$", re.IGNORECASE)
 
 

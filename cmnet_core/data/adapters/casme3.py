@@ -19,7 +19,8 @@ from .common import FRAME_ALIASES, SheetRow, Skip, build_database, find_sheet, r
 
 NAME = "casme3"
 FPS = 30.0
-SHEET_PATTERNS = ("casme3_partA*.xlsx", "*CAS*ME*3*.xlsx", "casme3*.xlsx")
+SHEET_PATTERNS = ("casme3_partA*.xlsx", "*CAS*ME*3*.xlsx", "casme3*.xlsx",
+                  "casme3_partA*.csv", "*CAS*ME*3*.csv", "casme3*.csv")
 _SUBJECT_DIR = re.compile(r"^spNO\.\d+$", re.IGNORECASE)
 
 

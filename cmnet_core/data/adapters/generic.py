@@ -6,19 +6,19 @@ that stem), and optionally ``subject`` (default: the clip's name, one LOSO fold 
 ``onset``, ``apex``, ``offset`` (the source's frame numbers: 0-based for videos; empty = whole
 clip / apex spotting), ``emotion``, ``aus``, ``notes``. Without a protocol every emotion found is a
 class (protocol ``as-is``); a named protocol accepts emotions equal to its class names. Rows
-without an emotion are listed as skips. Detected when the root holds exactly one CSV with a
+without an emotion (or a CSV with no ``emotion`` column) give readable clips in ``Database.unlabelled``:
+open for annotation, left out of training with a skip saying so. Detected when the root holds exactly one CSV with a
 ``clip`` column.
 """
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from ..clip import Annotation, Clip, ClipError
 from ..database import Adapter, Database, DatabaseError, Skip, register_adapter
 from ..protocols import PROTOCOLS, LabelProtocol, as_is_protocol
 from ..readers import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, open_source
-from ..sheets import NotAFrame, as_frame, as_text, cell, read_table
+from ..sheets import NotAFrame, as_frame, as_text, cell, read_csv_rows, read_table
 
 NAME = "generic"
 
@@ -27,11 +27,11 @@ def _csvs_with_clip_column(root: Path) -> list[Path]:
     found = []
     for p in sorted(root.glob("*.csv")):
         try:
-            with open(p, newline="", encoding="utf-8-sig") as fh:
-                header = next(csv.reader(fh), [])
-        except (OSError, UnicodeDecodeError):
+            rows = read_csv_rows(p)
+        except DatabaseError:
             continue
-        if "clip" in {h.strip().lower() for h in header}:
+        header = next((r for r in rows if any(str(v).strip() for v in r)), ())
+        if "clip" in {str(h).strip().lower() for h in header}:
             found.append(p)
     return found
 
@@ -87,7 +87,8 @@ def load(root: Path, sheet: Path | None = None, protocol: str | None = None) -> 
         where = table.where(number)
         name = as_text(cell(values, col["clip"]))
         label, reason = proto.classify(NAME, as_text(cell(values, col["emotion"])))
-        if label is None:
+        unlabelled = label is None and not as_text(cell(values, col["emotion"]))
+        if label is None and not unlabelled:
             db.skips.append(Skip(f"{where} ({name})", reason))
             continue
         try:
@@ -108,7 +109,15 @@ def load(root: Path, sheet: Path | None = None, protocol: str | None = None) -> 
             db.skips.append(Skip(f"{where} ({name})", "; ".join(problems)))
             continue
         subject = as_text(cell(values, col["subject"])) or Path(name).stem
-        db.clips.append(Clip(source, Path(name).stem, subject, NAME, ann))
+        clip = Clip(source, Path(name).stem, subject, NAME, ann)
+        if unlabelled:
+            db.unlabelled.append(clip)
+            where_col = "its 'emotion' cell" if col["emotion"] is not None else "an 'emotion' column"
+            db.skips.append(Skip(f"{where} ({name})", f"no emotion label: listed for annotation, left out of "
+                                 f"training until it has one (fill in {where_col} in {Path(sheet).name}, "
+                                 "or annotate it in CMNet Studio)"))
+            continue
+        db.clips.append(clip)
     return db
 
 

@@ -18,7 +18,7 @@ from .common import SheetRow, Skip, build_database, find_sheet, subject_folder_r
 
 NAME = "samm"
 FPS = 200.0
-SHEET_PATTERNS = ("SAMM_Micro_FACS_Codes*.xlsx", "SAMM*.xlsx")
+SHEET_PATTERNS = ("SAMM_Micro_FACS_Codes*.xlsx", "SAMM*.xlsx", "SAMM_Micro_FACS_Codes*.csv", "SAMM*.csv")
 _SUBJECT_DIR = re.compile(r"^\d{3}$")
 
 

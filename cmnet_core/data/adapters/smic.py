@@ -33,7 +33,7 @@ from .common import SheetRow, Skip, build_database
 
 NAME = "smic"
 FPS = 100.0
-SHEET_PATTERNS = ("smic_apex*.xlsx", "smic*apex*.xlsx")
+SHEET_PATTERNS = ("smic_apex*.xlsx", "smic*apex*.xlsx", "smic_apex*.csv", "smic*apex*.csv")
 _SUBJECT_DIR = re.compile(r"^s\d+$", re.IGNORECASE)
 
 
