@@ -95,14 +95,20 @@ def write_temp_file(path: str | Path, data: bytes) -> Path:
         with os.fdopen(fd, "wb") as fh:
             _write_all(fh, data, path)
     except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        if is_disk_full(exc):
-            raise DiskFullError(path) from exc
-        raise
+        _discard(tmp, path, exc)
     return Path(tmp)
+
+
+def _discard(tmp: str | Path, path: Path, exc: BaseException) -> None:
+    """After a failed write of ``path``: remove its temporary file ``tmp`` and raise `DiskFullError` (the disk is
+    full) or ``exc`` again."""
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
+    if is_disk_full(exc):
+        raise DiskFullError(path) from exc
+    raise exc
 
 
 def write_bytes_atomically(path: str | Path, data: bytes) -> Path:
@@ -117,13 +123,7 @@ def write_bytes_atomically(path: str | Path, data: bytes) -> Path:
     try:
         os.replace(tmp, path)
     except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        if is_disk_full(exc):
-            raise DiskFullError(path) from exc
-        raise
+        _discard(tmp, path, exc)
     return path
 
 
