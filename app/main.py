@@ -89,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     if not app.organizationName():  # tests set their own, so QSettings never touch the user's
         app.setOrganizationName(ORGANISATION)
         app.setApplicationName(APPLICATION)
+    from .workers import collect_garbage_in_gui_thread
+
+    app.garbage_collector = collect_garbage_in_gui_thread()  # never in a worker thread (segfault otherwise)
     problem = qt_binding_problem()
     if problem:
         print(f"warning: {problem}", file=sys.stderr)

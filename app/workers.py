@@ -16,6 +16,21 @@ from cmnet_core.data.clip import Clip
 from .prediction import Cancelled
 
 
+def collect_garbage_in_gui_thread(interval_s: float = 1.0):
+    """Stop Python's automatic garbage collection and collect on a QTimer in the GUI thread instead
+    (pyqtgraph's `GarbageCollector`); returns the collector, which must be kept referenced.
+
+    Why: the worker threads here (`Worker`, the `JobQueue` thread, the dialog's database opener) allocate Python
+    objects, so the cyclic collector may run in one of them and finalise Qt wrappers created by the GUI thread;
+    Qt then destroys widgets off the GUI thread and the process segfaults (seen in the test suite: "Fatal Python
+    error: Segmentation fault … Garbage-collecting" in a worker opening a database). Collections then happen
+    every ``interval_s`` seconds of event-loop time, in the GUI thread only. Needs a QApplication.
+    """
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    return GarbageCollector(interval=interval_s)
+
+
 #: Errors about the user's input (module, class): they are logged as one line, not with a traceback.
 EXPECTED_ERRORS = (("cmnet_core.train.checkpoint", "CheckpointError"),
                    ("cmnet_core.preprocess.errors", "PreprocessError"), ("cmnet_core.data.clip", "ClipError"), ("cmnet_core.data.database", "DatabaseError"),

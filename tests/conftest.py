@@ -47,6 +47,22 @@ def _torch_cpu_settings():
     yield
 
 
+@pytest.fixture
+def gui_thread_gc(qapp):
+    """Garbage collection in the GUI thread only while a Qt test runs (as the app does:
+    `app.workers.collect_garbage_in_gui_thread`), then a full collection here and automatic collection back on
+    for the Qt-free tests. GUI test folders make it autouse in their own conftest."""
+    import gc
+
+    from app.workers import collect_garbage_in_gui_thread
+
+    collector = collect_garbage_in_gui_thread(0.2)
+    yield
+    collector.timer.stop()
+    gc.collect()
+    gc.enable()
+
+
 @pytest.fixture(scope="session")
 def qsettings_sandbox(qapp, qapp_args, tmp_path_factory):
     """QSettings go to a temporary INI file under a test organisation, never the user's settings

@@ -59,6 +59,12 @@ def _test_settings(qsettings_sandbox):
     yield
 
 
+@pytest.fixture(autouse=True)
+def _gc_in_gui_thread(gui_thread_gc):
+    """Every test here collects garbage in the GUI thread only (tests/conftest.py)."""
+    yield
+
+
 @pytest.fixture
 def no_leaked_threads(qapp, monkeypatch):
     """Fail the test when a QThread it started, or a global-pool worker, is still running at its end (napari)."""

@@ -91,3 +91,30 @@ def test_qt_binding_keeps_reference_counts(qapp):
     from app.main import qt_binding_problem
 
     assert qt_binding_problem() == ""
+
+
+def test_garbage_is_collected_in_the_gui_thread_only(qtbot):
+    import gc
+    import weakref
+
+    from app.workers import collect_garbage_in_gui_thread
+
+    collector = collect_garbage_in_gui_thread(0.05)
+    try:
+        assert not gc.isenabled()  # no automatic collection: a worker thread can never be the one collecting
+
+        class Node:
+            pass
+
+        for _ in range(3000):  # enough cycles to pass generation 0's threshold
+            a, b = Node(), Node()
+            a.other, b.other = b, a
+        probe = Node()
+        probe.self = probe
+        ref = weakref.ref(probe)
+        del probe, a, b
+        assert ref() is not None          # nothing collected it yet
+        qtbot.waitUntil(lambda: ref() is None, timeout=3000)  # the QTimer in the GUI thread did
+    finally:
+        collector.timer.stop()
+        gc.enable()

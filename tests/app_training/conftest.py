@@ -30,6 +30,12 @@ def _test_settings(qsettings_sandbox):
     yield
 
 
+@pytest.fixture(autouse=True)
+def _gc_in_gui_thread(gui_thread_gc):
+    """Every test here collects garbage in the GUI thread only (tests/conftest.py)."""
+    yield
+
+
 @pytest.fixture
 def run_env(tmp_path):
     """Environment for training subprocesses: the preprocessing cache under tmp."""
