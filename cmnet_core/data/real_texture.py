@@ -47,11 +47,10 @@ from typing import Sequence
 
 import cv2
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
 
 from .clip import Annotation, Clip
 from .synthetic import (REFERENCE_SIZE, SYNTHETIC_AUS, SYNTHETIC_LABELS, Distractors, GeneratedSource, _rng,
-                        intensity_curve)
+                        blink_track, flicker_gain, head_track, intensity_curve)
 
 FACE_BANK = Path(__file__).resolve().parents[2] / "resources" / "faces"
 """The committed face bank: ``<crop>.jpg`` + ``landmarks.json`` (see ``scripts/build_face_bank.py``)."""
@@ -329,25 +328,11 @@ def _motion(seed, label: str, n_frames: int, onset_i: int, apex_i: int, offset_i
     r = _rng(seed, 62)
     limit = distractors.head_motion_px * size / REFERENCE_SIZE
     t = np.linspace(0.0, 1.0, n_frames)[:, None]
-    drift = r.normal(0.0, 1.0, 2) * 0.5 * limit * t
-    jitter = gaussian_filter1d(np.cumsum(r.normal(0.0, 1.0, (n_frames, 2)), axis=0), 2.0, axis=0)
-    jitter -= jitter.mean(axis=0)
-    jitter *= 0.4 * limit / max(np.abs(jitter).max(), 1e-9)
-    shift = drift + jitter
-    peak = np.abs(shift).max()
-    if peak > limit:
-        shift *= limit / peak
+    shift = head_track(r, n_frames, limit)
     # rotation: at most the angle that moves a point 0.3 side from the centre by `limit` pixels
     rot = np.degrees(limit / (0.3 * size)) * r.uniform(-1, 1) * t[:, 0]
-    # (all draws happen whatever the settings, so switching a distractor off leaves the others unchanged)
-    blinks = r.random() < distractors.blink_probability
-    length = max(3, int(round(r.uniform(6, 12) * fps / 200.0)))
-    k = np.arange(n_frames) - int(r.integers(-length // 2, n_frames - length // 2))
-    blink = np.clip(np.sin(np.pi * k / length), 0, 1) * ((k >= 0) & (k <= length)) * blinks
-    phase, freq = r.uniform(0, 2 * np.pi), r.uniform(2.0, 8.0)  # Hz
-    tsec = np.arange(n_frames) / fps
-    flutter = r.uniform(-1, 1, n_frames)
-    gain = 1.0 + distractors.flicker * (0.7 * np.sin(2 * np.pi * freq * tsec + phase) + 0.3 * flutter)
+    blink = blink_track(r, n_frames, distractors.blink_probability, fps)
+    gain = flicker_gain(r, n_frames, distractors.flicker, fps)
     angle = r.uniform(0, 2 * np.pi) + r.uniform(-1, 1) * t[:, 0]
     gradient = 1.5 * distractors.flicker * np.stack([np.cos(angle), np.sin(angle)], axis=1) * r.uniform(0.3, 1.0)
     return TextureMotion(label, amplitude, intensity_curve(n_frames, onset_i, apex_i, offset_i), blink,

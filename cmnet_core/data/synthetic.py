@@ -471,12 +471,9 @@ class SyntheticSource(GeneratedSource):
                             (float(m.head[i, 0]), float(m.head[i, 1])), float(m.gain[i]), noise, size)
 
 
-def _motion(seed, label: str, n_frames: int, onset_i: int, apex_i: int, offset_i: int, amplitude: float,
-            distractors: Distractors, size: int, fps: float) -> ClipMotion:
-    r = _rng(seed, 2)
-    scale = size / REFERENCE_SIZE
-    # head: a straight drift plus smoothed jitter, capped at head_motion_px
-    limit = distractors.head_motion_px * scale
+def head_track(r: np.random.Generator, n_frames: int, limit: float) -> np.ndarray:
+    """Head translation per frame, (n_frames, 2) pixels: a straight drift plus smoothed jitter, capped at
+    ``limit`` pixels. Draws from ``r`` (the generators' distractor tracks share this draw order)."""
     t = np.linspace(0.0, 1.0, n_frames)[:, None]
     drift = r.normal(0.0, 1.0, 2) * 0.5 * limit * t
     jitter = np.cumsum(r.normal(0.0, 1.0, (n_frames, 2)), axis=0)
@@ -487,17 +484,33 @@ def _motion(seed, label: str, n_frames: int, onset_i: int, apex_i: int, offset_i
     peak = np.abs(head).max()
     if peak > limit:
         head *= limit / peak
-    # one blink (maybe): closure rises and falls over 6..12 frames at 200 fps (scaled by fps)
-    # (all draws happen whatever the settings, so switching a distractor off leaves the others unchanged)
-    blinks = r.random() < distractors.blink_probability
+    return head
+
+
+def blink_track(r: np.random.Generator, n_frames: int, probability: float, fps: float) -> np.ndarray:
+    """Eye closure per frame, (n_frames,) in [0, 1]: with ``probability`` one blink that rises and falls over
+    6..12 frames at 200 fps (scaled by ``fps``), else zeros. All draws happen whatever ``probability`` is, so
+    switching a distractor off leaves the others unchanged."""
+    blinks = r.random() < probability
     length = max(3, int(round(r.uniform(6, 12) * fps / 200.0)))
     k = np.arange(n_frames) - int(r.integers(-length // 2, n_frames - length // 2))
-    blink = np.clip(np.sin(np.pi * k / length), 0, 1) * ((k >= 0) & (k <= length)) * blinks
-    # lighting: slow sinusoid + small per-frame flutter
+    return np.clip(np.sin(np.pi * k / length), 0, 1) * ((k >= 0) & (k <= length)) * blinks
+
+
+def flicker_gain(r: np.random.Generator, n_frames: int, flicker: float, fps: float) -> np.ndarray:
+    """Global lighting gain per frame, (n_frames,): 1 + ``flicker`` × (a 2-8 Hz sinusoid + per-frame flutter)."""
     phase, freq = r.uniform(0, 2 * np.pi), r.uniform(2.0, 8.0)  # Hz
     tsec = np.arange(n_frames) / fps
     flutter = r.uniform(-1, 1, n_frames)
-    gain = 1.0 + distractors.flicker * (0.7 * np.sin(2 * np.pi * freq * tsec + phase) + 0.3 * flutter)
+    return 1.0 + flicker * (0.7 * np.sin(2 * np.pi * freq * tsec + phase) + 0.3 * flutter)
+
+
+def _motion(seed, label: str, n_frames: int, onset_i: int, apex_i: int, offset_i: int, amplitude: float,
+            distractors: Distractors, size: int, fps: float) -> ClipMotion:
+    r = _rng(seed, 2)
+    head = head_track(r, n_frames, distractors.head_motion_px * size / REFERENCE_SIZE)
+    blink = blink_track(r, n_frames, distractors.blink_probability, fps)
+    gain = flicker_gain(r, n_frames, distractors.flicker, fps)
     return ClipMotion(label, amplitude, intensity_curve(n_frames, onset_i, apex_i, offset_i), blink, head, gain,
                    distractors.noise_sigma, tuple(int(v) for v in np.atleast_1d(seed)) + (zlib.crc32(label.encode()),))
 
