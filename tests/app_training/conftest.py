@@ -72,3 +72,20 @@ def no_leftovers(qapp, monkeypatch):
     if alive or running or active:
         pytest.fail(f"test left {len(alive)} training process(es), {len(running)} QThread(s), {active} pool "
                     "worker(s) running")
+
+
+class _OpenedDb:  # TrainingDialog.request() needs an opened database; only these attributes are read
+    root, name, protocol = "/data/syn", "synthetic", "synthetic-4"
+
+
+@pytest.fixture
+def offline_dialog(qtbot, tmp_path):
+    """A `TrainingDialog` on the CPU with a stand-in opened database (no worker, no files): for tests of the
+    request and command line it builds."""
+    from app.training.dialog import TrainingDialog
+
+    dlg = TrainingDialog(tmp_path / "runs", tmp_path / "data")
+    qtbot.addWidget(dlg)
+    dlg.device.setCurrentIndex(dlg.device.findData("cpu"))
+    dlg.database = _OpenedDb()
+    return dlg

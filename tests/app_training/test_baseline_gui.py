@@ -5,23 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from app.training.dialog import TrainingDialog
 from app.training.request import TrainingRequest
 from app.training.runs_table import RunsTable
 from cmnet_core.train.runs import write_json
 
 
-class Db:  # request() needs an opened database; only these attributes are read
-    root, name, protocol = "/data/syn", "synthetic", "synthetic-4"
-
-
 @pytest.fixture
-def dialog(qtbot, tmp_path):
-    dlg = TrainingDialog(tmp_path / "runs", tmp_path / "data")
-    qtbot.addWidget(dlg)
-    dlg.device.setCurrentIndex(dlg.device.findData("cpu"))
-    dlg.database = Db()
-    return dlg
+def dialog(offline_dialog):
+    return offline_dialog
 
 
 def _select(box, key):

@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from app.training.dialog import TrainingDialog
 from app.training.request import TrainingRequest
 
 
-class Db:  # request() needs an opened database; only these attributes are read
-    root, name, protocol = "/data/syn", "synthetic", "synthetic-4"
-
-
 @pytest.fixture
-def dialog(qtbot, tmp_path):
-    dlg = TrainingDialog(tmp_path / "runs", tmp_path / "data")
-    qtbot.addWidget(dlg)
-    dlg.device.setCurrentIndex(dlg.device.findData("cpu"))
-    dlg.database = Db()
-    dlg.k_folds.setMaximum(5)  # what opening a database of 5 subjects sets
-    return dlg
+def dialog(offline_dialog):
+    offline_dialog.k_folds.setMaximum(5)  # what opening a database of 5 subjects sets
+    return offline_dialog
 
 
 def test_folds_control_builds_k_fold_requests(dialog):
