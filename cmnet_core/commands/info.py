@@ -22,6 +22,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                                   "(default: recognised from the layout)")
     p.add_argument("--protocol", help="label protocol, e.g. casme2-5, samm-5, smic-3, megc2019-3, casme3-7")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--verbose", action="store_true", help="list every clip and every skipped row (by default rows "
+                                                          "of subjects with no folder are summarised per subject)")
     p.set_defaults(func=run)
     return p
 
@@ -29,7 +31,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Print the description; returns 0, or 2 with the reason on stderr when the path cannot be read."""
     try:
-        info = describe(args.path, sheet=args.sheet, kind=args.kind, protocol=args.protocol)
+        info = describe(args.path, sheet=args.sheet, kind=args.kind, protocol=args.protocol, verbose=args.verbose)
     except (ClipError, DatabaseError) as exc:
         print(f"cmnet info: {exc}", file=sys.stderr)
         return 2

@@ -19,10 +19,16 @@ class DatabaseError(Exception):
 
 @dataclass
 class Skip:
-    """A sheet row or clip left out, and why (e.g. ``"row 17 (sub05/EP03_02): apex '/'"``)."""
+    """A sheet row or clip left out, and why (e.g. ``"row 17 (sub05/EP03_02): apex '/'"``).
+
+    ``subject`` and ``absent`` are set for a row whose subject has no folder on disk at all (a partial copy of
+    the database): such rows are summarised per subject rather than listed one by one (`skip_lines`).
+    """
 
     item: str
     reason: str
+    subject: str = ""
+    absent: bool = False
 
 
 @dataclass
@@ -59,7 +65,9 @@ class Database:
             raise DatabaseError(f"label {label!r} is not in protocol {self.protocol} {self.labels}") from exc
 
     def summary(self) -> dict:
-        """Counts for display: clips per class and per subject, and the skips with reasons."""
+        """Counts for display: clips per class and per subject, the clips found (subject, clip, onset, apex,
+        offset, emotion, notes; frame numbers), the skips with reasons, subjects of the sheet with no folder on
+        disk, and stray files in the root that are not read (e.g. an archive beside the clip folders)."""
         return {
             "database": self.name,
             "root": str(self.root),
@@ -69,9 +77,64 @@ class Database:
             "clips": len(self.clips),
             "per_class": {lab: sum(1 for c in self.clips if c.label == lab) for lab in self.labels},
             "per_subject": dict(Counter(c.subject for c in self.clips)),
-            "skipped": [{"item": s.item, "reason": s.reason} for s in self.skips],
+            "clips_found": [{"subject": c.subject, "clip": c.name, "onset": c.annotation.onset,
+                             "apex": c.annotation.apex, "offset": c.annotation.offset, "emotion": c.label,
+                             "notes": c.annotation.notes} for c in self.clips],
+            "skipped": [{"item": s.item, "reason": s.reason, **({"absent_subject": s.subject} if s.absent else {})}
+                        for s in self.skips],
+            "absent_subjects": {subj: n for subj, n in Counter(s.subject for s in self.skips if s.absent).items()},
+            "stray_files": self.stray_files(),
             "unlabelled": [c.name for c in self.unlabelled],
         }
+
+    def stray_files(self) -> list[str]:
+        """Names of files directly in the root that are neither the sheet nor read by the adapter (archives,
+        notes, a second sheet): a hint that the database was not fully unpacked. Sorted; ``[]`` when none."""
+        try:
+            files = [p for p in Path(self.root).iterdir() if p.is_file() and not p.name.startswith(".")]
+        except OSError:
+            return []
+        known = {Path(self.sheet).name} if self.sheet else set()
+        known |= {"clips.csv", "truth.json", "synthetic.json", "cmnet-annotations.json"}
+        return sorted(p.name for p in files if p.name not in known and not p.name.startswith("cmnet-annotations"))
+
+    def skip_lines(self, verbose: bool = False, limit: int = 20) -> list[str]:
+        """The skips as readable lines: rows of subjects with no folder on disk summarised per run of subjects
+        (``"sub02–sub26: no folder, 237 rows"``), the other skips (real exclusions: an emotion outside the
+        protocol, missing frames …) one line per row; more than ``limit`` of those are grouped by reason with
+        examples. ``verbose`` lists every skip row by row."""
+        if not self.skips:
+            return []
+        if verbose:
+            return [f"skipped {len(self.skips)}:"] + [f"  {s.item}: {s.reason}" for s in self.skips]
+        lines: list[str] = []
+        absent = [s for s in self.skips if s.absent]
+        real = [s for s in self.skips if not s.absent]
+        if absent:
+            rows = Counter(s.subject for s in absent)
+            lines.append(f"not on disk ({len(absent)} sheet rows of {len(rows)} subjects without a folder under "
+                         f"{self.root}):")
+            lines += [f"  {run}: no folder, {n} rows" for run, n in _subject_runs(rows, self._sheet_subjects())]
+        if real:
+            lines.append(f"left out ({len(real)}):")
+            if len(real) <= limit:
+                lines += [f"  {s.item}: {s.reason}" for s in real]
+            else:
+                groups: dict[str, list[Skip]] = {}
+                for s in real:
+                    groups.setdefault(_reason_kind(s.reason), []).append(s)
+                for kind, items in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+                    eg = ", ".join(_row_ref(s.item) for s in items[:3]) + (" …" if len(items) > 3 else "")
+                    lines.append(f"  {len(items)} × {kind} (e.g. {eg})")
+        lines.append(f"('cmnet info --verbose {self.root}' lists every skipped row)")
+        return lines
+
+    def _sheet_subjects(self) -> list[str]:
+        """Every subject the clips and skips name, in natural order (for subject ranges)."""
+        import re
+
+        names = {c.subject for c in self.clips} | {s.subject for s in self.skips if s.subject}
+        return sorted(names, key=lambda n: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", n)])
 
     def skip_summary(self, limit: int = 6) -> str:
         """The skip reasons grouped and counted, most frequent first: ``'76 × missing clip folder …; 57 × unknown
@@ -109,11 +172,12 @@ class Database:
         hint = self.sheet_hint()
         if hint:
             lines.append(hint)
-        lines.append(f"'cmnet info {self.root}' lists every skipped row with its reason")
+        lines.append(f"'cmnet info --verbose {self.root}' lists every skipped row with its reason")
         return "\n".join(lines)
 
-    def summary_text(self) -> str:
-        """`summary` as readable lines."""
+    def summary_text(self, verbose: bool = False, clip_limit: int = 30) -> str:
+        """`summary` as readable lines: counts, the clips found (up to ``clip_limit`` unless ``verbose``), the
+        skips (`skip_lines`) and stray files in the root."""
         s = self.summary()
         lines = [
             f"{s['database']} database at {s['root']}" + (f" (sheet {s['sheet']})" if s["sheet"] else ""),
@@ -121,6 +185,15 @@ class Database:
             "per class: " + ", ".join(f"{k} {v}" for k, v in s["per_class"].items()),
             "per subject: " + ", ".join(f"{k} {v}" for k, v in s["per_subject"].items()),
         ]
+        found = s["clips_found"]
+        if found:
+            shown = found if verbose else found[:clip_limit]
+            lines.append(f"clips found ({len(found)}; subject clip onset apex offset emotion):")
+            lines += ["  " + " ".join(str(c[k]) if c[k] is not None else "–" for k in
+                                      ("subject", "clip", "onset", "apex", "offset", "emotion"))
+                      + (f"  [{c['notes']}]" if c["notes"] else "") for c in shown]
+            if len(shown) < len(found):
+                lines.append(f"  … {len(found) - len(shown)} more ('cmnet info --verbose' or --json lists all)")
         if s["unlabelled"]:
             lines.append(f"{len(s['unlabelled'])} unlabelled clip(s) open for annotation, left out of training "
                          "until they have an emotion: " + ", ".join(s["unlabelled"][:10])
@@ -128,10 +201,34 @@ class Database:
         hint = self.sheet_hint()
         if hint:
             lines.append(hint)
-        if s["skipped"]:
-            lines.append(f"skipped {len(s['skipped'])}:")
-            lines += [f"  {d['item']}: {d['reason']}" for d in s["skipped"]]
+        lines += self.skip_lines(verbose)
+        if s["stray_files"]:
+            lines.append("other files in the root, not read: " + ", ".join(s["stray_files"][:5])
+                         + (" …" if len(s["stray_files"]) > 5 else "")
+                         + (" (an archive: unpack it here if it holds clips)" if any(
+                             f.lower().endswith((".rar", ".zip", ".7z", ".tar", ".gz")) for f in s["stray_files"])
+                            else ""))
         return "\n".join(lines)
+
+
+def _row_ref(item: str) -> str:
+    """``"sheet.xlsx[Sheet1] row 82 (sub09/EP13_02)"`` → ``"row 82 (sub09/EP13_02)"`` (for examples)."""
+    i = item.find("row ")
+    return item[i:] if i >= 0 else item
+
+
+def _subject_runs(rows: Counter, order: list[str]) -> list[tuple[str, int]]:
+    """Runs of consecutive subjects (in ``order``) present in ``rows`` as ``("sub02–sub26", rows)`` pairs."""
+    runs: list[tuple[list[str], int]] = []
+    prev = None
+    for subj in order:
+        if subj in rows:
+            if prev is not None and runs and runs[-1][0][-1] == prev:
+                runs[-1] = (runs[-1][0] + [subj], runs[-1][1] + rows[subj])
+            else:
+                runs.append(([subj], rows[subj]))
+        prev = subj
+    return [(names[0] if len(names) == 1 else f"{names[0]}–{names[-1]}", n) for names, n in runs]
 
 
 @dataclass

@@ -12,14 +12,15 @@ from .readers import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, FolderSource, StillImag
 
 
 def describe(path: Path | str, sheet: Path | str | None = None, kind: str | None = None,
-             protocol: str | None = None) -> dict:
+             protocol: str | None = None, verbose: bool = False) -> dict:
     """Describe ``path`` (JSON-ready dict; key ``"type"`` says what it is).
 
     - video file: frames (checked), reported frames, how they were counted, fps, size (width,
       height in pixels), codec, duration (seconds), whether seeks are exact, variable frame rate;
     - still image: size;
     - frame folder (a folder holding images): frames, first/last number, gaps, size;
-    - database root (any other folder, or ``kind`` given): `Database.summary` plus the text summary;
+    - database root (any other folder, or ``kind`` given): `Database.summary` plus the text summary (every
+      skipped row and clip listed when ``verbose``, else skips of absent subjects summarised);
     - MEGC 2019 ground-truth CSV (``kind="megc2019"`` or a ``megc2019*.csv`` name): rows per
       dataset and class, subjects.
 
@@ -43,7 +44,7 @@ def describe(path: Path | str, sheet: Path | str | None = None, kind: str | None
     if has_images and kind is None and sheet is None:
         return _describe_folder(path)
     db = open_database(path, sheet=sheet, kind=kind, protocol=protocol)
-    return {"type": "database", **db.summary(), "text": db.summary_text()}
+    return {"type": "database", **db.summary(), "text": db.summary_text(verbose=verbose)}
 
 
 def _describe_video(path: Path) -> dict:

@@ -52,7 +52,8 @@ def test_info_on_database_root(capsys, tmp_path, annotation_sheets):
     assert rc == 0
     assert "protocol casme2-5: 1 clips, 1 subjects" in out
     assert "per class: disgust 0, happiness 1, repression 0, surprise 0, others 0" in out
-    assert "skipped 254:" in out and "row 3 (sub01/EP03_02): missing clip folder" in out
+    assert "row 3 (sub01/EP03_02): missing clip folder" in out      # sub01 is on disk: listed row by row
+    assert "sub02–sub26: no folder, 237 rows" in out and "left out (17):" in out
     rc, out, _ = info(capsys, tmp_path, "--sheet", sheet, "--protocol", "megc2019-3", "--json")
     d = json.loads(out)
     assert d["per_class"] == {"negative": 0, "positive": 1, "surprise": 0} and len(d["skipped"]) == 254
@@ -63,3 +64,67 @@ def test_info_on_database_root(capsys, tmp_path, annotation_sheets):
 def test_info_on_megc2019_ground_truth(capsys, annotation_sheets):
     rc, out, _ = info(capsys, annotation_sheets / "megc2019_composite_3class_gt.csv")
     assert rc == 0 and "442 clips, 68 subjects" in out and "casme2: positive 32, negative 88, surprise 25" in out
+
+
+def _one_subject_casme2(root, annotation_sheets):
+    """sub01's nine clips of the real CASME II sheet on disk (grey frames onset..offset), the full sheet
+    beside the root, and an archive left in the root."""
+    import shutil
+
+    import openpyxl
+    rows = list(openpyxl.load_workbook(annotation_sheets / "CASME2-coding-20140508.xlsx",
+                                       read_only=True).active.iter_rows(values_only=True))[1:]
+    img = np.full((12, 16, 3), 128, np.uint8)
+    for r in rows:
+        if str(r[0]).lstrip("0") == "1":
+            clip = root / "CASME2_RAW_selected" / "sub01" / r[1]
+            clip.mkdir(parents=True)
+            for n in range(int(r[2]), int(r[4]) + 1):
+                cv2.imwrite(str(clip / f"reg_img{n}.jpg"), img)
+    shutil.copy(annotation_sheets / "CASME2-coding-20140508.xlsx", root)
+    (root / "CASME2_RAW_selected" / "CASME2_RAW_selected.rar").write_bytes(b"Rar!")
+    return root / "CASME2_RAW_selected"
+
+
+def test_info_on_a_partial_casme2_tree_is_short_and_lists_the_clips(capsys, tmp_path, annotation_sheets):
+    root = _one_subject_casme2(tmp_path, annotation_sheets)
+    rc, out, _ = info(capsys, root)
+    lines = out.splitlines()
+    assert rc == 0 and len(lines) < 30, out
+    assert "sub01 EP19_06f 36 71 161 disgust" in out           # the clips found, with the sheet's marks
+    assert "sub02–sub26: no folder, 237 rows" in out           # absent subjects summarised
+    assert sum("is not a class of protocol casme2-5" in ln for ln in lines) == 9, out   # real exclusions
+    assert "CASME2_RAW_selected.rar" in out and "archive" in out
+    rc, verbose, _ = info(capsys, root, "--verbose")
+    assert sum("missing clip folder" in ln for ln in verbose.splitlines()) == 237
+    rc, js, _ = info(capsys, root, "--json")
+    d = json.loads(js)
+    assert len(d["clips_found"]) == 9 and d["clips_found"][-1] == {
+        "subject": "sub01", "clip": "EP19_06f", "onset": 36, "apex": 71, "offset": 161, "emotion": "disgust",
+        "notes": ""}
+    assert d["absent_subjects"]["sub02"] == 13 and len(d["absent_subjects"]) == 25 and sum(d["absent_subjects"].values()) == 237
+    assert d["stray_files"] == ["CASME2_RAW_selected.rar"]
+
+
+def test_info_groups_many_real_exclusions_by_reason(tmp_path):
+    from cmnet_core.data.database import Database, Skip
+    db = Database("casme2", tmp_path, "casme2-5", ["happiness"],
+                  skips=[Skip(f"sheet row {i} (sub{i:02d}/EP01)", f"emotion 'fear{i % 2}' is not a class")
+                         for i in range(30)])
+    lines = db.skip_lines()
+    assert lines[0] == "left out (30):" and "  30 × emotion '…' is not a class (e.g. row 0 (sub00/EP01), " \
+                                             "row 1 (sub01/EP01), row 2 (sub02/EP01) …)" in lines
+    assert len(db.skip_lines(verbose=True)) == 31
+
+
+def test_info_piped_into_head_ends_quietly(tmp_path):
+    import subprocess
+    import sys
+    for i in range(3):
+        for n in range(1, 4):
+            (tmp_path / f"c{i}").mkdir(exist_ok=True)
+            cv2.imwrite(str(tmp_path / f"c{i}" / f"img{n}.png"), np.zeros((8, 8, 3), np.uint8))
+    (tmp_path / "clips.csv").write_text("clip,emotion\n" + "".join(f"c{i},happiness\n" for i in range(3)))
+    p = subprocess.run(f"'{sys.executable}' -m cmnet_core.cli info '{tmp_path}' --verbose | head -1", shell=True,
+                       capture_output=True, text=True)
+    assert "Traceback" not in p.stderr and p.stdout.startswith("generic database"), p.stderr

@@ -147,8 +147,9 @@ def build_database(name: str, root: Path, sheet: Path | None, protocol: LabelPro
                     sources[r.folder] = f"clip folder {r.folder} cannot be read ({exc.strerror or exc}); check its " \
                                         "permissions"
         source = sources[r.folder]
-        if isinstance(source, str):
-            db.skips.append(Skip(item, source))
+        if isinstance(source, str):   # a subject with no folder at all (a partial copy) is summarised per subject
+            absent = not r.folder.is_dir() and not r.folder.parent.is_dir()
+            db.skips.append(Skip(item, source, subject=r.subject if absent else "", absent=absent))
             continue
         nums = source.frame_numbers
         onset = r.onset if r.onset is not None else nums[0]
