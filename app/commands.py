@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from cmnet_core.data.annotation_io import AnnotationFileError, export_csv, import_csv
+from cmnet_core.data.annotation_io import AnnotationFileError, export_csv, merge_imported, read_csv_annotations
+from cmnet_core.data.annotation_match import match_records
 from cmnet_core.data.clip import Annotation
 
 from . import dialogs
@@ -242,7 +243,13 @@ class ExportCSV(AppCommand):
 
 
 class ImportCSV(AppCommand):
-    """Import a CASME II-style CSV into the store (rows matched by Subject + Filename), undoable."""
+    """Import a CASME II-style CSV into the store, undoable.
+
+    Rows are matched to the opened clips by Subject + Filename (`match_records`: CASME II's ``01`` finds
+    ``sub01``; a row is never moved to another subject's clip of the same name); only the columns the sheet
+    has are imported (`merge_imported`). The status bar gives the counts; rows left out are listed with
+    their row number and reason in a message.
+    """
 
     def ask(self, ctx, params):
         if ctx.state.store is None:
@@ -253,31 +260,24 @@ class ImportCSV(AppCommand):
 
     def do_action(self, ctx, params):
         try:
-            records = import_csv(params["path"])
+            sheet = read_csv_annotations(params["path"])
         except AnnotationFileError as exc:
             dialogs.error(ctx.window, "Cannot import", f"{exc}\n\nNothing was changed.")
             return
-        known = {clip_key(c): c for c in ctx.state.clips}
-        by_name = {c.name: c for c in ctx.state.clips}
-        matched = 0
-        ctx.undo_stack.beginMacro(f"Import {Path(params['path']).name}")
-        for rec in records:
-            clip = known.get(rec.key) or (by_name.get(rec.name) if len(ctx.state.clips) else None)
-            if clip is None and len(ctx.state.clips) == 1:
-                clip = ctx.state.clips[0]
-            if clip is None:
-                continue
-            key = clip_key(clip)
-            ctx.undo_stack.push(AnnotationEdit(ctx, key, ctx.state.store.get(key), rec.annotation,
-                                               f"Import {rec.name}"))
-            matched += 1
+        store = ctx.state.store
+        clips = {clip_key(c): c for c in ctx.state.clips}
+        result = match_records(sheet.records, list(clips))
+        name = Path(params["path"]).name
+        ctx.undo_stack.beginMacro(f"Import {name}")
+        for rec, key in result.matched:
+            new = merge_imported(store.annotation_for(clips[key]), rec.annotation, sheet.fields)
+            ctx.undo_stack.push(AnnotationEdit(ctx, key, store.get(key), new, f"Import {rec.name}"))
         ctx.undo_stack.endMacro()
         ctx.window.refresh_clip_list()
-        msg = f"Imported {matched} of {len(records)} rows from {Path(params['path']).name}."
-        if matched < len(records):
-            msg += " Rows whose Subject/Filename match no opened clip were left out."
-        ctx.window.statusBar().showMessage(msg, 8000)
-        params["matched"] = matched
+        summary = result.summary(name)
+        ctx.window.statusBar().showMessage(summary.splitlines()[0], 8000)
+        if result.unmatched or result.ambiguous:
+            dialogs.info(ctx.window, "Some rows not imported", summary)
 
 
 # ---- prediction -------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import os
 import shutil
 import stat
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..safe_write import DiskFullError, is_disk_full, write_temp_file, write_text_atomically
@@ -36,6 +36,9 @@ CSV_COLUMNS = ("Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", 
 REQUIRED_CSV_COLUMNS = ("Filename", "OnsetFrame", "ApexFrame", "OffsetFrame")
 #: Extra column we write after the CASME II ones so that notes survive a round trip.
 NOTES_COLUMN = "Notes"
+#: CSV column -> `Annotation` field it sets (apex also sets ``apex_source``).
+CSV_FIELDS = {"OnsetFrame": "onset", "ApexFrame": "apex", "OffsetFrame": "offset", "Action Units": "aus",
+              "Estimated Emotion": "emotion", NOTES_COLUMN: "notes"}
 _EMPTY_FRAME = {"", "/", "-", "na", "n/a", "none"}
 
 
@@ -45,11 +48,16 @@ class AnnotationFileError(Exception):
 
 @dataclass
 class AnnotationRecord:
-    """One clip's annotation as stored: ``subject`` and ``name`` identify the clip within its source."""
+    """One clip's annotation as stored: ``subject`` and ``name`` identify the clip within its source.
+
+    ``row`` is the 1-based CSV row it was read from (`import_csv`; None for store entries); it is for messages
+    only and takes no part in comparisons.
+    """
 
     subject: str
     name: str
     annotation: Annotation
+    row: int | None = field(default=None, compare=False)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -453,9 +461,38 @@ def _parse_frame(value: str, column: str, where: str) -> int | None:
     return int(f)
 
 
+@dataclass
+class CsvAnnotations:
+    """An imported CSV sheet: its records and which annotation fields its columns set.
+
+    records : one per data row, with its 1-based row number (``AnnotationRecord.row``).
+    fields : the `Annotation` fields whose column the sheet has (see `CSV_FIELDS`; ``apex`` implies
+        ``apex_source``). A field not listed keeps the clip's current value on import (`merge_imported`).
+    """
+
+    records: list[AnnotationRecord]
+    fields: frozenset[str]
+
+
+def merge_imported(current: Annotation, imported: Annotation, fields) -> Annotation:
+    """``current`` with only the ``fields`` (`CsvAnnotations.fields`) taken from ``imported``: a column the
+    sheet lacks leaves the clip's value, an empty cell in a column it has clears it. ``apex`` brings its
+    ``apex_source`` along."""
+    changes = {f: getattr(imported, f) for f in fields}
+    if "apex" in changes:
+        changes["apex_source"] = imported.apex_source
+    return replace(current, **changes)
+
+
 def import_csv(path: str | Path) -> list[AnnotationRecord]:
+    """The records of `read_csv_annotations` (fields of absent columns read as empty)."""
+    return read_csv_annotations(path).records
+
+
+def read_csv_annotations(path: str | Path) -> CsvAnnotations:
     """Read a CSV with the CASME II columns `CSV_COLUMNS`: `REQUIRED_CSV_COLUMNS` must be there, the others
-    (Subject, Action Units, Estimated Emotion, ``Notes``) are empty when absent; extra columns are ignored.
+    (Subject, Action Units, Estimated Emotion, ``Notes``) may be absent: their fields are then left out of
+    `CsvAnnotations.fields` (and read as empty in the records); extra columns are ignored.
 
     Raises `AnnotationFileError` naming the file (and row) when it is an Excel workbook or not UTF-8 text,
     required columns are missing (naming them and the expected ones), a frame cell is not a whole number,
@@ -499,5 +536,5 @@ def import_csv(path: str | Path) -> list[AnnotationRecord]:
             ann.apex_source = "annotated"
         if ann.onset is not None and ann.offset is not None and ann.onset > ann.offset:
             raise AnnotationFileError(f"{where}: OnsetFrame {ann.onset} is after OffsetFrame {ann.offset}")
-        records.append(AnnotationRecord(row.get("Subject", ""), row["Filename"], ann))
-    return records
+        records.append(AnnotationRecord(row.get("Subject", ""), row["Filename"], ann, row=i))
+    return CsvAnnotations(records, frozenset(f for c, f in CSV_FIELDS.items() if c in header))

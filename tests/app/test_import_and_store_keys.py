@@ -1,0 +1,51 @@
+"""Earlier reports of annotation tools, reproduced here (issue 14): CSV rows landing on another subject's clip,
+a CSV without some columns wiping those fields, annotations of a moved read-only database vanishing, and a
+frame folder of a database keeping a second, separate annotation file."""
+from app import commands as C
+from app.annotations import AnnotationStore
+from cmnet_core.data.clip import Annotation
+
+
+def casme_like_clips(array_clip):
+    """Three clips as a CASME II database has them: EP02_01f belongs to sub01 and to sub02."""
+    return [array_clip(20, name="EP02_01f", subject="sub01"), array_clip(20, name="EP02_01f", subject="sub02"),
+            array_clip(20, name="EP01_11f", subject="sub02")]
+
+
+def test_import_csv_matches_subject_spelling_and_never_moves_rows(make_window, array_clip, tmp_path, messages):
+    w = make_window()
+    clips = casme_like_clips(array_clip)
+    w.show_document(tmp_path, clips, None, AnnotationStore(tmp_path / "db.json"))
+    sheet = tmp_path / "coding.csv"
+    sheet.write_text("Subject,Filename,OnsetFrame,ApexFrame,OffsetFrame,Action Units,Estimated Emotion\n"
+                     "01,EP02_01f,2,4,6,12,happiness\n"      # sub01 spelled as the CASME II sheet does
+                     "03,EP02_01f,7,8,9,4,disgust\n"         # sub03 has no EP02_01f opened: must not land on sub02
+                     "2,EP01_11f,3,5,7,,surprise\n"
+                     ",EP02_01f,1,2,3,,fear\n")              # no subject: two clips fit
+    w.commands.execute(C.ImportCSV, path=str(sheet))
+    store = w.state.store
+    assert store.get(("sub01", "EP02_01f")) == Annotation(2, 4, 6, "happiness", "12", "", "annotated")
+    assert store.get(("sub02", "EP02_01f")) is None  # untouched
+    assert store.get(("sub02", "EP01_11f")).emotion == "surprise"
+    assert store.get(("01", "EP02_01f")) is None and store.get(("03", "EP02_01f")) is None
+    kind, title, text = messages[-1]
+    assert kind == "info" and text.startswith(
+        "Imported 2 of 4 rows from coding.csv onto 2 clip(s); 1 row(s) unmatched, 1 ambiguous (not imported).")
+    assert "row 3 (03/EP02_01f): subject '03' matches none of the opened clips named 'EP02_01f'" in text
+    assert "row 5 (EP02_01f): clip name 'EP02_01f' is used by subjects sub01, sub02" in text
+
+
+def test_import_csv_without_some_columns_keeps_those_fields(make_window, array_clip, tmp_path, messages):
+    w = make_window()
+    w.show_document(tmp_path, [array_clip(20, name="EP02_01f", subject="sub01")], None,
+                    AnnotationStore(tmp_path / "one.json"))
+    w.commands.execute(C.SetField, name="emotion", value="disgust")
+    w.commands.execute(C.SetField, name="aus", value="4+L10")
+    w.commands.execute(C.SetField, name="notes", value="brow first")
+    sheet = tmp_path / "frames.csv"
+    sheet.write_text("Subject,Filename,OnsetFrame,ApexFrame,OffsetFrame,Notes\n01,EP02_01f,3,5,9,\n")
+    w.commands.execute(C.ImportCSV, path=str(sheet))
+    ann = w.state.annotation()
+    # Action Units / Estimated Emotion absent: kept; Notes present and empty: cleared
+    assert (ann.onset, ann.apex, ann.offset, ann.emotion, ann.aus, ann.notes) == (3, 5, 9, "disgust", "4+L10", "")
+    assert [m for m in messages if m[0] == "error"] == []
