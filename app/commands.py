@@ -17,7 +17,7 @@ from cmnet_core.data.annotation_match import match_records
 from cmnet_core.data.clip import Annotation
 
 from . import dialogs
-from .annotations import AnnotationStore, clip_key, default_store_path
+from .annotations import clip_key, open_store
 from .opening import OpenError, open_path
 
 if TYPE_CHECKING:
@@ -136,8 +136,12 @@ class OpenPath(AppCommand):
         except Exception as exc:  # noqa: BLE001 - a reader bug must not take the window down
             dialogs.error(ctx.window, "Cannot open", f"{path}: unexpected error while opening ({exc}).")
             return
-        store = AnnotationStore(default_store_path(path, ctx.window.data_dir()), str(path))
-        ctx.window.show_document(path, clips, database, store)
+        opened = open_store(path, clips, database, ctx.window.data_dir())
+        ctx.window.show_document(path, opened.clips, database, opened.store)
+        if opened.status:
+            ctx.window.statusBar().showMessage(opened.status, 10000)
+        if opened.notice:
+            dialogs.info(ctx.window, "Annotations found", opened.notice)
         if skipped:
             dialogs.error(ctx.window, "Some files not opened", f"{len(skipped)} file(s) of {path} could not be "
                           "opened and are not in the clip list:\n" + "\n".join(skipped))

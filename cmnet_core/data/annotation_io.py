@@ -3,7 +3,9 @@
 Pure file I/O (no Qt) so that the GUI, the CLI and scripts share one format.
 
 * The annotation store is a JSON file (``{"format": "cmnet-studio-annotations", "version": 1, "clips": [...]}``),
-  one entry per clip keyed by ``(subject, clip name)``; frame numbers are the source's own.
+  one entry per clip keyed by ``(subject, clip name)``; frame numbers are the source's own. The header may
+  carry ``"identity": {"kind", "fingerprint"}`` (`cmnet_core.data.identity.SourceIdentity`) so that the
+  store of a moved source is found again (`find_stores_by_identity`); files without it load as before.
 * Saving is atomic: the text goes to a temporary file in the same folder, is flushed to disk and then
   moved over the target with `os.replace` (a crash midway leaves the previous file intact).
   Before each save the previous file is kept as ``<file>.001`` and older ones shift to ``.002``, ``.003``
@@ -256,7 +258,7 @@ def validate_store(doc) -> list[str]:
     """Check the structure of a parsed annotation store (the JSON written by `dumps_store`).
 
     ``doc`` must be an object with ``"format": FORMAT``, an integer ``version`` (absent = 0), text
-    ``source`` and a list ``clips`` of objects, each with text ``subject`` and ``name``, frames
+    ``source``, an optional ``identity`` object and a list ``clips`` of objects, each with text ``subject`` and ``name``, frames
     ``onset``/``apex``/``offset`` that are whole non-negative numbers or null, and text-or-null
     ``emotion``/``aus``/``notes``/``apex_source``. Returns the problems found, human-readable (empty = valid);
     never raises. A newer ``version`` is not a structural problem (`load_store` reports it apart).
@@ -271,6 +273,8 @@ def validate_store(doc) -> list[str]:
         problems.append(f"\"version\" is {version!r:.40}, not a whole number")
     if not isinstance(doc.get("source", ""), str):
         problems.append(f"\"source\" is {_type_name(doc['source'])}, not text")
+    if doc.get("identity") is not None and not isinstance(doc["identity"], dict):
+        problems.append(f"\"identity\" is {_type_name(doc['identity'])}, not an object with kind and fingerprint")
     clips = doc.get("clips", [])
     if clips is None:
         clips = []
@@ -290,15 +294,20 @@ def _restore_hint(path: Path) -> str:
     return "fix it in a text editor, or move it aside to start with no annotations (no backup .001 exists yet)"
 
 
-def dumps_store(records: list[AnnotationRecord], source: str = "") -> str:
-    """The store's JSON text for ``records`` (``source`` = the video/folder/database they annotate)."""
-    doc = {"format": FORMAT, "version": VERSION, "source": source,
-           "clips": [_record_to_dict(r) for r in records]}
+def dumps_store(records: list[AnnotationRecord], source: str = "", identity: dict | None = None) -> str:
+    """The store's JSON text for ``records`` (``source`` = the video/folder/database they annotate, ``identity``
+    = its `SourceIdentity.to_dict`, written in the header when given)."""
+    doc = {"format": FORMAT, "version": VERSION, "source": source}
+    if identity:
+        doc["identity"] = dict(identity)
+    doc["clips"] = [_record_to_dict(r) for r in records]
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
-def save_store(path: str | Path, records: list[AnnotationRecord], source: str = "", backups: int = 3) -> None:
-    """Save ``records`` to ``path`` atomically, keeping ``backups`` rotating backups of the previous file.
+def save_store(path: str | Path, records: list[AnnotationRecord], source: str = "", backups: int = 3,
+               identity: dict | None = None) -> None:
+    """Save ``records`` to ``path`` atomically, keeping ``backups`` rotating backups of the previous file
+    (``source`` and ``identity`` go to the header, see `dumps_store`).
 
     The new version is first written in full to a temporary file (with the mode and group of the file it
     replaces); only then are the backups rotated (renames, no data written) and the temporary file moved over
@@ -309,7 +318,7 @@ def save_store(path: str | Path, records: list[AnnotationRecord], source: str = 
     previous file and its backups then stay exactly as they were and no temporary file is left.
     """
     path = Path(path)
-    data = dumps_store(records, source).encode("utf-8")
+    data = dumps_store(records, source, identity).encode("utf-8")
     keep = set(recoverable_temp_files(path))
     tmp = write_temp_file(path, data)
     staged = None
@@ -357,16 +366,48 @@ def load_store(path: str | Path) -> tuple[list[AnnotationRecord], str]:
     return [_record_from_dict(d) for d in clips], doc.get("source", "")
 
 
+def read_store_header(path: str | Path) -> tuple[str, dict | None]:
+    """``(source, identity)`` recorded in the header of the store ``path`` (identity None in files written before
+    identities were recorded). Raises `AnnotationFileError` like `load_store`."""
+    path = Path(path)
+    load_store(path)
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    identity = doc.get("identity")
+    return doc.get("source", ""), identity if isinstance(identity, dict) else None
+
+
+def find_stores_by_identity(folder: str | Path, identity: dict) -> list[tuple[Path, str]]:
+    """The stores ``<folder>/*.json`` whose header records ``identity`` (equal kind and fingerprint), newest
+    first, each with the source it recorded: ``[(path, source)]``. Unreadable files, backups and autosaves are
+    passed over; a missing folder gives ``[]``."""
+    folder = Path(folder)
+    try:
+        candidates = [p for p in folder.glob("*.json") if p.is_file()]
+    except OSError:
+        return []
+    want = {"kind": identity.get("kind"), "fingerprint": identity.get("fingerprint")}
+    found = []
+    for p in candidates:
+        try:
+            source, ident = read_store_header(p)
+        except (AnnotationFileError, OSError, ValueError):
+            continue
+        if ident is not None and {"kind": ident.get("kind"), "fingerprint": ident.get("fingerprint")} == want:
+            found.append((p, source))
+    return sorted(found, key=lambda ps: _mtime_ns(ps[0]), reverse=True)
+
+
 def autosave_path(path: str | Path) -> Path:
     """``<file>.autosave`` beside the store."""
     path = Path(path)
     return path.with_name(path.name + ".autosave")
 
 
-def write_autosave(path: str | Path, records: list[AnnotationRecord], source: str = "") -> Path:
+def write_autosave(path: str | Path, records: list[AnnotationRecord], source: str = "",
+                   identity: dict | None = None) -> Path:
     """Atomically write the unsaved state to ``autosave_path(path)``; returns that path."""
     target = autosave_path(path)
-    atomic_write_text(target, dumps_store(records, source))
+    atomic_write_text(target, dumps_store(records, source, identity))
     try:  # as shared as the store it stands in for (a colleague may have to recover it)
         mode = stat.S_IMODE(Path(path).stat().st_mode)
         if stat.S_IMODE(target.stat().st_mode) != mode:
