@@ -55,6 +55,7 @@ class CommandContext:
         self.state = window.state
         self.undo_stack = QUndoStack(window)
         self.undo_stack.cleanChanged.connect(self._clean_changed)
+        self.notices_shown: set[str] = set()  # "annotations found from an earlier location" told already
 
     def execute(self, command: type["AppCommand"], **params) -> bool:
         """Run ``command``: returns False when ``ask`` declined (cancelled dialog, nothing to do)."""
@@ -140,7 +141,8 @@ class OpenPath(AppCommand):
         ctx.window.show_document(path, opened.clips, database, opened.store)
         if opened.status:
             ctx.window.statusBar().showMessage(opened.status, 10000)
-        if opened.notice:
+        if opened.notice and opened.notice not in ctx.notices_shown:
+            ctx.notices_shown.add(opened.notice)  # once per session; the next save records the new location
             dialogs.info(ctx.window, "Annotations found", opened.notice)
         if skipped:
             dialogs.error(ctx.window, "Some files not opened", f"{len(skipped)} file(s) of {path} could not be "

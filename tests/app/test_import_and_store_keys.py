@@ -49,3 +49,42 @@ def test_import_csv_without_some_columns_keeps_those_fields(make_window, array_c
     # Action Units / Estimated Emotion absent: kept; Notes present and empty: cleared
     assert (ann.onset, ann.apex, ann.offset, ann.emotion, ann.aus, ann.notes) == (3, 5, 9, "disgust", "4+L10", "")
     assert [m for m in messages if m[0] == "error"] == []
+
+
+def test_moved_read_only_database_reopens_with_its_annotations(make_window, tmp_path, messages):
+    import os
+
+    from cmnet_core.data.synthetic import write_synthetic_database
+
+    root = tmp_path / "mnt" / "db"
+    write_synthetic_database(root, n_subjects=1, clips_per_class=1, image_size=32, labels=("happiness", "surprise"))
+
+    def read_only(top, on=True):
+        for folder, _, _ in os.walk(top):
+            os.chmod(folder, 0o555 if on else 0o755)
+
+    read_only(root)
+    moved = tmp_path / "mnt" / "db_remounted"
+    try:
+        w = make_window()
+        w.commands.execute(C.OpenPath, path=str(root))
+        w.commands.execute(C.GoToFrame, frame=w.state.frame_numbers()[2])
+        w.commands.execute(C.SetMark, kind="onset")
+        w.commands.execute(C.SaveAnnotations)
+        key = (w.state.clip.subject, w.state.clip.name)
+        onset = w.state.frame_numbers()[2]
+        root.rename(moved)
+        w.commands.execute(C.OpenPath, path=str(moved))
+        assert w.state.store.get(key).onset == onset
+        infos = [m for m in messages if m[0] == "info"]
+        assert len(infos) == 1 and infos[0][1] == "Annotations found" and str(root) in infos[0][2]
+        # a frame folder of the moved database opens onto the same annotation
+        folder = moved / key[0] / key[1]
+        w.commands.execute(C.OpenPath, path=str(folder))
+        assert (w.state.clip.subject, w.state.clip.name) == key and w.state.annotation().onset == onset
+        assert len([m for m in messages if m[0] == "info"]) == 1  # told once
+        assert [m for m in messages if m[0] == "error"] == []
+    finally:
+        for top in (root, moved):
+            if top.exists():
+                read_only(top, False)
