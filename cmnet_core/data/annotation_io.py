@@ -34,7 +34,8 @@ FORMAT = "cmnet-studio-annotations"
 VERSION = 1
 #: CASME II coding-sheet columns (CASME2-coding-*.xlsx), in the sheet's order.
 CSV_COLUMNS = ("Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units", "Estimated Emotion")
-#: Columns an imported CSV must have; the others of `CSV_COLUMNS` (and ``Notes``) are read as empty when absent.
+#: Columns an imported CSV must have; the others of `CSV_COLUMNS` (and ``Notes``) may be absent, and then leave the
+#: clip's value unchanged on import (`CsvAnnotations.fields`, `merge_imported`).
 REQUIRED_CSV_COLUMNS = ("Filename", "OnsetFrame", "ApexFrame", "OffsetFrame")
 #: Extra column we write after the CASME II ones so that notes survive a round trip.
 NOTES_COLUMN = "Notes"

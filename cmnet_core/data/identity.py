@@ -43,16 +43,6 @@ class SourceIdentity:
         """``{"kind": ..., "fingerprint": ...}`` as stored in an annotation file's header."""
         return {"kind": self.kind, "fingerprint": self.fingerprint}
 
-    @classmethod
-    def from_dict(cls, doc) -> "SourceIdentity | None":
-        """The identity of a store header entry, or None when absent or malformed (older files have none)."""
-        if not isinstance(doc, dict):
-            return None
-        kind, fingerprint = doc.get("kind"), doc.get("fingerprint")
-        if not isinstance(kind, str) or not isinstance(fingerprint, str) or not kind or not fingerprint:
-            return None
-        return cls(kind, fingerprint)
-
 
 def _sha1_lines(lines) -> str:
     h = hashlib.sha1()

@@ -1,6 +1,12 @@
 """Source identities (content fingerprints) and finding the database that encloses a frame folder."""
+import json
 import shutil
 
+import pytest
+
+from cmnet_core.data.annotation_io import (AnnotationFileError, AnnotationRecord, find_stores_by_identity, load_store,
+                                           read_store_header, save_store)
+from cmnet_core.data.clip import Annotation
 from cmnet_core.data.database import find_enclosing_database, open_database
 from cmnet_core.data.identity import database_identity, file_identity, folder_identity
 from cmnet_core.data.synthetic import write_synthetic_database
@@ -40,3 +46,23 @@ def test_frame_folder_inside_a_database_tree(tmp_path):
     shutil.copytree(tmp_path / "db" / "s01" / "surprise_01", loose)
     assert find_enclosing_database(loose) is None
     assert find_enclosing_database(tmp_path / "db" / "s01") is None  # a subject folder is no clip
+
+
+def test_stores_found_by_the_identity_in_their_header(tmp_path):
+    ident = {"kind": "casme2", "fingerprint": "ab" * 20}
+    recs = [AnnotationRecord("sub01", "EP02_01f", Annotation(1, 2, 3))]
+    save_store(tmp_path / "a.json", recs, "/old/CASME2_RAW", identity=ident)
+    save_store(tmp_path / "a.json", recs, "/old/CASME2_RAW", identity=ident)  # leaves a.json.001 (not a store name)
+    save_store(tmp_path / "old.json", recs, "/old/CASME2_RAW")                 # written before identities
+    save_store(tmp_path / "other.json", recs, "/x", identity={"kind": "samm", "fingerprint": "ab" * 20})
+    (tmp_path / "broken.json").write_text("{not json")
+    assert read_store_header(tmp_path / "old.json") == ("/old/CASME2_RAW", None)
+    assert read_store_header(tmp_path / "a.json") == ("/old/CASME2_RAW", ident)
+    assert find_stores_by_identity(tmp_path, ident) == [(tmp_path / "a.json", "/old/CASME2_RAW")]
+    assert find_stores_by_identity(tmp_path / "missing", ident) == []
+    assert load_store(tmp_path / "a.json")[0] == recs  # the header entry changes nothing for readers
+    doc = json.loads((tmp_path / "a.json").read_text())
+    doc["identity"] = "casme2"
+    (tmp_path / "a.json").write_text(json.dumps(doc))
+    with pytest.raises(AnnotationFileError, match="\"identity\" is text, not an object"):
+        load_store(tmp_path / "a.json")
