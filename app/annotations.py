@@ -267,10 +267,18 @@ def open_store(path: str | Path, clips: list[Clip], database: Database | None, d
     A frame folder opened alone that lies inside a database tree (`find_enclosing_database`) is one of that
     database's clips: its annotations go to, and are read from, the database's store (`choose_store` of the
     root) under the database's ``(subject, clip)`` key, so that opening the folder and opening the database
-    edit the same annotation. Its clip is renamed to that key (subject, name, database). Anything else gets
-    `choose_store` of ``path``.
+    edit the same annotation. Its clip is renamed to that key (subject, name, database). When the opening code
+    already gives a ``database`` whose root is not ``path`` (a database clip opened from its folder), the
+    clips are taken as keyed by it and the store is the root's. Anything else gets `choose_store` of ``path``.
     """
     path = Path(path)
+    if database is not None and not _same_folder(database.root, path):
+        # a database clip opened from its own folder, the opening code giving its database along
+        choice = choose_store(database.root, data_dir, database)
+        store = AnnotationStore(choice.path, str(Path(database.root).resolve()), choice.identity)
+        return OpenedStore(store, list(clips), choice.notice,
+                           f"{path.name} is part of the {database.name} database at {database.root}: its "
+                           f"annotations are kept in {choice.path}")
     if database is None and len(clips) == 1 and path.is_dir() and _same_folder(clips[0].path, path):
         try:
             enclosing = find_enclosing_database(path)

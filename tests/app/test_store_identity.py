@@ -109,3 +109,12 @@ def test_loose_frame_folder_keeps_its_own_store(tmp_path):
     opened = open_document(tmp_path / "loose", tmp_path / "appdata")
     assert opened.store.path == tmp_path / "loose" / "cmnet-annotations.json" and opened.status == ""
     assert choose_store(tmp_path / "loose", tmp_path / "appdata").identity["kind"] == "folder"
+
+
+def test_database_clip_opened_from_its_folder_uses_the_root_store(tmp_path):
+    # how a later opener (issue 13 part 2) may hand over a folder: the database's own clip with its database
+    root = tiny_db(tmp_path / "db")
+    clips, db, _ = open_path(root)
+    clip = next(c for c in clips if (c.subject, c.name) == ("s02", "surprise_01"))
+    opened = open_store(root / "s02" / "surprise_01", [clip], db, tmp_path / "appdata")
+    assert opened.store.path == root / "cmnet-annotations.json" and opened.clips == [clip]
