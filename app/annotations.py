@@ -50,7 +50,8 @@ def choose_store(source: str | Path, data_dir: str | Path, database: Database | 
 
     1. ``<data_dir>/annotations/<stem>-<kind>-<identity digest>.json``;
     2. ``<data_dir>/annotations/<stem>-<hash of the path>.json``, the name used before identities (kept, and
-       its header gains the identity on the next save);
+       its header gains the identity on the next save), unless its header records another identity (another
+       database now mounted at that path);
     3. any ``<data_dir>/annotations/*.json`` whose header records the same identity (the source was moved,
        remounted or renamed): used, with a `StoreChoice.notice` naming the earlier location;
     4. else the new file of 1.
@@ -72,12 +73,21 @@ def choose_store(source: str | Path, data_dir: str | Path, database: Database | 
     named = annotations / f"{source.stem}-{identity.kind}-{identity.digest}.json"
     if named.exists():
         return StoreChoice(named, ident, _moved_notice(named, source, database))
-    if legacy.exists():
+    if legacy.exists() and _recorded_identity(legacy) in (None, ident):
         return StoreChoice(legacy, ident)
     found = find_stores_by_identity(annotations, ident)
     if found:
         return StoreChoice(found[0][0], ident, _moved_notice(found[0][0], source, database, found[0][1]))
     return StoreChoice(named, ident)
+
+
+def _recorded_identity(store: Path) -> dict | None:
+    """The identity in ``store``'s header, None when it has none or cannot be read (then it is loaded as before,
+    and the user told when it is damaged)."""
+    try:
+        return read_store_header(store)[1]
+    except (AnnotationFileError, OSError):
+        return None
 
 
 def _identity_or_none(source: Path, database: Database | None) -> SourceIdentity | None:

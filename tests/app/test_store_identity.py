@@ -77,6 +77,12 @@ def test_store_written_before_identities_still_loads(read_only_db, tmp_path):
     assert opened.store.get(("s01", "surprise_01")).apex == 2
     opened.store.save()
     assert "identity" in json.loads(legacy.read_text())  # found again after a later move
+    # another database mounted at the same path later does not get these annotations
+    doc = json.loads(legacy.read_text())
+    doc["identity"]["fingerprint"] = "0" * 40
+    legacy.write_text(json.dumps(doc))
+    other = open_document(read_only_db, data)
+    assert other.store.path != legacy and other.store.records() == []
 
 
 def test_frame_folder_of_a_database_uses_the_database_store(tmp_path):
