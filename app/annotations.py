@@ -7,33 +7,110 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from cmnet_core.data.annotation_io import (AnnotationFileError, AnnotationRecord, load_store, recoverable_autosave,
-                                           recoverable_temp_files, remove_autosave, remove_orphan_temps,
-                                           save_store, set_aside_bad_autosave, write_autosave)
+from cmnet_core.data.annotation_io import (AnnotationFileError, AnnotationRecord, find_stores_by_identity, load_store,
+                                           read_store_header, recoverable_autosave, recoverable_temp_files,
+                                           remove_autosave, remove_orphan_temps, save_store, set_aside_bad_autosave,
+                                           write_autosave)
 from cmnet_core.data.clip import Annotation, Clip
+from cmnet_core.data.database import Database, find_enclosing_database
+from cmnet_core.data.identity import SourceIdentity, source_identity
 
 STORE_NAME = "cmnet-annotations.json"
 
 
-def default_store_path(source: str | Path, data_dir: str | Path) -> Path:
-    """Where the annotations of ``source`` live.
+@dataclass
+class StoreChoice:
+    """Where the annotations of a source are kept (`choose_store`).
 
-    A folder (frame folder or database root) keeps them inside as ``cmnet-annotations.json``; a video
-    file beside it as ``<video>.annotations.json``. When that folder is read-only (shared data), the
-    file goes to ``<data_dir>/annotations/<stem>-<hash of the path>.json``.
+    path : the store file.  identity : the source's `SourceIdentity.to_dict` (written in the store's header),
+    None when the source could not be read for it.  notice : a message for the user, ``""`` when none (the
+    store was found by identity from the source's earlier location).
+    """
+
+    path: Path
+    identity: dict | None = None
+    notice: str = ""
+
+
+def default_store_path(source: str | Path, data_dir: str | Path, database: Database | None = None) -> Path:
+    """Where the annotations of ``source`` live (`choose_store`'s path)."""
+    return choose_store(source, data_dir, database).path
+
+
+def choose_store(source: str | Path, data_dir: str | Path, database: Database | None = None) -> StoreChoice:
+    """Where the annotations of ``source`` (a video, frame folder or database root; ``database`` = the opened
+    database of a root) live.
+
+    A writable folder keeps them inside as ``cmnet-annotations.json``; a video file in a writable folder beside
+    it as ``<video>.annotations.json``. A read-only source's store goes to the data folder, keyed by what the
+    source is rather than where it lies (`cmnet_core.data.identity`), looked for in this order:
+
+    1. ``<data_dir>/annotations/<stem>-<kind>-<identity digest>.json``;
+    2. ``<data_dir>/annotations/<stem>-<hash of the path>.json``, the name used before identities (kept, and
+       its header gains the identity on the next save), unless its header records another identity (another
+       database now mounted at that path);
+    3. any ``<data_dir>/annotations/*.json`` whose header records the same identity (the source was moved,
+       remounted or renamed): used, with a `StoreChoice.notice` naming the earlier location;
+    4. else the new file of 1.
     """
     source = Path(source).resolve()
     if source.is_dir():
         folder, name = source, STORE_NAME
     else:
         folder, name = source.parent, f"{source.name}.annotations.json"
+    identity = _identity_or_none(source, database)
+    ident = identity.to_dict() if identity is not None else None
     if _writable(folder):
-        return folder / name
+        return StoreChoice(folder / name, ident)
+    annotations = Path(data_dir) / "annotations"
     digest = hashlib.sha1(str(source).encode("utf-8")).hexdigest()[:10]
-    return Path(data_dir) / "annotations" / f"{source.stem}-{digest}.json"
+    legacy = annotations / f"{source.stem}-{digest}.json"
+    if identity is None:
+        return StoreChoice(legacy, None)
+    named = annotations / f"{source.stem}-{identity.kind}-{identity.digest}.json"
+    if named.exists():
+        return StoreChoice(named, ident, _moved_notice(named, source, database))
+    if legacy.exists() and _recorded_identity(legacy) in (None, ident):
+        return StoreChoice(legacy, ident)
+    found = find_stores_by_identity(annotations, ident)
+    if found:
+        return StoreChoice(found[0][0], ident, _moved_notice(found[0][0], source, database, found[0][1]))
+    return StoreChoice(named, ident)
+
+
+def _recorded_identity(store: Path) -> dict | None:
+    """The identity in ``store``'s header, None when it has none or cannot be read (then it is loaded as before,
+    and the user told when it is damaged)."""
+    try:
+        return read_store_header(store)[1]
+    except (AnnotationFileError, OSError):
+        return None
+
+
+def _identity_or_none(source: Path, database: Database | None) -> SourceIdentity | None:
+    try:
+        return source_identity(source, database)
+    except OSError:
+        return None
+
+
+def _moved_notice(store: Path, source: Path, database: Database | None, recorded: str | None = None) -> str:
+    """The message when ``store`` was recorded for another location than ``source``; ``""`` when not."""
+    if recorded is None:
+        try:
+            recorded = read_store_header(store)[0]
+        except (AnnotationFileError, OSError):
+            return ""
+    if not recorded or Path(recorded).resolve() == source:
+        return ""
+    what = f"{database.name} database" if database is not None else "folder" if source.is_dir() else "video"
+    still = (" (a copy with the same content is still there)" if Path(recorded).exists()
+             else "")
+    return (f"Annotations found from the {what}'s earlier location {recorded}{still}: they are shown for "
+            f"{source} and saved in {store}.")
 
 
 def _writable(folder: Path) -> bool:
@@ -53,11 +130,14 @@ class AnnotationStore:
     """The annotations made in the app for one source, saved to ``path``.
 
     Only clips the user touched are held; `annotation_for` falls back to the clip's own (sheet) annotation.
+    ``identity`` (`SourceIdentity.to_dict` of the source) is written in the file's header so that the store is
+    found again after the source moves (`choose_store`).
     """
 
-    def __init__(self, path: str | Path, source: str = "") -> None:
+    def __init__(self, path: str | Path, source: str = "", identity: dict | None = None) -> None:
         self.path = Path(path)
         self.source = source
+        self.identity = identity
         self._records: dict[tuple[str, str], Annotation] = {}
         self.dirty = False
         self._notices: list[str] = []
@@ -154,7 +234,7 @@ class AnnotationStore:
         if path is not None:
             self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        save_store(self.path, self.records(), self.source)
+        save_store(self.path, self.records(), self.source, identity=self.identity)
         remove_autosave(self.path)
         remove_orphan_temps(self.path)  # the user was offered their contents when the store was opened
         self.dirty = False
@@ -164,7 +244,7 @@ class AnnotationStore:
         if not self.dirty:
             return None
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        return write_autosave(self.path, self.records(), self.source)
+        return write_autosave(self.path, self.records(), self.source, self.identity)
 
     def discard_autosave(self) -> None:
         """Remove the autosave and the temporary files of killed saves (the user chose not to keep unsaved
@@ -174,3 +254,60 @@ class AnnotationStore:
 
     def _fill(self, records: list[AnnotationRecord]) -> None:
         self._records = {r.key: r.annotation for r in records}
+
+
+@dataclass
+class OpenedStore:
+    """The store chosen for an opened document (`open_store`).
+
+    store : the `AnnotationStore` (not loaded yet).  clips : the document's clips, a frame folder's clip keyed
+    as its database keys it.  notice : a message for a dialog (annotations found from an earlier location),
+    ``""`` when none.  status : a line for the status bar (which store is used and why), ``""`` when plain.
+    """
+
+    store: AnnotationStore
+    clips: list[Clip]
+    notice: str = ""
+    status: str = ""
+
+
+def open_store(path: str | Path, clips: list[Clip], database: Database | None, data_dir: str | Path) -> OpenedStore:
+    """The annotation store of what `app.opening.open_path` opened at ``path``.
+
+    A frame folder opened alone that lies inside a database tree (`find_enclosing_database`) is one of that
+    database's clips: its annotations go to, and are read from, the database's store (`choose_store` of the
+    root) under the database's ``(subject, clip)`` key, so that opening the folder and opening the database
+    edit the same annotation. Its clip is renamed to that key (subject, name, database). When the opening code
+    already gives a ``database`` whose root is not ``path`` (a database clip opened from its folder), the
+    clips are taken as keyed by it and the store is the root's. Anything else gets `choose_store` of ``path``.
+    """
+    path = Path(path)
+    if database is not None and not _same_folder(database.root, path):
+        # a database clip opened from its own folder, the opening code giving its database along
+        choice = choose_store(database.root, data_dir, database)
+        store = AnnotationStore(choice.path, str(Path(database.root).resolve()), choice.identity)
+        return OpenedStore(store, list(clips), choice.notice,
+                           f"{path.name} is part of the {database.name} database at {database.root}: its "
+                           f"annotations are kept in {choice.path}")
+    if database is None and len(clips) == 1 and path.is_dir() and _same_folder(clips[0].path, path):
+        try:
+            enclosing = find_enclosing_database(path)
+        except Exception:  # noqa: BLE001 - an adapter bug must not stop the folder from opening with its own store
+            enclosing = None
+        if enclosing is not None and enclosing.key is not None:
+            choice = choose_store(enclosing.root, data_dir, enclosing.database)
+            subject, name = enclosing.key
+            clip = replace(clips[0], subject=subject, name=name, database=enclosing.database.name)
+            store = AnnotationStore(choice.path, str(enclosing.root.resolve()), choice.identity)
+            status = (f"{path.name} is clip {subject}/{name} of the {enclosing.database.name} database at "
+                      f"{enclosing.root}: its annotations are kept in {choice.path}")
+            return OpenedStore(store, [clip], choice.notice, status)
+    choice = choose_store(path, data_dir, database)
+    return OpenedStore(AnnotationStore(choice.path, str(path.resolve()), choice.identity), list(clips), choice.notice)
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False

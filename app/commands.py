@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from cmnet_core.data.annotation_io import AnnotationFileError, export_csv, import_csv
+from cmnet_core.data.annotation_io import AnnotationFileError, export_csv, merge_imported, read_csv_annotations
+from cmnet_core.data.annotation_match import match_records
 from cmnet_core.data.clip import Annotation
 
 from . import dialogs
-from .annotations import AnnotationStore, clip_key, default_store_path
+from .annotations import clip_key, open_store
 from .opening import OpenError, open_path
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ class CommandContext:
         self.state = window.state
         self.undo_stack = QUndoStack(window)
         self.undo_stack.cleanChanged.connect(self._clean_changed)
+        self.notices_shown: set[str] = set()  # "annotations found from an earlier location" told already
 
     def execute(self, command: type["AppCommand"], **params) -> bool:
         """Run ``command``: returns False when ``ask`` declined (cancelled dialog, nothing to do)."""
@@ -135,8 +137,13 @@ class OpenPath(AppCommand):
         except Exception as exc:  # noqa: BLE001 - a reader bug must not take the window down
             dialogs.error(ctx.window, "Cannot open", f"{path}: unexpected error while opening ({exc}).")
             return
-        store = AnnotationStore(default_store_path(path, ctx.window.data_dir()), str(path))
-        ctx.window.show_document(path, clips, database, store)
+        opened = open_store(path, clips, database, ctx.window.data_dir())
+        ctx.window.show_document(path, opened.clips, database, opened.store)
+        if opened.status:
+            ctx.window.statusBar().showMessage(opened.status, 10000)
+        if opened.notice and opened.notice not in ctx.notices_shown:
+            ctx.notices_shown.add(opened.notice)  # once per session; the next save records the new location
+            dialogs.info(ctx.window, "Annotations found", opened.notice)
         if skipped:
             dialogs.error(ctx.window, "Some files not opened", f"{len(skipped)} file(s) of {path} could not be "
                           "opened and are not in the clip list:\n" + "\n".join(skipped))
@@ -242,7 +249,13 @@ class ExportCSV(AppCommand):
 
 
 class ImportCSV(AppCommand):
-    """Import a CASME II-style CSV into the store (rows matched by Subject + Filename), undoable."""
+    """Import a CASME II-style CSV into the store, undoable.
+
+    Rows are matched to the opened clips by Subject + Filename (`match_records`: CASME II's ``01`` finds
+    ``sub01``; a row is never moved to another subject's clip of the same name); only the columns the sheet
+    has are imported (`merge_imported`). The status bar gives the counts; rows left out are listed with
+    their row number and reason in a message.
+    """
 
     def ask(self, ctx, params):
         if ctx.state.store is None:
@@ -253,31 +266,24 @@ class ImportCSV(AppCommand):
 
     def do_action(self, ctx, params):
         try:
-            records = import_csv(params["path"])
+            sheet = read_csv_annotations(params["path"])
         except AnnotationFileError as exc:
             dialogs.error(ctx.window, "Cannot import", f"{exc}\n\nNothing was changed.")
             return
-        known = {clip_key(c): c for c in ctx.state.clips}
-        by_name = {c.name: c for c in ctx.state.clips}
-        matched = 0
-        ctx.undo_stack.beginMacro(f"Import {Path(params['path']).name}")
-        for rec in records:
-            clip = known.get(rec.key) or (by_name.get(rec.name) if len(ctx.state.clips) else None)
-            if clip is None and len(ctx.state.clips) == 1:
-                clip = ctx.state.clips[0]
-            if clip is None:
-                continue
-            key = clip_key(clip)
-            ctx.undo_stack.push(AnnotationEdit(ctx, key, ctx.state.store.get(key), rec.annotation,
-                                               f"Import {rec.name}"))
-            matched += 1
+        store = ctx.state.store
+        clips = {clip_key(c): c for c in ctx.state.clips}
+        result = match_records(sheet.records, list(clips))
+        name = Path(params["path"]).name
+        ctx.undo_stack.beginMacro(f"Import {name}")
+        for rec, key in result.matched:
+            new = merge_imported(store.annotation_for(clips[key]), rec.annotation, sheet.fields)
+            ctx.undo_stack.push(AnnotationEdit(ctx, key, store.get(key), new, f"Import {rec.name}"))
         ctx.undo_stack.endMacro()
         ctx.window.refresh_clip_list()
-        msg = f"Imported {matched} of {len(records)} rows from {Path(params['path']).name}."
-        if matched < len(records):
-            msg += " Rows whose Subject/Filename match no opened clip were left out."
-        ctx.window.statusBar().showMessage(msg, 8000)
-        params["matched"] = matched
+        summary = result.summary(name)
+        ctx.window.statusBar().showMessage(summary.splitlines()[0], 8000)
+        if result.unmatched or result.ambiguous:
+            dialogs.info(ctx.window, "Some rows not imported", summary)
 
 
 # ---- prediction -------------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 Pure file I/O (no Qt) so that the GUI, the CLI and scripts share one format.
 
 * The annotation store is a JSON file (``{"format": "cmnet-studio-annotations", "version": 1, "clips": [...]}``),
-  one entry per clip keyed by ``(subject, clip name)``; frame numbers are the source's own.
+  one entry per clip keyed by ``(subject, clip name)``; frame numbers are the source's own. The header may
+  carry ``"identity": {"kind", "fingerprint"}`` (`cmnet_core.data.identity.SourceIdentity`) so that the
+  store of a moved source is found again (`find_stores_by_identity`); files without it load as before.
 * Saving is atomic: the text goes to a temporary file in the same folder, is flushed to disk and then
   moved over the target with `os.replace` (a crash midway leaves the previous file intact).
   Before each save the previous file is kept as ``<file>.001`` and older ones shift to ``.002``, ``.003``
@@ -22,7 +24,7 @@ import os
 import shutil
 import stat
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..safe_write import DiskFullError, is_disk_full, write_temp_file, write_text_atomically
@@ -32,10 +34,14 @@ FORMAT = "cmnet-studio-annotations"
 VERSION = 1
 #: CASME II coding-sheet columns (CASME2-coding-*.xlsx), in the sheet's order.
 CSV_COLUMNS = ("Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units", "Estimated Emotion")
-#: Columns an imported CSV must have; the others of `CSV_COLUMNS` (and ``Notes``) are read as empty when absent.
+#: Columns an imported CSV must have; the others of `CSV_COLUMNS` (and ``Notes``) may be absent, and then leave the
+#: clip's value unchanged on import (`CsvAnnotations.fields`, `merge_imported`).
 REQUIRED_CSV_COLUMNS = ("Filename", "OnsetFrame", "ApexFrame", "OffsetFrame")
 #: Extra column we write after the CASME II ones so that notes survive a round trip.
 NOTES_COLUMN = "Notes"
+#: CSV column -> `Annotation` field it sets (apex also sets ``apex_source``).
+CSV_FIELDS = {"OnsetFrame": "onset", "ApexFrame": "apex", "OffsetFrame": "offset", "Action Units": "aus",
+              "Estimated Emotion": "emotion", NOTES_COLUMN: "notes"}
 _EMPTY_FRAME = {"", "/", "-", "na", "n/a", "none"}
 
 
@@ -45,11 +51,16 @@ class AnnotationFileError(Exception):
 
 @dataclass
 class AnnotationRecord:
-    """One clip's annotation as stored: ``subject`` and ``name`` identify the clip within its source."""
+    """One clip's annotation as stored: ``subject`` and ``name`` identify the clip within its source.
+
+    ``row`` is the 1-based CSV row it was read from (`import_csv`; None for store entries); it is for messages
+    only and takes no part in comparisons.
+    """
 
     subject: str
     name: str
     annotation: Annotation
+    row: int | None = field(default=None, compare=False)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -248,7 +259,7 @@ def validate_store(doc) -> list[str]:
     """Check the structure of a parsed annotation store (the JSON written by `dumps_store`).
 
     ``doc`` must be an object with ``"format": FORMAT``, an integer ``version`` (absent = 0), text
-    ``source`` and a list ``clips`` of objects, each with text ``subject`` and ``name``, frames
+    ``source``, an optional ``identity`` object and a list ``clips`` of objects, each with text ``subject`` and ``name``, frames
     ``onset``/``apex``/``offset`` that are whole non-negative numbers or null, and text-or-null
     ``emotion``/``aus``/``notes``/``apex_source``. Returns the problems found, human-readable (empty = valid);
     never raises. A newer ``version`` is not a structural problem (`load_store` reports it apart).
@@ -263,6 +274,8 @@ def validate_store(doc) -> list[str]:
         problems.append(f"\"version\" is {version!r:.40}, not a whole number")
     if not isinstance(doc.get("source", ""), str):
         problems.append(f"\"source\" is {_type_name(doc['source'])}, not text")
+    if doc.get("identity") is not None and not isinstance(doc["identity"], dict):
+        problems.append(f"\"identity\" is {_type_name(doc['identity'])}, not an object with kind and fingerprint")
     clips = doc.get("clips", [])
     if clips is None:
         clips = []
@@ -282,15 +295,20 @@ def _restore_hint(path: Path) -> str:
     return "fix it in a text editor, or move it aside to start with no annotations (no backup .001 exists yet)"
 
 
-def dumps_store(records: list[AnnotationRecord], source: str = "") -> str:
-    """The store's JSON text for ``records`` (``source`` = the video/folder/database they annotate)."""
-    doc = {"format": FORMAT, "version": VERSION, "source": source,
-           "clips": [_record_to_dict(r) for r in records]}
+def dumps_store(records: list[AnnotationRecord], source: str = "", identity: dict | None = None) -> str:
+    """The store's JSON text for ``records`` (``source`` = the video/folder/database they annotate, ``identity``
+    = its `SourceIdentity.to_dict`, written in the header when given)."""
+    doc = {"format": FORMAT, "version": VERSION, "source": source}
+    if identity:
+        doc["identity"] = dict(identity)
+    doc["clips"] = [_record_to_dict(r) for r in records]
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
-def save_store(path: str | Path, records: list[AnnotationRecord], source: str = "", backups: int = 3) -> None:
-    """Save ``records`` to ``path`` atomically, keeping ``backups`` rotating backups of the previous file.
+def save_store(path: str | Path, records: list[AnnotationRecord], source: str = "", backups: int = 3,
+               identity: dict | None = None) -> None:
+    """Save ``records`` to ``path`` atomically, keeping ``backups`` rotating backups of the previous file
+    (``source`` and ``identity`` go to the header, see `dumps_store`).
 
     The new version is first written in full to a temporary file (with the mode and group of the file it
     replaces); only then are the backups rotated (renames, no data written) and the temporary file moved over
@@ -301,7 +319,7 @@ def save_store(path: str | Path, records: list[AnnotationRecord], source: str = 
     previous file and its backups then stay exactly as they were and no temporary file is left.
     """
     path = Path(path)
-    data = dumps_store(records, source).encode("utf-8")
+    data = dumps_store(records, source, identity).encode("utf-8")
     keep = set(recoverable_temp_files(path))
     tmp = write_temp_file(path, data)
     staged = None
@@ -349,16 +367,48 @@ def load_store(path: str | Path) -> tuple[list[AnnotationRecord], str]:
     return [_record_from_dict(d) for d in clips], doc.get("source", "")
 
 
+def read_store_header(path: str | Path) -> tuple[str, dict | None]:
+    """``(source, identity)`` recorded in the header of the store ``path`` (identity None in files written before
+    identities were recorded). Raises `AnnotationFileError` like `load_store`."""
+    path = Path(path)
+    load_store(path)
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    identity = doc.get("identity")
+    return doc.get("source", ""), identity if isinstance(identity, dict) else None
+
+
+def find_stores_by_identity(folder: str | Path, identity: dict) -> list[tuple[Path, str]]:
+    """The stores ``<folder>/*.json`` whose header records ``identity`` (equal kind and fingerprint), newest
+    first, each with the source it recorded: ``[(path, source)]``. Unreadable files, backups and autosaves are
+    passed over; a missing folder gives ``[]``."""
+    folder = Path(folder)
+    try:
+        candidates = [p for p in folder.glob("*.json") if p.is_file()]
+    except OSError:
+        return []
+    want = {"kind": identity.get("kind"), "fingerprint": identity.get("fingerprint")}
+    found = []
+    for p in candidates:
+        try:
+            source, ident = read_store_header(p)
+        except (AnnotationFileError, OSError, ValueError):
+            continue
+        if ident is not None and {"kind": ident.get("kind"), "fingerprint": ident.get("fingerprint")} == want:
+            found.append((p, source))
+    return sorted(found, key=lambda ps: _mtime_ns(ps[0]), reverse=True)
+
+
 def autosave_path(path: str | Path) -> Path:
     """``<file>.autosave`` beside the store."""
     path = Path(path)
     return path.with_name(path.name + ".autosave")
 
 
-def write_autosave(path: str | Path, records: list[AnnotationRecord], source: str = "") -> Path:
+def write_autosave(path: str | Path, records: list[AnnotationRecord], source: str = "",
+                   identity: dict | None = None) -> Path:
     """Atomically write the unsaved state to ``autosave_path(path)``; returns that path."""
     target = autosave_path(path)
-    atomic_write_text(target, dumps_store(records, source))
+    atomic_write_text(target, dumps_store(records, source, identity))
     try:  # as shared as the store it stands in for (a colleague may have to recover it)
         mode = stat.S_IMODE(Path(path).stat().st_mode)
         if stat.S_IMODE(target.stat().st_mode) != mode:
@@ -453,9 +503,38 @@ def _parse_frame(value: str, column: str, where: str) -> int | None:
     return int(f)
 
 
+@dataclass
+class CsvAnnotations:
+    """An imported CSV sheet: its records and which annotation fields its columns set.
+
+    records : one per data row, with its 1-based row number (``AnnotationRecord.row``).
+    fields : the `Annotation` fields whose column the sheet has (see `CSV_FIELDS`; ``apex`` implies
+        ``apex_source``). A field not listed keeps the clip's current value on import (`merge_imported`).
+    """
+
+    records: list[AnnotationRecord]
+    fields: frozenset[str]
+
+
+def merge_imported(current: Annotation, imported: Annotation, fields) -> Annotation:
+    """``current`` with only the ``fields`` (`CsvAnnotations.fields`) taken from ``imported``: a column the
+    sheet lacks leaves the clip's value, an empty cell in a column it has clears it. ``apex`` brings its
+    ``apex_source`` along."""
+    changes = {f: getattr(imported, f) for f in fields}
+    if "apex" in changes:
+        changes["apex_source"] = imported.apex_source
+    return replace(current, **changes)
+
+
 def import_csv(path: str | Path) -> list[AnnotationRecord]:
+    """The records of `read_csv_annotations` (fields of absent columns read as empty)."""
+    return read_csv_annotations(path).records
+
+
+def read_csv_annotations(path: str | Path) -> CsvAnnotations:
     """Read a CSV with the CASME II columns `CSV_COLUMNS`: `REQUIRED_CSV_COLUMNS` must be there, the others
-    (Subject, Action Units, Estimated Emotion, ``Notes``) are empty when absent; extra columns are ignored.
+    (Subject, Action Units, Estimated Emotion, ``Notes``) may be absent: their fields are then left out of
+    `CsvAnnotations.fields` (and read as empty in the records); extra columns are ignored.
 
     Raises `AnnotationFileError` naming the file (and row) when it is an Excel workbook or not UTF-8 text,
     required columns are missing (naming them and the expected ones), a frame cell is not a whole number,
@@ -499,5 +578,5 @@ def import_csv(path: str | Path) -> list[AnnotationRecord]:
             ann.apex_source = "annotated"
         if ann.onset is not None and ann.offset is not None and ann.onset > ann.offset:
             raise AnnotationFileError(f"{where}: OnsetFrame {ann.onset} is after OffsetFrame {ann.offset}")
-        records.append(AnnotationRecord(row.get("Subject", ""), row["Filename"], ann))
-    return records
+        records.append(AnnotationRecord(row.get("Subject", ""), row["Filename"], ann, row=i))
+    return CsvAnnotations(records, frozenset(f for c, f in CSV_FIELDS.items() if c in header))

@@ -316,3 +316,64 @@ def _sheet_kind(sheet_name: str, kind: str) -> str:
         if any(fnmatch.fnmatch(sheet_name.lower(), pat.lower()) for pat in mod.SHEET_PATTERNS):
             return label
     return ""
+
+
+#: How many folders above a frame folder `find_enclosing_database` looks for a database root (SMIC-HS clips lie
+#: four below theirs: ``s1/micro/negative/s1_ne_01``).
+ENCLOSING_LEVELS = 4
+
+
+@dataclass
+class EnclosingDatabase:
+    """A database whose tree holds a given frame folder (`find_enclosing_database`).
+
+    root : the database root.  database : the opened database.
+    clips : its clips (readable and unlabelled) whose frames are that folder: one for CASME II, SAMM, SMIC-HS
+        and synthetic trees, several for a CAS(ME)^3 task video holding several micro-expressions.
+    """
+
+    root: Path
+    database: Database
+    clips: list[Clip]
+
+    @property
+    def key(self) -> tuple[str, str] | None:
+        """``(subject, clip name)`` of the one clip of the folder, as the database's annotation store keys it;
+        None when the folder holds several clips (which one cannot be told from the folder)."""
+        if len(self.clips) != 1:
+            return None
+        return (self.clips[0].subject, self.clips[0].name)
+
+
+def find_enclosing_database(folder: str | Path, levels: int = ENCLOSING_LEVELS) -> EnclosingDatabase | None:
+    """The database whose tree holds the frame folder ``folder``, or None.
+
+    Walks up from ``folder``'s parent at most ``levels`` folders; the first folder that an adapter recognises
+    (its ``detect``) and that opens (`open_database`, with the adapter's usual sheet) with a clip whose frames
+    are ``folder`` is the root. Folders that are not recognised, cannot be read or do not open are passed
+    over silently: a loose frame folder simply has no enclosing database. Paths are compared resolved
+    (symbolic links followed). Opening reads the sheet and lists every clip folder of the database.
+    """
+    _load_builtin_adapters()
+    try:
+        target = Path(folder).resolve()
+    except OSError:
+        return None
+    for root in list(target.parents)[:levels]:
+        try:
+            if not any(a.detect(root) for a in ADAPTERS.values()):
+                continue
+            db = open_database(root)
+        except (DatabaseError, OSError, ValueError):
+            continue
+        clips = [c for c in list(db.clips) + list(db.unlabelled) if _same_path(c.path, target)]
+        if clips:
+            return EnclosingDatabase(root, db, clips)
+    return None
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    try:
+        return Path(a).resolve() == b
+    except OSError:
+        return False
