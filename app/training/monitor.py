@@ -63,6 +63,8 @@ class RunMonitor(QWidget):
         self.progress = RunProgress()
         self.buffer = JsonlBuffer()
         self.tail = FileTail(process.stdout_path)
+        if process.stdout_path.is_file():  # a resumed run: show what this process writes, not the earlier ones
+            self.tail.offset = process.stdout_path.stat().st_size
         self.cancel_grace = cancel_grace
         self.status = "starting"
         self.device = device
@@ -218,12 +220,13 @@ class RunMonitor(QWidget):
         elif code == EXIT_CANCELLED or (self.process.cancel_requested_at is not None):
             how = "was killed after Cancel" if self.process.killed else "stopped after Cancel"
             self._end("cancelled", f"The run {how}. Finished folds and the last saved epoch are kept in "
-                                   f"{self.process.run_dir}; run the same command again to resume.")
+                                   f"{self.process.run_dir}; to resume, select it in the Runs tab and press Resume "
+                                   "(or run the same command again).")
         else:
             why = f"was killed by signal {-code}" if code < 0 else f"ended with exit status {code}"
             stderr = tail_text(self.process.stderr_path, 20)
             self._end("failed", f"The training process {why} before finishing. What finished is kept in "
-                                f"{self.process.run_dir}.\n--- last lines of its error output ---\n{stderr}")
+                                f"{self.process.run_dir} (to resume: the Runs tab, Resume).\n--- last lines of its error output ---\n{stderr}")
 
     def _end(self, status: str, message: str) -> None:
         self.timer.stop()
