@@ -140,10 +140,11 @@ def test_resume_is_offered_for_cancelled_and_killed_runs_only(qtbot, tmp_path, p
 
 
 def test_a_killed_run_resumes_from_the_table_with_the_same_command(qtbot, tmp_path, synth_root, run_env,
-                                                                     no_leftovers):
+                                                                     no_leftovers, monkeypatch):
     from app.training.manager import TrainingManager
     from app.training.request import TrainingRequest
 
+    monkeypatch.setenv("CMNET_CACHE_DIR", run_env["CMNET_CACHE_DIR"])  # also for the run the Resume button starts
     manager = TrainingManager(None)
     win = FakeWindow(tmp_path / "data")
     manager.main = win
@@ -172,16 +173,12 @@ def test_a_killed_run_resumes_from_the_table_with_the_same_command(qtbot, tmp_pa
         assert "is gone: killed or crashed" in table.resume_button.toolTip()
 
         with qtbot.waitSignal(table.resumeRequested, timeout=1000):
-            table.resume_button.click()  # wired to manager.resume (which here has no run_env)
-        resumed = manager.monitors[-1]
-        assert resumed is not mon and resumed.process.command == mon.process.command  # same --run-dir
-        # the click's process went without the test's cache env: stop it, and resume once more with it
-        resumed.process.kill()
-        qtbot.waitUntil(lambda: not resumed.timer.isActive(), timeout=10_000)
-        table.select(run)
-        mon2 = manager.resume(run, env=run_env, cancel_grace=5.0)
-        assert mon2 is not None and read_launch(run)["pid"] == mon2.process.pid
-        qtbot.waitUntil(lambda: mon2.progress.resumed is not None, timeout=90_000)
+            table.resume_button.click()  # wired to TrainingManager.resume
+        mon2 = manager.monitors[-1]
+        assert mon2 is not mon and mon2.process.command == mon.process.command  # the same command, same --run-dir
+        assert read_launch(run)["pid"] == mon2.process.pid and mon2.is_running()
+        qtbot.waitUntil(lambda: mon2.progress.resumed is not None or not mon2.timer.isActive(), timeout=90_000)
+        assert mon2.progress.resumed is not None, mon2.log.toPlainText()
         assert mon2.progress.resumed["fold"] == "s01" and mon2.progress.resumed["epoch"] >= 2
         assert f"resuming {run.name} fold s01 from epoch " in mon2.log.toPlainText()
         assert manager.resume(run, env=run_env) is None  # never twice at once
