@@ -170,11 +170,15 @@ def resume_line(run: str, info: dict) -> str:
         resuming 20261204-train-syn from epoch 3/10 step 17/40 (checkpoint written 2026-12-04 19:40, 4 min ago)
 
     ``step`` counts the steps of that epoch already done (0: the epoch starts from its beginning); a LOSO fold
-    is named after the run (``… fold s01 from …``)."""
+    is named after the run (``… fold s01 from …``); a run stopped after its last epoch but before writing its
+    final model says ``… after its last epoch (10/10) (checkpoint …)``."""
     fold = f" fold {info['fold']}" if info.get("fold") else ""
     written = str(info.get("written") or "")[:16].replace("T", " ") or "at an unknown time"
+    when = f"(checkpoint written {written}, {format_age(info.get('age_s') or 0)} ago)"
+    if info["epoch"] > info["epochs"]:  # stopped after its last epoch, before the final model was written
+        return f"resuming {run}{fold} after its last epoch ({info['epochs']}/{info['epochs']}) {when}"
     return (f"resuming {run}{fold} from epoch {info['epoch']}/{info['epochs']} step {info['step']}/{info['steps']} "
-            f"(checkpoint written {written}, {format_age(info.get('age_s') or 0)} ago)")
+            f"{when}")
 
 
 class ResumeNotice(Callback):

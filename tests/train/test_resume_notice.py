@@ -98,5 +98,8 @@ def test_resume_line_and_age_wording():
             "age_s": 245.0, "fold": "s07"}
     assert resume_line("20261204-loso-syn", info) == ("resuming 20261204-loso-syn fold s07 from epoch 3/10 step "
                                                       "17/40 (checkpoint written 2026-12-04 19:40, 4 min ago)")
+    done = {**info, "epoch": 11, "step": 0, "fold": None, "age_s": 7200}
+    assert resume_line("r", done) == "resuming r after its last epoch (10/10) (checkpoint written 2026-12-04 19:40, " \
+                                     "2 h 00 min ago)"
     assert [format_age(s) for s in (-3, 12.4, 59.6, 245, 3600 * 2 + 300, 86400 * 3)] == \
         ["0 s", "12 s", "1 min", "4 min", "2 h 05 min", "3 days"]
