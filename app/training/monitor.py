@@ -226,7 +226,8 @@ class RunMonitor(QWidget):
             why = f"was killed by signal {-code}" if code < 0 else f"ended with exit status {code}"
             stderr = tail_text(self.process.stderr_path, 20)
             self._end("failed", f"The training process {why} before finishing. What finished is kept in "
-                                f"{self.process.run_dir} (to resume: the Runs tab, Resume).\n--- last lines of its error output ---\n{stderr}")
+                                f"{self.process.run_dir} (to resume: the Runs tab, Resume).\n"
+                                f"--- last lines of its error output ---\n{stderr}")
 
     def _end(self, status: str, message: str) -> None:
         self.timer.stop()

@@ -196,7 +196,8 @@ def waiting_text(progress: RunProgress, since_launch_s: float, stderr_path, last
                  "later runs read the preprocessing cache")
     if since_launch_s < FIRST_EVENT_HINT_S:
         return text
-    last = f" Its last line: “{last_stderr.strip()}”." if last_stderr.strip() else " It has written nothing there yet."
+    last = (f" Its last line: “{last_stderr.strip()}”." if last_stderr.strip()
+            else " It has written nothing there yet.")
     return (f"{text}\nNo progress for {format_duration(since_launch_s)}: the process is probably {doing}. Its "
             f"messages and errors go to {stderr_path}.{last} “Cancel run” stops it; what finished is kept and "
             "the run can be resumed.")

@@ -74,7 +74,8 @@ def test_cancel_text_is_not_overwritten_by_the_waiting_text(qtbot, tmp_path, mon
 
 def test_waiting_text_values():
     p = RunProgress()
-    assert waiting_text(p, 59.6, "/r/stderr.log").startswith("waiting for the first event — 1 min 00 s since launch")
+    assert waiting_text(p, 59.6, "/r/stderr.log").startswith(
+        "waiting for the first event — 1 min 00 s since launch")
     hint = waiting_text(p, FIRST_EVENT_HINT_S, "/r/stderr.log")
     assert hint.endswith("It has written nothing there yet. “Cancel run” stops it; what finished is kept and the run "
                          "can be resumed.") and "/r/stderr.log" in hint
