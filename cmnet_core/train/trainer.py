@@ -157,7 +157,8 @@ class Trainer:
     ckpt_dir : folder for ``last.pt`` (every epoch and on cancel, with the full training state), ``best.pt``
         (validation selection) and ``final.pt`` (the selected model). A folder holding ``last.pt`` resumes.
     metadata : extra checkpoint metadata (preprocess settings dict, database, protocol, apex source, ...).
-    callbacks : a `Callback` (or `Callbacks`) receiving epoch/step/checkpoint events and asked ``should_cancel``.
+    callbacks : a `Callback` (or `Callbacks`) receiving epoch/step/checkpoint events and asked ``should_cancel``;
+        ``on_resume`` when `fit` continues from ``last.pt`` (where, and when that checkpoint was written).
     """
 
     def __init__(self, model_cfg, train_cfg: TrainConfig, labels: Sequence[str], ckpt_dir: str | Path,
