@@ -1,19 +1,23 @@
 """Ties training into the main window: the Training menu's actions, the training window (runs table and one
-tab per launched run), sending a finished model to the prediction panel, and what happens to an active run
-when the app closes (stop it, let it continue on its own, or do not close)."""
+tab per launched run), resuming a cancelled or killed run from the runs table, sending a finished model to the
+prediction panel, and what happens to an active run when the app closes (stop it, let it continue on its own, or
+do not close)."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings
 from PySide6.QtWidgets import QMessageBox, QTabWidget, QVBoxLayout, QWidget
 
+from cmnet_core.train.run_index import read_run
 from cmnet_core.train.runs import new_run_dir
 
 from .dialog import TrainingDialog
 from .monitor import RunMonitor
 from .process import RunProcess
 from .request import CANCEL_FILE, MODES, TrainingRequest
+from .resume import read_launch, resume_offer
 from .runs_table import RunsTable
 
 SETTINGS_KEY = "training/runs_root"
@@ -63,6 +67,7 @@ class TrainingManager(QObject):
         if self._window is None:
             self._window = TrainingWindow(self.runs_root())
             self._window.runs.checkpointChosen.connect(self.use_checkpoint)
+            self._window.runs.resumeRequested.connect(self.resume)
         return self._window
 
     # ---- actions ----------------------------------------------------------------------------------------
@@ -100,13 +105,42 @@ class TrainingManager(QObject):
         runs_root = Path(runs_root)
         QSettings().setValue(SETTINGS_KEY, str(runs_root))
         run_dir = new_run_dir(runs_root, request.run_name())
-        process = RunProcess(request.command(run_dir), run_dir, run_dir / CANCEL_FILE, env=env)
         title = (f"{MODES[request.mode]} · {Path(request.db).name}"
                  + (f" · fold {request.fold}" if request.fold else "")
                  + {"baseline": " · baseline", "cmnet": ""}[request.model]
                  + (" · with baseline" if request.with_baseline else ""))
+        process = RunProcess(request.command(run_dir), run_dir, run_dir / CANCEL_FILE, env=env,
+                             info={"title": title, "device": request.device})
+        return self._follow(process, title, request.device, runs_root, cancel_grace)
+
+    def resume(self, run_dir: str | Path, env: dict | None = None, cancel_grace: float | None = None
+               ) -> RunMonitor | None:
+        """Start a cancelled or killed run again with the command of its launch.json (same ``--run-dir``: the CLI
+        continues from its checkpoints) and follow it in a new tab. None, with a status-bar message, when
+        `resume_offer` refuses (finished, still running, not started from the app, another host). The interpreter
+        of the recorded command is replaced by this app's when it no longer exists (a moved environment)."""
+        run_dir = Path(run_dir)
+        offer = resume_offer(read_run(run_dir), followed=run_dir in self.window().runs.active or any(
+            m.is_running() and m.run_dir() == run_dir for m in self.monitors))
+        if not offer.allowed:
+            self.main.statusBar().showMessage(f"Not resumed: {offer.reason}", 15_000)
+            return None
+        command = list(offer.command)
+        if not Path(command[0]).exists():
+            command[0] = sys.executable
+        launch = read_launch(run_dir) or {}
+        title = f"{launch.get('title') or run_dir.name} · resumed"
+        device = str(launch.get("device") or "?")
+        process = RunProcess(command, run_dir, run_dir / CANCEL_FILE, env=env,
+                             info={"title": launch.get("title") or run_dir.name, "device": device})
+        return self._follow(process, title, device, run_dir.parent, cancel_grace)
+
+    def _follow(self, process: RunProcess, title: str, device: str, runs_root: Path,
+                cancel_grace: float | None) -> RunMonitor:
+        """Show ``process`` in a new monitor tab of the training window and start it."""
+        run_dir = process.run_dir
         kwargs = {} if cancel_grace is None else {"cancel_grace": cancel_grace}
-        monitor = RunMonitor(process, title, request.device, **kwargs)
+        monitor = RunMonitor(process, title, device, **kwargs)
         monitor.finished.connect(lambda status, m=monitor: self._run_finished(m, status))
         monitor.useCheckpoint.connect(self.use_checkpoint)
         self.monitors.append(monitor)

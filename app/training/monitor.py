@@ -7,6 +7,7 @@ its stderr; the GUI goes on.
 from __future__ import annotations
 
 import shlex
+import time
 from pathlib import Path
 
 import pyqtgraph as pg
@@ -16,8 +17,10 @@ from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QPlainTextEdit,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ..widgets.plot_style import styled_plot
+from cmnet_core.train.callbacks import resume_line
+
 from .process import EXIT_CANCELLED, FileTail, RunProcess, tail_text
-from .progress import LOSS_TERMS, JsonlBuffer, RunProgress, format_eta
+from .progress import FIRST_EVENT_HINT_S, LOSS_TERMS, JsonlBuffer, RunProgress, format_eta, waiting_text
 
 CURVES = {"l_id": ("L_ID (Eq. 1)", "#1e88e5"), "l_wrst": ("L_Wrst (Eq. 9)", "#8e24aa"),
           "l_pos": ("L_pos (position term, not in the paper)", "#f4511e"),
@@ -41,6 +44,8 @@ class RunMonitor(QWidget):
     title : what the run is (mode, database), shown on top.
     device : the device the run was asked to use; shown as "requested" until the run reports the device it
         resolved (run_start / fold_start events), which then replaces it.
+    clock : seconds, monotonic (`time.monotonic`; tests pass a fake one): until the run shows progress the
+        monitor says how long ago it was launched, with a hint from `FIRST_EVENT_HINT_S` on (`waiting_text`).
 
     Signals: ``finished(str)`` with the final status (``"finished"``, ``"cancelled"``, ``"failed"``);
     ``useCheckpoint(str)`` when the user sends the finished run's model to the prediction panel.
@@ -50,12 +55,16 @@ class RunMonitor(QWidget):
     useCheckpoint = Signal(str)
 
     def __init__(self, process: RunProcess, title: str, device: str, cancel_grace: float = CANCEL_GRACE_S,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, clock=time.monotonic) -> None:
         super().__init__(parent)
         self.process = process
+        self.clock = clock
+        self.launched_at: float | None = None
         self.progress = RunProgress()
         self.buffer = JsonlBuffer()
         self.tail = FileTail(process.stdout_path)
+        if process.stdout_path.is_file():  # a resumed run: show what this process writes, not the earlier ones
+            self.tail.offset = process.stdout_path.stat().st_size
         self.cancel_grace = cancel_grace
         self.status = "starting"
         self.device = device
@@ -72,8 +81,8 @@ class RunMonitor(QWidget):
         self.title.setWordWrap(True)
         self.status_label = QLabel()
         self.device_label = QLabel(f"device: <b>{self.device}</b> (requested)")
-        self.position_label = QLabel("waiting for the first event (starting Python, reading and preprocessing "
-                                     "clips)…")
+        self.position_label = QLabel(waiting_text(self.progress, 0.0, self.process.stderr_path))
+        self.position_label.setWordWrap(True)
         self.eta_label = QLabel(format_eta(None))
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
@@ -127,6 +136,7 @@ class RunMonitor(QWidget):
     def start(self) -> None:
         """Start the process and the polling timer; a start failure is shown as a failed run."""
         self.append_log("$ " + shlex.join(self.process.command))
+        self.launched_at = self.clock()
         try:
             self.process.start()
         except OSError as exc:
@@ -167,8 +177,21 @@ class RunMonitor(QWidget):
         if code is not None and self.timer.isActive():
             self._read()
             self._finish(code)
-        elif self._dirty:
+            return
+        if self._dirty:
             self._refresh()
+        self._show_waiting()
+
+    def _show_waiting(self) -> None:
+        """Until the run shows progress: the time since launch, and past `FIRST_EVENT_HINT_S` what it is probably
+        doing, its stderr.log (with its last line) and how to stop it (`waiting_text`)."""
+        if self.launched_at is None or self.process.cancel_requested_at is not None:
+            return
+        since = self.clock() - self.launched_at
+        last = tail_text(self.process.stderr_path, 1) if since >= FIRST_EVENT_HINT_S else ""
+        text = waiting_text(self.progress, since, self.process.stderr_path, last)
+        if text is not None and text != self.position_label.text():
+            self.position_label.setText(text)
 
     def _read(self) -> None:
         events, other = self.buffer.feed(self.tail.read_new())
@@ -181,6 +204,8 @@ class RunMonitor(QWidget):
                 self._mark_fold(event.get("fold", ""))
             elif event["event"] == "fold_end" and event.get("metrics"):
                 self._add_fold_row(event["fold"], event["metrics"])
+            elif event["event"] == "resume":
+                self.append_log(resume_line(self.process.run_dir.name, event))
             elif event["event"] == "run_end" and event.get("checkpoint"):
                 self.final_checkpoint = str(event["checkpoint"])
             self._dirty = True
@@ -195,12 +220,14 @@ class RunMonitor(QWidget):
         elif code == EXIT_CANCELLED or (self.process.cancel_requested_at is not None):
             how = "was killed after Cancel" if self.process.killed else "stopped after Cancel"
             self._end("cancelled", f"The run {how}. Finished folds and the last saved epoch are kept in "
-                                   f"{self.process.run_dir}; run the same command again to resume.")
+                                   f"{self.process.run_dir}; to resume, select it in the Runs tab and press Resume "
+                                   "(or run the same command again).")
         else:
             why = f"was killed by signal {-code}" if code < 0 else f"ended with exit status {code}"
             stderr = tail_text(self.process.stderr_path, 20)
             self._end("failed", f"The training process {why} before finishing. What finished is kept in "
-                                f"{self.process.run_dir}.\n--- last lines of its error output ---\n{stderr}")
+                                f"{self.process.run_dir} (to resume: the Runs tab, Resume).\n"
+                                f"--- last lines of its error output ---\n{stderr}")
 
     def _end(self, status: str, message: str) -> None:
         self.timer.stop()

@@ -5,20 +5,30 @@ which the monitor reads as they grow. A `QProcess` would be simpler to read from
 child, so "let the run continue" when the app closes would be impossible; a `subprocess.Popen` in its own
 session keeps running after the GUI exits, and its exit status is still known while the GUI lives.
 
+Every start writes ``launch.json`` into the run folder (command, pid, host, time, and what the monitor showed as
+the run's title and device), so that a run killed or cancelled in an earlier session can be resumed from the
+runs table with the same command (`app.training.resume`).
+
 Cancel: the ``--cancel-file`` is created and SIGTERM sent (both make the CLI stop after the current step and
 write its resume checkpoint); if it is still alive after ``grace`` seconds it is killed.
 """
 from __future__ import annotations
 
+import datetime as _dt
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from cmnet_core.train.runs import write_json
+
 PROGRESS_FILE = "progress.jsonl"
 STDERR_FILE = "stderr.log"
+#: The launch record (`RunProcess.start`; read by `app.training.resume.read_launch`).
+LAUNCH_FILE = "launch.json"
 #: Exit status of a CLI run that was cancelled (resumable); see `cmnet_core.train.options.EXIT_CANCELLED`.
 EXIT_CANCELLED = 3
 
@@ -60,11 +70,13 @@ class RunProcess:
     run_dir : the run folder; receives progress.jsonl and stderr.log.
     cancel_file : the file given to ``--cancel-file``.
     env : extra environment variables.
+    info : more JSON-safe keys for launch.json (the monitor's ``title`` and ``device``).
     """
 
     def __init__(self, command: list[str], run_dir: str | Path, cancel_file: str | Path,
-                 env: dict | None = None) -> None:
+                 env: dict | None = None, info: dict | None = None) -> None:
         self.command = list(command)
+        self.info = dict(info or {})
         self.run_dir = Path(run_dir)
         self.cancel_file = Path(cancel_file)
         self.stdout_path = self.run_dir / PROGRESS_FILE
@@ -75,13 +87,21 @@ class RunProcess:
         self.killed = False
 
     def start(self) -> int:
-        """Start the process; returns its pid. Raises ``OSError`` when it cannot be started."""
+        """Start the process and write ``launch.json``; returns its pid. Raises ``OSError`` when it cannot be
+        started (a launch.json that cannot be written leaves the run going: only resuming from the table is lost)."""
         self.cancel_file.unlink(missing_ok=True)
         with open(self.stdout_path, "ab") as out, open(self.stderr_path, "ab") as err:
             kwargs = ({"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if sys.platform == "win32"
                       else {"start_new_session": True})
             self.popen = subprocess.Popen(self.command, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
                                           env=self.env, **kwargs)
+        started = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        record = {**self.info, "command": self.command, "pid": self.popen.pid, "host": socket.gethostname(),
+                  "started": started}
+        try:
+            write_json(self.run_dir / LAUNCH_FILE, record)
+        except OSError:
+            pass
         return self.popen.pid
 
     @property

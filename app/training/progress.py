@@ -2,7 +2,7 @@
 `RunProgress` keeps what the monitor shows (loss curves, fold metrics, position, ETA).
 
 Events are those of `cmnet_core.train.callbacks.JsonlPrinter` (run_start, preprocess, fold_start, epoch_start,
-step, epoch_end, fold_end, checkpoint, run_end) plus the CLI's closing ``summary``. A baseline run (``--model
+step, epoch_end, fold_end, checkpoint, resume, run_end) plus the CLI's closing ``summary``. A baseline run (``--model
 baseline``) has folds but no epochs or steps; its progress is counted in finished folds. The baseline folds of a
 ``--with-baseline`` run come after CMNet's, named ``baseline:<subject>``; CMNet's progress then stays complete.
 """
@@ -13,6 +13,9 @@ import time
 
 #: Prefix of the fold names of the baseline run beside CMNet (`cmnet_core.train.loso.run_loso`, with_baseline).
 BASELINE_FOLD_PREFIX = "baseline:"
+#: Seconds without any event after launch before the monitor adds a hint: what the process is probably doing
+#: and where to look (`waiting_text`).
+FIRST_EVENT_HINT_S = 120.0
 #: Loss terms plotted, as named in the step events (Eq. 10 terms and their weighted sum).
 LOSS_TERMS = ("l_id", "l_wrst", "l_pos", "l_c", "total")
 
@@ -53,6 +56,7 @@ class RunProgress:
     status : ``"starting"``, ``"running"``, or the run_end status (``"finished"``, ``"cancelled"``).
     device : the device the run reported (run_start / fold_start), e.g. ``"cuda:0 (NVIDIA H200)"``; "" before.
     preprocessed : ``(done, total, clip)`` of the last preprocess event; None before the first one.
+    resumed : the last ``resume`` event (training continued from a checkpoint: epoch, step, written, fold); None.
     """
 
     def __init__(self, clock=time.time) -> None:
@@ -69,6 +73,7 @@ class RunProgress:
         self.checkpoints: list[str] = []
         self.device = ""
         self.preprocessed: tuple[int, int, str] | None = None
+        self.resumed: dict | None = None
         self._first_step_time: float | None = None
         self._steps_timed = 0
 
@@ -104,6 +109,8 @@ class RunProgress:
         elif kind == "fold_end":
             if event.get("metrics"):
                 self.fold_metrics[event["fold"]] = event["metrics"]
+        elif kind == "resume":
+            self.resumed = event
         elif kind == "checkpoint":
             self.checkpoints.append(event.get("path", ""))
         elif kind == "run_end":
@@ -147,13 +154,50 @@ class RunProgress:
         return max(0.0, (self.total_steps() - self.done_steps()) * per_step)
 
 
+def format_duration(seconds: float) -> str:
+    """``"1 h 02 min"``, ``"3 min 05 s"``, ``"12 s"`` (negative → ``"0 s"``)."""
+    s = max(0, int(round(seconds)))
+    if s >= 3600:
+        return f"{s // 3600} h {s % 3600 // 60:02d} min"
+    if s >= 60:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s} s"
+
+
 def format_eta(seconds: float | None) -> str:
     """``"ETA 1 h 02 min"``, ``"ETA 3 min 05 s"``, ``"ETA 12 s"``; ``"ETA —"`` when unknown."""
-    if seconds is None:
-        return "ETA —"
-    s = int(round(seconds))
-    if s >= 3600:
-        return f"ETA {s // 3600} h {s % 3600 // 60:02d} min"
-    if s >= 60:
-        return f"ETA {s // 60} min {s % 60:02d} s"
-    return f"ETA {s} s"
+    return "ETA —" if seconds is None else f"ETA {format_duration(seconds)}"
+
+
+def waiting_text(progress: RunProgress, since_launch_s: float, stderr_path, last_stderr: str = "") -> str | None:
+    """What the monitor says while a run has shown no progress yet, or None once it has (preprocessing events,
+    a fold, steps) or ended.
+
+    since_launch_s : seconds since the process was started. Before any event: "waiting for the first event —
+    2 min 10 s since launch (…)"; after run_start but before the first clip is preprocessed: "preparing the first
+    clip — … since launch". From `FIRST_EVENT_HINT_S` on a hint follows: what the process is probably doing at
+    that stage, its error-output file ``stderr_path`` and its last line ``last_stderr``, and how to stop it.
+    """
+    if progress.preprocessed is not None or progress.fold or progress.steps:
+        return None
+    if progress.status not in ("starting", "running"):
+        return None
+    elapsed = format_duration(since_launch_s)
+    if progress.status == "starting":
+        text = (f"waiting for the first event — {elapsed} since launch (starting Python, reading the database and "
+                "its annotation sheet)…")
+        doing = ("starting Python and PyTorch (a minute or more from a cold disk) or opening the database (its "
+                 "annotation sheet, each clip's frames or video header; slow on a network drive)")
+    else:
+        text = (f"preparing the first clip — {elapsed} since launch (face detection and alignment; the first run "
+                "loads the landmark model)…")
+        doing = ("detecting and aligning the face of the first clip: on the first run the landmark model is "
+                 "loaded and compiled (numba), and long or high-resolution videos take a while to decode; "
+                 "later runs read the preprocessing cache")
+    if since_launch_s < FIRST_EVENT_HINT_S:
+        return text
+    last = (f" Its last line: “{last_stderr.strip()}”." if last_stderr.strip()
+            else " It has written nothing there yet.")
+    return (f"{text}\nNo progress for {format_duration(since_launch_s)}: the process is probably {doing}. Its "
+            f"messages and errors go to {stderr_path}.{last} “Cancel run” stops it; what finished is kept and "
+            "the run can be resumed.")

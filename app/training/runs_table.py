@@ -1,5 +1,6 @@
 """The runs table: every run folder under the runs root (`cmnet_core.train.run_index`) with its scores, date
-and settings; sortable by any column; a finished model goes to the prediction panel in one click."""
+and settings; sortable by any column; a finished model goes to the prediction panel in one click; a cancelled or
+killed run started from the app is resumed in one click (`app.training.resume`)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,6 +13,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 from cmnet_core.train.run_index import RunRecord, list_runs
 
 from .. import dialogs
+from .resume import launch_alive, read_launch, resume_offer
 
 
 def _pct(v) -> str:
@@ -104,10 +106,14 @@ class RunsTable(QWidget):
     """Table of the runs under a runs root.
 
     ``checkpointChosen(str)``: the user asked to use the selected run's final model for prediction.
-    `active` : run folders currently followed by a monitor (shown as "running").
+    ``resumeRequested(str)``: the user asked to resume the selected run (its folder); offered for a cancelled run
+    and for an incomplete one whose process is gone (`resume_offer`; the button's tooltip says why not otherwise).
+    `active` : run folders currently followed by a monitor (shown as "running"; an incomplete run whose launch
+    process still lives, e.g. one left to continue when the app closed, is shown as "running" too).
     """
 
     checkpointChosen = Signal(str)
+    resumeRequested = Signal(str)
 
     def __init__(self, runs_root: str | Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -136,6 +142,8 @@ class RunsTable(QWidget):
         self.use_button = QPushButton("Use for prediction")
         self.use_button.setToolTip("Load this run's final model in the prediction panel")
         self.use_button.clicked.connect(self.use_selected)
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.clicked.connect(self.resume_selected)
         top = QHBoxLayout()
         top.addWidget(QLabel("Runs folder"))
         top.addWidget(self.root_edit, 1)
@@ -144,6 +152,7 @@ class RunsTable(QWidget):
         bottom = QHBoxLayout()
         bottom.addWidget(self.detail, 1)
         bottom.addWidget(self.open_button)
+        bottom.addWidget(self.resume_button)
         bottom.addWidget(self.use_button)
         lay = QVBoxLayout(self)
         lay.addLayout(top)
@@ -163,7 +172,7 @@ class RunsTable(QWidget):
         selected = self.selected()
         self.records = list_runs(self.root())
         for rec in self.records:
-            if rec.path in self.active and rec.status == "incomplete":
+            if rec.status == "incomplete" and (rec.path in self.active or self._launch_alive(rec.path)):
                 rec.status = "running"
         self.table.setSortingEnabled(False)
         self.table.setRowCount(len(self.records))
@@ -179,6 +188,11 @@ class RunsTable(QWidget):
         if selected is not None:
             self.select(selected.path)
         self._selection_changed()
+
+    @staticmethod
+    def _launch_alive(path: Path) -> bool:
+        launch = read_launch(path)
+        return launch is not None and launch_alive(launch, path)
 
     def row_of(self, path: str | Path) -> int:
         """Table row of run folder ``path`` (-1 when absent)."""
@@ -210,6 +224,10 @@ class RunsTable(QWidget):
         rec = self.selected()
         self.open_button.setEnabled(rec is not None)
         self.use_button.setEnabled(rec is not None and rec.checkpoint is not None)
+        offer = resume_offer(rec, followed=rec.path in self.active) if rec is not None else None
+        self.resume_button.setEnabled(offer is not None and offer.allowed)
+        self.resume_button.setToolTip(offer.reason if offer is not None else "Select a cancelled or stopped run "
+                                                                             "to resume it")
         if rec is None:
             self.detail.setText(f"{len(self.records)} run(s) in {self.root()}")
         elif rec.checkpoint is not None:
@@ -252,6 +270,13 @@ class RunsTable(QWidget):
         rec = self.selected()
         if rec is not None and rec.checkpoint is not None:
             self.checkpointChosen.emit(str(rec.checkpoint))
+
+    def resume_selected(self) -> None:
+        """Emit ``resumeRequested`` with the selected run's folder when `resume_offer` allows it (checked again
+        now: the run may have been started elsewhere since the selection)."""
+        rec = self.selected()
+        if rec is not None and resume_offer(rec, followed=rec.path in self.active).allowed:
+            self.resumeRequested.emit(str(rec.path))
 
     def _browse(self) -> None:
         path = dialogs.open_folder(self, "Runs folder", str(self.root()))

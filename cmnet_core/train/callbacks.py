@@ -44,6 +44,12 @@ class Callback:
     def on_checkpoint(self, path: Path) -> None:
         """A checkpoint was written to ``path``."""
 
+    def on_resume(self, info: dict) -> None:
+        """Training continues from a checkpoint (``last.pt`` of an interrupted run: cancelled, killed or crashed);
+        ``info`` holds ``checkpoint`` (its path), ``epoch`` (1-based epoch training continues in), ``epochs``,
+        ``step`` (optimiser steps of that epoch already done), ``steps`` (steps per epoch), ``written`` (when the
+        checkpoint was written, ISO 8601), ``age_s`` (seconds since) and, in a LOSO run, ``fold``."""
+
     def on_run_end(self, summary: dict) -> None:
         """The run ended; ``summary`` holds ``status`` (``"finished"``/``"cancelled"``) and the results."""
 
@@ -74,6 +80,7 @@ class Callbacks(Callback):
     on_epoch_end = _each("on_epoch_end")
     on_fold_end = _each("on_fold_end")
     on_checkpoint = _each("on_checkpoint")
+    on_resume = _each("on_resume")
     on_run_end = _each("on_run_end")
     del _each
 
@@ -138,8 +145,52 @@ class JsonlPrinter(Callback):
     def on_checkpoint(self, path):
         self.emit("checkpoint", path=path)
 
+    def on_resume(self, info):
+        self.emit("resume", **info)
+
     def on_run_end(self, summary):
         self.emit("run_end", **summary)
+
+
+def format_age(seconds: float) -> str:
+    """A time span as people say it: ``"12 s"``, ``"4 min"``, ``"2 h 05 min"``, ``"3 days"`` (negative → 0 s)."""
+    s = max(0, int(round(seconds)))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min"
+    if s < 2 * 86400:
+        return f"{s // 3600} h {s % 3600 // 60:02d} min"
+    return f"{s // 86400} days"
+
+
+def resume_line(run: str, info: dict) -> str:
+    """The line a resumed run prints (``info`` as in `Callback.on_resume`)::
+
+        resuming 20261204-train-syn from epoch 3/10 step 17/40 (checkpoint written 2026-12-04 19:40, 4 min ago)
+
+    ``step`` counts the steps of that epoch already done (0: the epoch starts from its beginning); a LOSO fold
+    is named after the run (``… fold s01 from …``); a run stopped after its last epoch but before writing its
+    final model says ``… after its last epoch (10/10) (checkpoint …)``."""
+    fold = f" fold {info['fold']}" if info.get("fold") else ""
+    written = str(info.get("written") or "")[:16].replace("T", " ") or "at an unknown time"
+    when = f"(checkpoint written {written}, {format_age(info.get('age_s') or 0)} ago)"
+    if info["epoch"] > info["epochs"]:  # stopped after its last epoch, before the final model was written
+        return f"resuming {run}{fold} after its last epoch ({info['epochs']}/{info['epochs']}) {when}"
+    return (f"resuming {run}{fold} from epoch {info['epoch']}/{info['epochs']} step {info['step']}/{info['steps']} "
+            f"{when}")
+
+
+class ResumeNotice(Callback):
+    """Prints `resume_line` when training resumes from a checkpoint (for people; the event itself goes to
+    log.jsonl and, with ``--progress jsonl``, stdout)."""
+
+    def __init__(self, run: str, stream: IO[str] | None = None):
+        self.run = run
+        self.stream = stream if stream is not None else sys.stdout
+
+    def on_resume(self, info):
+        print(resume_line(self.run, info), file=self.stream, flush=True)
 
 
 class TqdmProgress(Callback):

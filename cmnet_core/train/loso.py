@@ -211,11 +211,12 @@ def precheck_config(run_dir: Path, config: dict) -> None:
 
 
 #: What a run folder may hold before its config.json is written (a run cancelled or refused while preprocessing).
-_RUN_FILES = ("checkpoints", "log.jsonl", "timing.json", "folds", "baseline", "slurm", "cache")
+_RUN_FILES = ("checkpoints", "log.jsonl", "timing.json", "folds", "baseline", "slurm", "cache", "launch.json")
 #: What may stand in a run folder before the run writes its config.json: the logs of whoever launched it (the
-#: app's RunProcess writes progress.jsonl and stderr.log first, scripts/slurm_loso.sh its slurm/ logs and the shared
-#: preprocessing cache/ (CMNET_CACHE_DIR=RUN/cache) that a sibling fold task may create first, a cancel
-#: request file). Anything else (images, sheets, another run) means the folder is not a new run's.
+#: app's RunProcess writes progress.jsonl, stderr.log and launch.json (its command, for Resume) first,
+#: scripts/slurm_loso.sh its slurm/ logs and the shared preprocessing cache/ (CMNET_CACHE_DIR=RUN/cache) that a
+#: sibling fold task may create first, a cancel request file). Anything else (images, sheets, another run) means
+#: the folder is not a new run's.
 _LAUNCHER_SUFFIXES = (".log", ".jsonl", ".out", ".err", ".txt", ".request")
 
 
@@ -225,7 +226,7 @@ def check_run_dir(run_dir: str | Path, db_root: str | Path | None = None) -> Non
     Refused (`LosoError`, message naming the folder and what to do): the database folder ``db_root`` itself; a
     folder whose config.json is not a LOSO run's (a ``cmnet train`` run, another tool's file; `check_loso_config`)
     or is damaged; a folder without config.json that holds files neither a run nor its launcher writes (e.g. a
-    copy of a database; launcher logs such as the app's progress.jsonl / stderr.log are accepted); a finished fold whose result.json (or the run's timing.json) is damaged — delete that file to
+    copy of a database; launcher logs such as the app's progress.jsonl / stderr.log / launch.json are accepted); a finished fold whose result.json (or the run's timing.json) is damaged — delete that file to
     re-run the fold. A missing or empty folder, or one a cancelled run left, is accepted. ``<run>/baseline/``
     (from ``--with-baseline``) is checked the same way.
     """

@@ -13,7 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .callbacks import Callback, Callbacks, JsonlPrinter, TqdmProgress
+from .callbacks import Callback, Callbacks, JsonlPrinter, ResumeNotice, TqdmProgress
 from .runs import RunLog
 from .config import AUGMENTS, OPTIMIZERS, PRESET_TRAINING, TrainConfig, auto_preset
 
@@ -313,10 +313,12 @@ class CancelRequest(Callback):
 
 
 def callbacks(args: argparse.Namespace, run_dir: Path | None) -> Callbacks:
-    """Progress printer (tqdm or JSON lines on stdout), the run's log.jsonl, and the cancel request."""
+    """Progress printer (tqdm or JSON lines on stdout), the run's log.jsonl, the "resuming …" line (where `say`
+    writes), and the cancel request."""
     items: list[Callback] = [JsonlPrinter(sys.stdout) if args.progress == "jsonl" else TqdmProgress()]
     if run_dir is not None:
         items.append(RunLog(run_dir))
+        items.append(ResumeNotice(Path(run_dir).name, sys.stderr if args.progress == "jsonl" else sys.stdout))
     items.append(CancelRequest(getattr(args, "cancel_file", None)))
     return Callbacks(items)
 

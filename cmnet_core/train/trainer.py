@@ -13,6 +13,7 @@ exactly the weights of an uninterrupted run with the same seed (on the same devi
 """
 from __future__ import annotations
 
+import datetime as _dt
 import random
 import time
 from dataclasses import dataclass, field
@@ -73,6 +74,18 @@ def _set_rng_state(state: dict) -> None:
     random.setstate(state["python"])
     name, key, *rest = state["numpy"]
     np.random.set_state((name, key.numpy().astype(np.uint32), *rest))
+
+
+def _written(path: Path, metadata: dict) -> dict:
+    """``{"written": ISO time, "age_s": seconds since}`` of a checkpoint: its metadata ``date``, else the file's
+    modification time."""
+    try:
+        when = _dt.datetime.fromisoformat(str(metadata["date"]))
+        if when.tzinfo is None:
+            when = when.astimezone()
+    except (KeyError, ValueError):
+        when = _dt.datetime.fromtimestamp(path.stat().st_mtime).astimezone()
+    return {"written": when.isoformat(timespec="seconds"), "age_s": round(time.time() - when.timestamp(), 1)}
 
 
 def epoch_order(labels: Sequence[int], epoch: int, seed: int, class_balanced: bool) -> list[int]:
@@ -144,7 +157,8 @@ class Trainer:
     ckpt_dir : folder for ``last.pt`` (every epoch and on cancel, with the full training state), ``best.pt``
         (validation selection) and ``final.pt`` (the selected model). A folder holding ``last.pt`` resumes.
     metadata : extra checkpoint metadata (preprocess settings dict, database, protocol, apex source, ...).
-    callbacks : a `Callback` (or `Callbacks`) receiving epoch/step/checkpoint events and asked ``should_cancel``.
+    callbacks : a `Callback` (or `Callbacks`) receiving epoch/step/checkpoint events and asked ``should_cancel``;
+        ``on_resume`` when `fit` continues from ``last.pt`` (where, and when that checkpoint was written).
     """
 
     def __init__(self, model_cfg, train_cfg: TrainConfig, labels: Sequence[str], ckpt_dir: str | Path,
@@ -231,6 +245,7 @@ class Trainer:
               "train_s": 0.0}
 
         last = self.ckpt_dir / "last.pt"
+        resumed: dict | None = None
         if last.exists():
             ck = load_checkpoint(last, map_location="cpu")  # RNG states must stay CPU tensors
             ts = ck.train_state or {}
@@ -245,6 +260,7 @@ class Trainer:
             _set_rng_state(ts["rng"])
             if final_path.exists() and st["epoch"] >= self.cfg.epochs:
                 return self._finished(model, st, final_path, write=False)
+            resumed = _written(last, ck.metadata)
 
         def save_last():
             ts = {"identity": identity, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
@@ -255,6 +271,10 @@ class Trainer:
         dataset = ClipDataset(train)
         labels = dataset.labels
         n_steps = (len(train) + self.cfg.batch_size - 1) // self.cfg.batch_size
+        if resumed is not None:
+            fold = {"fold": self.metadata["fold"]} if self.metadata.get("fold") else {}
+            self.cb.on_resume({"checkpoint": last, "epoch": st["epoch"] + 1, "epochs": self.cfg.epochs,
+                               "step": st["step"], "steps": n_steps, **resumed, **fold})
         while st["epoch"] < self.cfg.epochs:
             epoch = st["epoch"]
             order = epoch_order(labels, epoch, self.cfg.seed, self.cfg.class_balanced)
