@@ -794,12 +794,121 @@ def train_resumed_after_kill_says_so(folder: Path) -> str:
     p.wait()
     p.stdout.close()
     expect(bool(list(run_dir.rglob("last.pt"))), "no last.pt appeared before the kill")
-    stop = folder / "stop"
-    stop.write_text("")
-    res = cli(folder, *args, "--cancel-file", stop)
+    res = cli(folder, *args)   # the same command again: it resumes and finishes
     no_crash(res)
-    expect("resum" in res.text.lower() and "epoch" in res.text.lower(), "no 'resuming from epoch N' line", res)
-    return message_line(res, "esum")
+    expect(res.rc == 0, "the resumed run did not finish", res)
+    said = [ln for ln in res.err.splitlines() if ln.startswith("resuming ") and " from epoch " in ln]
+    expect(bool(said), "no 'resuming … from epoch N' line", res)
+    expect('"event": "resume"' in (run_dir / "log.jsonl").read_text(), "no resume event in log.jsonl")
+    return said[0]
+
+
+# ==== earlier reports (public bug reports of annotation tools) ===========================================
+def _two_subjects_sharing_a_clip_name(folder: Path) -> Path:
+    """A CASME II-layout tree: sub01 and sub02 both have EP02_01f (CASME II shares 53 clip names)."""
+    root = folder / "CASME2_RAW_selected"
+    for subj in ("sub01", "sub02"):
+        write_folder(root / subj / "EP02_01f", 12, numbers=range(46, 58))
+    (root / "CASME2-coding-20140508.csv").write_text(
+        CSV_HEADER + "01,EP02_01f,46,50,57,12,happiness\n02,EP02_01f,46,52,57,4,disgust\n")
+    return root
+
+
+@case("earlier")
+def csv_import_subject_01_lands_on_sub01(folder: Path) -> str:
+    from app.opening import open_path
+    from cmnet_core.data.annotation_io import read_csv_annotations
+    from cmnet_core.data.annotation_match import match_records
+    root = _two_subjects_sharing_a_clip_name(folder)
+    clips, _db, _ = open_path(root)
+    sheet = folder / "coded.csv"
+    sheet.write_text(CSV_HEADER + "01,EP02_01f,47,51,56,12,happiness\n03,EP02_01f,46,49,55,4,disgust\n"
+                     "02,EP02_01f,48,53,57,4,disgust\n")
+    m = match_records(read_csv_annotations(sheet).records, [(c.subject, c.name) for c in clips])
+    got = {key: rec.annotation.apex for rec, key in m.matched}
+    expect(got == {("sub01", "EP02_01f"): 51, ("sub02", "EP02_01f"): 53}, f"rows landed on {got}")
+    expect(len(m.unmatched) == 1 and m.unmatched[0].row == 3, f"row 3 (subject 03) not reported: {m.unmatched}")
+    text = m.summary(sheet.name)
+    expect("Imported 2 of 3 rows" in text and "2 clip(s)" in text and "row 3" in text, f"summary: {text}")
+    return text.replace("\n", " | ")
+
+
+@case("earlier")
+def csv_import_without_emotion_column_keeps_it(folder: Path) -> str:
+    from cmnet_core.data.annotation_io import merge_imported, read_csv_annotations
+    from cmnet_core.data.clip import Annotation
+    sheet = folder / "marks.csv"
+    sheet.write_text("Subject,Filename,OnsetFrame,ApexFrame,OffsetFrame\n01,EP02_01f,47,51,56\n")
+    imp = read_csv_annotations(sheet)
+    current = Annotation(onset=46, apex=50, offset=57, emotion="happiness", aus="12", notes="checked by B")
+    new = merge_imported(current, imp.records[0].annotation, imp.fields)
+    expect((new.onset, new.apex, new.offset) == (47, 51, 56), f"marks not imported: {new}")
+    expect((new.emotion, new.aus, new.notes) == ("happiness", "12", "checked by B"),
+           f"fields without a column were changed: {new}")
+    return f"imported columns {sorted(imp.fields)}; emotion/AUs/notes kept"
+
+
+@case("earlier")
+def read_only_database_moved_keeps_its_annotations(folder: Path) -> str:
+    from app.annotations import open_store
+    from app.opening import open_path
+    from cmnet_core.data.clip import Annotation
+    db = synthetic_db(folder)
+    data = folder / "_appdata"
+
+    def opened(path):
+        clips, database, _ = open_path(path)
+        o = open_store(path, clips, database, data)
+        o.store.load()
+        return o, clips
+
+    def read_only(root, on):
+        for d, _, _ in os.walk(root):
+            os.chmod(d, 0o555 if on else 0o755)
+
+    read_only(db, True)
+    try:
+        o, clips = opened(db)
+        o.store.set(clips[0], Annotation(onset=2, apex=6, offset=11, emotion="happiness", notes="moved?"))
+        o.store.save()
+        moved = folder / "remounted"
+        db.rename(moved)
+        again, clips2 = opened(moved)
+        ann = again.store.annotation_for(next(c for c in clips2 if (c.subject, c.name) ==
+                                              (clips[0].subject, clips[0].name)))
+    finally:
+        read_only(moved if moved.exists() else db, False)
+    expect(ann.notes == "moved?" and ann.apex == 6, f"annotations lost after the move: {ann}")
+    expect(str(db) in again.notice, f"no word about the earlier location: {again.notice!r}")
+    return again.notice[:200]
+
+
+@case("earlier")
+def frame_folder_of_a_database_shares_its_store(folder: Path) -> str:
+    from app.annotations import open_store
+    from app.opening import open_path
+    db = synthetic_db(folder)
+    data = folder / "_appdata"
+    clips, database, _ = open_path(db)
+    whole = open_store(db, clips, database, data)
+    clip = clips[0]
+    lone_clips, lone_db, _ = open_path(clip.path)
+    lone = open_store(clip.path, lone_clips, lone_db, data)
+    expect(lone.store.path == whole.store.path, f"two annotation files for one clip: {lone.store.path} and "
+                                                f"{whole.store.path}")
+    return f"{clip.path.name} opened alone uses {whole.store.path.name} of {db.name}"
+
+
+@case("earlier")
+def hung_run_shows_time_and_a_hint(folder: Path) -> str:
+    from app.training.progress import FIRST_EVENT_HINT_S, RunProgress, waiting_text
+    log = folder / "stderr.log"
+    log.write_text("loading face detector\n")
+    early = waiting_text(RunProgress(), 70.0, log, "loading face detector")
+    late = waiting_text(RunProgress(), FIRST_EVENT_HINT_S + 30, log, "loading face detector")
+    expect(early is not None and "1 min 10 s" in early, f"no elapsed time: {early!r}")
+    expect(late is not None and str(log) in late and "ancel" in late, f"no hint naming stderr.log: {late!r}")
+    return late.replace("\n", " | ")[:250]
 
 
 # ==== main ==================================================================================================
