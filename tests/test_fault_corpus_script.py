@@ -2,6 +2,7 @@
 subprocesses for minutes; it is a self-check script, see its docstring)."""
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 
@@ -9,6 +10,7 @@ def load_corpus():
     path = Path(__file__).resolve().parents[1] / "scripts" / "fault_corpus.py"
     spec = importlib.util.spec_from_file_location("fault_corpus", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules["fault_corpus"] = module   # its dataclasses look themselves up there
     spec.loader.exec_module(module)
     return module
 
