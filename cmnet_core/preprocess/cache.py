@@ -25,7 +25,8 @@ import numpy as np
 from ..data.clip import Clip
 from .types import PreprocessedClip, PreprocessSettings
 
-PREPROCESS_VERSION = "2"  # 2: results record their alignment matrix (apex change needs it)
+PREPROCESS_VERSION = "3"  # 2: results record their alignment matrix (apex change needs it); 3: crops kept
+# inside the frame (fit_crop), flat padding, padded detection of faces that fill the frame
 """Bump when a code change alters preprocessing output: every existing cache entry becomes a miss."""
 
 CACHE_DIR_ENV = "CMNET_CACHE_DIR"
@@ -111,7 +112,8 @@ class PreprocessCache:
                     frames=data["frames"], frame_map=data["frame_map"], apex_position=int(meta["apex_position"]),
                     apex_source=meta["apex_source"], backend=meta["backend"],
                     settings=PreprocessSettings(**meta["settings"]), notes=list(meta["notes"]),
-                    alignment=np.asarray(meta["alignment"], dtype=np.float64) if meta.get("alignment") else None)
+                    alignment=np.asarray(meta["alignment"], dtype=np.float64) if meta.get("alignment") else None,
+                    padded=float(meta.get("padded", 0.0)))
         except (OSError, ValueError, KeyError, TypeError):
             self.misses += 1
             return None
@@ -124,7 +126,8 @@ class PreprocessCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"apex_position": int(result.apex_position), "apex_source": result.apex_source,
                 "backend": result.backend, "settings": result.settings.to_dict(), "notes": list(result.notes),
-                "alignment": None if result.alignment is None else np.asarray(result.alignment).tolist()}
+                "alignment": None if result.alignment is None else np.asarray(result.alignment).tolist(),
+                "padded": float(result.padded)}
         fd, tmp = tempfile.mkstemp(prefix=f".{key[:16]}-", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as fh:

@@ -46,6 +46,7 @@ def write_outputs(result: PreprocessedClip, folder: str | os.PathLike, source: s
         "backend": result.backend,
         "settings": result.settings.to_dict(),
         "notes": list(result.notes),
+        "padded_share": round(float(result.padded), 4),
     }
     (folder / JSON_NAME).write_text(json.dumps(info, indent=2))
     return folder
@@ -53,14 +54,17 @@ def write_outputs(result: PreprocessedClip, folder: str | os.PathLike, source: s
 
 def contact_sheet(result: PreprocessedClip, title: str = "", tile: int = 128) -> np.ndarray:
     """All N crops in a grid (uint8 RGB), each labelled below with its position and source frame number
-    (fractional when interpolated); the apex tile is framed in red. ``tile``: side of one crop (pixels)."""
+    (fractional when interpolated); the apex tile is framed in red; the header gives the share of the crop that
+    is padding (outside the source frame). ``tile``: side of one crop (pixels)."""
     n = len(result.frames)
     cols = math.ceil(math.sqrt(n))
     rows = math.ceil(n / cols)
-    head, foot = (22 if title else 0), 16
+    head, foot = 22, 16
     sheet = np.full((head + rows * (tile + foot), cols * tile, 3), 255, np.uint8)
-    if title:
-        cv2.putText(sheet, title, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+    header = f"{title}   " if title else ""
+    header += f"pad {result.padded:.1%}"
+    cv2.putText(sheet, header, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                (200, 0, 0) if result.padded >= 0.03 else (0, 0, 0), 1, cv2.LINE_AA)
     for i, frame in enumerate(result.frames):
         r, c = divmod(i, cols)
         y, x = head + r * (tile + foot), c * tile

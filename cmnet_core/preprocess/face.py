@@ -140,6 +140,42 @@ class MTCNNBackend:
         return _largest_first(faces)
 
 
+DETECT_PAD_FRACTION = 0.3
+"""`detect_faces` retries on the frame with a border of this fraction of its long side on every side."""
+
+
+def _box_is_odd(box: np.ndarray, width: int, height: int) -> bool:
+    """True when a face box reaches well past the frame (more than 15 % of its side on some edge): detectors do
+    this when a face fills the frame edge to edge (CASME II Cropped) and there is no background around it."""
+    x0, y0, x1, y1 = box[:4]
+    bw, bh = x1 - x0, y1 - y0
+    return x0 < -0.15 * bw or y0 < -0.15 * bh or x1 > width + 0.15 * bw or y1 > height + 0.15 * bh
+
+
+def detect_faces(detector, image: np.ndarray) -> tuple[list[Face], str]:
+    """Faces in ``image`` (uint8 RGB (H, W, 3)) from ``detector``, retried on a padded frame when needed.
+
+    A face that fills its frame (pre-cropped databases such as CASME II Cropped, 231x282 px) has no background
+    around it: MTCNN then returns no face or a box ~2.5x larger than the image. When the first detection finds
+    nothing or a box reaching well past the frame, the frame is padded with `DETECT_PAD_FRACTION` of its long
+    side of its mean colour on each side and detected again; those faces (shifted back to frame pixels) are used
+    when found. Returns ``(faces largest first, note)``; the note says when the padded detection was used.
+    """
+    h, w = image.shape[:2]
+    faces = detector.detect(image)
+    if faces and not _box_is_odd(faces[0].box, w, h):
+        return faces, ""
+    pad = int(round(DETECT_PAD_FRACTION * max(h, w)))
+    mean = [float(v) for v in image.reshape(-1, image.shape[2]).mean(0)]
+    big = cv2.copyMakeBorder(np.ascontiguousarray(image), pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=mean)
+    padded = detector.detect(big)
+    if not padded:
+        return faces, ""
+    shifted = [Face(f.box - pad, f.points - pad, f.score) for f in padded]
+    return shifted, (f"the face fills the frame ({w}x{h} px): detected on the frame with a {pad}-px border "
+                     "(a pre-cropped face)")
+
+
 def fan_model_dir(fan_dir: str | os.PathLike | None = None) -> Path:
     """Folder searched for the FAN files: ``fan_dir``, else ``$CMNET_FAN_DIR``, else torch hub checkpoints."""
     if fan_dir is not None:

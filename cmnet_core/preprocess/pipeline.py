@@ -22,11 +22,13 @@ from typing import Callable
 import numpy as np
 
 from ..data.clip import Clip, ClipError
-from .align import alignment_matrix, centre_crop_matrix, outside_note, warp
+from .align import (centre_crop_matrix, crop_is_sane, fill_value, fit_crop, outside_note, padded_fraction,
+                    warp)
 from .apex import APEX_MODES, apex_position, midpoint, motion_score, spotting_image
 from .cache import PreprocessCache, cache_key
 from .errors import NoFaceError, PreprocessError
-from .face import BACKENDS, FAN_DETECTOR_FILE, FAN_MODEL_FILE, fan_model_dir, get_backend, resolve_backend
+from .face import (BACKENDS, FAN_DETECTOR_FILE, FAN_MODEL_FILE, detect_faces, fan_model_dir, get_backend,
+                   resolve_backend)
 from .temporal import INTERPOLATIONS, frame_map, include_index, interpolate, sample_indices
 from .types import PreprocessedClip, PreprocessSettings
 
@@ -84,7 +86,7 @@ def _detect_reference(clip: Clip, span: list[int], settings: PreprocessSettings,
     candidates = list(dict.fromkeys([0, *sample_indices(len(span), min(settings.num_frames, len(span)))]))
     for idx in candidates:
         image = clip.frame(span[idx])
-        faces = detector.detect(image)
+        faces, detect_note = detect_faces(detector, image)
         if faces:
             break
     else:
@@ -100,11 +102,37 @@ def _detect_reference(clip: Clip, span: list[int], settings: PreprocessSettings,
     if len(faces) > 1:
         w, h = faces[0].box[2:] - faces[0].box[:2]
         notes.append(f"{len(faces)} faces in frame {span[idx]}; took the largest ({w:.0f}x{h:.0f} px)")
-    matrix = alignment_matrix(faces[0].points, settings.image_size, settings.margin)
-    note = outside_note(matrix, (image.shape[1], image.shape[0]), settings.image_size)
+    if detect_note:
+        notes.append(detect_note)
+    matrix, crop_notes = _fitted_crop(faces[0].points, image, settings, f"{clip.path} frame {span[idx]}")
+    return matrix, idx, notes + crop_notes, detector
+
+
+def _fitted_crop(points: np.ndarray, image: np.ndarray, settings: PreprocessSettings,
+                 where: str) -> tuple[np.ndarray, list[str]]:
+    """`fit_crop` of ``points`` on ``image`` and the notes a researcher needs: a shrunk margin, padding left.
+
+    Raises `PreprocessError` when the landmarks give a crop far larger than the frame (`crop_is_sane`)."""
+    size, frame = settings.image_size, (image.shape[1], image.shape[0])
+    matrix, info = fit_crop(points, frame, size, settings.margin)
+    if not crop_is_sane(matrix, frame, size):
+        raise PreprocessError(f"{where}: the face landmarks give a crop far larger than the {frame[0]}x{frame[1]} "
+                              "frame (not a face of this frame); check the clip, or use --landmarks none for a "
+                              "centre crop")
+    notes = []
+    if info.get("pre_cropped"):
+        notes.append(f"the face fills the {frame[0]}x{frame[1]} frame (a pre-cropped face): cropped within the "
+                     "frame, without a margin")
+    elif info["margin"] < settings.margin:
+        notes.append(f"face near the frame edge: margin shrunk from {settings.margin:g} to {info['margin']:g} face "
+                     f"units (crop moved {info['shift_px']:g} px) to keep the crop inside the frame")
+    elif info["shift_px"] > 0:
+        notes.append(f"face near the frame edge: crop moved {info['shift_px']:g} px off the face centre to keep it "
+                     "inside the frame (margin kept)")
+    note = outside_note(matrix, frame, size)
     if note:
         notes.append(note)
-    return matrix, idx, notes, detector
+    return matrix, notes
 
 
 def _reference(clip: Clip, span: list[int], settings: PreprocessSettings, backend: str, fan_dir):
@@ -117,8 +145,9 @@ def _reference(clip: Clip, span: list[int], settings: PreprocessSettings, backen
         if clip.landmarks_hint is None:
             raise PreprocessError(f"{clip.path}: landmarks 'hint' needs clip.landmarks_hint (synthetic clips carry "
                                   "it); use 'auto' for real clips")
-        matrix = alignment_matrix(np.asarray(clip.landmarks_hint)[:5], size, settings.margin)
-        return matrix, 0, [], None
+        matrix, notes = _fitted_crop(np.asarray(clip.landmarks_hint)[:5], clip.frame(span[0]), settings,
+                                     f"{clip.path} frame {span[0]}")
+        return matrix, 0, notes, None
     return _detect_reference(clip, span, settings, backend, fan_dir)
 
 
@@ -148,13 +177,15 @@ def _compute(clip: Clip, settings: PreprocessSettings, backend: str, notes: list
     wanted = set(chosen.tolist())
 
     crops: dict[int, np.ndarray] = {}
+    fill = fill_value(clip.frame(span[ref_idx]))   # one padding colour per clip: no flicker in the padding
     last_raw = None
     onset_grey, best_score, best_idx, best_crop = None, -1.0, 0, None
     for i, number in enumerate(span):
         if not spot and i not in wanted:
             continue
         raw = clip.frame(number)
-        crop = warp(raw, matrix, size)
+        last_frame_size = raw.shape[:2]
+        crop = warp(raw, matrix, size, fill)
         if i in wanted:
             crops[i] = crop
         if i == length - 1:
@@ -184,7 +215,8 @@ def _compute(clip: Clip, settings: PreprocessSettings, backend: str, notes: list
         fmap = frame_map(positions, span)
     return PreprocessedClip(frames=frames, frame_map=fmap, apex_position=apex_position(fmap, apex_frame),
                             apex_source=apex_source, backend=backend, settings=settings, notes=notes,
-                            alignment=np.asarray(matrix, dtype=np.float64))
+                            alignment=np.asarray(matrix, dtype=np.float64),
+                            padded=padded_fraction(matrix, (last_frame_size[1], last_frame_size[0]), size))
 
 
 def preprocess_clip(clip: Clip, settings: PreprocessSettings = PreprocessSettings(),

@@ -52,6 +52,9 @@ class PreprocessedClip:
     notes : list[str]           non-fatal remarks (e.g. "2 faces found, took the largest").
     alignment : np.ndarray | None   float64 (2, 3): the affine map from source-frame pixels to the S × S crop
                                 (one per clip); None for results cached before it was recorded.
+    padded : float              share (0..1) of the crop's pixels that lie outside the source frame (filled
+                                with the frame's mean colour; `align.fit_crop` keeps it small where the face
+                                allows). Shown on the contact sheet and written to preprocess.json.
     """
 
     frames: np.ndarray
@@ -62,6 +65,7 @@ class PreprocessedClip:
     settings: PreprocessSettings
     notes: list[str] = field(default_factory=list)
     alignment: np.ndarray | None = None
+    padded: float = 0.0
 
     def to_tensor(self) -> "torch.Tensor":
         """Float tensor (N, 3, S, S), ImageNet-normalised, ready for `CMNet`."""

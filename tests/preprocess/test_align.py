@@ -3,8 +3,8 @@ import cv2
 import numpy as np
 import pytest
 
-from cmnet_core.preprocess.align import (alignment_matrix, centre_crop_matrix, outside_extent, outside_note,
-                                         warp)
+from cmnet_core.preprocess.align import (MIN_MARGIN, alignment_matrix, centre_crop_matrix, fit_crop, outside_extent,
+                                         outside_note, padded_fraction, warp)
 from cmnet_core.preprocess.errors import PreprocessError
 from cmnet_core.preprocess.face import MTCNNBackend
 
@@ -37,7 +37,7 @@ def test_degenerate_landmarks_raise():
         alignment_matrix(np.zeros((5, 2)), 224, 0.6)
 
 
-def test_centre_crop_and_border_replication_are_exact():
+def test_centre_crop_and_flat_padding_are_exact():
     img = np.tile(np.arange(40, dtype=np.uint8)[None, :, None] * 5, (20, 1, 3))   # horizontal ramp 0..195
     m = centre_crop_matrix(40, 20, 20)                  # 20x20 centre square, scale 1
     np.testing.assert_array_equal(warp(img, m, 20), img[:, 10:30])
@@ -45,9 +45,35 @@ def test_centre_crop_and_border_replication_are_exact():
     shifted[0, 2] += 15                                  # move 15 px right: 5 columns from beyond the left edge
     out = warp(img, shifted, 20)
     assert outside_extent(shifted, (40, 20), 20) == {"left": 5, "top": 0, "right": 0, "bottom": 0}
-    np.testing.assert_array_equal(out[:, :6, 0], np.zeros((20, 6)))  # replicated edge column (value 0)
+    # outside the frame: the frame's mean colour (97.5 -> 98), not stripes of repeated edge pixels
+    np.testing.assert_array_equal(out[:, :5, 0], np.full((20, 5), 98))
     np.testing.assert_array_equal(out[:, 6:, 0], img[:, 1:15, 0])
-    assert "left 5 px" in outside_note(shifted, (40, 20), 20)
+    assert "left 5 px" in outside_note(shifted, (40, 20), 20) and "25.0% of the crop padded" in \
+        outside_note(shifted, (40, 20), 20)
+    assert padded_fraction(shifted, (40, 20), 20) == pytest.approx(0.25)
+
+
+def casme2_raw_like_points():
+    """Landmarks of a face low in a 640x480 frame, as in CASME II RAW (the chin near the bottom edge)."""
+    return np.array([[265.0, 300.0], [375.0, 300.0], [320.0, 350.0], [280.0, 398.0], [360.0, 398.0]])
+
+
+def test_fit_crop_keeps_a_face_near_the_bottom_edge_inside_the_frame():
+    pts = casme2_raw_like_points()
+    plain = alignment_matrix(pts, 224, 0.6)
+    assert outside_extent(plain, (640, 480), 224)["bottom"] > 10 and padded_fraction(plain, (640, 480), 224) > 0.05
+    m, info = fit_crop(pts, (640, 480), 224, 0.6)
+    assert padded_fraction(m, (640, 480), 224) < 0.03 and info["padded"] < 0.03
+    assert MIN_MARGIN <= info["margin"] <= 0.6 and info["shift_px"] > 0
+    face = cv2.transform(pts[None], m)[0]                  # every landmark still well inside the crop
+    assert face.min() > 0.1 * 224 and face.max() < 0.9 * 224
+
+
+def test_fit_crop_leaves_a_centred_face_alone():
+    pts = casme2_raw_like_points() - [0, 120]              # the same face higher up: the crop fits as it is
+    m, info = fit_crop(pts, (640, 480), 224, 0.6)
+    np.testing.assert_allclose(m, alignment_matrix(pts, 224, 0.6))
+    assert info == {"margin": 0.6, "shift_px": 0.0, "padded": 0.0}
 
 
 @pytest.fixture(scope="module")

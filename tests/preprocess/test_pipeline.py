@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from cmnet_core.data.synthetic import Distractors, make_synthetic_clip, synthetic_database
-from cmnet_core.preprocess.align import alignment_matrix, centre_crop_matrix, warp
+from cmnet_core.preprocess.align import alignment_matrix, centre_crop_matrix, fill_value, fit_crop, warp
 from cmnet_core.preprocess.cache import PreprocessCache
 from cmnet_core.preprocess.errors import PreprocessError
 from cmnet_core.preprocess.pipeline import preprocess_clip, preprocess_database
@@ -33,8 +33,10 @@ def test_sampling_map_and_annotated_apex(clip):
     assert result.frame_map[result.apex_position] == clip.apex and result.apex_source == "annotated"
     assert result.frames.shape == (16, 64, 64, 3) and result.frames.dtype == np.uint8
     assert result.backend == "hint"
-    m = alignment_matrix(clip.landmarks_hint, 64, HINT.margin)
-    np.testing.assert_array_equal(result.frames[5], warp(clip.frame(int(expected[5])), m, 64))
+    m, info = fit_crop(clip.landmarks_hint, (96, 96), 64, HINT.margin)   # kept inside the frame (2 px up)
+    assert info["shift_px"] > 0 and info["padded"] == 0.0
+    np.testing.assert_array_equal(result.frames[5], warp(clip.frame(int(expected[5])), m, 64,
+                                                         fill_value(clip.frame(span[0]))))
     assert result.to_tensor().shape == (16, 3, 64, 64)
 
 
@@ -63,9 +65,10 @@ def test_short_spans_are_interpolated(clip, length):
     fmap = result.frame_map
     assert result.frames.shape == (16, 64, 64, 3)
     assert fmap[0] == on and fmap[-1] == on + length - 1 and np.all(np.diff(fmap) >= 0)
-    m = alignment_matrix(clip.landmarks_hint, 64, HINT.margin)
-    np.testing.assert_array_equal(result.frames[0], warp(clip.frame(on), m, 64))
-    np.testing.assert_array_equal(result.frames[-1], warp(clip.frame(on + length - 1), m, 64))
+    m, _ = fit_crop(clip.landmarks_hint, (96, 96), 64, HINT.margin)
+    fill = fill_value(clip.frame(on))
+    np.testing.assert_array_equal(result.frames[0], warp(clip.frame(on), m, 64, fill))
+    np.testing.assert_array_equal(result.frames[-1], warp(clip.frame(on + length - 1), m, 64, fill))
     assert abs(fmap[result.apex_position] - (on + length // 2)) <= 0.5 / 15 * max(length - 1, 1) + 1e-9
 
 

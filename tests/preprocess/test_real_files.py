@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from cmnet_core.data.readers import open_clip
-from cmnet_core.preprocess.align import alignment_matrix, warp
+from cmnet_core.preprocess.align import alignment_matrix, padded_fraction, warp
 from cmnet_core.preprocess.errors import NoFaceError, PreprocessError
-from cmnet_core.preprocess.face import get_backend
+from cmnet_core.preprocess.face import detect_faces, get_backend
 from cmnet_core.preprocess.pipeline import preprocess_clip
 from cmnet_core.preprocess.types import PreprocessSettings
 
@@ -65,15 +65,17 @@ def test_face_entering_the_view_aligns_on_first_frame_with_a_face(face_videos, m
     assert mtcnn.detect(result.frames[0]) == []                          # before the face: sky
 
 
-def test_face_partly_outside_the_frame_is_padded_and_noted(face_videos, tmp_path, mtcnn):
+def test_face_cut_at_its_box_is_cropped_within_the_frame_and_noted(face_videos, tmp_path, mtcnn):
     img = cv2.imread(str(face_videos / "single_face.jpg"))
     x0, y0, x1, y1 = mtcnn.detect(img[..., ::-1].copy())[0].box.astype(int)
     tight = img[max(0, y0):y1, max(0, x0):x1]                            # the frame ends at the face box
     path = tmp_path / "tight.png"
     cv2.imwrite(str(path), tight)
     result = preprocess_clip(open_clip(path), SETTINGS)
-    note = next(n for n in result.notes if "extends beyond the frame" in n)
-    assert "repeating the frame's edge" in note and "top" in note
+    h, w = tight.shape[:2]
+    assert any("pre-cropped" in n for n in result.notes), result.notes
+    assert padded_fraction(result.alignment, (w, h), 112) < 0.03              # no sea of padding
     crop = result.frames[0]
-    assert crop.shape == (112, 112, 3) and crop.min(axis=(0, 1)).max() > 0   # no black constant border
-    assert len(mtcnn.detect(crop)) == 1
+    assert crop.shape == (112, 112, 3)
+    faces, _ = detect_faces(mtcnn, crop)
+    assert len(faces) == 1 and faces[0].box[2] - faces[0].box[0] > 0.5 * 112
