@@ -25,6 +25,14 @@ TRUE_COLOUR = "#8e24aa"
 PEAK_COLOUR = "#bf360c"
 
 
+
+def band_limits(mean: np.ndarray, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The prototype band mean ± 3σ clipped to the intensity domain [ε, 1] (Eqs. 2–4: the prototype is ε at onset
+    and offset and intensities never leave [ε, 1]; ε = the prototype mean's minimum). Shapes (N,) in, (N,) out."""
+    mean, sigma = np.asarray(mean, dtype=float), np.asarray(sigma, dtype=float)
+    eps = float(np.nanmin(mean)) if mean.size else 0.0
+    return np.clip(mean - 3 * sigma, eps, 1.0), np.clip(mean + 3 * sigma, eps, 1.0)
+
 class IntensityPlot(QWidget):
     """Plot of one `Prediction` (k_n, proto_mean, proto_sigma at frame_map, all shape (N,)).
 
@@ -128,18 +136,19 @@ class IntensityPlot(QWidget):
             k = np.asarray(prediction.intensity, dtype=float)
             mean = np.asarray(prediction.proto_mean, dtype=float)
             sigma = np.asarray(prediction.proto_sigma, dtype=float)
-            self._x, self._data = x, {"k": k, "mean": mean, "sigma": sigma}
+            low, high = band_limits(mean, sigma)
+            self._x, self._data = x, {"k": k, "mean": mean, "sigma": sigma, "low": low, "high": high}
             self.k_curve.setData(x, k)
             self.proto.setData(x, mean)
-            self.upper.setData(x, mean + 3 * sigma)
-            self.lower.setData(x, mean - 3 * sigma)
+            self.upper.setData(x, high)
+            self.lower.setData(x, low)
             peak = int(np.argmax(k))
             self.k_peak.setData([x[peak]], [k[peak]])
             self.k_peak_line.setValue(float(x[peak]))
             self.k_peak_line.show()
             self.placeholder.hide()
-            top = float(max(1.3, np.nanmax(np.r_[k, mean + 3 * sigma]) + 0.25))
-            bottom = float(min(0.0, np.nanmin(np.r_[k, mean - 3 * sigma]) - 0.05))
+            top = float(max(1.3, np.nanmax(np.r_[k, high]) + 0.25))
+            bottom = float(min(0.0, np.nanmin(np.r_[k, low]) - 0.05))
             self.plot.getPlotItem().setYRange(bottom, top, padding=0.02)
         self._update_model_apex()
         self._update_legend()
@@ -222,7 +231,7 @@ class IntensityPlot(QWidget):
         for item, label, visible in ((self.k_curve, "intensity clue k_n", has_pred),
                                      (self.k_peak, "k_n peak (apex estimate)", has_pred),
                                      (self.proto, "tendency prototype mean", has_pred),
-                                     (self._band_sample, "prototype ± 3σ", has_pred),
+                                     (self._band_sample, "prototype ± 3σ (within [ε, 1])", has_pred),
                                      (self.true_curve, "true intensity (synthetic)", has_true)):
             if visible:
                 self.legend.addItem(item, label)
@@ -259,5 +268,4 @@ class IntensityPlot(QWidget):
         d = self._data
         self.hover_label.setText(
             f"n = {i + 1}/{len(self._x)}  ·  source frame {self._x[i]:.1f}  ·  k_n = {d['k'][i]:.3f}  ·  "
-            f"prototype {d['mean'][i]:.3f} ± 3σ [{d['mean'][i] - 3 * d['sigma'][i]:.3f}, "
-            f"{d['mean'][i] + 3 * d['sigma'][i]:.3f}]")
+            f"prototype {d['mean'][i]:.3f} ± 3σ [{d['low'][i]:.3f}, {d['high'][i]:.3f}] (within [ε, 1])")

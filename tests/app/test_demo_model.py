@@ -141,3 +141,22 @@ def test_window_opens_demo_with_the_shipped_model(make_window, tmp_path, monkeyp
     assert "synthetic demo model" in w.prediction_panel.meta.text()
     assert "Apex change" in w.prediction_panel.intensity_info.text()
     assert messages == []
+
+
+def test_prototype_band_stays_within_the_intensity_domain(qtbot):
+    """Issue 13 item 8: mean ± 3σ is drawn within [ε, 1], not down to −0.2, and the legend says so."""
+    from app.widgets.intensity_plot import IntensityPlot
+
+    plot = IntensityPlot()
+    qtbot.addWidget(plot)
+    pred = fake_prediction([0.1, 0.3, 0.6, 0.9, 0.7, 0.4, 0.2, 0.1])
+    eps = 0.05
+    pred.proto_mean = eps + (1 - eps) * np.exp(-0.5 * ((np.arange(8) - 3.5) / 1.5) ** 2)
+    pred.proto_mean[[0, -1]] = eps
+    pred.proto_sigma = np.full(8, 0.1)
+    plot.set_prediction(pred)
+    assert (pred.proto_mean - 3 * pred.proto_sigma).min() < -0.2                 # unclipped it would reach −0.25
+    assert plot.lower.yData.min() == pytest.approx(eps) and plot.upper.yData.max() == pytest.approx(1.0)
+    assert np.all(plot.lower.yData <= pred.proto_mean + 1e-12) and np.all(plot.upper.yData >= pred.proto_mean - 1e-12)
+    labels = [label.text for _sample, label in plot.legend.items]
+    assert "prototype ± 3σ (within [ε, 1])" in labels
