@@ -111,7 +111,8 @@ class PreprocessCache:
                     frames=data["frames"], frame_map=data["frame_map"], apex_position=int(meta["apex_position"]),
                     apex_source=meta["apex_source"], backend=meta["backend"],
                     settings=PreprocessSettings(**meta["settings"]), notes=list(meta["notes"]),
-                    alignment=np.asarray(meta["alignment"], dtype=np.float64) if meta.get("alignment") else None)
+                    alignment=np.asarray(meta["alignment"], dtype=np.float64) if meta.get("alignment") else None,
+                    apex_spotter=meta.get("apex_spotter", ""), apex_confidence=meta.get("apex_confidence"))
         except (OSError, ValueError, KeyError, TypeError):
             self.misses += 1
             return None
@@ -124,7 +125,8 @@ class PreprocessCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"apex_position": int(result.apex_position), "apex_source": result.apex_source,
                 "backend": result.backend, "settings": result.settings.to_dict(), "notes": list(result.notes),
-                "alignment": None if result.alignment is None else np.asarray(result.alignment).tolist()}
+                "alignment": None if result.alignment is None else np.asarray(result.alignment).tolist(),
+                "apex_spotter": result.apex_spotter, "apex_confidence": result.apex_confidence}
         fd, tmp = tempfile.mkstemp(prefix=f".{key[:16]}-", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as fh:

@@ -52,6 +52,8 @@ class PreprocessedClip:
     notes : list[str]           non-fatal remarks (e.g. "2 faces found, took the largest").
     alignment : np.ndarray | None   float64 (2, 3): the affine map from source-frame pixels to the S × S crop
                                 (one per clip); None for results cached before it was recorded.
+    apex_spotter : str          the spotter's name (`apex.SPOTTER`) when ``apex_source`` is ``"spotted"``, else "".
+    apex_confidence : float | None  the spotter's confidence 0..1 (`apex.spot_apex`); None when not spotted.
     """
 
     frames: np.ndarray
@@ -62,6 +64,8 @@ class PreprocessedClip:
     settings: PreprocessSettings
     notes: list[str] = field(default_factory=list)
     alignment: np.ndarray | None = None
+    apex_spotter: str = ""
+    apex_confidence: float | None = None
 
     def to_tensor(self) -> "torch.Tensor":
         """Float tensor (N, 3, S, S), ImageNet-normalised, ready for `CMNet`."""
