@@ -206,6 +206,14 @@ def spot_apex(crops: np.ndarray | Sequence[np.ndarray], onset_index: int = 0, *,
     return ApexSpot(apex, curve, confidence, SPOTTER, tuple(int(i) for i in np.flatnonzero(blinks)))
 
 
+def describe_apex_source(source: str, confidence: float | None = None) -> str:
+    """Short text for an apex source, with the spotter's confidence when spotted:
+    ``"spotted, confidence 0.82"``, ``"annotated"``, ``"midpoint"``; "" for an empty source."""
+    if source == "spotted" and confidence is not None:
+        return f"spotted, confidence {float(confidence):.2f}"
+    return source or ""
+
+
 def midpoint(frame_numbers: Sequence[int]) -> int:
     """The frame number in the middle of the span (the earlier one of two middles)."""
     if len(frame_numbers) == 0:
