@@ -161,10 +161,10 @@ def run(args: argparse.Namespace) -> int:
                          **{f"p_{lab}": round(float(p), 6) for lab, p in zip(pred.labels, pred.probabilities)}})
             _emit(args, "clip_end", index=i, clip=ident, label=pred.label, seconds=round(seconds, 3),
                   probabilities=d["probabilities"])
+            apex_text = describe_apex_source(pred.provenance["apex_source"], pred.provenance.get("apex_confidence"))
             say(args, f"[{i}/{len(items)}] {ident}: {pred.label} "
                       f"({max(pred.probabilities) * 100:.1f} %) in {seconds:.2f} s "
-                      f"[{pred.provenance['preprocess_backend']}, apex "
-                      f"{describe_apex_source(pred.provenance['apex_source'], pred.provenance.get('apex_confidence'))}]")
+                      f"[{pred.provenance['preprocess_backend']}, apex {apex_text}]")
             for note in pred.provenance["notes"]:
                 say(args, f"    note: {note}")
         failed = sum(r["status"] == "failed" for r in rows)
