@@ -14,8 +14,8 @@ motion relative to a neutral reference (Moilanen, Zhao & Pietikäinen 2014, ICPR
    onset's gradient magnitude (flow is only measured where there is texture);
 4. blinks discounted: frames where the eye-region motion is an outlier (median + 3 robust SD) are
    bridged by linear interpolation of their neighbours;
-5. Gaussian temporal smoothing (σ = 4 % of the clip length, at least 0.7 frames); the apex is the
-   largest value after the onset.
+5. Gaussian temporal smoothing (σ = 4 % of the clip length, at least 0.7 frames; frames before the onset
+   are smoothed apart); the apex is the largest value after the onset.
 
 Confidence (0..1) is the two-sided prominence of the peak: (peak − the higher of the lowest values
 before and after it) / peak. A clean rise and fall gives ≈ 0.6-0.9; a curve that only drifts upwards
@@ -198,7 +198,10 @@ def spot_apex(crops: np.ndarray | Sequence[np.ndarray], onset_index: int = 0, *,
     if blinks.any() and not blinks.all():
         idx = np.arange(t_len)
         curve[blinks] = np.interp(idx[blinks], idx[~blinks], raw[~blinks])
-    curve = gaussian_filter1d(curve, max(0.7, 0.04 * t_len), mode="nearest")
+    sigma = max(0.7, 0.04 * t_len)  # smoothed on each side of the onset, so earlier frames do not leak into it
+    curve[onset_index:] = gaussian_filter1d(curve[onset_index:], sigma, mode="nearest")
+    if onset_index > 0:
+        curve[:onset_index] = gaussian_filter1d(curve[:onset_index], sigma, mode="nearest")
     apex = onset_index + 1 + int(np.argmax(curve[onset_index + 1:]))
     peak = float(curve[apex])
     floor = max(float(curve[onset_index:apex + 1].min()), float(curve[apex:].min()))
