@@ -131,6 +131,7 @@ class Timeline(QWidget):
             p.setPen(QPen(colour, 1.5))
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawPath(tri)
+            p.drawText(QRectF(x - 8, t.bottom() + 3, 16, 14), Qt.AlignmentFlag.AlignCenter, MARK_LETTERS["apex"])
         x = self.x_of(self.current)
         p.setPen(QPen(pal.color(pal.ColorRole.Highlight), 3))
         p.drawLine(QPointF(x, 2), QPointF(x, t.bottom() + 2))
