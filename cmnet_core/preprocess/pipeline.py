@@ -72,7 +72,7 @@ def _file_identity(path) -> dict:
 
 def _key_extra(clip: Clip, settings: PreprocessSettings, backend: str, fan_dir) -> dict:
     extra = {}
-    if _annotated_apex(clip, settings.apex_mode, [0])[0] is None:  # spotted: a new spotter is a new result
+    if _spots(clip, settings.apex_mode):  # a new spotter is a new result
         extra["apex_spotter"] = SPOTTER
     if backend == "hint" and clip.landmarks_hint is not None:
         extra["hint"] = np.asarray(clip.landmarks_hint, dtype=np.float64).round(4).tolist()
@@ -128,6 +128,11 @@ def _reference(clip: Clip, span: list[int], settings: PreprocessSettings, backen
         matrix = alignment_matrix(np.asarray(clip.landmarks_hint)[:5], size, settings.margin)
         return matrix, 0, [], None
     return _detect_reference(clip, span, settings, backend, fan_dir)
+
+
+def _spots(clip: Clip, mode: str) -> bool:
+    """True when the apex will be spotted: mode ``"spotting"``, or ``"annotated"`` without an annotated apex."""
+    return mode == "spotting" or (mode == "annotated" and clip.apex is None)
 
 
 def _annotated_apex(clip: Clip, mode: str, span: list[int]) -> tuple[int | None, str]:
