@@ -3,9 +3,10 @@
 `spot_apex` (method `SPOTTER`) is the spotter the pipeline uses. On the aligned crops (one transform per
 clip) it measures dense optical flow from the onset frame to every frame (Farnebäck, OpenCV; the
 DESIGN.md §7 comparison on CASME II found it better than DIS), in the ME-spotting tradition of
-motion relative to a neutral reference (Moilanen, Zhao & Pietikäinen 2014, ICPR; Li et al. 2017, MDMD):
+motion relative to a neutral reference (Moilanen, Zhao & Pietikäinen 2014, ICPR; Wang et al. 2017, MDMD,
+Neurocomputing):
 
-1. grey, area-downsampled to `SPOT_SIZE` px, high-passed (a Gaussian of side/8 subtracted) and
+1. grey, area-downsampled to `FLOW_SIZE` px (`flow_image`), high-passed (a Gaussian of side/8 subtracted) and
    contrast-normalised, so that lighting gain and gradients cancel;
 2. Farnebäck flow onset → frame; global head motion removed by a least-squares affine flow model
    fitted on the inner face (two rounds, the 20 % worst-fitting pixels dropped, so the local
@@ -35,6 +36,7 @@ import cv2
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
+from .align import CENTRE_T, FACE_BOX
 from .errors import PreprocessError
 
 APEX_MODES = ("annotated", "spotting", "midpoint")
@@ -115,8 +117,6 @@ def flow_image(crop: np.ndarray, size: int = FLOW_SIZE) -> np.ndarray:
 def spot_regions(size: int, margin: float = 0.6) -> tuple[np.ndarray, np.ndarray]:
     """Boolean (size, size) masks ``(inner face, eyes)`` of an aligned crop made with ``margin``
     (`align.alignment_matrix`); the measured region is inner face minus eyes."""
-    from .align import CENTRE_T, FACE_BOX  # noqa: PLC0415 (keeps the constants' single source)
-
     unit = size / (FACE_BOX + 2.0 * margin)
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
     cx = cy = (size - 1) / 2.0
@@ -154,16 +154,18 @@ def _outliers(values: np.ndarray, k: float = 3.0) -> np.ndarray:
 
 
 def spot_apex(crops: np.ndarray | Sequence[np.ndarray], onset_index: int = 0, *, margin: float = 0.6,
-              size: int = FLOW_SIZE) -> ApexSpot:
+              size: int = FLOW_SIZE, prepared: bool = False) -> ApexSpot:
     """Spot the apex of an expression in aligned face crops (method `SPOTTER`; steps in the module doc).
 
     Parameters
     ----------
     crops : uint8 (T, H, W, 3) RGB or (T, H, W) grey aligned crops, one transform for the clip (or a list of
-        such frames, or of `flow_image` results of side ``size``); T >= 2.
+        such frames); T >= 2.
     onset_index : 0-based index of the onset (the neutral reference); the apex is searched after it.
     margin : the crop margin in face units (`PreprocessSettings.margin`) that places the face regions.
     size : side in pixels at which flow is measured.
+    prepared : True when ``crops`` are already `flow_image` results of side ``size`` (the pipeline makes them
+        while reading, so it need not keep the full crops).
 
     Returns
     -------
@@ -177,7 +179,9 @@ def spot_apex(crops: np.ndarray | Sequence[np.ndarray], onset_index: int = 0, *,
     if t_len < 2 or not 0 <= onset_index < t_len - 1:
         raise PreprocessError(f"apex spotting needs at least 2 frames and an onset before the last one; got "
                               f"{t_len} frames, onset index {onset_index}")
-    images = [c if (c.ndim == 2 and c.shape == (size, size)) else flow_image(c, size) for c in crops]
+    images = list(crops) if prepared else [flow_image(c, size) for c in crops]
+    if prepared and any(im.shape != (size, size) or im.dtype != np.uint8 for im in images):
+        raise PreprocessError(f"prepared frames must be uint8 ({size}, {size}) flow_image results")
     face, eyes = spot_regions(size, margin)
     region = face & ~eyes
     gx = cv2.Sobel(images[onset_index].astype(np.float32), cv2.CV_32F, 1, 0)

@@ -176,7 +176,7 @@ def _compute(clip: Clip, settings: PreprocessSettings, backend: str, notes: list
             flow_images.append(flow_image(crop))
     spotted = None
     if spot:
-        spotted = (spot_apex(flow_images, 0, margin=settings.margin) if length >= 2
+        spotted = (spot_apex(flow_images, 0, margin=settings.margin, prepared=True) if length >= 2
                    else ApexSpot(0, np.zeros(1), 0.0))  # a one-frame span: its only frame, no confidence
         apex_frame = span[spotted.index]
         if sampled:

@@ -6,8 +6,8 @@ import pytest
 
 from cmnet_core.data.synthetic import SYNTHETIC_RECIPES, Distractors, make_synthetic_clip
 from cmnet_core.preprocess.align import alignment_matrix, warp
-from cmnet_core.preprocess.apex import (SPOTTER, apex_position, describe_apex_source, midpoint, motion_score,
-                                        spot_apex, spotting_image)
+from cmnet_core.preprocess.apex import (SPOTTER, apex_position, describe_apex_source, flow_image, midpoint,
+                                        motion_score, spot_apex, spotting_image)
 from cmnet_core.preprocess.errors import PreprocessError
 from cmnet_core.preprocess.pipeline import span_frames
 
@@ -109,6 +109,10 @@ def test_spot_apex_searches_after_the_onset_and_rejects_too_few_frames():
     spot = spot_apex(given, onset_index=2)
     assert spot.curve[2] == pytest.approx(0.0, abs=0.05 * spot.curve.max())   # no motion at the onset itself
     assert abs(spot.index - (at + 2)) <= 1                # the frames before the onset are not candidates
+    prepared = spot_apex([flow_image(c) for c in given], onset_index=2, prepared=True)   # as the pipeline calls it
+    assert prepared.index == spot.index and np.allclose(prepared.curve, spot.curve)
+    with pytest.raises(PreprocessError, match="prepared frames must be uint8"):
+        spot_apex(crops, prepared=True)
     with pytest.raises(PreprocessError, match="at least 2 frames"):
         spot_apex(crops[:1])
     with pytest.raises(PreprocessError, match="onset index 5"):
