@@ -18,7 +18,6 @@ crops, margin 0.6); the span is onset..offset, so the midpoint is a fair prior (
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -26,6 +25,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench_common import emit  # noqa: E402
 
 from cmnet_core.data.real_texture import real_texture_clip_specs, texture_clips  # noqa: E402
 from cmnet_core.data.synthetic import (SYNTHETIC_RECIPES, FaceIdentity, make_synthetic_clip,  # noqa: E402
@@ -107,9 +108,9 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     results = {r: bench_recipe(r, args.subjects, args.clips_per_class, args.seed, args.no_expression_clips)
                for r in args.recipes}
-    print(json.dumps({"bench": "apex", "spotter": SPOTTER, "error": "|spotted frame - true apex|, source frames",
-                      "render_px": RENDER_SIZE, "crop_px": CROP_SIZE, "seed": args.seed, "recipes": results,
-                      "seconds": round(time.perf_counter() - t0, 1)}))
+    emit({"bench": "apex", "spotter": SPOTTER, "error": "|spotted frame - true apex|, source frames",
+          "render_px": RENDER_SIZE, "crop_px": CROP_SIZE, "seed": args.seed, "recipes": results,
+          "seconds": round(time.perf_counter() - t0, 1)})
     return 0
 
 
