@@ -28,9 +28,10 @@ The previous spotter (grey-level difference from the onset after a phase-correla
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import cv2
 import numpy as np
@@ -219,6 +220,13 @@ def describe_apex_source(source: str, confidence: float | None = None) -> str:
     if source == "spotted" and confidence is not None:
         return f"spotted, confidence {float(confidence):.2f}"
     return source or ""
+
+
+def apex_source_counts(results: Iterable) -> dict[str, int]:
+    """How many preprocessing results (`PreprocessedClip` s) took their apex from each source, for run configs
+    and checkpoints: ``{"annotated": 10, "spotted (flow-farneback-v1)": 3}`` (a spotted apex names its spotter)."""
+    return dict(Counter(f"{r.apex_source} ({r.apex_spotter})" if r.apex_source == "spotted" and
+                        getattr(r, "apex_spotter", "") else r.apex_source for r in results))
 
 
 def midpoint(frame_numbers: Sequence[int]) -> int:

@@ -6,8 +6,8 @@ import pytest
 
 from cmnet_core.data.synthetic import SYNTHETIC_RECIPES, Distractors, make_synthetic_clip
 from cmnet_core.preprocess.align import alignment_matrix, warp
-from cmnet_core.preprocess.apex import (SPOTTER, apex_position, describe_apex_source, flow_image, midpoint,
-                                        motion_score, spot_apex, spotting_image)
+from cmnet_core.preprocess.apex import (SPOTTER, apex_position, apex_source_counts, describe_apex_source, flow_image,
+                                        midpoint, motion_score, spot_apex, spotting_image)
 from cmnet_core.preprocess.errors import PreprocessError
 from cmnet_core.preprocess.pipeline import span_frames
 
@@ -122,3 +122,11 @@ def test_spot_apex_searches_after_the_onset_and_rejects_too_few_frames():
 def test_describe_apex_source():
     assert describe_apex_source("spotted", 0.8234) == "spotted, confidence 0.82"
     assert describe_apex_source("annotated") == "annotated" and describe_apex_source("") == ""
+
+
+def test_apex_source_counts_name_the_spotter():
+    from types import SimpleNamespace as R
+
+    results = [R(apex_source="annotated", apex_spotter=""), R(apex_source="spotted", apex_spotter=SPOTTER),
+               R(apex_source="spotted", apex_spotter=SPOTTER), R(apex_source="midpoint", apex_spotter="")]
+    assert apex_source_counts(results) == {"annotated": 1, f"spotted ({SPOTTER})": 2, "midpoint": 1}
