@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QComboBox, QDockWidget, QHBoxLayout, QLabel, QMai
 
 from cmnet_core.data.annotation_io import AnnotationFileError, AnnotationRecord
 from cmnet_core.data.clip import Clip
+from cmnet_core.preprocess.apex import describe_apex_source
 
 from . import dialogs
 from .annotations import AnnotationStore, clip_key
@@ -405,8 +406,13 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     def _prediction_changed(self) -> None:
-        self.intensity_plot.set_prediction(self.state.prediction)
-        self.prediction_panel.show_prediction(self.state.prediction)
+        pred = self.state.prediction
+        self.intensity_plot.set_prediction(pred)
+        self.prediction_panel.show_prediction(pred)
+        provenance = getattr(pred, "provenance", None) or {}
+        self.timeline.set_predicted_apex(
+            None if pred is None else float(pred.frame_map[pred.apex_position]),
+            describe_apex_source(provenance.get("apex_source", ""), provenance.get("apex_confidence")))
 
     def _update_title(self) -> None:
         s = self.state

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from .data.clip import Clip
+from .preprocess.apex import describe_apex_source
 from .preprocess.types import PreprocessSettings
 from .train.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from .train.fidelity import apex_change
@@ -111,7 +112,11 @@ class Prediction:
         f.write(f"# clip: {self.clip_name} ({self.source})\n# predicted: {self.label}\n")
         f.write("# probabilities: " + ", ".join(f"{lab}={p:.6f}" for lab, p in
                                                 zip(self.labels, self.probabilities)) + "\n")
-        f.write(f"# apex: frame {self.frame_map[self.apex_position]:g} ({self.provenance.get('apex_source', '')}); "
+        prov = self.provenance
+        apex_text = describe_apex_source(prov.get("apex_source", ""), prov.get("apex_confidence"))
+        if prov.get("apex_spotter"):
+            apex_text += f", {prov['apex_spotter']}"
+        f.write(f"# apex: frame {self.frame_map[self.apex_position]:g} ({apex_text}); "
                 f"peak of k_n: frame {self.k_peak_frame:g}\n")
         f.write(f"# apex change (clip-level intensity, px at a 224-px face crop): {self.apex_change:.3f}\n")
         f.write(f"# checkpoint: {self.provenance.get('checkpoint', '')}\n")
@@ -250,7 +255,10 @@ class Predictor:
             source=str(clip.path),
             provenance={"checkpoint": str(self.path), "device": str(self.device),
                         "preprocess_backend": pre.backend, "preprocess": settings.to_dict(),
-                        "apex_source": pre.apex_source, "notes": [*notes, *pre.notes],
+                        "apex_source": pre.apex_source, "apex_spotter": pre.apex_spotter,
+                        "apex_confidence": (None if pre.apex_confidence is None
+                                            else round(float(pre.apex_confidence), 4)),
+                        "notes": [*notes, *pre.notes],
                         "overrides": dict(self.overrides),
                         "checkpoint_database": self.metadata.get("database"),
                         "checkpoint_protocol": self.metadata.get("protocol"),

@@ -13,6 +13,8 @@ from PySide6.QtGui import QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from cmnet_core.preprocess.apex import describe_apex_source
+
 from .plot_style import styled_plot
 from .timeline import MARK_COLOURS
 
@@ -247,10 +249,11 @@ class IntensityPlot(QWidget):
         if mark.isVisible() and abs(float(mark.value()) - frame) < 0.5:
             self.model_apex.hide()
             return
-        source = (getattr(pred, "provenance", None) or {}).get("apex_source") or "model input"
+        provenance = getattr(pred, "provenance", None) or {}
+        source = describe_apex_source(provenance.get("apex_source", ""), provenance.get("apex_confidence"))
         self.model_apex.show()  # before the text: a hidden line's label does not update its text
         self.model_apex.setValue(frame)
-        self.model_apex.label.setFormat(f"apex ({source})")
+        self.model_apex.label.setFormat(f"apex ({source or 'model input'})")
 
     def _cursor_dragged(self) -> None:
         if not self._setting_cursor:

@@ -9,6 +9,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
                                QPushButton, QVBoxLayout, QWidget)
 
+from cmnet_core.preprocess.apex import describe_apex_source
+
 from ..prediction import metadata_dict, metadata_labels
 
 
@@ -66,7 +68,8 @@ def describe_intensity(prediction) -> str:
     if peak is None:
         return " "
     apex = float(prediction.frame_map[prediction.apex_position])
-    source = (getattr(prediction, "provenance", None) or {}).get("apex_source", "")
+    provenance = getattr(prediction, "provenance", None) or {}
+    source = describe_apex_source(provenance.get("apex_source", ""), provenance.get("apex_confidence"))
     change = float(getattr(prediction, "apex_change", float("nan")))
     change_text = "—" if math.isnan(change) else f"{change:.1f} px"
     return (f"k_n peak (apex estimate): frame <b>{round(peak, 1):g}</b>"

@@ -14,7 +14,9 @@ class Timeline(QWidget):
     """Click or drag to seek; ``frameRequested(number)`` carries the source frame number under the mouse.
 
     ``set_marks({"onset": 46, "apex": 59, "offset": 86})`` draws typed marks (None hides one);
-    the onset–offset span is shaded. ``set_predicted_apex`` adds a hollow mark for the model's apex.
+    the onset–offset span is shaded. ``set_predicted_apex(frame, text)`` adds a hollow, dashed mark for the
+    apex the model was given when it is not the annotated one (spotted, midpoint, sheet), ``text`` (e.g.
+    ``"spotted, confidence 0.82"``) in the tooltip; ``set_predicted_apex(None)`` removes it.
     """
 
     frameRequested = Signal(int)
@@ -23,6 +25,8 @@ class Timeline(QWidget):
         super().__init__(parent)
         self.first, self.last, self.current = 0, 0, 0
         self.marks: dict[str, int | None] = {}
+        self.predicted_apex: float | None = None
+        self.predicted_apex_text = ""
         self.setMinimumHeight(44)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setMouseTracking(False)
@@ -38,7 +42,26 @@ class Timeline(QWidget):
 
     def set_marks(self, marks: dict[str, int | None]) -> None:
         self.marks = dict(marks)
+        self._update_tooltip()
         self.update()
+
+    def set_predicted_apex(self, frame: float | None, text: str = "") -> None:
+        """Show the model's apex at source frame ``frame`` (None hides it); ``text`` describes its source."""
+        self.predicted_apex, self.predicted_apex_text = (None, "") if frame is None else (float(frame), str(text))
+        self._update_tooltip()
+        self.update()
+
+    def predicted_apex_shown(self) -> bool:
+        """True when the hollow apex mark is drawn (a predicted apex away from the annotated apex mark)."""
+        apex = self.marks.get("apex")
+        return self.predicted_apex is not None and (apex is None or abs(apex - self.predicted_apex) >= 0.5)
+
+    def _update_tooltip(self) -> None:
+        tip = "Click or drag to seek. Marks: O onset, A apex, F offset."
+        if self.predicted_apex_shown():
+            tip += (f"\nHollow dashed A: the apex the model was given, frame {self.predicted_apex:g}"
+                    f"{f' ({self.predicted_apex_text})' if self.predicted_apex_text else ''}.")
+        self.setToolTip(tip)
 
     # ---- geometry ---------------------------------------------------------------------------
     def _track(self) -> QRectF:
@@ -95,6 +118,20 @@ class Timeline(QWidget):
             tri.closeSubpath()
             p.fillPath(tri, colour)
             p.drawText(QRectF(x - 8, t.bottom() + 3, 16, 14), Qt.AlignmentFlag.AlignCenter, MARK_LETTERS[kind])
+        if self.predicted_apex_shown():
+            x = self.x_of(self.predicted_apex)
+            colour = QColor(MARK_COLOURS["apex"])
+            p.setPen(QPen(colour, 1.5, Qt.PenStyle.DashLine))
+            p.drawLine(QPointF(x, t.top() - 2), QPointF(x, t.bottom() + 2))
+            tri = QPainterPath()
+            tri.moveTo(x - 6, t.bottom() + 3)
+            tri.lineTo(x + 6, t.bottom() + 3)
+            tri.lineTo(x, t.bottom() - 3)
+            tri.closeSubpath()
+            p.setPen(QPen(colour, 1.5))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawPath(tri)
+            p.drawText(QRectF(x - 8, t.bottom() + 3, 16, 14), Qt.AlignmentFlag.AlignCenter, MARK_LETTERS["apex"])
         x = self.x_of(self.current)
         p.setPen(QPen(pal.color(pal.ColorRole.Highlight), 3))
         p.drawLine(QPointF(x, 2), QPointF(x, t.bottom() + 2))

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..preprocess.apex import APEX_MODES
+from ..preprocess.apex import APEX_MODES, describe_apex_source
 from ..preprocess.types import BACKENDS
 from ..train.options import add_database_arguments, add_progress_arguments, say
 
@@ -152,6 +152,8 @@ def run(args: argparse.Namespace) -> int:
             rows.append({"clip": ident, "source": str(clip.path), "status": "done", "error": "",
                          "seconds": round(seconds, 3), "label": pred.label, "true_label": clip.label or "",
                          "apex_position": pred.apex_position, "apex_source": pred.provenance["apex_source"],
+                         "apex_spotter": pred.provenance.get("apex_spotter", ""),
+                         "apex_confidence": pred.provenance.get("apex_confidence"),
                          "apex_frame": float(pred.frame_map[pred.apex_position]), "k_peak_frame": pred.k_peak_frame,
                          "apex_change": round(float(pred.apex_change), 4),
                          "backend": pred.provenance["preprocess_backend"], "device": str(predictor.device),
@@ -159,9 +161,10 @@ def run(args: argparse.Namespace) -> int:
                          **{f"p_{lab}": round(float(p), 6) for lab, p in zip(pred.labels, pred.probabilities)}})
             _emit(args, "clip_end", index=i, clip=ident, label=pred.label, seconds=round(seconds, 3),
                   probabilities=d["probabilities"])
+            apex_text = describe_apex_source(pred.provenance["apex_source"], pred.provenance.get("apex_confidence"))
             say(args, f"[{i}/{len(items)}] {ident}: {pred.label} "
                       f"({max(pred.probabilities) * 100:.1f} %) in {seconds:.2f} s "
-                      f"[{pred.provenance['preprocess_backend']}, apex {pred.provenance['apex_source']}]")
+                      f"[{pred.provenance['preprocess_backend']}, apex {apex_text}]")
             for note in pred.provenance["notes"]:
                 say(args, f"    note: {note}")
         failed = sum(r["status"] == "failed" for r in rows)

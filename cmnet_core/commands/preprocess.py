@@ -18,7 +18,7 @@ from tqdm import tqdm
 from ..data.clip import Clip, ClipError
 from ..data.database import DatabaseError, open_database
 from ..data.readers import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, open_clip
-from ..preprocess.apex import APEX_MODES
+from ..preprocess.apex import APEX_MODES, describe_apex_source
 from ..preprocess.cache import PreprocessCache, default_cache_dir
 from ..preprocess.errors import PreprocessError
 from ..preprocess.temporal import INTERPOLATIONS
@@ -116,7 +116,8 @@ def run(args) -> int:
     def on_result(clip, result):
         write_outputs(result, args.out / _clip_id(clip), source=str(clip.path))
         if args.contact_sheet is not None:
-            title = f"{_clip_id(clip)}  {result.backend}  apex {result.apex_source}"
+            apex = describe_apex_source(result.apex_source, result.apex_confidence)
+            title = f"{_clip_id(clip)}  {result.backend}  apex {apex}"
             write_contact_sheet(result, _sheet_path(args, clip, len(clips)), title=title)
 
     with tqdm(total=len(clips), desc="preprocess", unit="clip", file=sys.stderr) as bar:

@@ -113,7 +113,8 @@ class PreprocessCache:
                     apex_source=meta["apex_source"], backend=meta["backend"],
                     settings=PreprocessSettings(**meta["settings"]), notes=list(meta["notes"]),
                     alignment=np.asarray(meta["alignment"], dtype=np.float64) if meta.get("alignment") else None,
-                    padded=float(meta.get("padded", 0.0)))
+                    padded=float(meta.get("padded", 0.0)),
+                    apex_spotter=meta.get("apex_spotter", ""), apex_confidence=meta.get("apex_confidence"))
         except (OSError, ValueError, KeyError, TypeError):
             self.misses += 1
             return None
@@ -127,7 +128,8 @@ class PreprocessCache:
         meta = {"apex_position": int(result.apex_position), "apex_source": result.apex_source,
                 "backend": result.backend, "settings": result.settings.to_dict(), "notes": list(result.notes),
                 "alignment": None if result.alignment is None else np.asarray(result.alignment).tolist(),
-                "padded": float(result.padded)}
+                "padded": float(result.padded),
+                "apex_spotter": result.apex_spotter, "apex_confidence": result.apex_confidence}
         fd, tmp = tempfile.mkstemp(prefix=f".{key[:16]}-", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as fh:

@@ -24,7 +24,8 @@ def _write_png(path: Path, rgb: np.ndarray) -> None:
 def write_outputs(result: PreprocessedClip, folder: str | os.PathLike, source: str = "") -> Path:
     """Write ``frame_00.png`` .. (the N crops, S x S RGB), ``frame_map.csv`` (position, source_frame,
     is_apex) and ``preprocess.json`` (frame map, apex position, the apex's source frame number and where
-    the apex came from, backend, settings, notes, ``source`` path) into ``folder`` (created).
+    the apex came from, with the spotter's name and confidence when spotted, backend, settings, notes,
+    ``source`` path) into ``folder`` (created).
     Returns the folder."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -43,6 +44,8 @@ def write_outputs(result: PreprocessedClip, folder: str | os.PathLike, source: s
         "apex_position": int(result.apex_position),
         "apex_frame": fmap[result.apex_position],
         "apex_source": result.apex_source,
+        "apex_spotter": result.apex_spotter,
+        "apex_confidence": result.apex_confidence,
         "backend": result.backend,
         "settings": result.settings.to_dict(),
         "notes": list(result.notes),

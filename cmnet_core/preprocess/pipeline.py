@@ -8,7 +8,8 @@ Steps (DESIGN.md §3, "Preprocessing (paper)"):
    in order and the first one with a face is used (noted); none at all → `NoFaceError`. Several faces:
    the largest (noted). Crop partly outside the frame: border pixels repeated (noted). After cropping,
    the last frame of the span is checked for a face too; a face that has left the view is noted;
-3. apex: annotated, spotted (`apex` module) or the midpoint;
+3. apex: annotated, spotted (`apex.spot_apex` on every aligned frame of the span: the spotter's name and
+   confidence are recorded on the result) or the midpoint;
 4. L >= N frames: N frames at regular intervals, the one nearest the apex moved onto the apex frame;
    L < N: TIM (or linear) interpolation of the L aligned crops;
 5. frame map (source frame number per position, fractional when interpolated) and apex position.
@@ -24,13 +25,17 @@ import numpy as np
 from ..data.clip import Clip, ClipError
 from .align import (centre_crop_matrix, crop_is_sane, fill_value, fit_crop, outside_note, padded_fraction,
                     warp)
-from .apex import APEX_MODES, apex_position, midpoint, motion_score, spotting_image
+from .apex import APEX_MODES, SPOTTER, ApexSpot, apex_position, flow_image, midpoint, spot_apex
 from .cache import PreprocessCache, cache_key
 from .errors import NoFaceError, PreprocessError
 from .face import (BACKENDS, FAN_DETECTOR_FILE, FAN_MODEL_FILE, detect_faces, fan_model_dir, get_backend,
                    resolve_backend)
 from .temporal import INTERPOLATIONS, frame_map, include_index, interpolate, sample_indices
 from .types import PreprocessedClip, PreprocessSettings
+
+
+LOW_CONFIDENCE = 0.3
+"""A spotted apex below this confidence gets a note (the curve shows no clear peak)."""
 
 
 def validate_settings(settings: PreprocessSettings) -> None:
@@ -67,13 +72,16 @@ def _file_identity(path) -> dict:
     return {"name": path.name, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def _key_extra(clip: Clip, backend: str, fan_dir) -> dict:
+def _key_extra(clip: Clip, settings: PreprocessSettings, backend: str, fan_dir) -> dict:
+    extra = {}
+    if _spots(clip, settings.apex_mode):  # a new spotter is a new result
+        extra["apex_spotter"] = SPOTTER
     if backend == "hint" and clip.landmarks_hint is not None:
-        return {"hint": np.asarray(clip.landmarks_hint, dtype=np.float64).round(4).tolist()}
+        extra["hint"] = np.asarray(clip.landmarks_hint, dtype=np.float64).round(4).tolist()
     if backend == "fan":
         folder = fan_model_dir(fan_dir)
-        return {"fan": [_file_identity(folder / n) for n in (FAN_MODEL_FILE, FAN_DETECTOR_FILE)]}
-    return {}
+        extra["fan"] = [_file_identity(folder / n) for n in (FAN_MODEL_FILE, FAN_DETECTOR_FILE)]
+    return extra
 
 
 def _detect_reference(clip: Clip, span: list[int], settings: PreprocessSettings, backend: str,
@@ -151,6 +159,11 @@ def _reference(clip: Clip, span: list[int], settings: PreprocessSettings, backen
     return _detect_reference(clip, span, settings, backend, fan_dir)
 
 
+def _spots(clip: Clip, mode: str) -> bool:
+    """True when the apex will be spotted: mode ``"spotting"``, or ``"annotated"`` without an annotated apex."""
+    return mode == "spotting" or (mode == "annotated" and clip.apex is None)
+
+
 def _annotated_apex(clip: Clip, mode: str, span: list[int]) -> tuple[int | None, str]:
     """Apex frame and source known before reading frames; ``(None, "spotted")`` when spotting is needed."""
     if mode == "annotated" and clip.apex is not None:
@@ -168,7 +181,7 @@ def _compute(clip: Clip, settings: PreprocessSettings, backend: str, notes: list
     apex_frame, apex_source = _annotated_apex(clip, settings.apex_mode, span)
     spot = apex_frame is None
     if spot and settings.apex_mode == "annotated":
-        notes.append("no annotated apex; apex spotted (peak motion from onset)")
+        notes.append(f"no annotated apex; apex spotted ({SPOTTER}: peak optical flow from the onset)")
     span_arr = np.asarray(span)
     sampled = length >= n
     chosen = sample_indices(length, n) if sampled else np.arange(length)
@@ -178,8 +191,8 @@ def _compute(clip: Clip, settings: PreprocessSettings, backend: str, notes: list
 
     crops: dict[int, np.ndarray] = {}
     fill = fill_value(clip.frame(span[ref_idx]))   # one padding colour per clip: no flicker in the padding
+    flow_images: list[np.ndarray] = []  # every frame of the span, small grey, when spotting
     last_raw = None
-    onset_grey, best_score, best_idx, best_crop = None, -1.0, 0, None
     for i, number in enumerate(span):
         if not spot and i not in wanted:
             continue
@@ -191,16 +204,19 @@ def _compute(clip: Clip, settings: PreprocessSettings, backend: str, notes: list
         if i == length - 1:
             last_raw = raw
         if spot:
-            grey = spotting_image(crop)
-            onset_grey = grey if onset_grey is None else onset_grey
-            score = motion_score(grey, onset_grey)
-            if score > best_score:
-                best_score, best_idx, best_crop = score, i, crop
+            flow_images.append(flow_image(crop))
+    spotted = None
     if spot:
-        apex_frame = span[best_idx]
+        spotted = (spot_apex(flow_images, 0, margin=settings.margin, prepared=True) if length >= 2
+                   else ApexSpot(0, np.zeros(1), 0.0))  # a one-frame span: its only frame, no confidence
+        apex_frame = span[spotted.index]
         if sampled:
-            chosen = include_index(chosen, best_idx)
-            crops.setdefault(best_idx, best_crop)
+            chosen = include_index(chosen, spotted.index)
+            if spotted.index not in crops:
+                crops[spotted.index] = warp(clip.frame(span[spotted.index]), matrix, size, fill)
+        if spotted.confidence < LOW_CONFIDENCE:
+            notes.append(f"spotted apex {apex_frame} has low confidence {spotted.confidence:.2f}: the motion from "
+                         "the onset shows no clear rise and fall; check it or annotate the apex")
 
     if detector is not None and ref_idx != length - 1 and not detector.detect(last_raw):
         notes.append(f"no face found in the last frame {span[-1]}: the face may leave the view; every frame is "
@@ -216,7 +232,9 @@ def _compute(clip: Clip, settings: PreprocessSettings, backend: str, notes: list
     return PreprocessedClip(frames=frames, frame_map=fmap, apex_position=apex_position(fmap, apex_frame),
                             apex_source=apex_source, backend=backend, settings=settings, notes=notes,
                             alignment=np.asarray(matrix, dtype=np.float64),
-                            padded=padded_fraction(matrix, (last_frame_size[1], last_frame_size[0]), size))
+                            padded=padded_fraction(matrix, (last_frame_size[1], last_frame_size[0]), size),
+                            apex_spotter=spotted.method if spotted else "",
+                            apex_confidence=spotted.confidence if spotted else None)
 
 
 def preprocess_clip(clip: Clip, settings: PreprocessSettings = PreprocessSettings(),
@@ -247,7 +265,7 @@ def preprocess_clip(clip: Clip, settings: PreprocessSettings = PreprocessSetting
     key = None
     if cache is not None:
         span = span_frames(clip)
-        key = cache_key(clip, settings, backend, span, _key_extra(clip, backend, fan_dir))
+        key = cache_key(clip, settings, backend, span, _key_extra(clip, settings, backend, fan_dir))
         hit = cache.get(key)
         if hit is not None:
             return hit

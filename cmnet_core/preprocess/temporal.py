@@ -36,9 +36,12 @@ def sample_indices(length: int, n: int) -> np.ndarray:
 
 def include_index(indices: np.ndarray, k: int) -> np.ndarray:
     """``indices`` with its element nearest to ``k`` replaced by ``k`` (e.g. to keep the apex frame),
-    unless that would break strict increase; the input is not modified."""
+    unless that would break strict increase; the input is not modified. The first and last elements (the
+    onset and offset) stay unless ``k`` is one of them: a ``k`` nearest to an end replaces its neighbour."""
     out = np.array(indices, dtype=np.int64)
     j = int(np.argmin(np.abs(out - k)))
+    if len(out) > 2 and out[j] != k and j in (0, len(out) - 1):
+        j = 1 if j == 0 else len(out) - 2
     lo = out[j - 1] if j > 0 else -1
     hi = out[j + 1] if j + 1 < len(out) else np.iinfo(np.int64).max
     if lo < k < hi:

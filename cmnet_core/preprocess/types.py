@@ -55,6 +55,8 @@ class PreprocessedClip:
     padded : float              share (0..1) of the crop's pixels that lie outside the source frame (filled
                                 with the frame's mean colour; `align.fit_crop` keeps it small where the face
                                 allows). Shown on the contact sheet and written to preprocess.json.
+    apex_spotter : str          the spotter's name (`apex.SPOTTER`) when ``apex_source`` is ``"spotted"``, else "".
+    apex_confidence : float | None  the spotter's confidence 0..1 (`apex.spot_apex`); None when not spotted.
     """
 
     frames: np.ndarray
@@ -66,6 +68,8 @@ class PreprocessedClip:
     notes: list[str] = field(default_factory=list)
     alignment: np.ndarray | None = None
     padded: float = 0.0
+    apex_spotter: str = ""
+    apex_confidence: float | None = None
 
     def to_tensor(self) -> "torch.Tensor":
         """Float tensor (N, 3, S, S), ImageNet-normalised, ready for `CMNet`."""

@@ -8,12 +8,12 @@ stratified fraction of clips (``holdout_fraction``). Fine-tuning loads every wei
 from __future__ import annotations
 
 import csv
-from collections import Counter
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from ..preprocess.apex import apex_source_counts
 from .callbacks import Callback, Callbacks
 from .checkpoint import Checkpoint, check_compatible, code_version, load_checkpoint, now_iso, save_checkpoint
 from .dataset import Sample, preprocess_clips
@@ -105,7 +105,7 @@ def train_final(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, sett
         chosen = set(np.random.default_rng(train_cfg.seed).choice(subjects, train_cfg.val_subjects, replace=False))
         val = [s for s in train if s.subject in chosen]
         train = [s for s in train if s.subject not in chosen]
-    apex_sources = dict(Counter(s.clip.apex_source for s in samples))
+    apex_sources = apex_source_counts(s.clip for s in samples)
     metadata = {"preprocess": settings.to_dict(), "database": db.name, "protocol": db.protocol,
                 "apex_sources": apex_sources, "run": str(run_dir),
                 "fine_tuned_from": str(init.path) if init is not None else None, "new_head": bool(new_head),

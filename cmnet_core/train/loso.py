@@ -41,6 +41,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..preprocess.apex import apex_source_counts
 from .callbacks import Callback, Callbacks, to_plain
 from .checkpoint import code_version, now_iso
 from .dataset import Sample
@@ -650,7 +651,7 @@ def run_loso(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, setting
         cb.on_run_end({"status": "cancelled", "run_dir": run_dir})
         return None
     preprocess_s = time.perf_counter() - started
-    apex_sources = dict(Counter(s.clip.apex_source for s in samples))
+    apex_sources = apex_source_counts(s.clip for s in samples)
     dbinfo = database_info(db, samples)
 
     if model == "baseline":

@@ -93,6 +93,8 @@ def fake_prediction(k):
 
 
 def test_plot_marks_the_k_peak(qtbot):
+    import pyqtgraph as pg
+
     from app.widgets.intensity_plot import IntensityPlot
     from app.widgets.prediction_panel import PredictionPanel
 
@@ -114,6 +116,11 @@ def test_plot_marks_the_k_peak(qtbot):
     assert not plot.model_apex.isVisible()
     plot.set_marks({"onset": 10, "apex": 30, "offset": None})
     assert plot.model_apex.isVisible()
+    # a spotted apex says so, with the spotter's confidence
+    pred.provenance = {"apex_source": "spotted", "apex_spotter": "flow-farneback-v1", "apex_confidence": 0.8234}
+    plot.set_prediction(pred)
+    assert plot.model_apex.isVisible() and plot.model_apex.label.toPlainText() == "apex (spotted, confidence 0.82)"
+    assert plot.model_apex.pen.style() != pg.QtCore.Qt.PenStyle.SolidLine          # dashed, unlike the marks
     plot.set_prediction(None)
     assert not plot.model_apex.isVisible()
     assert plot.k_peak_frame() is None and not plot.k_peak_line.isVisible()
@@ -125,6 +132,24 @@ def test_plot_marks_the_k_peak(qtbot):
     text = panel.intensity_info.text()
     assert "frame <b>27.1</b>" in text or f"{round(pred.k_peak_frame, 1):g}" in text
     assert "4.3 px" in text and "Apex change" in panel.intensity_info.toolTip()
+    assert "apex (spotted, confidence 0.82): frame 40" in text
+
+
+def test_timeline_marks_a_spotted_apex_as_spotted(qtbot):
+    from app.widgets.timeline import Timeline
+
+    bar = Timeline()
+    qtbot.addWidget(bar)
+    bar.resize(400, 44)
+    bar.set_range(10, 40)
+    bar.set_predicted_apex(33.0, "spotted, confidence 0.82")
+    assert bar.predicted_apex_shown() and "frame 33 (spotted, confidence 0.82)" in bar.toolTip()
+    bar.grab()                                                    # paints the hollow mark without error
+    bar.set_marks({"onset": 10, "apex": 33, "offset": 40})        # the annotated apex stands there: no second mark
+    assert not bar.predicted_apex_shown() and "spotted" not in bar.toolTip()
+    bar.set_marks({"onset": 10, "apex": None, "offset": 40})
+    bar.set_predicted_apex(None)
+    assert not bar.predicted_apex_shown()
 
 
 def test_window_opens_demo_with_the_shipped_model(make_window, tmp_path, monkeypatch, qtbot, messages):

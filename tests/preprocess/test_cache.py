@@ -42,6 +42,25 @@ def test_hit_returns_identical_result_and_setting_changes_miss(clip, tmp_path):
     assert list(tmp_path.rglob("*.tmp")) == []                      # no temporary files left behind
 
 
+def test_spotted_apex_keeps_its_spotter_and_confidence_and_a_new_spotter_misses(clip, tmp_path, monkeypatch):
+    import cmnet_core.preprocess.pipeline as pipeline
+
+    cache = PreprocessCache(tmp_path)
+    spotting = PreprocessSettings(image_size=48, landmarks="hint", apex_mode="spotting")
+    first = preprocess_clip(clip, spotting, cache)
+    second = preprocess_clip(clip, spotting, cache)
+    assert cache.hits == 1 and first.apex_spotter == second.apex_spotter == pipeline.SPOTTER
+    assert second.apex_confidence == first.apex_confidence and 0.0 <= first.apex_confidence <= 1.0
+    monkeypatch.setattr(pipeline, "SPOTTER", "another-spotter")     # a changed spotter is a new result
+    preprocess_clip(clip, spotting, cache)
+    assert (cache.hits, cache.misses) == (1, 2)
+    preprocess_clip(clip, SETTINGS, cache)                            # the annotated apex: the spotter is no key
+    monkeypatch.setattr(pipeline, "SPOTTER", "flow-farneback-v1")
+    annotated = preprocess_clip(clip, SETTINGS, cache)
+    assert (cache.hits, cache.misses) == (2, 3)
+    assert annotated.apex_spotter == "" and annotated.apex_confidence is None
+
+
 def _write_frames(clip, folder):
     folder.mkdir()
     for n in clip.frame_numbers:

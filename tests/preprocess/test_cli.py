@@ -8,6 +8,7 @@ import pytest
 from cmnet_core.cli import main
 from cmnet_core.data.readers import open_clip
 from cmnet_core.data.synthetic import write_synthetic_database
+from cmnet_core.preprocess.apex import SPOTTER
 
 
 def _check_clip_folder(folder, n=16, size=None):
@@ -76,3 +77,15 @@ def test_no_face_video_fails_with_status_1_and_bad_input_with_2(tmp_path, face_v
     assert main(["preprocess", str(face_videos / "single_face.mp4"), "--landmarks", "fan",
                  "--fan-dir", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
     assert "2DFAN4-11f355bf06.pth.tar" in capsys.readouterr().err
+
+
+def test_real_video_spotted_apex_lies_in_the_smile(tmp_path, face_videos):
+    """single_face.mp4: neutral until ~frame 15, a smile rising to a plateau from ~frame 30 to ~65, relaxing at the
+    end. The spotted apex is recorded with its spotter and confidence and lies on the plateau."""
+    rc = main(["preprocess", str(face_videos / "single_face.mp4"), "--landmarks", "mtcnn", "--apex", "spotting",
+               "--size", "64", "--out", str(tmp_path / "out"), "--no-cache"])
+    assert rc == 0
+    info = json.loads((tmp_path / "out" / "single_face.mp4" / "preprocess.json").read_text())
+    assert info["apex_source"] == "spotted" and info["apex_spotter"] == SPOTTER
+    assert 0.3 <= info["apex_confidence"] <= 1.0
+    assert 28 <= info["apex_frame"] <= 66

@@ -4,6 +4,7 @@ import pytest
 
 from cmnet_core.data.synthetic import Distractors, make_synthetic_clip, synthetic_database
 from cmnet_core.preprocess.align import alignment_matrix, centre_crop_matrix, fill_value, fit_crop, warp
+from cmnet_core.preprocess.apex import SPOTTER
 from cmnet_core.preprocess.cache import PreprocessCache
 from cmnet_core.preprocess.errors import PreprocessError
 from cmnet_core.preprocess.pipeline import preprocess_clip, preprocess_database
@@ -55,6 +56,9 @@ def test_spotting_finds_the_true_apex():
     spotted = result.frame_map[result.apex_position]
     assert spotted in _span(clean)                                   # the spotted frame itself is sampled
     assert clean.true_intensity[int(spotted)] >= 0.9                 # at the peak of the true intensity curve
+    assert result.apex_spotter == SPOTTER and result.apex_confidence > 0.5   # recorded with the result
+    annotated = preprocess_clip(clean, PreprocessSettings(image_size=112, landmarks="hint"))
+    assert annotated.apex_spotter == "" and annotated.apex_confidence is None
 
 
 @pytest.mark.parametrize("length", [1, 2, 3])

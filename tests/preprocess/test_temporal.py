@@ -34,6 +34,13 @@ def test_include_index_moves_nearest_sample_onto_apex():
     np.testing.assert_array_equal(include_index(idx, 28), idx)  # already there: unchanged
 
 
+def test_include_index_keeps_the_onset_and_offset():
+    idx = sample_indices(60, 16)                               # [0, 4, 8, ..., 55, 59]
+    np.testing.assert_array_equal(include_index(idx, 1)[:3], [0, 1, 8])    # apex next to the onset: onset kept
+    np.testing.assert_array_equal(include_index(idx, 58)[-3:], [51, 58, 59])
+    np.testing.assert_array_equal(include_index(idx, 0), idx)
+
+
 def _frames(length, seed=0, size=6):
     return np.random.default_rng(seed).integers(0, 256, (length, size, size, 3)).astype(np.uint8)
 

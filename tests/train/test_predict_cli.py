@@ -10,6 +10,7 @@ from cmnet_core.cli import main
 from cmnet_core.data.readers import open_clip
 from cmnet_core.inference import Predictor
 from cmnet_core.model import CMNet, CMNetConfig
+from cmnet_core.preprocess.apex import SPOTTER
 from cmnet_core.preprocess.types import PreprocessSettings
 from cmnet_core.train.checkpoint import save_checkpoint
 
@@ -79,6 +80,13 @@ def test_batch_records_every_failure_and_goes_on(tiny_ckpt, truncated, face_vide
     assert done["provenance"]["overrides"] == {"landmarks": {"checkpoint": "none", "used": "mtcnn"},
                                                "apex_mode": {"checkpoint": "midpoint", "used": "spotting"}}
     assert done["provenance"]["preprocess"]["landmarks"] == "mtcnn" and done["provenance"]["apex_source"] == "spotted"
+    # the spotter and its confidence travel with the spotted apex: JSON, predictions.csv, the clip's CSV
+    assert done["provenance"]["apex_spotter"] == SPOTTER and 0.0 <= done["provenance"]["apex_confidence"] <= 1.0
+    assert rows[1]["apex_spotter"] == SPOTTER
+    assert float(rows[1]["apex_confidence"]) == done["provenance"]["apex_confidence"]
+    assert rows[0]["apex_spotter"] == ""                                      # failed rows leave it empty
+    confidence = f"spotted, confidence {done['provenance']['apex_confidence']:.2f}, {SPOTTER}"
+    assert confidence in (out / "trunc.csv").read_text(encoding="utf-8")
     # every failure and every note is printed; notes under their clip's line
     for ident in ("fake", "nope", "LICENSE", "no_face"):
         assert f"{ident}: FAILED" in printed
