@@ -690,12 +690,9 @@ class VideoSource:
                     last_duration: int) -> VideoIndex:
         tb = float(self.time_base) if self.time_base else 1.0 / self.fps_nominal
         times = (pts - pts[0]).astype(np.float64) * tb
-        if last_duration > 0:
-            tail = last_duration * tb
-        elif len(times) > 1:
-            tail = float(np.median(np.diff(times)))
-        else:
-            tail = 1.0 / self.fps_nominal
+        step = float(np.median(np.diff(times))) if len(times) > 1 else 1.0 / self.fps_nominal
+        # The last frame's own duration when the file gives a plausible one (edit lists can leave odd values).
+        tail = last_duration * tb if 0.5 * step <= last_duration * tb <= 2.0 * step else step
         return VideoIndex(pts=pts, keyframes=keyframes, times_s=times, duration_s=float(times[-1] + tail),
                           count_source=count_source)
 

@@ -1,0 +1,75 @@
+"""Tiny videos with known frame times, written with PyAV: fixtures for the tests and
+``scripts/bench_video_timing.py`` (variable frame rate, H.264 in AVI, MPEG-4 part 2 with B-frames in AVI).
+
+Each frame's pixels encode its index (a red/green level and a blue row), so a reader's frame ``i`` can be checked.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+#: name → (file name, codec, codec options, frame times in seconds or None for constant rate, rate in frames/s).
+#: ``vfr``: 30 frames alternating 60 ms / 20 ms intervals (mean 25 fps); ``mild_vfr``: 30 frames at 30 fps with
+#: ±2 ms jitter; ``h264_avi``: H.264 with B-frames in AVI at 30 fps; ``xvid_avi``: MPEG-4 part 2 (XVID tag) with
+#: B-frames in AVI at 25 fps.
+KINDS = {
+    "vfr": ("vfr.mp4", "libx264", {"g": "8", "bf": "2"},
+            np.cumsum([0.0] + [0.06 if i % 2 == 0 else 0.02 for i in range(29)]), None),
+    "mild_vfr": ("mild_vfr.mp4", "libx264", {"g": "8", "bf": "2"},
+                 np.arange(30) / 30.0 + np.tile([0.0, 0.002, -0.002], 10), None),
+    "h264_avi": ("h264.avi", "libx264", {"g": "8", "bf": "2"}, None, 30),
+    "xvid_avi": ("xvid.avi", "mpeg4", {}, None, 25),
+}
+
+
+def frame_pixels(i: int, size: int = 32) -> np.ndarray:
+    """Frame ``i`` of a fixture: uint8 RGB (size, size, 3), red = 7 i mod 256, green = 255 - red, a blue row at
+    ``i mod size``."""
+    img = np.zeros((size, size, 3), np.uint8)
+    img[:, :, 0] = (i * 7) % 256
+    img[:, :, 1] = 255 - (i * 7) % 256
+    img[i % size, :, 2] = 255
+    return img
+
+
+def write_timed_video(folder: Path | str, kind: str, size: int = 32) -> Path:
+    """Write the fixture ``kind`` (a key of `KINDS`) into ``folder``; returns its path.
+
+    Frames with given times are stamped in a 1/1000 s time base; constant-rate ones at the codec's rate.
+    Raises ``KeyError`` for an unknown kind.
+    """
+    name, codec, options, times, rate = KINDS[kind]
+    path = Path(folder) / name
+    n = len(times) if times is not None else 30
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=rate)
+        stream.width = stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.options = dict(options)
+        if codec == "mpeg4":
+            stream.codec_tag = "XVID"
+            stream.codec_context.max_b_frames = 2
+            stream.codec_context.gop_size = 8
+        tb = Fraction(1, 1000)
+        if times is not None:
+            stream.time_base = tb
+            stream.codec_context.time_base = tb
+        for i in range(n):
+            frame = av.VideoFrame.from_ndarray(frame_pixels(i, size), format="rgb24")
+            if times is not None:
+                frame.pts, frame.time_base = int(round(times[i] * 1000)), tb
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    return path
+
+
+def decoded_times(path: Path | str) -> np.ndarray:
+    """Reference: the pts of every frame by plain sequential decoding with PyAV, seconds since the first frame, (T,)."""
+    with av.open(str(path)) as c:
+        st = c.streams.video[0]
+        pts = [f.pts for f in c.decode(st)]
+        tb = float(st.time_base)
+    return (np.asarray(pts, dtype=np.float64) - pts[0]) * tb
