@@ -603,6 +603,8 @@ class VideoSource:
                     continue
                 if self._last is None and i > number:
                     raise _Overshoot()
+                if self._last is not None and i != self._last + 1:
+                    raise _Resync()               # the decoder skipped a frame the index lists
                 self._last = i
                 if i == number:
                     rgb = self._to_rgb(frame)
