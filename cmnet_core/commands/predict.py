@@ -36,7 +36,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", help="video files, frame folders, folders of videos or database roots")
     p.add_argument("--out", default="predictions", help="output folder (default ./predictions)")
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda ...")
-    p.add_argument("--fps", type=_positive_fps, default=None,
+    p.add_argument("--fps", type=positive_fps, default=None,
                    help="frame rate of frame folders given as PATH (frames/s); without it their times assume 30 fps "
                         "and say so (time_source 'assumed'). Videos always use their own timestamps")
     p.add_argument("--landmarks", choices=BACKENDS,
@@ -50,7 +50,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def _positive_fps(text: str) -> float:
+def positive_fps(text: str) -> float:
     """``--fps`` value: a finite number > 0."""
     try:
         value = float(text)
