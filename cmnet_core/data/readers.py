@@ -37,6 +37,8 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 DEFAULT_FPS = 30.0
 #: Forward distance (frames) up to which decoding on from the current position beats a seek.
 _FORWARD_WINDOW = 48
+#: The packet index is checked by decoding from the last keyframe to the end when that is at most this many frames.
+_TAIL_CHECK_MAX = 600
 #: Upper bound of the decoded-frame LRU cache in bytes (the count is also capped at 64 frames).
 _CACHE_BYTES = 192 * 2 ** 20
 
@@ -527,8 +529,19 @@ class VideoSource:
         if self._container is None:
             self._open()
         if self._frames_iter is None:
-            self._frames_iter = self._container.decode(self._stream)
+            self._frames_iter = self._decode_packets(self._container, self._stream)
         return self._frames_iter
+
+    @staticmethod
+    def _decode_packets(container, stream):
+        """Decoded frames of ``stream`` from the current position; a packet that fails to decode (a damaged or
+        truncated stretch) is skipped, so the frames after it still come."""
+        for packet in container.demux(stream):
+            try:
+                frames = packet.decode()
+            except av.FFmpegError:
+                continue
+            yield from frames
 
     @staticmethod
     def _to_rgb(frame) -> np.ndarray:
@@ -617,7 +630,7 @@ class VideoSource:
         except av.FFmpegError as exc:
             self._open()
             raise ClipError(f"{self.path}: decoding failed before frame {number} ({exc}); {_CONVERT_HINT}") from exc
-        self._open()
+        self._open()                              # the end came before frame ``number``
         if index.count_source == "decoded" and index.pts is None:
             raise ClipError(f"{self.path}: decoding stopped before frame {number}; the file may be truncated — "
                             f"{_CONVERT_HINT}")
@@ -652,8 +665,35 @@ class VideoSource:
         if np.any(np.diff(order) == 0):
             return None
         keyframes = tuple(sorted(int(np.searchsorted(order, k)) for k in keys))
+        if not self._tail_decodes(order, keyframes, cancelled):
+            return None
         last_duration = durations.get(int(order[-1]), 0)
         return self._make_index(order, keyframes, "packets", last_duration)
+
+    def _tail_decodes(self, pts: np.ndarray, keyframes: tuple[int, ...], cancelled) -> bool:
+        """Check the packet index where files break (a truncated or damaged end, an edit list cutting frames):
+        frame 0 and every frame from the last keyframe to the end must decode with the listed pts. Skipped (True)
+        when that tail is longer than `_TAIL_CHECK_MAX` frames."""
+        k = keyframes[-1] if keyframes else 0
+        if len(pts) - k > _TAIL_CHECK_MAX:
+            return True
+        self._open()
+        try:
+            if k > 0:
+                self._container.seek(int(pts[k]), stream=self._stream, backward=True, any_frame=False)
+            seen = []
+            for n, frame in enumerate(self._decode_packets(self._container, self._stream)):
+                if cancelled is not None and n % 256 == 0 and cancelled():
+                    raise IndexCancelled(f"{self.path}: building the frame index was cancelled")
+                if k == 0 and n == 0 and frame.pts != pts[0]:
+                    return False
+                if frame.pts is not None and frame.pts >= pts[k]:
+                    seen.append(int(frame.pts))
+        except av.FFmpegError:
+            return False
+        finally:
+            self._open()
+        return seen == [int(p) for p in pts[k:]]
 
     def _index_by_decoding(self, cancelled) -> VideoIndex:
         """The index from one full decoding pass (frames in presentation order with their pts)."""
@@ -662,7 +702,7 @@ class VideoSource:
         keys: list[int] = []
         last_duration = 0
         try:
-            for n, frame in enumerate(self._container.decode(self._stream)):
+            for n, frame in enumerate(self._decode_packets(self._container, self._stream)):
                 if cancelled is not None and n % 256 == 0 and cancelled():
                     raise IndexCancelled(f"{self.path}: building the frame index was cancelled")
                 pts.append(frame.pts)

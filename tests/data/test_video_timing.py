@@ -106,9 +106,9 @@ def test_missing_timestamps_fall_back_to_nominal_fps_and_say_so(fixtures, monkey
         def to_ndarray(self, **kw):
             return self._f.to_ndarray(**kw)
 
-    real_decode = av.container.InputContainer.decode
-    monkeypatch.setattr(av.container.InputContainer, "decode",
-                        lambda self, *a, **k: (NoPts(f) for f in real_decode(self, *a, **k)))
+    real_decode = VideoSource._decode_packets
+    monkeypatch.setattr(VideoSource, "_decode_packets",
+                        staticmethod(lambda container, stream: (NoPts(f) for f in real_decode(container, stream))))
     v = VideoSource(fixtures["vfr"])
     assert v.time_source == "nominal" and not v.seeks_exact and not v.is_vfr
     assert "timestamps are missing" in v.timing_note and "vfr.mp4" in v.timing_note
@@ -192,3 +192,14 @@ def test_predict_cli_writes_measured_nominal_and_assumed_times(tmp_path, fixture
     assert main(["predict", "demo", str(folder), *common, "--fps", "200"]) == 0
     table = list(csv.DictReader(r for r in open(out / "frames.csv") if not r.startswith("#")))
     assert table[-1]["time_source"] == "nominal" and float(table[-1]["time_s"]) == pytest.approx(29 / 200)
+
+
+def test_truncated_video_is_indexed_by_decoding_with_pts_times(face_videos, tmp_path):
+    data = (face_videos / "WolfgangLanger_Pexels.mp4").read_bytes()
+    path = tmp_path / "trunc.mp4"
+    path.write_bytes(data[: len(data) // 5])          # the header still lists 472 frames
+    v = VideoSource(path)
+    ref = decoded_times(path)
+    assert v.reported_count == 472 and v.count_source == "decoded" and v.frame_count == len(ref) < 472
+    np.testing.assert_allclose(v.times_s, ref, atol=1e-9)
+    assert v.read(v.frame_count - 1).shape == (360, 640, 3)
