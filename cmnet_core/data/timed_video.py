@@ -68,9 +68,16 @@ def write_timed_video(folder: Path | str, kind: str, size: int = 32) -> Path:
 
 
 def decoded_times(path: Path | str) -> np.ndarray:
-    """Reference: the pts of every frame by plain sequential decoding with PyAV, seconds since the first frame, (T,)."""
+    """Reference: the pts of every frame by plain sequential decoding with PyAV, seconds since the first frame, (T,).
+
+    A packet that fails to decode (a truncated file's last one) is skipped, as `VideoSource` does."""
+    pts = []
     with av.open(str(path)) as c:
         st = c.streams.video[0]
-        pts = [f.pts for f in c.decode(st)]
+        for packet in c.demux(st):
+            try:
+                pts += [f.pts for f in packet.decode()]
+            except av.FFmpegError:
+                continue
         tb = float(st.time_base)
     return (np.asarray(pts, dtype=np.float64) - pts[0]) * tb
