@@ -1,7 +1,7 @@
 """Benchmark frame timing and random access of `VideoSource` (PyAV) against OpenCV's average-fps view (issue 13).
 
 Prints one JSON line. For every video in ../shared/data/face_videos and the synthetic timed fixtures
-(`cmnet_core.data.timed_video`, written to a temporary folder): frame count (ours, OpenCV's header), OpenCV's fps
+(`cmnet_core.data.timed_video`, written to a temporary folder, plus a 10-minute 32x32 AVI without an index): frame count (ours, OpenCV's header), OpenCV's fps
 and its last frame time (frame / fps, what the app showed before) against the last pts time, the largest error in
 frames of OpenCV-style times and of our ``times_s`` against the pts of plain sequential decoding, our VFR flag,
 the time to open and to build the index, and milliseconds per backward jump (cache cleared before each) for our
@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # this checkout's
 
 from bench_common import emit, summary  # noqa: E402
 from cmnet_core.data.readers import VIDEO_EXTENSIONS, VideoSource  # noqa: E402
-from cmnet_core.data.timed_video import KINDS, decoded_times, write_timed_video  # noqa: E402
+from cmnet_core.data.timed_video import KINDS, decoded_times, write_timed_video, write_unindexed_avi  # noqa: E402
 
 VIDEOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "face_videos"
 
@@ -79,10 +79,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--videos", type=Path, default=VIDEOS, help="folder of real videos (default: %(default)s)")
     p.add_argument("--jumps", type=int, default=8, help="backward jumps per video (default 8)")
+    p.add_argument("--noindex-frames", type=int, default=18_000,
+                   help="frames of the AVI without an index (default 18000: 10 minutes at 30 fps)")
     args = p.parse_args()
     real = sorted(f for f in args.videos.iterdir() if f.suffix.lower() in VIDEO_EXTENSIONS) if args.videos.is_dir() else []
     with tempfile.TemporaryDirectory() as tmp:
         synthetic = [write_timed_video(tmp, kind) for kind in KINDS]
+        synthetic.append(write_unindexed_avi(tmp, frames=args.noindex_frames))
         results = [measure(f, args.jumps) for f in [*real, *synthetic]]
     emit({"bench": "video_timing", "videos": results})
 

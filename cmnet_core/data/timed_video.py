@@ -81,3 +81,24 @@ def decoded_times(path: Path | str) -> np.ndarray:
                 continue
         tb = float(st.time_base)
     return (np.asarray(pts, dtype=np.float64) - pts[0]) * tb
+
+
+def write_unindexed_avi(folder: Path | str, frames: int = 18_000, rate: int = 30, size: int = 32) -> Path:
+    """An MPEG-4 AVI of ``frames`` frames at ``rate`` frames/s (default: 10 minutes) whose index chunk is renamed
+    ``JUNK``, as in AVIs from recorders that stopped before writing it; returns its path (``noindex.avi``)."""
+    path = Path(folder) / "noindex.avi"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=rate)
+        stream.width = stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.gop_size = rate
+        for i in range(frames):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(frame_pixels(i, size), format="rgb24")))
+        out.mux(stream.encode())
+    data = bytearray(path.read_bytes())
+    at = data.rfind(b"idx1")
+    if at < 0:
+        raise ValueError(f"{path}: the AVI muxer wrote no idx1 chunk")
+    data[at:at + 4] = b"JUNK"
+    path.write_bytes(bytes(data))
+    return path

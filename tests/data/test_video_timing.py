@@ -11,7 +11,7 @@ import pytest
 from cmnet_core.data.clip import Clip
 from cmnet_core.data.readers import (DEFAULT_FPS, FolderSource, IndexCancelled, VideoIndex, VideoSource,
                                      frame_intervals_vary, open_clip)
-from cmnet_core.data.timed_video import KINDS, decoded_times, frame_pixels, write_timed_video
+from cmnet_core.data.timed_video import KINDS, decoded_times, frame_pixels, write_timed_video, write_unindexed_avi
 
 
 @pytest.fixture(scope="module")
@@ -203,3 +203,17 @@ def test_truncated_video_is_indexed_by_decoding_with_pts_times(face_videos, tmp_
     assert v.reported_count == 472 and v.count_source == "decoded" and v.frame_count == len(ref) < 472
     np.testing.assert_allclose(v.times_s, ref, atol=1e-9)
     assert v.read(v.frame_count - 1).shape == (360, 640, 3)
+
+
+def test_avi_without_index_is_indexed_from_packets_and_seeks(tmp_path):
+    path = write_unindexed_avi(tmp_path, frames=300)
+    v = VideoSource(path)
+    assert v.frame_count == 300 and v.count_source == "packets" and len(v.keyframes) >= 10
+    np.testing.assert_allclose(v.times_s, np.arange(300) / 30.0, atol=1e-9)
+    wanted = {299: None, 150: None, 7: None, 296: None, 100: None}
+    with av.open(str(path)) as c:
+        for i, f in enumerate(c.decode(video=0)):
+            if i in wanted:
+                wanted[i] = f.to_ndarray(format="rgb24")
+    for i, ref in wanted.items():
+        assert np.array_equal(v.read(i), ref), f"frame {i}"
