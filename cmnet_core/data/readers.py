@@ -391,6 +391,9 @@ class VideoSource:
         Raises `IndexCancelled` when ``cancelled()`` returns True (checked every 256 packets/frames) and
         `ClipError` when no frame decodes.
         """
+        index = self._index
+        if index is not None:      # no lock: the GUI thread asking for times never waits on a decoding thread
+            return index
         with self._lock:
             if self._index is None:
                 self._index = self._index_from_packets(cancelled)
