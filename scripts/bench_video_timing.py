@@ -5,7 +5,8 @@ Prints one JSON line. For every video in ../shared/data/face_videos and the synt
 and its last frame time (frame / fps, what the app showed before) against the last pts time, the largest error in
 frames of OpenCV-style times and of our ``times_s`` against the pts of plain sequential decoding, our VFR flag,
 the time to open and to build the index, and milliseconds per backward jump (cache cleared before each) for our
-reader and for OpenCV's ``CAP_PROP_POS_FRAMES`` seek + read.
+reader and for OpenCV's ``CAP_PROP_POS_FRAMES`` seek + read, with how many of OpenCV's landed on another frame
+than the one asked for (ours are checked against sequential decoding in tests/data/test_video_timing.py).
 
     .venv/bin/python scripts/bench_video_timing.py [--videos DIR] [--jumps 8]
 """
@@ -48,19 +49,20 @@ def measure(path: Path, jumps: int) -> dict:
     t = time.perf_counter()
     v.build_index()
     index_s = time.perf_counter() - t
-    ours, cv_ms = [], []
+    ours, cv_ms, cv_wrong = [], [], 0
     v.read(v.frame_count - 1)
     cap.set(cv2.CAP_PROP_POS_FRAMES, v.frame_count - 1)
     cap.read()
     for i in backward_targets(v.frame_count, jumps):
         v._cache.clear()                         # measure the seek, not the cache
         t = time.perf_counter()
-        v.read(i)
+        frame = v.read(i)
         ours.append((time.perf_counter() - t) * 1000)
         t = time.perf_counter()
         cap.set(cv2.CAP_PROP_POS_FRAMES, i)
-        cap.read()
+        ok, bgr = cap.read()
         cv_ms.append((time.perf_counter() - t) * 1000)
+        cv_wrong += not (ok and np.array_equal(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), frame))
     cap.release()
     out = {"video": path.name, "codec": v.codec, "frames": v.frame_count, "opencv_frames": cv_count,
            "opencv_fps": round(cv_fps, 4), "opencv_last_time_s": round(float(cv_times[-1]), 4),
@@ -70,7 +72,8 @@ def measure(path: Path, jumps: int) -> dict:
            if len(v.times_s) == len(ref) else f"count differs: {len(v.times_s)} vs {len(ref)}",
            "is_vfr": v.is_vfr, "time_source": v.time_source, "keyframes": len(v.keyframes),
            "open_s": round(open_s, 4), "index_s": round(index_s, 4),
-           "backward_jump_ms": summary(ours, 2), "opencv_backward_jump_ms": summary(cv_ms, 2)}
+           "backward_jump_ms": summary(ours, 2), "opencv_backward_jump_ms": summary(cv_ms, 2),
+           "opencv_jumps_landing_on_another_frame": cv_wrong}
     v.close()
     return out
 
