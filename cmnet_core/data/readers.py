@@ -551,7 +551,11 @@ class VideoSource:
 
     @staticmethod
     def _to_rgb(frame) -> np.ndarray:
-        return frame.to_ndarray(format="rgb24")
+        """uint8 RGB (H, W, 3), turned upright by the stream's display matrix (a phone's portrait video), as
+        OpenCV's automatic orientation did: ``frame.rotation`` is counter-clockwise degrees."""
+        rgb = frame.to_ndarray(format="rgb24")
+        quarter = int(round((frame.rotation or 0) / 90.0)) % 4
+        return np.ascontiguousarray(np.rot90(rgb, quarter)) if quarter else rgb
 
     def _remember(self, number: int, frame: np.ndarray) -> None:
         frame.setflags(write=False)

@@ -5,6 +5,7 @@ Each frame's pixels encode its index (a red/green level and a blue row), so a re
 """
 from __future__ import annotations
 
+import struct
 from fractions import Fraction
 from pathlib import Path
 
@@ -100,5 +101,26 @@ def write_unindexed_avi(folder: Path | str, frames: int = 18_000, rate: int = 30
     if at < 0:
         raise ValueError(f"{path}: the AVI muxer wrote no idx1 chunk")
     data[at:at + 4] = b"JUNK"
+    path.write_bytes(bytes(data))
+    return path
+
+
+def set_mp4_rotation(path: Path | str, degrees: int) -> Path:
+    """Write a display rotation of ``degrees`` (90, 180, 270; clockwise, as a phone held upright records) into
+    the track header matrix of the mp4 at ``path`` (in place), as phones do for portrait videos; returns the path.
+
+    Raises ``ValueError`` when the file has no identity track matrix to replace or for another angle."""
+    one, w = 0x10000, 0x40000000
+    matrices = {90: (0, one, 0, -one, 0, 0, 0, 0, w), 180: (-one, 0, 0, 0, -one, 0, 0, 0, w),
+                270: (0, -one, 0, one, 0, 0, 0, 0, w)}
+    if degrees not in matrices:
+        raise ValueError(f"rotation must be 90, 180 or 270 degrees, got {degrees}")
+    path = Path(path)
+    data = bytearray(path.read_bytes())
+    identity = struct.pack(">9i", one, 0, 0, 0, one, 0, 0, 0, w)
+    at = data.find(identity, data.find(b"tkhd"))
+    if data.find(b"tkhd") < 0 or at < 0:
+        raise ValueError(f"{path}: no identity track matrix found")
+    data[at:at + 36] = struct.pack(">9i", *matrices[degrees])
     path.write_bytes(bytes(data))
     return path

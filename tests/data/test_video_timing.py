@@ -11,7 +11,8 @@ import pytest
 from cmnet_core.data.clip import Clip
 from cmnet_core.data.readers import (DEFAULT_FPS, FolderSource, IndexCancelled, VideoIndex, VideoSource,
                                      frame_intervals_vary, open_clip)
-from cmnet_core.data.timed_video import KINDS, decoded_times, frame_pixels, write_timed_video, write_unindexed_avi
+from cmnet_core.data.timed_video import (KINDS, decoded_times, frame_pixels, set_mp4_rotation, write_timed_video,
+                                         write_unindexed_avi)
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +103,7 @@ def test_missing_timestamps_fall_back_to_nominal_fps_and_say_so(fixtures, monkey
     class NoPts:               # a decoded frame whose pts is missing
         def __init__(self, frame):
             self._f, self.pts, self.key_frame, self.duration = frame, None, frame.key_frame, 0
+            self.rotation = frame.rotation
 
         def to_ndarray(self, **kw):
             return self._f.to_ndarray(**kw)
@@ -217,3 +219,18 @@ def test_avi_without_index_is_indexed_from_packets_and_seeks(tmp_path):
                 wanted[i] = f.to_ndarray(format="rgb24")
     for i, ref in wanted.items():
         assert np.array_equal(v.read(i), ref), f"frame {i}"
+
+
+@pytest.mark.parametrize("degrees", [90, 180, 270])
+def test_rotated_phone_video_is_shown_upright_as_opencv_did(tmp_path, degrees):
+    import cv2
+
+    path = set_mp4_rotation(write_timed_video(tmp_path, "vfr"), degrees)
+    cap = cv2.VideoCapture(str(path))                 # OpenCV applies the display matrix by default
+    ok, bgr = cap.read()
+    cap.release()
+    v = VideoSource(path)
+    frame = v.read(0)
+    assert ok and frame.shape == bgr.shape and v.size == (bgr.shape[1], bgr.shape[0])
+    assert np.abs(frame.astype(int) - bgr[:, :, ::-1]).max() <= 2
+    assert np.array_equal(v.read(17), np.rot90(decoded_frames(path)[17], {90: 3, 180: 2, 270: 1}[degrees]))
