@@ -52,7 +52,8 @@ def _describe_video(path: Path) -> dict:
     v = VideoSource(path)
     try:
         return {"type": "video", "path": str(path), "frames": v.frame_count, "reported_frames": v.reported_count,
-                "count_source": v.count_source, "fps": round(v.fps, 4), "size": list(v.size), "codec": v.codec,
+                "count_source": v.count_source, "fps": round(v.fps, 4), "fps_nominal": round(v.fps_nominal, 4),
+                "size": list(v.size), "codec": v.codec,
                 "duration_s": round(v.duration_s, 3), "last_time_s": round(float(v.times_s[-1]), 4),
                 "time_source": v.time_source, "timing_note": v.timing_note, "seeks_exact": v.seeks_exact,
                 "keyframes": len(v.keyframes), "variable_frame_rate": v.is_vfr}
@@ -87,7 +88,8 @@ def describe_text(info: dict) -> str:
         return "\n".join([
             f"video {info['path']}",
             f"{count}, counted from the {'decoded stream' if info['count_source'] == 'decoded' else 'demuxed packets'}",
-            f"{info['fps']} fps nominal, {info['duration_s']} s (last frame at {info['last_time_s']} s, "
+            f"{info['fps']} fps ({'mean from the timestamps' if info['time_source'] == 'pts' else 'nominal'}; header "
+            f"{info['fps_nominal']}), {info['duration_s']} s (last frame at {info['last_time_s']} s, "
             f"times from {'the timestamps (pts)' if info['time_source'] == 'pts' else 'the nominal fps'}), "
             f"{w}x{h} px, codec {info['codec']}",
             "seeks exact: " + (f"yes (keyframe seeks, {info['keyframes']} keyframes)" if info["seeks_exact"] else

@@ -329,8 +329,9 @@ class VideoSource:
 
     Attributes
     ----------
-    fps, fps_nominal : float    the stream's nominal frame rate (average rate, else FFmpeg's guess, else
-        `DEFAULT_FPS`); only used for timing when the file has no usable timestamps.
+    fps_nominal : float         the stream's declared frame rate (average rate, else FFmpeg's guess, else
+        `DEFAULT_FPS`); times use it only when the file has no usable timestamps.
+    fps : float                 the mean rate measured from the pts once indexed (see `fps`), else `fps_nominal`.
     size : tuple[int, int]      ``(width, height)`` in pixels of the decoded frames.
     codec : str                 FFmpeg's decoder name (e.g. ``"h264"``, ``"hevc"``, ``"mpeg4"``).
     reported_count : int        frame count from the container header (0 when absent; may be wrong).
@@ -368,7 +369,6 @@ class VideoSource:
         self.time_base = st.time_base
         self.reported_count = max(int(st.frames or 0), 0)
         self.fps_nominal = _nominal_fps(st)
-        self.fps = self.fps_nominal
         try:
             first = next(self._frames())
         except (StopIteration, av.FFmpegError) as exc:
@@ -382,6 +382,16 @@ class VideoSource:
         self._remember(0, rgb)
 
     # -- the index --------------------------------------------------------------------------
+    @property
+    def fps(self) -> float:
+        """Frames per second: once the index exists, the mean rate measured from the pts ((T - 1) / last frame's
+        time; an AVI whose header says 60 fps for 30 fps of frames gives 30); before that, or without usable pts,
+        `fps_nominal`. Never builds the index."""
+        index = self._index
+        if index is not None and index.pts is not None and index.count > 1 and index.times_s[-1] > 0:
+            return (index.count - 1) / float(index.times_s[-1])
+        return self.fps_nominal
+
     @property
     def is_indexed(self) -> bool:
         """True once the frame index exists (reading `frame_count`, `times_s` ... then costs nothing)."""

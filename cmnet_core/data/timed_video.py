@@ -12,17 +12,21 @@ from pathlib import Path
 import av
 import numpy as np
 
-#: name → (file name, codec, codec options, frame times in seconds or None for constant rate, rate in frames/s).
+#: name → (file name, codec, codec options, frame times in seconds or None for constant rate, rate in frames/s,
+#: time base in seconds per tick for the given times).
 #: ``vfr``: 30 frames alternating 60 ms / 20 ms intervals (mean 25 fps); ``mild_vfr``: 30 frames at 30 fps with
-#: ±2 ms jitter; ``h264_avi``: H.264 with B-frames in AVI at 30 fps; ``xvid_avi``: MPEG-4 part 2 (XVID tag) with
-#: B-frames in AVI at 25 fps.
+#: ±2 ms jitter; ``h264_avi``: H.264 with B-frames in AVI, 30 fps stamped in a 1/60 s time base (so the AVI header
+#: says 60 fps and every other index entry is empty: OpenCV reports 60 fps and 59 frames; the muxer stamps the
+#: last frame 1/60 s early); ``xvid_avi``: MPEG-4 part 2 (XVID tag) with B-frames in AVI at 25 fps (OpenCV's
+#: position of its last frames reads 0 ms).
 KINDS = {
     "vfr": ("vfr.mp4", "libx264", {"g": "8", "bf": "2", "crf": "10"},
-            np.cumsum([0.0] + [0.06 if i % 2 == 0 else 0.02 for i in range(29)]), None),
+            np.cumsum([0.0] + [0.06 if i % 2 == 0 else 0.02 for i in range(29)]), None, Fraction(1, 1000)),
     "mild_vfr": ("mild_vfr.mp4", "libx264", {"g": "8", "bf": "2", "crf": "10"},
-                 np.arange(30) / 30.0 + np.tile([0.0, 0.002, -0.002], 10), None),
-    "h264_avi": ("h264.avi", "libx264", {"g": "8", "bf": "2", "crf": "10"}, None, 30),
-    "xvid_avi": ("xvid.avi", "mpeg4", {}, None, 25),
+                 np.arange(30) / 30.0 + np.tile([0.0, 0.002, -0.002], 10), None, Fraction(1, 1000)),
+    "h264_avi": ("h264.avi", "libx264", {"g": "8", "bf": "2", "crf": "10"}, np.arange(30) / 30.0, 60,
+                 Fraction(1, 60)),
+    "xvid_avi": ("xvid.avi", "mpeg4", {}, None, 25, None),
 }
 
 
@@ -39,10 +43,10 @@ def frame_pixels(i: int, size: int = 32) -> np.ndarray:
 def write_timed_video(folder: Path | str, kind: str, size: int = 32) -> Path:
     """Write the fixture ``kind`` (a key of `KINDS`) into ``folder``; returns its path.
 
-    Frames with given times are stamped in a 1/1000 s time base; constant-rate ones at the codec's rate.
+    Frames with given times are stamped in the kind's time base; constant-rate ones at the codec's rate.
     Raises ``KeyError`` for an unknown kind.
     """
-    name, codec, options, times, rate = KINDS[kind]
+    name, codec, options, times, rate, tb = KINDS[kind]
     path = Path(folder) / name
     n = len(times) if times is not None else 30
     with av.open(str(path), "w") as out:
@@ -55,14 +59,13 @@ def write_timed_video(folder: Path | str, kind: str, size: int = 32) -> Path:
             stream.codec_context.max_b_frames = 2
             stream.codec_context.gop_size = 8
             stream.codec_context.bit_rate = 4_000_000      # near-lossless at 32x32: frames stay recognisable
-        tb = Fraction(1, 1000)
         if times is not None:
             stream.time_base = tb
             stream.codec_context.time_base = tb
         for i in range(n):
             frame = av.VideoFrame.from_ndarray(frame_pixels(i, size), format="rgb24")
             if times is not None:
-                frame.pts, frame.time_base = int(round(times[i] * 1000)), tb
+                frame.pts, frame.time_base = int(round(times[i] / tb)), tb
             out.mux(stream.encode(frame))
         out.mux(stream.encode())
     return path

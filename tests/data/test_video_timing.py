@@ -30,19 +30,29 @@ def decoded_frames(path) -> list[np.ndarray]:
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_times_are_the_decoded_pts(fixtures, kind):
     v = VideoSource(fixtures[kind])
-    _, _, _, times, rate = KINDS[kind]
-    written = np.round(times * 1000) / 1000 if times is not None else None     # stamped in milliseconds
-    expected = written - written[0] if times is not None else np.arange(30) / rate
+    _, _, _, times, rate, tb = KINDS[kind]
+    written = np.round(times / float(tb)) * float(tb) if times is not None else np.arange(30) / rate  # as stamped
     assert v.frame_count == 30 and v.time_source == "pts" and v.timing_note is None
-    np.testing.assert_allclose(v.times_s, expected, atol=1e-6)        # the times the fixture was written with
     np.testing.assert_allclose(v.times_s, decoded_times(fixtures[kind]), atol=1e-9)
+    # the times the fixture was written with (the AVI muxer stamps H.264's last frame 1/60 s early)
+    n = 29 if kind == "h264_avi" else 30
+    np.testing.assert_allclose(v.times_s[:n], written[:n] - written[0], atol=1e-6)
+    assert abs(v.times_s[-1] - (written[-1] - written[0])) <= 1.0 / v.fps      # within one frame
     assert v.is_vfr == (kind in ("vfr", "mild_vfr"))
 
 
 def test_avi_fixtures_have_their_real_rate_and_duration(fixtures):
+    import cv2
+
     h264 = VideoSource(fixtures["h264_avi"])
-    assert h264.codec == "h264" and h264.fps == pytest.approx(30.0)
-    assert h264.times_s[-1] == pytest.approx(29 / 30) and h264.duration_s == pytest.approx(1.0)
+    assert h264.fps == 60.0                                  # before the index: the header's rate
+    h264.build_index()
+    cap = cv2.VideoCapture(str(fixtures["h264_avi"]))
+    assert cap.get(cv2.CAP_PROP_FPS) == 60.0                 # the header's rate, which OpenCV's times used
+    cap.release()
+    assert h264.codec == "h264" and h264.fps_nominal == 60.0 and h264.fps == pytest.approx(29 / 0.95)
+    assert h264.times_s[1] == pytest.approx(1 / 30) and h264.times_s[-1] == pytest.approx(57 / 60)
+    assert not h264.is_vfr                  # one interval of 1/60 s: within the 1/60 s time base's rounding
     xvid = VideoSource(fixtures["xvid_avi"])
     assert xvid.codec == "mpeg4" and xvid.fps == pytest.approx(25.0)
     assert xvid.times_s[-1] == pytest.approx(1.16) and xvid.duration_s == pytest.approx(1.2)
@@ -91,7 +101,7 @@ def test_decoder_disagreeing_with_the_packets_rebuilds_the_index_by_decoding(fix
     ref = decoded_frames(fixtures["h264_avi"])
     assert np.array_equal(v.read(12), ref[12])
     assert v.count_source == "decoded" and v.frame_count == 30
-    np.testing.assert_allclose(v.times_s, np.arange(30) / 30.0, atol=1e-9)
+    np.testing.assert_allclose(v.times_s, decoded_times(fixtures["h264_avi"]), atol=1e-9)
 
 
 def test_missing_timestamps_fall_back_to_nominal_fps_and_say_so(fixtures, monkeypatch):
