@@ -292,7 +292,11 @@ class VideoIndex:
 
 
 class _Resync(Exception):
-    """The decoder did not deliver the frame the index promised (seek overshoot or a frame missing)."""
+    """The decoder did not deliver the frame the index promised (a frame missing, or the stream ended early)."""
+
+
+class _Overshoot(Exception):
+    """A seek landed after the frame asked for."""
 
 
 def _nominal_fps(stream) -> float:
@@ -511,6 +515,7 @@ class VideoSource:
                     self._after_index()
                     if number >= index.count:
                         raise KeyError(f"{self.path}: no frame {number} (frames 0..{index.count - 1})") from None
+            self._open()
             raise ClipError(f"{self.path}: frame {number} cannot be found by decoding; {_CONVERT_HINT}")
 
     def close(self) -> None:
@@ -757,10 +762,6 @@ class VideoSource:
         tail = last_duration * tb if 0.5 * step <= last_duration * tb <= 2.0 * step else step
         return VideoIndex(pts=pts, keyframes=keyframes, times_s=times, duration_s=float(times[-1] + tail),
                           count_source=count_source)
-
-
-class _Overshoot(Exception):
-    """A seek landed after the frame asked for."""
 
 
 # ---- opening ------------------------------------------------------------------------------
