@@ -306,7 +306,7 @@ def source_notes(clip: Clip, num_frames: int | None = None) -> list[str]:
     src = clip.source
     notes: list[str] = []
     reported = getattr(src, "reported_count", None)
-    if reported and getattr(src, "count_source", "header") != "header":
+    if reported:
         decoded = len(src.frame_numbers)
         if abs(reported - decoded) > COUNT_MISMATCH * reported:
             notes.append(f"the video header says {reported} frames but {decoded} decode "

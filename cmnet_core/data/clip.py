@@ -143,7 +143,8 @@ class Clip:
 
     @property
     def fps(self) -> float:
-        """Frames per second."""
+        """Frames per second: a video's mean rate from its timestamps, a frame folder's given (or assumed) rate.
+        Times come from `times_s`, not from this."""
         return float(self.source.fps)
 
     @property
