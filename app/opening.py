@@ -60,7 +60,7 @@ def open_path(path: str | Path, fps: float | None = None,
               cancelled: Callable[[], bool] | None = None) -> tuple[list[Clip], Database | None, list[str]]:
     """Open ``path`` as a database root (recognised from its layout and sheet), a folder of video files
     (`open_media_folder`), else as one clip (video file, still image or frame folder), and build the frame index
-    of the first clip (`prepare_clip`).
+    of the first clip (`prepare_clip`) — of every video of a media folder (its clip list shows their frame counts).
 
     ``fps`` is the frame rate of a bare frame folder (frames/s; None: unknown, 30 fps assumed and marked so).
     Returns ``(clips, database, skipped)``; ``database`` is None unless a database was recognised; ``skipped``
@@ -84,7 +84,9 @@ def open_path(path: str | Path, fps: float | None = None,
             return clips, db, []
         clips, skipped = open_media_folder(path)
         if clips:
-            _prepare_first(clips, path, cancelled)
+            clips, unreadable = _prepare_all(clips, cancelled)
+            skipped += unreadable
+        if clips:
             return clips, None, skipped
         if skipped:
             raise OpenError(f"{path}: none of its videos or images could be opened:\n" + "\n".join(skipped))
@@ -104,6 +106,24 @@ def open_path(path: str | Path, fps: float | None = None,
         raise OpenError(f"{path} holds no readable frames. Check that the file plays in a video player, or "
                         "convert it (e.g. to mp4) and open it again.")
     return [clip], None, []
+
+
+def _prepare_all(clips: list[Clip], cancelled) -> tuple[list[Clip], list[str]]:
+    """`prepare_clip` on every clip (the videos of a media folder, so that the clip list can show their frame
+    counts); a video that fails is left out with a "name: reason" line."""
+    from cmnet_core.data.readers import IndexCancelled
+
+    kept, failed = [], []
+    for clip in clips:
+        try:
+            prepare_clip(clip, cancelled)
+        except IndexCancelled:
+            raise
+        except (ClipError, OSError) as exc:
+            failed.append(f"{clip.name}: {exc}")
+            continue
+        kept.append(clip)
+    return kept, failed
 
 
 def _prepare_first(clips: list[Clip], path: Path, cancelled) -> None:

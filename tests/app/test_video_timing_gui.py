@@ -93,3 +93,28 @@ def test_app_parses_fps():
     assert parse_args(["folder", "--fps", "200"]).fps == 200.0
     with pytest.raises(SystemExit):
         parse_args(["folder", "--fps", "0"])
+
+
+def test_folder_of_videos_is_indexed_off_the_gui_thread(make_window, tmp_path, monkeypatch):
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    write_timed_video(folder, "vfr")
+    write_timed_video(folder, "h264_avi")
+    gui = threading.current_thread()
+    builders = []
+    build = VideoSource.build_index
+
+    def recording_build(self, cancelled=None):
+        if not self.is_indexed:
+            builders.append(threading.current_thread())
+        return build(self, cancelled)
+
+    monkeypatch.setattr(VideoSource, "build_index", recording_build)
+    w = make_window()
+    w.commands.execute(C.OpenPath, path=str(folder))
+    assert len(builders) == 2 and gui not in builders
+    frames = [w.clip_list.model.item(r, 3).text() for r in range(w.clip_list.model.rowCount())]
+    assert frames == ["30", "30"]
+    w.select_clip(1)
+    assert w.state.clip.name == "vfr.mp4" and len(builders) == 2
+    assert "(pts, variable frame rate)" in w.frame_label.text()
