@@ -46,10 +46,11 @@ def open_media_folder(folder: Path) -> tuple[list[Clip], list[str]]:
             continue
         try:
             clip = open_clip(f)
+            frames = len(clip)           # a video's frame index is built here: call this in a worker
         except (ClipError, OSError, ValueError) as exc:
             skipped.append(f"{f.name}: {exc}")
             continue
-        if len(clip):
+        if frames:
             clips.append(dataclasses.replace(clip, name=f.name))  # a still and a video may share a stem
         else:
             skipped.append(f"{f.name}: no readable frames")
@@ -60,7 +61,7 @@ def open_path(path: str | Path, fps: float | None = None,
               cancelled: Callable[[], bool] | None = None) -> tuple[list[Clip], Database | None, list[str]]:
     """Open ``path`` as a database root (recognised from its layout and sheet), a folder of video files
     (`open_media_folder`), else as one clip (video file, still image or frame folder), and build the frame index
-    of the first clip (`prepare_clip`) — of every video of a media folder (its clip list shows their frame counts).
+    of the first clip (`prepare_clip`; every video of a media folder is indexed by `open_media_folder`).
 
     ``fps`` is the frame rate of a bare frame folder (frames/s; None: unknown, 30 fps assumed and marked so).
     Returns ``(clips, database, skipped)``; ``database`` is None unless a database was recognised; ``skipped``
@@ -84,9 +85,7 @@ def open_path(path: str | Path, fps: float | None = None,
             return clips, db, []
         clips, skipped = open_media_folder(path)
         if clips:
-            clips, unreadable = _prepare_all(clips, cancelled)
-            skipped += unreadable
-        if clips:
+            _prepare_first(clips, path, cancelled)
             return clips, None, skipped
         if skipped:
             raise OpenError(f"{path}: none of its videos or images could be opened:\n" + "\n".join(skipped))
@@ -106,24 +105,6 @@ def open_path(path: str | Path, fps: float | None = None,
         raise OpenError(f"{path} holds no readable frames. Check that the file plays in a video player, or "
                         "convert it (e.g. to mp4) and open it again.")
     return [clip], None, []
-
-
-def _prepare_all(clips: list[Clip], cancelled) -> tuple[list[Clip], list[str]]:
-    """`prepare_clip` on every clip (the videos of a media folder, so that the clip list can show their frame
-    counts); a video that fails is left out with a "name: reason" line."""
-    from cmnet_core.data.readers import IndexCancelled
-
-    kept, failed = [], []
-    for clip in clips:
-        try:
-            prepare_clip(clip, cancelled)
-        except IndexCancelled:
-            raise
-        except (ClipError, OSError) as exc:
-            failed.append(f"{clip.name}: {exc}")
-            continue
-        kept.append(clip)
-    return kept, failed
 
 
 def _prepare_first(clips: list[Clip], path: Path, cancelled) -> None:
