@@ -33,7 +33,8 @@ def prepare_clip(clip: Clip | None, cancelled: Callable[[], bool] | None = None)
 def open_media_folder(folder: Path) -> tuple[list[Clip], list[str]]:
     """Each video file of ``folder`` as a clip, still images as one-frame clips, named by file name (sorted);
     other files are ignored. Returns ``(clips, skipped)`` with one "name: reason" per media file that could not
-    be opened. Returns ``([], [])`` when the folder holds no video file (then it is a frame folder).
+    be opened. Returns ``([], [])`` when the folder holds no video file (then it is a frame folder). Builds every
+    video's frame index (to count its frames): run it in a worker.
     """
     from cmnet_core.data.readers import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, open_clip
 
