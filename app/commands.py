@@ -145,7 +145,7 @@ class OpenPath(AppCommand):
         except Exception as exc:  # noqa: BLE001 - a reader bug must not take the window down
             dialogs.error(ctx.window, "Cannot open", f"{path}: unexpected error while opening ({exc}).")
             return
-        if given and database is None and len(clips) == 1 and ctx.window._is_bare_folder(clips[0]):
+        if given and database is None and len(clips) == 1 and ctx.window.is_bare_folder(clips[0]):
             ctx.window.remember_fps(path, given)
         store = AnnotationStore(default_store_path(path, ctx.window.data_dir()), str(path))
         ctx.window.show_document(path, clips, database, store)

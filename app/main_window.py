@@ -1,11 +1,10 @@
 """The main window: frame view + seekbar, intensity plot, annotation and prediction panels, clip list."""
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
-
-import json
 
 from PySide6.QtCore import QEventLoop, QSettings, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QAction, QIcon, QKeySequence
@@ -415,23 +414,28 @@ class MainWindow(QMainWindow):
         QSettings().setValue("folder_fps", json.dumps(memory))
 
     @staticmethod
-    def _is_bare_folder(clip: Clip | None) -> bool:
+    def is_bare_folder(clip: Clip | None) -> bool:
         """A frame folder opened on its own (no database gives its frame rate)."""
         return clip is not None and not clip.database and hasattr(clip.source, "set_fps") and len(clip) > 1
 
     def _fps_edited(self, value: float) -> None:
         clip = self.state.clip
-        if not self._is_bare_folder(clip) or (clip.time_source == "nominal" and abs(clip.fps - value) < 1e-9):
+        if not self.is_bare_folder(clip) or (clip.time_source == "nominal" and abs(clip.fps - value) < 1e-9):
             return
+        old_note = clip.timing_note
         clip.source.set_fps(float(value))
         self.remember_fps(clip.path, value)
         pred = self.state.prediction
-        if pred is not None and pred.source == str(clip.path):
+        if pred is not None and pred.source == str(clip.path):   # re-time it: its times and notes were assumed
             from dataclasses import replace
 
-            self.state.set_prediction(replace(pred, fps=clip.fps, time_source=clip.time_source,
-                                              timing_note=clip.timing_note,
-                                              position_times=[clip.time_of(f) for f in pred.frame_map]))
+            import numpy as np
+
+            notes = [n for n in pred.provenance.get("notes", []) if n != old_note]
+            self.state.set_prediction(replace(
+                pred, fps=clip.fps, time_source=clip.time_source, timing_note=clip.timing_note,
+                position_times=np.array([clip.time_of(f) for f in pred.frame_map]),
+                provenance={**pred.provenance, "notes": notes}))
         self._show_timing(clip)
         self._frame_changed(self.state.frame)
 
@@ -491,7 +495,7 @@ class MainWindow(QMainWindow):
         """Timeline range with the last frame's time, the fps field for bare frame folders, the timing note."""
         nums = clip.frame_numbers
         self.timeline.set_range(nums[0], nums[-1], float(clip.times_s[-1]))
-        bare = self._is_bare_folder(clip)
+        bare = self.is_bare_folder(clip)
         self.fps_label.setVisible(bare)
         self.fps_box.setVisible(bare)
         if bare:

@@ -69,9 +69,23 @@ def test_bare_folder_fps_field_marks_assumed_times_and_is_remembered(make_window
     assert w.fps_label.text() == "frame rate (assumed):"
     w.commands.execute(C.GoToFrame, frame=6)
     assert "t = 0.200 s  ASSUMED 30 fps" in w.frame_label.text()
+    # a prediction made with the assumed rate is re-timed when the rate is set
+    from cmnet_core.inference import Prediction
+
+    clip = w.state.clip
+    frame_map = np.array([0.0, 3.0, 6.0, 9.0])
+    w.state.set_prediction(Prediction(
+        labels=["a", "b"], probabilities=np.array([0.4, 0.6]), intensity=np.full(4, 0.5), proto_mean=np.full(4, 0.5),
+        proto_sigma=np.full(4, 0.1), frame_map=frame_map, apex_position=2, fps=clip.fps,
+        clip_name=clip.name, source=str(clip.path), position_times=frame_map / 30, time_source="assumed",
+        timing_note=clip.timing_note, provenance={"notes": [clip.timing_note, "another note"]}))
     w.fps_box.setValue(200.0)
     assert w.state.clip.time_source == "nominal" and w.fps_label.text() == "frame rate:"
     assert "t = 0.030 s  @ 200 fps" in w.frame_label.text()
+    pred = w.state.prediction
+    assert pred.time_source == "nominal" and pred.timing_note is None and pred.provenance["notes"] == ["another note"]
+    np.testing.assert_allclose(pred.times, frame_map / 200)
+    assert [r["time_source"] for r in pred.table()] == ["nominal"] * 4
     # remembered for this folder: opened again, it keeps 200 fps
     w.commands.execute(C.OpenPath, path=str(bare_folder))
     assert w.state.clip.fps == 200.0 and w.state.clip.time_source == "nominal"
