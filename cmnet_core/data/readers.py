@@ -343,8 +343,9 @@ class VideoSource:
 
     The frame index (`VideoIndex`: per-frame pts, keyframes) is built on first use of `frame_count`,
     `times_s` and the like, or explicitly with `build_index` (the app calls it in a worker thread; it may take
-    seconds on a long file). It demuxes the packets once without decoding; only when their timestamps are missing
-    or repeated is the file decoded once. A read seeks to the last keyframe at or before the frame and decodes
+    seconds on a long file). It demuxes the packets once without decoding and checks that frame 0 and the last GOP
+    decode with the listed pts; only when packet timestamps are missing or repeated, or that check fails (a
+    truncated file), is the file decoded once. Frames are turned upright by the display matrix. A read seeks to the last keyframe at or before the frame and decodes
     forward, identifying frames by their pts; if the decoder disagrees with the packet index the index is rebuilt
     by decoding. A small LRU cache makes stepping back and forth cheap; the video is never held in memory.
 
