@@ -117,7 +117,9 @@ class AppCommand:
 
 # ---- opening -----------------------------------------------------------------------------------
 class OpenPath(AppCommand):
-    """Open a video, frame folder or database root. params: ``path`` (asked when missing), ``folder`` (bool)."""
+    """Open a video, frame folder or database root in a worker (`MainWindow.run_blocking`: the GUI never waits on
+    a probe or a frame index). params: ``path`` (asked when missing), ``folder`` (bool), ``fps`` (frame rate of a
+    bare frame folder, remembered for it; default: the rate remembered for the folder, else unknown)."""
 
     def ask(self, ctx, params):
         if not params.get("path"):
@@ -128,15 +130,25 @@ class OpenPath(AppCommand):
         return bool(params["path"]) and ctx.confirm_discard()
 
     def do_action(self, ctx, params):
+        from cmnet_core.data.readers import IndexCancelled
+
         path = Path(params["path"])
+        given = params.get("fps")
+        fps = given or (ctx.window.remembered_fps(path) if path.is_dir() else None)
         try:
-            clips, database, skipped = open_path(path)
+            clips, database, skipped = ctx.window.run_blocking(
+                lambda progress, cancelled: open_path(path, fps=fps, cancelled=cancelled), f"Opening {path.name}…")
+        except IndexCancelled:
+            ctx.window.statusBar().showMessage(f"Opening {path} cancelled.", 5000)
+            return
         except OpenError as exc:
             dialogs.error(ctx.window, "Cannot open", str(exc))
             return
         except Exception as exc:  # noqa: BLE001 - a reader bug must not take the window down
             dialogs.error(ctx.window, "Cannot open", f"{path}: unexpected error while opening ({exc}).")
             return
+        if given and database is None and len(clips) == 1 and ctx.window.is_bare_folder(clips[0]):
+            ctx.window.remember_fps(path, given)
         opened = open_store(path, clips, database, ctx.window.data_dir())
         ctx.window.show_document(path, opened.clips, database, opened.store)
         if opened.status:

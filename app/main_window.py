@@ -1,14 +1,15 @@
 """The main window: frame view + seekbar, intensity plot, annotation and prediction panels, clip list."""
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer
+from PySide6.QtCore import QEventLoop, QSettings, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QAction, QIcon, QKeySequence
-from PySide6.QtWidgets import (QComboBox, QDockWidget, QHBoxLayout, QLabel, QMainWindow, QScrollArea, QSplitter,
-                               QStyle, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QDoubleSpinBox, QHBoxLayout, QLabel, QMainWindow,
+                               QProgressDialog, QScrollArea, QSplitter, QStyle, QToolButton, QVBoxLayout, QWidget)
 
 from cmnet_core.data.annotation_io import AnnotationFileError, AnnotationRecord
 from cmnet_core.data.clip import Clip
@@ -96,6 +97,15 @@ class MainWindow(QMainWindow):
         self.frame_label = QLabel("no clip")
         self.frame_label.setStyleSheet("font-family:monospace; font-size:11pt")
         self.frame_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.fps_label = QLabel("frame rate:")
+        self.fps_box = QDoubleSpinBox()
+        self.fps_box.setRange(0.01, 100_000.0)
+        self.fps_box.setDecimals(3)
+        self.fps_box.setSuffix(" fps")
+        self.fps_box.setKeyboardTracking(False)
+        self.fps_box.setToolTip("Frame rate of this frame folder (a folder has none of its own). Until you set it, "
+                                "times assume 30 fps and are marked 'assumed'. Remembered for this folder.")
+        self.fps_box.valueChanged.connect(self._fps_edited)
         transport = QHBoxLayout()
         buttons = []
         sp = QStyle.StandardPixmap
@@ -120,6 +130,10 @@ class MainWindow(QMainWindow):
             transport.addWidget(b)
         transport.addSpacing(12)
         transport.addWidget(self.frame_label, 1)
+        transport.addWidget(self.fps_label)
+        transport.addWidget(self.fps_box)
+        self.fps_label.hide()
+        self.fps_box.hide()
         viewer = QWidget()
         vl = QVBoxLayout(viewer)
         vl.setContentsMargins(4, 4, 4, 0)
@@ -326,12 +340,105 @@ class MainWindow(QMainWindow):
             self.clip_list.select(s.clips.index(s.clip))
 
     def select_clip(self, index: int) -> None:
-        """Make clip ``index`` of the document current."""
+        """Make clip ``index`` of the document current (a video's frame index is built first, in a worker)."""
         if 0 <= index < len(self.state.clips) and self.state.clips[index] is not self.state.clip:
+            from cmnet_core.data.clip import ClipError
+
+            from .opening import needs_index, prepare_clip
+
+            clip = self.state.clips[index]
             self.annotation_panel.commit_notes()
             self.cancel_prediction()
             self.stop_playing()
-            self.state.set_clip(self.state.clips[index])
+            if needs_index(clip):
+                try:
+                    self.run_blocking(lambda progress, cancelled: prepare_clip(clip, cancelled),
+                                      f"Indexing the frames of {clip.path.name}…")
+                except ClipError as exc:  # IndexCancelled included: stay on the current clip
+                    self.statusBar().showMessage(f"{clip.name} not opened: {exc}", 8000)
+                    return
+            self.state.set_clip(clip)
+
+    def run_blocking(self, fn, label: str):
+        """Run ``fn(progress, cancelled)`` in a worker thread and return its result, or raise its exception here.
+
+        The GUI thread keeps handling events meanwhile (a modal progress dialog with Cancel appears after 0.3 s),
+        so a long probe never freezes the window; Cancel makes ``cancelled()`` return True.
+        """
+        box: dict = {}
+
+        def work(progress, cancelled):
+            try:
+                box["result"] = fn(progress, cancelled)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the GUI thread below
+                box["error"] = exc
+            return None
+
+        task = Task(work)
+        dialog = QProgressDialog(label, "Cancel", 0, 0, self)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setMinimumDuration(300)
+        dialog.canceled.connect(task.cancel)
+        loop = QEventLoop()
+        timer = QTimer(interval=20)
+        timer.timeout.connect(lambda: loop.quit() if task.is_done() else None)
+        task.start()
+        timer.start()
+        if not task.is_done():
+            loop.exec()
+        timer.stop()
+        dialog.canceled.disconnect(task.cancel)
+        dialog.reset()
+        dialog.deleteLater()
+        if "error" in box:
+            raise box["error"]
+        return box.get("result")
+
+    # ---- frame rate of bare frame folders ----------------------------------------------------------
+    @staticmethod
+    def _fps_memory() -> dict:
+        try:
+            value = json.loads(QSettings().value("folder_fps", "{}") or "{}")
+        except (TypeError, ValueError):
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    def remembered_fps(self, path: Path) -> float | None:
+        """The frame rate the user set for frame folder ``path`` (QSettings), or None."""
+        value = self._fps_memory().get(str(Path(path).resolve()))
+        return float(value) if isinstance(value, (int, float)) and value > 0 else None
+
+    def remember_fps(self, path: Path, fps: float) -> None:
+        """Remember ``fps`` (frames/s) for frame folder ``path``."""
+        memory = self._fps_memory()
+        memory[str(Path(path).resolve())] = float(fps)
+        QSettings().setValue("folder_fps", json.dumps(memory))
+
+    @staticmethod
+    def is_bare_folder(clip: Clip | None) -> bool:
+        """A frame folder opened on its own (no database gives its frame rate)."""
+        return clip is not None and not clip.database and hasattr(clip.source, "set_fps") and len(clip) > 1
+
+    def _fps_edited(self, value: float) -> None:
+        clip = self.state.clip
+        if not self.is_bare_folder(clip) or (clip.time_source == "nominal" and abs(clip.fps - value) < 1e-9):
+            return
+        old_note = clip.timing_note
+        clip.source.set_fps(float(value))
+        self.remember_fps(clip.path, value)
+        pred = self.state.prediction
+        if pred is not None and pred.source == str(clip.path):   # re-time it: its times and notes were assumed
+            from dataclasses import replace
+
+            import numpy as np
+
+            notes = [n for n in pred.provenance.get("notes", []) if n != old_note]
+            self.state.set_prediction(replace(
+                pred, fps=clip.fps, time_source=clip.time_source, timing_note=clip.timing_note,
+                position_times=np.array([clip.time_of(f) for f in pred.frame_map]),
+                provenance={**pred.provenance, "notes": notes}))
+        self._show_timing(clip)
+        self._frame_changed(self.state.frame)
 
     def all_records(self) -> list[AnnotationRecord]:
         """Every clip's annotation (the app's edits over the sheet's), for CSV export."""
@@ -353,7 +460,7 @@ class MainWindow(QMainWindow):
         if clip is None:
             return
         nums = clip.frame_numbers
-        self.timeline.set_range(nums[0], nums[-1])
+        self._show_timing(clip)
         self.intensity_plot.set_range(nums[0], nums[-1])
         self.intensity_plot.set_true_intensity(clip.true_intensity)
         self.frame_view.set_landmarks(clip.landmarks_hint)
@@ -368,13 +475,41 @@ class MainWindow(QMainWindow):
         clip = self.state.clip
         if clip is not None:
             nums = clip.frame_numbers
-            self.frame_label.setText(
-                f"frame {number}  [{nums[0]}–{nums[-1]}]   t = {self.state.time_of(number):.3f} s   "
-                f"@ {clip.fps:g} fps")
+            self.frame_label.setText(f"frame {number}  [{nums[0]}–{nums[-1]}]   "
+                                     f"t = {self.state.time_of(number):.3f} s{self._timing_suffix(clip)}")
             frame = self.loader.request(number)
             if frame is not None:
                 self.frame_view.set_frame(frame)
             self._update_overlay()
+
+    @staticmethod
+    def _timing_suffix(clip: Clip) -> str:
+        """How the shown time was obtained: from the video's timestamps, a known rate, or an assumed one."""
+        source = clip.time_source
+        if source == "pts":
+            return " (pts" + (", variable frame rate)" if getattr(clip.source, "is_vfr", False) else ")")
+        if source == "assumed":
+            return f"  ASSUMED {clip.fps:g} fps"
+        return f"  @ {clip.fps:g} fps" + (" (timestamps unusable)" if clip.timing_note else "")
+
+    def _show_timing(self, clip: Clip) -> None:
+        """Timeline range with the last frame's time, the fps field for bare frame folders, the timing note."""
+        nums = clip.frame_numbers
+        self.timeline.set_range(nums[0], nums[-1], float(clip.times_s[-1]))
+        bare = self.is_bare_folder(clip)
+        self.fps_label.setVisible(bare)
+        self.fps_box.setVisible(bare)
+        if bare:
+            self.fps_box.blockSignals(True)
+            self.fps_box.setValue(clip.fps)
+            self.fps_box.blockSignals(False)
+            assumed = clip.time_source == "assumed"
+            self.fps_label.setText("frame rate (assumed):" if assumed else "frame rate:")
+            self.fps_label.setStyleSheet("color:#e65100; font-weight:bold" if assumed else "")
+        note = clip.timing_note or ""
+        self.frame_label.setToolTip(note)
+        if note:
+            self.statusBar().showMessage(f"Timing: {note}.", 10000)
 
     def _frame_ready(self, number: int, frame) -> None:
         if number == self.state.frame:
@@ -446,24 +581,25 @@ class MainWindow(QMainWindow):
         self.play_button.setText("Pause" if playing else "Play")
 
     def _restart_clock(self) -> None:
-        nums = self.state.frame_numbers()
-        if nums:
-            self._play_origin = (time.monotonic(), nums.index(self.state.frame) if self.state.frame in nums else 0)
+        clip = self.state.clip
+        if clip is not None and len(clip):
+            self._play_origin = (time.monotonic(), clip.time_of(self.state.frame))
 
     def _play_tick(self) -> None:
-        """Advance by wall-clock time × fps × speed (frames not decoded in time are skipped, never queued)."""
-        nums = self.state.frame_numbers()
-        if not nums or self._play_origin is None:
+        """Show the frame whose time (`Clip.times_s`: a video's pts) is due at wall-clock time × speed (frames not
+        decoded in time are skipped, never queued)."""
+        clip = self.state.clip
+        if clip is None or not len(clip) or self._play_origin is None:
             self.stop_playing()
             return
-        t0, i0 = self._play_origin
-        speed = float(self.speed.currentData())
-        i = i0 + int((time.monotonic() - t0) * self.state.clip.fps * speed)
-        if i >= len(nums) - 1:
+        t0, media0 = self._play_origin
+        due = media0 + (time.monotonic() - t0) * float(self.speed.currentData())
+        nums = clip.frame_numbers
+        if due >= clip.times_s[-1]:
             self.state.set_frame(nums[-1])
             self.stop_playing()
         else:
-            self.state.set_frame(nums[i])
+            self.state.set_frame(clip.frame_at_time(due))
 
     # ---- prediction -----------------------------------------------------------------------------
     def _run_task(self, fn, finished, failed, progress=None) -> Task:

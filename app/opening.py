@@ -1,8 +1,13 @@
-"""Decide what a path is — a video file, a frame folder or a database root — and open it (Qt-free)."""
+"""Decide what a path is — a video file, a frame folder or a database root — and open it (Qt-free).
+
+Opening may take seconds (a long video's frame index, a database sheet): the window runs these functions in a
+worker thread (`MainWindow.run_blocking`), never on the GUI thread.
+"""
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Callable
 
 from cmnet_core.data.clip import Clip, ClipError
 from cmnet_core.data.database import Database, DatabaseError, open_database
@@ -12,10 +17,24 @@ class OpenError(Exception):
     """The path cannot be opened; the message says why and what to do."""
 
 
+def needs_index(clip: Clip | None) -> bool:
+    """True when ``clip``'s frames cannot be numbered yet: a video whose frame index is not built."""
+    return clip is not None and hasattr(clip.source, "build_index") and not getattr(clip.source, "is_indexed", True)
+
+
+def prepare_clip(clip: Clip | None, cancelled: Callable[[], bool] | None = None) -> None:
+    """Build ``clip``'s frame index when it is a video without one (seconds for a long file: call it in a worker).
+
+    Raises `IndexCancelled` when ``cancelled()`` turns True and `ClipError` when no frame decodes."""
+    if needs_index(clip):
+        clip.source.build_index(cancelled)
+
+
 def open_media_folder(folder: Path) -> tuple[list[Clip], list[str]]:
     """Each video file of ``folder`` as a clip, still images as one-frame clips, named by file name (sorted);
     other files are ignored. Returns ``(clips, skipped)`` with one "name: reason" per media file that could not
-    be opened. Returns ``([], [])`` when the folder holds no video file (then it is a frame folder).
+    be opened. Returns ``([], [])`` when the folder holds no video file (then it is a frame folder). Builds every
+    video's frame index (to count its frames): run it in a worker.
     """
     from cmnet_core.data.readers import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, open_clip
 
@@ -28,23 +47,27 @@ def open_media_folder(folder: Path) -> tuple[list[Clip], list[str]]:
             continue
         try:
             clip = open_clip(f)
+            frames = len(clip)           # a video's frame index is built here: call this in a worker
         except (ClipError, OSError, ValueError) as exc:
             skipped.append(f"{f.name}: {exc}")
             continue
-        if len(clip):
+        if frames:
             clips.append(dataclasses.replace(clip, name=f.name))  # a still and a video may share a stem
         else:
             skipped.append(f"{f.name}: no readable frames")
     return clips, skipped
 
 
-def open_path(path: str | Path) -> tuple[list[Clip], Database | None, list[str]]:
+def open_path(path: str | Path, fps: float | None = None,
+              cancelled: Callable[[], bool] | None = None) -> tuple[list[Clip], Database | None, list[str]]:
     """Open ``path`` as a database root (recognised from its layout and sheet), a folder of video files
-    (`open_media_folder`), else as one clip (video file, still image or frame folder).
+    (`open_media_folder`), else as one clip (video file, still image or frame folder), and build the frame index
+    of the first clip (`prepare_clip`; every video of a media folder is indexed by `open_media_folder`).
 
+    ``fps`` is the frame rate of a bare frame folder (frames/s; None: unknown, 30 fps assumed and marked so).
     Returns ``(clips, database, skipped)``; ``database`` is None unless a database was recognised; ``skipped``
     names the media files of a folder that could not be opened.
-    Raises `OpenError` naming the path and what to do.
+    Raises `OpenError` naming the path and what to do, and `IndexCancelled` when ``cancelled()`` turns True.
     """
     path = Path(path)
     if not path.exists():
@@ -58,9 +81,12 @@ def open_path(path: str | Path) -> tuple[list[Clip], Database | None, list[str]]
             if not db.clips and not db.unlabelled:
                 raise OpenError(f"{path} was recognised as a {db.name} database but no clip could be used:\n"
                                 + db.summary_text())
-            return list(db.clips) + list(db.unlabelled), db, []
+            clips = list(db.clips) + list(db.unlabelled)
+            _prepare_first(clips, path, cancelled)
+            return clips, db, []
         clips, skipped = open_media_folder(path)
         if clips:
+            _prepare_first(clips, path, cancelled)
             return clips, None, skipped
         if skipped:
             raise OpenError(f"{path}: none of its videos or images could be opened:\n" + "\n".join(skipped))
@@ -69,13 +95,26 @@ def open_path(path: str | Path) -> tuple[list[Clip], Database | None, list[str]]
     from cmnet_core.data.readers import open_clip
 
     try:
-        clip = open_clip(path)
+        clip = open_clip(path, fps=fps)
     except (ClipError, OSError, ValueError) as exc:
         hint = ("Open a video file (mp4, avi, mov, wmv), a folder of frames, or a database root "
                 "(CASME II, SAMM, SMIC-HS, CAS(ME)^3) holding its annotation sheet.")
         extra = f"\nAs a database: {db_error}" if db_error else ""
         raise OpenError(f"{path} cannot be opened: {exc}{extra}\n\n{hint}") from exc
+    _prepare_first([clip], path, cancelled)
     if len(clip) == 0:
         raise OpenError(f"{path} holds no readable frames. Check that the file plays in a video player, or "
                         "convert it (e.g. to mp4) and open it again.")
     return [clip], None, []
+
+
+def _prepare_first(clips: list[Clip], path: Path, cancelled) -> None:
+    """`prepare_clip` on the first clip (the one shown first); a video that fails there is an `OpenError`."""
+    from cmnet_core.data.readers import IndexCancelled
+
+    try:
+        prepare_clip(clips[0] if clips else None, cancelled)
+    except IndexCancelled:
+        raise
+    except (ClipError, OSError) as exc:
+        raise OpenError(f"{path} cannot be opened: {exc}") from exc

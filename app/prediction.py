@@ -62,14 +62,16 @@ def run_predictor(predictor, clip: Clip, progress: Callable[[float, str], None],
 
 def fresh_clip(clip: Clip) -> Clip:
     """A copy of ``clip`` with its own frame source when it is a video file, so that the prediction worker
-    never shares a decoder with the frame loader; other sources are safe to share."""
+    never shares a decoder with the frame loader (the frame index is shared, not rebuilt); other sources are safe
+    to share."""
     path = clip.path
     if path.is_file():
         from dataclasses import replace
 
         from cmnet_core.data.readers import open_source
 
-        return replace(clip, source=open_source(path))
+        clone = getattr(clip.source, "clone", None)
+        return replace(clip, source=clone() if clone is not None else open_source(path))
     return clip
 
 

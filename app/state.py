@@ -86,10 +86,10 @@ class AppState(QObject):
         self.set_frame(nums[max(0, min(len(nums) - 1, i + delta))])
 
     def time_of(self, number: int) -> float:
-        """Seconds from the clip's first frame to frame ``number``."""
+        """Seconds from the clip's first frame to frame ``number`` (`Clip.time_of`: a video's decoded pts)."""
         if self.clip is None or not len(self.clip):
             return 0.0
-        return (number - self.clip.frame_numbers[0]) / max(self.clip.fps, 1e-6)
+        return self.clip.time_of(number)
 
     # ---- annotation and labels ---------------------------------------------------------------
     def annotation(self) -> Annotation:

@@ -25,7 +25,12 @@ from .train.trainer import resolve_device
 
 __all__ = ["Predictor", "Prediction", "PredictionCancelled", "CheckpointError"]
 
-TABLE_COLUMNS = ("position", "frame", "time_s", "intensity", "proto_mean", "proto_sigma", "is_apex", "is_k_peak")
+TABLE_COLUMNS = ("position", "frame", "time_s", "time_source", "intensity", "proto_mean", "proto_sigma", "is_apex",
+                 "is_k_peak")
+#: What ``time_source`` says about ``time_s``.
+TIME_SOURCES = {"pts": "measured: the video's decoded frame timestamps (pts)",
+                "nominal": "nominal: frame number / the source's known frame rate",
+                "assumed": "ASSUMED: frame number / 30 fps, nobody gave this folder's frame rate (set it with --fps)"}
 #: Preprocessing settings a user may change at prediction time (the model's input size and N are fixed).
 OVERRIDABLE = ("landmarks", "apex_mode")
 #: A video whose decodable frames differ from its header's count by more than this fraction gets a note.
@@ -46,8 +51,12 @@ class Prediction:
     proto_mean, proto_sigma : float (N,), tendency prototype mean and standard deviation per position.
     frame_map : float (N,), source frame number of each position (fractional where interpolated).
     apex_position : 0-based position of the apex among the N.
-    fps : frames per second of the source (for times in seconds).
+    fps : nominal frames per second of the source.
     first_frame : the source's first frame number (time 0).
+    position_times : float (N,), seconds since the first frame of each position, from the source's frame times
+        (`Clip.time_of`: a video's decoded pts, interpolated between frames); None = ``(frame - first) / fps``.
+    time_source : where the times come from: ``"pts"``, ``"nominal"`` or ``"assumed"`` (`TIME_SOURCES`).
+    timing_note : None, or the source's sentence about its times (broken timestamps, assumed frame rate).
     clip_name, source : the clip's name and file/folder.
     apex_change : clip-level intensity: how far the face moves between the onset and the peak of k_n, pixels of
         a 224-px face crop (99th percentile of the optical flow, head translation removed;
@@ -71,6 +80,9 @@ class Prediction:
     source: str = ""
     provenance: dict = field(default_factory=dict)
     apex_change: float = float("nan")
+    position_times: np.ndarray | None = None
+    time_source: str = "nominal"
+    timing_note: str | None = None
 
     @property
     def k_peak_position(self) -> int:
@@ -89,12 +101,17 @@ class Prediction:
 
     @property
     def times(self) -> np.ndarray:
-        """Time of each position in seconds since the source's first frame, (N,)."""
+        """Time of each position in seconds since the source's first frame, (N,): `position_times` when known."""
+        if self.position_times is not None:
+            return np.asarray(self.position_times, dtype=np.float64)
         return (self.frame_map - self.first_frame) / self.fps
 
     def table(self) -> list[dict]:
-        """One row per position: position, source frame number, time (s), k_n, prototype mean, σ, is_apex."""
-        return [{"position": i, "frame": float(self.frame_map[i]), "time_s": float(self.times[i]),
+        """One row per position: position, source frame number, time (s) and its source, k_n, prototype mean, σ,
+        is_apex, is_k_peak."""
+        times = self.times
+        return [{"position": i, "frame": float(self.frame_map[i]), "time_s": float(times[i]),
+                 "time_source": self.time_source,
                  "intensity": float(self.intensity[i]), "proto_mean": float(self.proto_mean[i]),
                  "proto_sigma": float(self.proto_sigma[i]), "is_apex": i == self.apex_position,
                  "is_k_peak": i == self.k_peak_position}
@@ -119,6 +136,9 @@ class Prediction:
         f.write(f"# apex: frame {self.frame_map[self.apex_position]:g} ({apex_text}); "
                 f"peak of k_n: frame {self.k_peak_frame:g}\n")
         f.write(f"# apex change (clip-level intensity, px at a 224-px face crop): {self.apex_change:.3f}\n")
+        f.write(f"# time_s: {TIME_SOURCES.get(self.time_source, self.time_source)}\n")
+        if self.timing_note:
+            f.write(f"# timing note: {self.timing_note}\n")
         f.write(f"# checkpoint: {self.provenance.get('checkpoint', '')}\n")
         w = csv.DictWriter(f, fieldnames=TABLE_COLUMNS)
         w.writeheader()
@@ -131,6 +151,7 @@ class Prediction:
                 "probabilities": {lab: float(p) for lab, p in zip(self.labels, self.probabilities)},
                 "apex_position": int(self.apex_position), "k_peak_position": self.k_peak_position,
                 "k_peak_frame": self.k_peak_frame, "apex_change": float(self.apex_change), "fps": self.fps, "first_frame": self.first_frame,
+                "time_source": self.time_source, "timing_note": self.timing_note,
                 "frames": self.table(), "provenance": self.provenance}
 
 
@@ -241,6 +262,8 @@ class Predictor:
         stage(1.0, "done")
         numbers = clip.frame_numbers
         notes += source_notes(clip, settings.num_frames)
+        frame_map = np.asarray(pre.frame_map, dtype=np.float64)
+        position_times = np.array([clip.time_of(f) for f in frame_map], dtype=np.float64)
         if self.metadata.get("synthetic") and not clip.true_intensity:
             notes.append("this model was trained on synthetic faces only: on real video its label and intensity "
                          "curve mean nothing (train or fine-tune on your own clips)")
@@ -250,8 +273,9 @@ class Predictor:
             intensity=intensity, apex_change=apex_change(clip, pre, int(np.argmax(intensity))),
             proto_mean=out.proto_mean[0].float().cpu().numpy().astype(np.float64),
             proto_sigma=out.proto_sigma[0].float().cpu().numpy().astype(np.float64),
-            frame_map=np.asarray(pre.frame_map, dtype=np.float64), apex_position=int(pre.apex_position),
+            frame_map=frame_map, apex_position=int(pre.apex_position),
             fps=clip.fps, first_frame=int(numbers[0]) if len(numbers) else 0, clip_name=clip.name,
+            position_times=position_times, time_source=clip.time_source, timing_note=clip.timing_note,
             source=str(clip.path),
             provenance={"checkpoint": str(self.path), "device": str(self.device),
                         "preprocess_backend": pre.backend, "preprocess": settings.to_dict(),
@@ -283,12 +307,14 @@ def source_notes(clip: Clip, num_frames: int | None = None) -> list[str]:
     - fewer than `MIN_COURSE_FRAMES` source frames in onset..offset (a still image, a 1-frame video, a 1–3-frame
       folder): the frames are repeated/interpolated to ``num_frames`` (TIM) and the curve shows no course;
     - a frame folder whose images differ in size (every frame is resized; two clips mixed in one folder?);
-    - a gap in a folder's frame numbers inside onset..offset (frames sampled across the gap).
+    - a gap in a folder's frame numbers inside onset..offset (frames sampled across the gap);
+    - the source's timing note (`Clip.timing_note`: a video whose timestamps are missing or broken, a frame folder
+      whose frame rate is assumed).
     """
     src = clip.source
     notes: list[str] = []
     reported = getattr(src, "reported_count", None)
-    if reported and getattr(src, "count_source", "header") == "decoded":
+    if reported:
         decoded = len(src.frame_numbers)
         if abs(reported - decoded) > COUNT_MISMATCH * reported:
             notes.append(f"the video header says {reported} frames but {decoded} decode "
@@ -297,6 +323,8 @@ def source_notes(clip: Clip, num_frames: int | None = None) -> list[str]:
     numbers = list(clip.frame_numbers)
     if not numbers:
         return notes
+    if clip.timing_note and len(numbers) > 1:
+        notes.append(clip.timing_note)
     try:
         lo, hi = clip.span()
     except Exception:  # an annotation outside the clip: the whole clip

@@ -50,10 +50,14 @@ class ClipList(QWidget):
         lay.addWidget(self.summary)
 
     def set_clips(self, clips, annotated: list[bool], summary: str = "") -> None:
-        """Fill the table; ``annotated[i]`` tells whether clip ``i`` has an annotation made in the app."""
+        """Fill the table; ``annotated[i]`` tells whether clip ``i`` has an annotation made in the app. A video whose
+        frame index is not built yet shows no frame count (counting is never done here, on the GUI thread)."""
+        from ..opening import needs_index
+
         self.model.removeRows(0, self.model.rowCount())
         for i, clip in enumerate(clips):
-            values = (clip.subject, clip.name, clip.label or "", len(clip), "yes" if annotated[i] else "")
+            frames = "" if needs_index(clip) else len(clip)
+            values = (clip.subject, clip.name, clip.label or "", frames, "yes" if annotated[i] else "")
             row = []
             for v in values:
                 item = QStandardItem(str(v))

@@ -24,6 +24,7 @@ class Timeline(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.first, self.last, self.current = 0, 0, 0
+        self.last_time_s: float | None = None
         self.marks: dict[str, int | None] = {}
         self.predicted_apex: float | None = None
         self.predicted_apex_text = ""
@@ -32,8 +33,10 @@ class Timeline(QWidget):
         self.setMouseTracking(False)
         self.setToolTip("Click or drag to seek. Marks: O onset, A apex, F offset.")
 
-    def set_range(self, first: int, last: int) -> None:
+    def set_range(self, first: int, last: int, last_time_s: float | None = None) -> None:
+        """Frames ``first``..``last`` (source numbers); ``last_time_s``: the last frame's time, shown at the end."""
         self.first, self.last = int(first), int(max(first, last))
+        self.last_time_s = last_time_s
         self.update()
 
     def set_current(self, number: int) -> None:
@@ -140,5 +143,6 @@ class Timeline(QWidget):
         small.setPointSizeF(max(7.0, small.pointSizeF() - 1))
         p.setFont(small)
         p.drawText(QRectF(t.left(), 0, 80, 14), Qt.AlignmentFlag.AlignLeft, str(self.first))
-        p.drawText(QRectF(t.right() - 80, 0, 80, 14), Qt.AlignmentFlag.AlignRight, str(self.last))
+        end = str(self.last) + (f" · {self.last_time_s:.3f} s" if self.last_time_s is not None else "")
+        p.drawText(QRectF(t.right() - 160, 0, 160, 14), Qt.AlignmentFlag.AlignRight, end)
         p.end()

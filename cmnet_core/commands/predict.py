@@ -20,7 +20,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "predict", help="predict emotion and intensity curve of clips with a checkpoint",
         description="Each PATH is a video file, a frame folder, a folder of videos, or a database root. Writes "
-                    "<out>/<clip>.csv (one row per sampled frame: position, frame, time_s, intensity k_n, "
+                    "<out>/<clip>.csv (one row per sampled frame: position, frame, time_s, time_source (pts = "
+                    "measured from the video's decoded timestamps, nominal = frame / a known fps, assumed = a frame "
+                    "folder at an assumed 30 fps: give --fps), intensity k_n, "
                     "prototype mean and sigma, is_apex, is_k_peak), <out>/predictions.csv (one row per clip with "
                     "probabilities, apex frame, k_peak_frame (peak of k_n: an apex estimate from the frames), "
                     "apex_change (clip-level intensity: optical-flow motion onset -> k_n peak, px at a 224-px face crop) "
@@ -34,6 +36,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", help="video files, frame folders, folders of videos or database roots")
     p.add_argument("--out", default="predictions", help="output folder (default ./predictions)")
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda ...")
+    p.add_argument("--fps", type=positive_fps, default=None,
+                   help="frame rate of frame folders given as PATH (frames/s); without it their times assume 30 fps "
+                        "and say so (time_source 'assumed'). Videos always use their own timestamps")
     p.add_argument("--landmarks", choices=BACKENDS,
                    help="landmark backend (default: the checkpoint's); 'none' = centre crop for clips where no "
                         "face is found; recorded in each prediction's provenance")
@@ -43,6 +48,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     add_progress_arguments(p)
     p.set_defaults(func=run)
     return p
+
+
+def positive_fps(text: str) -> float:
+    """``--fps`` value: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"--fps must be a number of frames per second > 0, got {text!r}")
+    return value
 
 
 def _clips(path: Path, args) -> list[tuple[str, object]]:
@@ -58,7 +74,7 @@ def _clips(path: Path, args) -> list[tuple[str, object]]:
         videos = sorted(f for f in path.iterdir() if f.suffix.lower() in VIDEO_EXTENSIONS)
         if videos:
             return [(v.stem, open_clip(v)) for v in videos]
-    return [(path.stem or path.name, open_clip(path))]
+    return [(path.stem or path.name, open_clip(path, fps=getattr(args, "fps", None)))]
 
 
 def _emit(args, event: str, **fields) -> None:
@@ -155,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
                          "apex_spotter": pred.provenance.get("apex_spotter", ""),
                          "apex_confidence": pred.provenance.get("apex_confidence"),
                          "apex_frame": float(pred.frame_map[pred.apex_position]), "k_peak_frame": pred.k_peak_frame,
-                         "apex_change": round(float(pred.apex_change), 4),
+                         "apex_change": round(float(pred.apex_change), 4), "time_source": pred.time_source,
                          "backend": pred.provenance["preprocess_backend"], "device": str(predictor.device),
                          "notes": "; ".join(pred.provenance["notes"]),
                          **{f"p_{lab}": round(float(p), 6) for lab, p in zip(pred.labels, pred.probabilities)}})

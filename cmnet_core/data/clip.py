@@ -28,9 +28,14 @@ class FrameSource(Protocol):
     frame_numbers : Sequence[int]
         The source's frame numbers in ascending order (may have gaps for frame folders).
     fps : float
-        Frames per second (a frame folder without metadata reports the database's rate, else 30.0).
+        Frames per second: a video's nominal rate; a frame folder's given rate (a database's, a user's), else 30.0
+        assumed.
     size : tuple[int, int]
         ``(width, height)`` in pixels.
+
+    Readers may also give ``times_s`` (float (T,), seconds of each frame since the first), ``time_source``
+    (``"pts"``, ``"nominal"`` or ``"assumed"``) and ``timing_note`` (None or a sentence); `Clip` falls back to
+    ``(number - first) / fps`` and ``"nominal"`` for sources without them (synthetic generators).
     """
 
     path: Path
@@ -138,13 +143,55 @@ class Clip:
 
     @property
     def fps(self) -> float:
-        """Frames per second."""
+        """Frames per second: a video's mean rate from its timestamps, a frame folder's given (or assumed) rate.
+        Times come from `times_s`, not from this."""
         return float(self.source.fps)
 
     @property
     def size(self) -> tuple[int, int]:
         """``(width, height)`` in pixels."""
         return tuple(self.source.size)  # type: ignore[return-value]
+
+    @property
+    def times_s(self) -> np.ndarray:
+        """float64 (T,): seconds of each frame since the first: the source's own (a video's decoded pts), else
+        ``(number - first) / fps``."""
+        times = getattr(self.source, "times_s", None)
+        if times is not None:
+            return np.asarray(times, dtype=np.float64)
+        nums = np.asarray(self.frame_numbers, dtype=np.float64)
+        return (nums - nums[0]) / self.fps if len(nums) else nums
+
+    @property
+    def time_source(self) -> str:
+        """Where `times_s` comes from: ``"pts"`` (a video's timestamps), ``"nominal"`` (number / a known fps) or
+        ``"assumed"`` (a frame folder whose rate nobody gave; 30 fps assumed)."""
+        return str(getattr(self.source, "time_source", "nominal"))
+
+    @property
+    def timing_note(self) -> str | None:
+        """None, or a sentence to show beside the times (timestamps broken, frame rate assumed)."""
+        return getattr(self.source, "timing_note", None)
+
+    def time_of(self, number: float) -> float:
+        """Seconds since the first frame at (possibly fractional) frame ``number``, interpolated linearly in
+        `times_s` between frames and extrapolated at the nominal fps outside the clip; 0.0 for an empty clip."""
+        nums = np.asarray(self.frame_numbers, dtype=np.float64)
+        if not len(nums):
+            return 0.0
+        times = self.times_s
+        if number < nums[0]:
+            return float(times[0] + (number - nums[0]) / self.fps)
+        if number > nums[-1]:
+            return float(times[-1] + (number - nums[-1]) / self.fps)
+        return float(np.interp(number, nums, times))
+
+    def frame_at_time(self, seconds: float) -> int:
+        """The frame number shown at ``seconds`` since the first frame: the last frame whose time is <= it
+        (the first frame for earlier times)."""
+        nums = self.frame_numbers
+        i = int(np.searchsorted(self.times_s, seconds + 1e-9, side="right")) - 1
+        return int(nums[max(0, min(len(nums) - 1, i))])
 
     def __len__(self) -> int:
         return len(self.source.frame_numbers)

@@ -15,8 +15,10 @@ def describe(path: Path | str, sheet: Path | str | None = None, kind: str | None
              protocol: str | None = None, verbose: bool = False) -> dict:
     """Describe ``path`` (JSON-ready dict; key ``"type"`` says what it is).
 
-    - video file: frames (checked), reported frames, how they were counted, fps, size (width,
-      height in pixels), codec, duration (seconds), whether seeks are exact, variable frame rate;
+    - video file: frames (from the demuxed packets, or decoded), reported frames, how they were counted, nominal
+      fps, size (width, height in pixels), codec, duration and last frame time (seconds, from the pts), time source
+      (``"pts"`` or ``"nominal"``) and timing note, whether frames are found by keyframe seeks, keyframe count,
+      variable frame rate;
     - still image: size;
     - frame folder (a folder holding images): frames, first/last number, gaps, size;
     - database root (any other folder, or ``kind`` given): `Database.summary` plus the text summary (every
@@ -51,9 +53,11 @@ def _describe_video(path: Path) -> dict:
     v = VideoSource(path)
     try:
         return {"type": "video", "path": str(path), "frames": v.frame_count, "reported_frames": v.reported_count,
-                "count_source": v.count_source, "fps": round(v.fps, 4), "size": list(v.size), "codec": v.codec,
-                "duration_s": round(v.duration, 3), "seeks_exact": v.seeks_exact,
-                "variable_frame_rate": v.variable_frame_rate}
+                "count_source": v.count_source, "fps": round(v.fps, 4), "fps_nominal": round(v.fps_nominal, 4),
+                "size": list(v.size), "codec": v.codec,
+                "duration_s": round(v.duration_s, 3), "last_time_s": round(float(v.times_s[-1]), 4),
+                "time_source": v.time_source, "timing_note": v.timing_note, "seeks_exact": v.seeks_exact,
+                "keyframes": len(v.keyframes), "variable_frame_rate": v.is_vfr}
     finally:
         v.close()
 
@@ -61,7 +65,8 @@ def _describe_video(path: Path) -> dict:
 def _describe_folder(path: Path) -> dict:
     f = FolderSource(path)
     return {"type": "frames", "path": str(path), "frames": len(f.frame_numbers), "first": f.frame_numbers[0],
-            "last": f.frame_numbers[-1], "gaps": [list(g) for g in f.gaps], "size": list(f.size)}
+            "last": f.frame_numbers[-1], "gaps": [list(g) for g in f.gaps], "size": list(f.size),
+            "time_source": f.time_source, "timing_note": f.timing_note}
 
 
 def _describe_gt(path: Path) -> dict:
@@ -83,17 +88,22 @@ def describe_text(info: dict) -> str:
                                                else f" (header says {info['reported_frames']})"))
         return "\n".join([
             f"video {info['path']}",
-            f"{count}, counted from the {'decoded stream' if info['count_source'] == 'decoded' else 'header (checked)'}",
-            f"{info['fps']} fps, {info['duration_s']} s, {w}x{h} px, codec {info['codec']}",
-            "seeks exact: " + ("yes" if info["seeks_exact"] else
-                               "no (frames found through a timestamp index / sequential decoding)"),
+            f"{count}, counted from the {'decoded stream' if info['count_source'] == 'decoded' else 'demuxed packets'}",
+            f"{info['fps']} fps ({'mean from the timestamps' if info['time_source'] == 'pts' else 'nominal'}; header "
+            f"{info['fps_nominal']}), {info['duration_s']} s (last frame at {info['last_time_s']} s, "
+            f"times from {'the timestamps (pts)' if info['time_source'] == 'pts' else 'the nominal fps'}), "
+            f"{w}x{h} px, codec {info['codec']}",
+            "seeks exact: " + (f"yes (keyframe seeks, {info['keyframes']} keyframes)" if info["seeks_exact"] else
+                               "no (frames found by sequential decoding)"),
             "variable frame rate: " + ("yes" if info["variable_frame_rate"] else "no"),
+            *([f"timing: {info['timing_note']}"] if info["timing_note"] else []),
         ])
     if t == "frames":
         gaps = ", ".join(f"{a}..{b}" if a != b else str(a) for a, b in info["gaps"]) or "none"
         return "\n".join([f"frame folder {info['path']}",
                           f"{info['frames']} frames, numbers {info['first']}..{info['last']}, "
-                          f"{info['size'][0]}x{info['size'][1]} px", f"gaps: {gaps}"])
+                          f"{info['size'][0]}x{info['size'][1]} px", f"gaps: {gaps}",
+                          *([f"timing: {info['timing_note']}"] if info.get("timing_note") else [])])
     if t == "image":
         return f"image {info['path']}: {info['size'][0]}x{info['size'][1]} px (a 1-frame clip)"
     lines = [f"MEGC 2019 composite ground truth {info['path']}: {info['rows']} clips, {info['subjects']} subjects"]

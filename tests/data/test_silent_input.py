@@ -120,7 +120,13 @@ def test_short_folder_gets_a_note(tmp_path, n):
 def test_long_enough_folder_gets_no_note(tmp_path):
     from cmnet_core.inference import source_notes
 
-    assert source_notes(_clip(frames(tmp_path / "clip", range(1, 21))), num_frames=16) == []
+    folder = frames(tmp_path / "clip", range(1, 21))
+    # a bare folder's only note: its frame rate is assumed (issue 13); with a known rate, none
+    notes = source_notes(_clip(folder), num_frames=16)
+    assert len(notes) == 1 and notes[0].startswith("no frame rate is known") and "--fps" in notes[0]
+    from cmnet_core.data.readers import open_clip
+
+    assert source_notes(open_clip(folder, fps=200.0), num_frames=16) == []
 
 
 def test_one_frame_video_gets_a_note(tmp_path):

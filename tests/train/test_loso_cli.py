@@ -148,7 +148,8 @@ def test_predictor_and_cli_predict(loso_run, tmp_path):
     assert len(rows) == 4 and rows[1]["time_s"] == pytest.approx((p.frame_map[1] - clip.frame_numbers[0]) / clip.fps)
     p.write_csv(tmp_path / "one.csv")
     lines = [r for r in open(tmp_path / "one.csv") if not r.startswith("#")]
-    assert lines[0].strip().split(",")[:4] == ["position", "frame", "time_s", "intensity"] and len(lines) == 5
+    assert lines[0].strip().split(",")[:5] == ["position", "frame", "time_s", "time_source", "intensity"]
+    assert len(lines) == 5
     json.dumps(p.to_dict())
 
     # cmnet evaluate CKPT DB: the metrics agree with its own predictions.csv, and the cost is recorded

@@ -69,7 +69,7 @@ def test_batch_records_every_failure_and_goes_on(tiny_ckpt, truncated, face_vide
     assert [r["clip"] for r in rows] == ["fake", "trunc", "nope", "LICENSE", "no_face"]
     assert [r["status"] for r in rows] == ["failed", "done", "failed", "failed", "failed"]
     errors = {r["clip"]: r["error"] for r in rows}
-    assert "fake.mp4: OpenCV cannot open this video" in errors["fake"]
+    assert "fake.mp4: FFmpeg cannot open this video" in errors["fake"]
     assert "does not exist" in errors["nope"]
     assert "unsupported file type .txt" in errors["LICENSE"]
     assert "no face found" in errors["no_face"]
