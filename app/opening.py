@@ -64,7 +64,11 @@ def open_path(path: str | Path, fps: float | None = None,
     (`open_media_folder`), else as one clip (video file, still image or frame folder), and build the frame index
     of the first clip (`prepare_clip`; every video of a media folder is indexed by `open_media_folder`).
 
-    ``fps`` is the frame rate of a bare frame folder (frames/s; None: unknown, 30 fps assumed and marked so).
+    A frame folder inside a recognised database tree (`find_enclosing_database`: CASME II's ``sub01/EP19_06f``
+    opened alone) opens as that database's clip(s): the database's fps (CASME II 200) and the sheet's
+    onset/apex/offset/emotion; ``database`` is then that database (its root is not ``path``).
+    ``fps`` is the frame rate of a bare frame folder (frames/s; None: unknown, 30 fps assumed and marked so); a
+    given ``fps`` opens the folder by itself with that rate.
     Returns ``(clips, database, skipped)``; ``database`` is None unless a database was recognised; ``skipped``
     names the media files of a folder that could not be opened.
     Raises `OpenError` naming the path and what to do, and `IndexCancelled` when ``cancelled()`` turns True.
@@ -90,6 +94,10 @@ def open_path(path: str | Path, fps: float | None = None,
             return clips, None, skipped
         if skipped:
             raise OpenError(f"{path}: none of its videos or images could be opened:\n" + "\n".join(skipped))
+        enclosing = None if fps else _enclosing_database(path)
+        if enclosing is not None:   # a clip folder of a database: its fps and the sheet's onset/apex/offset
+            _prepare_first(enclosing.clips, path, cancelled)
+            return list(enclosing.clips), enclosing.database, []
     else:
         db_error = ""
     from cmnet_core.data.readers import open_clip
@@ -106,6 +114,17 @@ def open_path(path: str | Path, fps: float | None = None,
         raise OpenError(f"{path} holds no readable frames. Check that the file plays in a video player, or "
                         "convert it (e.g. to mp4) and open it again.")
     return [clip], None, []
+
+
+def _enclosing_database(folder: Path):
+    """`find_enclosing_database` of a frame folder, or None (also when an adapter fails: the folder then opens
+    on its own)."""
+    from cmnet_core.data.database import find_enclosing_database
+
+    try:
+        return find_enclosing_database(folder)
+    except Exception:  # noqa: BLE001 - an adapter bug must not stop the folder from opening by itself
+        return None
 
 
 def _prepare_first(clips: list[Clip], path: Path, cancelled) -> None:

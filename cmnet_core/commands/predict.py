@@ -62,9 +62,10 @@ def positive_fps(text: str) -> float:
 
 
 def _clips(path: Path, args) -> list[tuple[str, object]]:
-    """(id, Clip) pairs for one PATH argument."""
+    """(id, Clip) pairs for one PATH argument: a database root's clips, a folder's videos, a clip folder of a
+    database (its clip, with the database's fps and the sheet's marks; unless ``--fps`` is given), or one clip."""
     from ..data import adapters  # noqa: F401  (importing registers the database adapters)
-    from ..data.database import ADAPTERS, open_database
+    from ..data.database import ADAPTERS, find_enclosing_database, open_database
     from ..data.readers import VIDEO_EXTENSIONS, open_clip
 
     if path.is_dir():
@@ -74,6 +75,9 @@ def _clips(path: Path, args) -> list[tuple[str, object]]:
         videos = sorted(f for f in path.iterdir() if f.suffix.lower() in VIDEO_EXTENSIONS)
         if videos:
             return [(v.stem, open_clip(v)) for v in videos]
+        enclosing = None if getattr(args, "fps", None) else find_enclosing_database(path)
+        if enclosing is not None:  # a clip folder of a database: its fps and the sheet's onset/apex/offset
+            return [(f"{c.subject}_{c.name}", c) for c in enclosing.clips]
     return [(path.stem or path.name, open_clip(path, fps=getattr(args, "fps", None)))]
 
 

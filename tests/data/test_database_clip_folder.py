@@ -1,0 +1,53 @@
+"""Issue 13 part 2: a clip folder inside a recognised database tree, opened alone (GUI or `cmnet predict`), is that
+database's clip: the database's fps (CASME II 200) and the sheet's onset/apex/offset, not 30 fps and a spotted apex."""
+import csv
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+
+from app.opening import open_path
+from cmnet_core.cli import main
+
+
+@pytest.fixture
+def casme2_clip_folder(tmp_path, annotation_sheets):
+    """sub01/EP19_06f (onset 36, apex 71, offset 161, disgust in the real sheet) under CASME2_RAW_selected, the
+    real sheet beside the root."""
+    root = tmp_path / "CASME2_RAW_selected"
+    clip = root / "sub01" / "EP19_06f"
+    clip.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    base = rng.integers(40, 200, (48, 64, 3), dtype=np.uint8)
+    for n in range(36, 162):
+        cv2.imwrite(str(clip / f"reg_img{n}.jpg"), base)
+    shutil.copy(annotation_sheets / "CASME2-coding-20140508.xlsx", tmp_path)
+    return clip
+
+
+def test_gui_opens_a_casme2_clip_folder_with_200_fps_and_the_sheets_marks(casme2_clip_folder):
+    clips, database, _ = open_path(casme2_clip_folder)
+    assert database is not None and database.name == "casme2" and len(clips) == 1
+    clip = clips[0]
+    assert (clip.subject, clip.name, clip.fps) == ("sub01", "EP19_06f", 200.0)
+    assert (clip.annotation.onset, clip.annotation.apex, clip.annotation.offset) == (36, 71, 161)
+    assert clip.label == "disgust" and clip.time_source == "nominal"
+    assert clip.time_of(161) - clip.time_of(36) == pytest.approx(125 / 200)
+    alone, db_alone, _ = open_path(casme2_clip_folder, fps=100.0)   # an explicit rate opens it by itself
+    assert db_alone is None and alone[0].fps == 100.0
+
+
+def test_predict_on_a_casme2_clip_folder_uses_200_fps_and_the_sheets_apex(casme2_clip_folder, tmp_path, capsys):
+    out = tmp_path / "out"
+    rc = main(["predict", "demo", str(casme2_clip_folder), "--out", str(out), "--device", "cpu",
+               "--landmarks", "none"])
+    assert rc == 0, capsys.readouterr().err
+    rows = list(csv.DictReader(line for line in (out / "sub01_EP19_06f.csv").read_text().splitlines()
+                               if not line.startswith("#")))
+    frames = [float(r["frame"]) for r in rows]
+    times = [float(r["time_s"]) for r in rows]
+    assert frames[0] == 36 and frames[-1] == 161
+    assert times[-1] == pytest.approx(125 / 200) and {r["time_source"] for r in rows} == {"nominal"}
+    pred = list(csv.DictReader((out / "predictions.csv").open()))[0]
+    assert float(pred["apex_frame"]) == 71 and pred["apex_source"] in ("annotated", "sheet")
