@@ -81,6 +81,20 @@ def _clips(path: Path, args) -> list[tuple[str, object]]:
     return [(path.stem or path.name, open_clip(path, fps=getattr(args, "fps", None)))]
 
 
+def label_coverage_warning(true_labels: list[str], checkpoint_labels) -> str:
+    """A warning when clips carry true labels the checkpoint cannot predict (e.g. CASME II ``others`` clips and a
+    checkpoint trained without ``others``), else ``""``. ``true_labels``: one per clip that has one."""
+    from collections import Counter
+
+    missing = Counter(lab for lab in true_labels if lab not in set(checkpoint_labels))
+    if not missing:
+        return ""
+    parts = ", ".join(f"{n} '{lab}'" for lab, n in missing.most_common())
+    return (f"{sum(missing.values())} of {len(true_labels)} clips have labels this checkpoint does not know "
+            f"({parts}); it predicts only {', '.join(checkpoint_labels)}, so those clips get one of these. Use a "
+            "checkpoint trained on the same label protocol (--protocol) for a meaningful comparison")
+
+
 def _emit(args, event: str, **fields) -> None:
     if args.progress == "jsonl":
         print(json.dumps({"event": event, **fields}), flush=True)
@@ -133,6 +147,12 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         say(args, f"not found (recorded as failed, the others go on): {', '.join(missing)}")
     items = _open_all(paths, args)
+    uncovered = label_coverage_warning([clip.label for _, _, clip, _ in items if clip is not None and clip.label],
+                                       predictor.labels)
+    if uncovered:
+        say(args, f"warning: {uncovered}")
+        _emit(args, "warning", message=uncovered)
+    notes_said: set[str] = set()   # a note shared by every clip (e.g. the landmark fallback) is printed once
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows, dicts, used = [], [], set()
@@ -186,7 +206,9 @@ def run(args: argparse.Namespace) -> int:
                       f"({max(pred.probabilities) * 100:.1f} %) in {seconds:.2f} s "
                       f"[{pred.provenance['preprocess_backend']}, apex {apex_text}]")
             for note in pred.provenance["notes"]:
-                say(args, f"    note: {note}")
+                if note not in notes_said:
+                    notes_said.add(note)
+                    say(args, f"    note: {note}")
         failed = sum(r["status"] == "failed" for r in rows)
         fields = list(dict.fromkeys(k for r in rows for k in r))
         table = io.StringIO()

@@ -51,3 +51,30 @@ def test_predict_on_a_casme2_clip_folder_uses_200_fps_and_the_sheets_apex(casme2
     assert times[-1] == pytest.approx(125 / 200) and {r["time_source"] for r in rows} == {"nominal"}
     pred = list(csv.DictReader((out / "predictions.csv").open()))[0]
     assert float(pred["apex_frame"]) == 71 and pred["apex_source"] in ("annotated", "sheet")
+
+
+def test_predict_on_a_partial_casme2_tree_warns_once_about_labels_and_notes(tmp_path, annotation_sheets, capsys):
+    """Issue 13 item 7: the demo checkpoint has no 'others'; 6 of sub01's 9 CASME II clips are 'others'. The
+    warning comes once, at the start; a note every clip shares (the landmark fallback) is printed once."""
+    import openpyxl
+    rows = list(openpyxl.load_workbook(annotation_sheets / "CASME2-coding-20140508.xlsx",
+                                       read_only=True).active.iter_rows(values_only=True))[1:]
+    root = tmp_path / "CASME2_RAW_selected"
+    img = np.full((24, 32, 3), 120, np.uint8)
+    for r in rows:
+        if str(r[0]).lstrip("0") == "1":
+            clip = root / "sub01" / r[1]
+            clip.mkdir(parents=True)
+            for n in range(int(r[2]), int(r[4]) + 1, 1):
+                cv2.imwrite(str(clip / f"reg_img{n}.jpg"), img)
+    shutil.copy(annotation_sheets / "CASME2-coding-20140508.xlsx", tmp_path)
+    rc = main(["predict", "demo", str(root), "--out", str(tmp_path / "out"), "--device", "cpu",
+               "--landmarks", "none"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    lines = out.splitlines()
+    warning = [ln for ln in lines if ln.startswith("warning:")]
+    assert len(warning) == 1 and "6 of 9 clips have labels this checkpoint does not know (6 'others')" in warning[0]
+    assert lines.index(warning[0]) < min(i for i, ln in enumerate(lines) if ln.startswith("[1/9]"))
+    notes = [ln.strip() for ln in lines if ln.strip().startswith("note:")]
+    assert len(notes) == len(set(notes)), notes
