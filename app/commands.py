@@ -18,7 +18,7 @@ from cmnet_core.data.clip import Annotation
 
 from . import dialogs
 from .annotations import clip_key, open_store
-from .opening import OpenError, open_path
+from .opening import OpenError, SheetMissing, open_path
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -119,14 +119,24 @@ class AppCommand:
 class OpenPath(AppCommand):
     """Open a video, frame folder or database root in a worker (`MainWindow.run_blocking`: the GUI never waits on
     a probe or a frame index). params: ``path`` (asked when missing), ``folder`` (bool), ``fps`` (frame rate of a
-    bare frame folder, remembered for it; default: the rate remembered for the folder, else unknown)."""
+    bare frame folder, remembered for it; default: the rate remembered for the folder, else unknown), ``sheet``
+    (the database's annotation sheet; default: the sheet remembered for the root, else the usual one in or beside
+    it), ``choose_sheet`` (bool: ask for the root, then for its sheet: File ▸ Open database with sheet…).
+
+    A database root whose sheet is not found (`SheetMissing`) gets a question offering to choose the sheet; a
+    sheet that opens the database is remembered for its root."""
 
     def ask(self, ctx, params):
         if not params.get("path"):
-            if params.get("folder"):
+            if params.get("folder") or params.get("choose_sheet"):
                 params["path"] = dialogs.open_folder(ctx.window, "Open a frame folder or database root")
             else:
                 params["path"] = dialogs.open_file(ctx.window, "Open a video")
+        if params.get("path") and params.get("choose_sheet") and not params.get("sheet"):
+            params["sheet"] = dialogs.open_file(ctx.window, f"Annotation sheet of {Path(params['path']).name}",
+                                                dialogs.SHEET_FILTER, str(Path(params["path"]).parent))
+            if not params["sheet"]:
+                return False
         return bool(params["path"]) and ctx.confirm_discard()
 
     def do_action(self, ctx, params):
@@ -135,11 +145,28 @@ class OpenPath(AppCommand):
         path = Path(params["path"])
         given = params.get("fps")
         fps = given or (ctx.window.remembered_fps(path) if path.is_dir() else None)
+        sheet = params.get("sheet") or (ctx.window.remembered_sheet(path) if path.is_dir() else None)
         try:
             clips, database, skipped = ctx.window.run_blocking(
-                lambda progress, cancelled: open_path(path, fps=fps, cancelled=cancelled), f"Opening {path.name}…")
+                lambda progress, cancelled: open_path(path, fps=fps, cancelled=cancelled, sheet=sheet),
+                f"Opening {path.name}…")
         except IndexCancelled:
             ctx.window.statusBar().showMessage(f"Opening {path} cancelled.", 5000)
+            return
+        except SheetMissing as exc:
+            if params.get("sheet") or not exc.kind:   # the chosen sheet does not fit: say so
+                dialogs.error(ctx.window, "Cannot open", str(exc))
+                return
+            if sheet:                                  # a remembered sheet that no longer works: forget it
+                ctx.window.remember_sheet(path, None)
+            if dialogs.ask_yes_no(ctx.window, "Annotation sheet not found", f"{exc}\n\nChoose the sheet file now?",
+                                  default=False):
+                chosen = dialogs.open_file(ctx.window, f"Annotation sheet of {path.name}", dialogs.SHEET_FILTER,
+                                           str(path.parent))
+                if chosen:
+                    self.do_action(ctx, {**params, "sheet": chosen})
+                    return
+            dialogs.error(ctx.window, "Cannot open", str(exc))
             return
         except OpenError as exc:
             dialogs.error(ctx.window, "Cannot open", str(exc))
@@ -149,6 +176,8 @@ class OpenPath(AppCommand):
             return
         if given and database is None and len(clips) == 1 and ctx.window.is_bare_folder(clips[0]):
             ctx.window.remember_fps(path, given)
+        if params.get("sheet") and database is not None:
+            ctx.window.remember_sheet(path, params["sheet"])
         opened = open_store(path, clips, database, ctx.window.data_dir())
         ctx.window.show_document(path, opened.clips, database, opened.store)
         if opened.status:

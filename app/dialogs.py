@@ -9,6 +9,7 @@ import sys
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
+SHEET_FILTER = "Annotation sheets (*.xlsx *.xls *.csv);;All files (*)"
 VIDEO_FILTER = "Videos and images (*.mp4 *.avi *.mov *.wmv *.mkv *.m4v *.jpg *.jpeg *.png *.bmp);;All files (*)"
 
 

@@ -1,4 +1,4 @@
-"""``cmnet-studio [PATH] [--demo] [--checkpoint CKPT] [--screenshot PNG] [--fps FPS]``: start the desktop app.
+"""``cmnet-studio [PATH] [--demo] [--checkpoint CKPT] [--screenshot PNG] [--fps FPS] [--sheet FILE]``: start the desktop app.
 
 Without PATH (or with ``--demo``) the app opens its embedded synthetic demo.
 """
@@ -29,6 +29,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                         "(\"demo\": the shipped synthetic demo model)")
     p.add_argument("--screenshot", metavar="PNG", help="save a picture of the loaded window to PNG and exit")
     p.add_argument("--frame", type=int, help="go to this frame number after opening")
+    p.add_argument("--sheet", help="the annotation sheet of the database given as path, when it is not in or "
+                                   "beside the root (remembered for that root)")
     p.add_argument("--fps", type=_positive_fps, help="frame rate of a frame folder given as path (frames/s; "
                    "remembered for that folder); without it its times assume 30 fps and say so")
     return p.parse_args(argv)
@@ -109,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         dialogs.error(window, "Qt binding problem", problem)
     if args.path and not args.demo:
-        window.commands.execute(OpenPath, path=args.path, fps=args.fps)
+        window.commands.execute(OpenPath, path=args.path, fps=args.fps, sheet=args.sheet)
         if args.checkpoint:
             window.load_checkpoint(args.checkpoint, predict_after=True)
     else:

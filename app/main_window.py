@@ -197,6 +197,8 @@ class MainWindow(QMainWindow):
         m = mb.addMenu("&File")
         self._action(m, "&Open video…", lambda: ex(OpenPath), QKeySequence.StandardKey.Open)
         self._action(m, "Open frame &folder or database…", lambda: ex(OpenPath, folder=True), "Ctrl+Shift+O")
+        self._action(m, "Open database with &sheet…", lambda: ex(OpenPath, choose_sheet=True), "Ctrl+Alt+O",
+                     "choose a database root, then its annotation sheet (when it is not in or beside the root)")
         self.recent_menu = m.addMenu("Open &recent")
         m.addSeparator()
         self._action(m, "&Save annotations", lambda: ex(SaveAnnotations), QKeySequence.StandardKey.Save)
@@ -402,6 +404,30 @@ class MainWindow(QMainWindow):
         except (TypeError, ValueError):
             return {}
         return value if isinstance(value, dict) else {}
+
+    @staticmethod
+    def _sheet_memory() -> dict:
+        try:
+            value = json.loads(QSettings().value("database_sheets", "{}") or "{}")
+        except (TypeError, ValueError):
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    def remembered_sheet(self, root: Path) -> str | None:
+        """The annotation sheet the user chose for database root ``root`` (QSettings), or None (also when that
+        file is gone)."""
+        value = self._sheet_memory().get(str(Path(root).resolve()))
+        return value if isinstance(value, str) and Path(value).is_file() else None
+
+    def remember_sheet(self, root: Path, sheet: str | Path | None) -> None:
+        """Remember ``sheet`` for database root ``root`` (None forgets it)."""
+        memory = self._sheet_memory()
+        key = str(Path(root).resolve())
+        if sheet is None:
+            memory.pop(key, None)
+        else:
+            memory[key] = str(Path(sheet).resolve())
+        QSettings().setValue("database_sheets", json.dumps(memory))
 
     def remembered_fps(self, path: Path) -> float | None:
         """The frame rate the user set for frame folder ``path`` (QSettings), or None."""

@@ -10,11 +10,20 @@ from pathlib import Path
 from typing import Callable
 
 from cmnet_core.data.clip import Clip, ClipError
-from cmnet_core.data.database import Database, DatabaseError, open_database
+from cmnet_core.data.database import Database, DatabaseError, SheetNotFoundError, open_database
 
 
 class OpenError(Exception):
     """The path cannot be opened; the message says why and what to do."""
+
+
+class SheetMissing(OpenError):
+    """A recognised database root without its annotation sheet in or beside it: ``root`` and ``kind`` (adapter
+    name) let the GUI offer a file chooser for the sheet."""
+
+    def __init__(self, message: str, root: Path, kind: str) -> None:
+        super().__init__(message)
+        self.root, self.kind = Path(root), kind
 
 
 def needs_index(clip: Clip | None) -> bool:
@@ -58,8 +67,8 @@ def open_media_folder(folder: Path) -> tuple[list[Clip], list[str]]:
     return clips, skipped
 
 
-def open_path(path: str | Path, fps: float | None = None,
-              cancelled: Callable[[], bool] | None = None) -> tuple[list[Clip], Database | None, list[str]]:
+def open_path(path: str | Path, fps: float | None = None, cancelled: Callable[[], bool] | None = None,
+              sheet: str | Path | None = None) -> tuple[list[Clip], Database | None, list[str]]:
     """Open ``path`` as a database root (recognised from its layout and sheet), a folder of video files
     (`open_media_folder`), else as one clip (video file, still image or frame folder), and build the frame index
     of the first clip (`prepare_clip`; every video of a media folder is indexed by `open_media_folder`).
@@ -71,15 +80,23 @@ def open_path(path: str | Path, fps: float | None = None,
     given ``fps`` opens the folder by itself with that rate.
     Returns ``(clips, database, skipped)``; ``database`` is None unless a database was recognised; ``skipped``
     names the media files of a folder that could not be opened.
-    Raises `OpenError` naming the path and what to do, and `IndexCancelled` when ``cancelled()`` turns True.
+    ``sheet`` is the database's annotation sheet when it is not in or beside the root (None: the usual one).
+    Raises `OpenError` naming the path and what to do (`SheetMissing` for a recognised database root without
+    its sheet, and for a given ``sheet`` that cannot be used), and `IndexCancelled` when ``cancelled()`` turns
+    True.
     """
     path = Path(path)
     if not path.exists():
         raise OpenError(f"{path} does not exist. Check the path, or pick the file again with File ▸ Open.")
     if path.is_dir():
+        sheet_missing = None
         try:
-            db = open_database(path)
+            db = open_database(path, sheet=sheet)
+        except SheetNotFoundError as exc:
+            db_error, sheet_missing = str(exc), exc
         except DatabaseError as exc:
+            if sheet is not None:
+                raise SheetMissing(f"{path} cannot be opened with the sheet {sheet}: {exc}", path, "") from exc
             db_error = str(exc)
         else:
             if not db.clips and not db.unlabelled:
@@ -94,6 +111,11 @@ def open_path(path: str | Path, fps: float | None = None,
             return clips, None, skipped
         if skipped:
             raise OpenError(f"{path}: none of its videos or images could be opened:\n" + "\n".join(skipped))
+        if sheet_missing is not None:
+            raise SheetMissing(f"{path} looks like a {sheet_missing.kind} database, but its annotation sheet "
+                               f"({', '.join(sheet_missing.patterns)}) is neither in nor beside it. Choose the "
+                               "sheet file (File ▸ Open database with sheet…, or cmnet-studio ROOT --sheet FILE).",
+                               path, sheet_missing.kind)
         enclosing = None if fps else _enclosing_database(path)
         if enclosing is not None:   # a clip folder of a database: its fps and the sheet's onset/apex/offset
             _prepare_first(enclosing.clips, path, cancelled)

@@ -17,6 +17,17 @@ class DatabaseError(Exception):
     """A database root or annotation sheet cannot be used; the message names the file/row and the fix."""
 
 
+class SheetNotFoundError(DatabaseError):
+    """A recognised database root whose usual annotation sheet is neither in nor beside it.
+
+    ``root`` (Path) and ``kind`` (adapter name) let a caller ask the user for the sheet (the GUI offers a file
+    chooser); ``patterns`` are the file-name patterns that were searched."""
+
+    def __init__(self, message: str, root: Path, kind: str, patterns: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.root, self.kind, self.patterns = Path(root), kind, tuple(patterns)
+
+
 @dataclass
 class Skip:
     """A sheet row or clip left out, and why (e.g. ``"row 17 (sub05/EP03_02): apex '/'"``).

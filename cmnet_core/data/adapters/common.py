@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..clip import Annotation, Clip, ClipError
-from ..database import Database, DatabaseError, Skip
+from ..database import Database, DatabaseError, SheetNotFoundError, Skip
 from ..protocols import LabelProtocol
 from ..readers import FolderSource
 from ..sheets import NotAFrame, Table, as_frame, as_text, cell, read_table, subject_id
@@ -192,15 +192,16 @@ def unlisted_folders(root: Path, rows: list[SheetRow], pattern: str) -> list[Ski
 def find_sheet(root: Path, patterns: tuple[str, ...], kind: str) -> Path:
     """The adapter's usual sheet inside ``root`` or beside it (first match of ``patterns``).
 
-    Raises `DatabaseError` asking for the sheet when none is found.
+    Raises `SheetNotFoundError` (a `DatabaseError`) asking for the sheet when none is found.
     """
     for folder in (root, root.parent):
         for pat in patterns:
             found = sorted(folder.glob(pat))
             if found:
                 return found[-1]
-    raise DatabaseError(f"{root}: no {kind} annotation sheet ({', '.join(patterns)}) found in or beside "
-                        "the root; pass the sheet explicitly (cmnet info ROOT --sheet FILE)")
+    raise SheetNotFoundError(f"{root}: no {kind} annotation sheet ({', '.join(patterns)}) found in or beside "
+                             "the root; pass the sheet explicitly (cmnet info ROOT --sheet FILE, or in CMNet "
+                             "Studio File ▸ Open database with sheet…)", root, kind, patterns)
 
 
 def _runs(numbers: list[int]) -> str:
