@@ -82,3 +82,22 @@ def test_casme2_raw_like_frame_gives_under_3_percent_padding(tmp_path):
     result = preprocess_clip(clip, PreprocessSettings(image_size=64, num_frames=8, landmarks="hint"))
     assert padded_fraction(result.alignment, (640, 480), 64) < 0.03
     assert any("face near the frame edge" in n for n in result.notes), result.notes
+
+
+def test_a_real_face_low_in_a_640x480_frame_gives_under_3_percent_padding(tmp_path, face_videos):
+    """CASME II RAW: 640x480 frames with the chin near the bottom edge; the default landmarks find the face."""
+    img = cv2.cvtColor(cv2.imread(str(face_videos / "single_face.jpg")), cv2.COLOR_BGR2RGB)
+    face = MTCNNBackend().detect(img)[0]
+    x0, y0, x1, y1 = face.box.astype(int)
+    h = y1 - y0
+    cut = img[max(0, y0 - h // 2):y1, max(0, x0 - h // 3):x1 + h // 3]   # ends at the chin
+    scale = 300 / cut.shape[0]   # a face of about 200 px, as in CASME II
+    cut = cv2.resize(cut, (round(cut.shape[1] * scale), 300))
+    frame = np.full((480, 640, 3), 60, np.uint8)
+    left = (640 - cut.shape[1]) // 2
+    frame[480 - 300:, left:left + cut.shape[1]] = cut[:, :min(cut.shape[1], 640 - left)]   # chin at the bottom
+    folder = frame_folder(tmp_path / "sub01" / "EP01_01", frame)
+    clip = Clip(source=FolderSource(folder, 200.0), name="EP01_01", annotation=Annotation(onset=46, apex=50,
+                                                                                          offset=55))
+    result = preprocess_clip(clip, PreprocessSettings(image_size=64, num_frames=8))
+    assert result.padded < 0.03, (result.padded, result.notes)
