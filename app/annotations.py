@@ -286,8 +286,9 @@ def open_store(path: str | Path, clips: list[Clip], database: Database | None, d
         # a database clip opened from its own folder, the opening code giving its database along
         choice = choose_store(database.root, data_dir, database)
         store = AnnotationStore(choice.path, str(Path(database.root).resolve()), choice.identity)
+        what = (f"clip {clips[0].subject}/{clips[0].name} of" if len(clips) == 1 else "part of")
         return OpenedStore(store, list(clips), choice.notice,
-                           f"{path.name} is part of the {database.name} database at {database.root}: its "
+                           f"{path.name} is {what} the {database.name} database at {database.root}: its "
                            f"annotations are kept in {choice.path}")
     if database is None and len(clips) == 1 and path.is_dir() and _same_folder(clips[0].path, path):
         try:

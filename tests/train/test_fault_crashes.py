@@ -201,7 +201,7 @@ def test_predict_on_a_full_disk_keeps_the_previous_files(tiny_ckpt, tiny_db, tmp
     assert main(args) == 0
     capsys.readouterr()
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    target = out / ("happiness_01.csv" if full_at == "clip.csv" else full_at)
+    target = out / ("s01_happiness_01.csv" if full_at == "clip.csv" else full_at)   # a clip of its database
     assert target.name in before
     fill_the_disk(monkeypatch, when=lambda path: path == target)
     rc = main(args)
