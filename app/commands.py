@@ -148,7 +148,8 @@ class OpenPath(AppCommand):
         sheet = params.get("sheet") or (ctx.window.remembered_sheet(path) if path.is_dir() else None)
         try:
             clips, database, skipped = ctx.window.run_blocking(
-                lambda progress, cancelled: open_path(path, fps=fps, cancelled=cancelled, sheet=sheet),
+                lambda progress, cancelled: open_path(path, fps=fps, cancelled=cancelled, sheet=sheet,
+                                                      sheet_for_root=ctx.window.remembered_sheet),
                 f"Opening {path.name}…")
         except IndexCancelled:
             ctx.window.statusBar().showMessage(f"Opening {path} cancelled.", 5000)
@@ -158,11 +159,11 @@ class OpenPath(AppCommand):
                 dialogs.error(ctx.window, "Cannot open", str(exc))
                 return
             if sheet:                                  # a remembered sheet that no longer works: forget it
-                ctx.window.remember_sheet(path, None)
+                ctx.window.remember_sheet(exc.root, None)
             if dialogs.ask_yes_no(ctx.window, "Annotation sheet not found", f"{exc}\n\nChoose the sheet file now?",
                                   default=False):
-                chosen = dialogs.open_file(ctx.window, f"Annotation sheet of {path.name}", dialogs.SHEET_FILTER,
-                                           str(path.parent))
+                chosen = dialogs.open_file(ctx.window, f"Annotation sheet of {exc.root.name}", dialogs.SHEET_FILTER,
+                                           str(exc.root.parent))
                 if chosen:
                     self.do_action(ctx, {**params, "sheet": chosen})
                     return
@@ -177,7 +178,7 @@ class OpenPath(AppCommand):
         if given and database is None and len(clips) == 1 and ctx.window.is_bare_folder(clips[0]):
             ctx.window.remember_fps(path, given)
         if params.get("sheet") and database is not None:
-            ctx.window.remember_sheet(path, params["sheet"])
+            ctx.window.remember_sheet(database.root, params["sheet"])   # also when a clip folder of it was opened
         opened = open_store(path, clips, database, ctx.window.data_dir())
         ctx.window.show_document(path, opened.clips, database, opened.store)
         if opened.status:

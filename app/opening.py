@@ -68,7 +68,9 @@ def open_media_folder(folder: Path) -> tuple[list[Clip], list[str]]:
 
 
 def open_path(path: str | Path, fps: float | None = None, cancelled: Callable[[], bool] | None = None,
-              sheet: str | Path | None = None) -> tuple[list[Clip], Database | None, list[str]]:
+              sheet: str | Path | None = None,
+              sheet_for_root: Callable[[Path], str | None] | None = None
+              ) -> tuple[list[Clip], Database | None, list[str]]:
     """Open ``path`` as a database root (recognised from its layout and sheet), a folder of video files
     (`open_media_folder`), else as one clip (video file, still image or frame folder), and build the frame index
     of the first clip (`prepare_clip`; every video of a media folder is indexed by `open_media_folder`).
@@ -80,7 +82,9 @@ def open_path(path: str | Path, fps: float | None = None, cancelled: Callable[[]
     given ``fps`` opens the folder by itself with that rate.
     Returns ``(clips, database, skipped)``; ``database`` is None unless a database was recognised; ``skipped``
     names the media files of a folder that could not be opened.
-    ``sheet`` is the database's annotation sheet when it is not in or beside the root (None: the usual one).
+    ``sheet`` is the database's annotation sheet when it is not in or beside the root (None: the usual one; for
+    a clip folder, the sheet of its database); ``sheet_for_root(root)`` gives a sheet remembered for a database
+    root (used when ``sheet`` is None).
     Raises `OpenError` naming the path and what to do (`SheetMissing` for a recognised database root without
     its sheet, and for a given ``sheet`` that cannot be used), and `IndexCancelled` when ``cancelled()`` turns
     True.
@@ -95,8 +99,6 @@ def open_path(path: str | Path, fps: float | None = None, cancelled: Callable[[]
         except SheetNotFoundError as exc:
             db_error, sheet_missing = str(exc), exc
         except DatabaseError as exc:
-            if sheet is not None:
-                raise SheetMissing(f"{path} cannot be opened with the sheet {sheet}: {exc}", path, "") from exc
             db_error = str(exc)
         else:
             if not db.clips and not db.unlabelled:
@@ -116,10 +118,19 @@ def open_path(path: str | Path, fps: float | None = None, cancelled: Callable[[]
                                f"({', '.join(sheet_missing.patterns)}) is neither in nor beside it. Choose the "
                                "sheet file (File ▸ Open database with sheet…, or cmnet-studio ROOT --sheet FILE).",
                                path, sheet_missing.kind)
-        enclosing = None if fps else _enclosing_database(path)
+        enclosing = None if fps else _enclosing_database(path, sheet if sheet is not None else sheet_for_root)
         if enclosing is not None:   # a clip folder of a database: its fps and the sheet's onset/apex/offset
             _prepare_first(enclosing.clips, path, cancelled)
             return list(enclosing.clips), enclosing.database, []
+        if sheet is not None:
+            raise SheetMissing(f"{path} cannot be opened with the sheet {sheet}: {db_error}", path, "")
+        missing = None if fps else _ancestor_without_sheet(path)
+        if missing is not None:     # a clip folder of a database whose sheet is elsewhere: ask for it
+            raise SheetMissing(f"{path} is a clip folder of a {missing.kind} database at {missing.root}, but its "
+                               f"annotation sheet ({', '.join(missing.patterns)}) is neither in nor beside that root. "
+                               "Choose the sheet file (File ▸ Open database with sheet…, or cmnet-studio PATH "
+                               "--sheet FILE), or give the folder a frame rate (--fps) to open it on its own.",
+                               missing.root, missing.kind)
     else:
         db_error = ""
     from cmnet_core.data.readers import open_clip
@@ -138,15 +149,33 @@ def open_path(path: str | Path, fps: float | None = None, cancelled: Callable[[]
     return [clip], None, []
 
 
-def _enclosing_database(folder: Path):
-    """`find_enclosing_database` of a frame folder, or None (also when an adapter fails: the folder then opens
-    on its own)."""
+def _enclosing_database(folder: Path, sheet=None):
+    """`find_enclosing_database` of a frame folder (``sheet``: a path or a per-root lookup), or None (also when
+    an adapter fails: the folder then opens on its own)."""
     from cmnet_core.data.database import find_enclosing_database
 
     try:
-        return find_enclosing_database(folder)
+        return find_enclosing_database(folder, sheet=sheet)
     except Exception:  # noqa: BLE001 - an adapter bug must not stop the folder from opening by itself
         return None
+
+
+def _ancestor_without_sheet(folder: Path) -> SheetNotFoundError | None:
+    """The `SheetNotFoundError` of the nearest folder above ``folder`` (up to `ENCLOSING_LEVELS`) that an adapter
+    recognises as a database root but whose sheet is missing, or None."""
+    from cmnet_core.data import adapters  # noqa: F401  (importing registers the database adapters)
+    from cmnet_core.data.database import ADAPTERS, ENCLOSING_LEVELS
+
+    for root in list(folder.resolve().parents)[:ENCLOSING_LEVELS]:
+        try:
+            if not any(a.detect(root) for a in ADAPTERS.values()):
+                continue
+            open_database(root)
+        except SheetNotFoundError as exc:
+            return exc
+        except (DatabaseError, OSError, ValueError):
+            continue
+    return None
 
 
 def _prepare_first(clips: list[Clip], path: Path, cancelled) -> None:

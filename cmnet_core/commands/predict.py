@@ -61,24 +61,34 @@ def positive_fps(text: str) -> float:
     return value
 
 
-def _clips(path: Path, args) -> list[tuple[str, object]]:
-    """(id, Clip) pairs for one PATH argument: a database root's clips, a folder's videos, a clip folder of a
-    database (its clip, with the database's fps and the sheet's marks; unless ``--fps`` is given), or one clip."""
+def _clips(path: Path, args) -> list[tuple[str, str, object, str]]:
+    """(id, source, Clip or None, error) for one PATH argument: a database root's clips, a folder's videos (each
+    opened on its own: one that cannot be read is a failed entry and the others go on), a clip folder of a
+    database (its clip, with the database's fps and the sheet's marks; unless ``--fps`` is given), or one clip.
+    Raises `ClipError`/`DatabaseError`/`OSError` when PATH as a whole cannot be opened."""
     from ..data import adapters  # noqa: F401  (importing registers the database adapters)
+    from ..data.clip import ClipError
     from ..data.database import ADAPTERS, find_enclosing_database, open_database
     from ..data.readers import VIDEO_EXTENSIONS, open_clip
 
     if path.is_dir():
         if args.kind or any(a.detect(path) for a in ADAPTERS.values()):
             db = open_database(path, sheet=args.sheet, kind=args.kind, protocol=args.protocol)
-            return [(f"{c.subject}_{c.name}", c) for c in db.clips]
+            return [(f"{c.subject}_{c.name}", str(c.path), c, "") for c in db.clips]
         videos = sorted(f for f in path.iterdir() if f.suffix.lower() in VIDEO_EXTENSIONS)
         if videos:
-            return [(v.stem, open_clip(v)) for v in videos]
-        enclosing = None if getattr(args, "fps", None) else find_enclosing_database(path)
+            entries = []
+            for v in videos:
+                try:
+                    entries.append((v.stem, str(v), open_clip(v), ""))
+                except (ClipError, OSError, ValueError) as exc:
+                    entries.append((v.stem, str(v), None, str(exc)))
+            return entries
+        enclosing = None if getattr(args, "fps", None) else find_enclosing_database(path, sheet=args.sheet)
         if enclosing is not None:  # a clip folder of a database: its fps and the sheet's onset/apex/offset
-            return [(f"{c.subject}_{c.name}", c) for c in enclosing.clips]
-    return [(path.stem or path.name, open_clip(path, fps=getattr(args, "fps", None)))]
+            return [(f"{c.subject}_{c.name}", str(c.path), c, "") for c in enclosing.clips]
+    clip = open_clip(path, fps=getattr(args, "fps", None))
+    return [(path.stem or path.name, str(clip.path), clip, "")]
 
 
 def label_coverage_warning(true_labels: list[str], checkpoint_labels) -> str:
@@ -109,7 +119,7 @@ def _open_all(paths: list[Path], args) -> list[tuple[str, str, object, str]]:
     items = []
     for path in paths:
         try:
-            items += [(ident, str(clip.path), clip, "") for ident, clip in _clips(path, args)]
+            items += _clips(path, args)
         except (ClipError, DatabaseError, OSError) as exc:
             items.append((path.stem or path.name, str(path), None, str(exc)))
     return items

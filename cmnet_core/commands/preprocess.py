@@ -59,23 +59,30 @@ def _is_media(path: Path, suffixes: set[str]) -> bool:
     return path.is_file() and path.suffix.lower() in suffixes
 
 
-def _open_inputs(args) -> tuple[list[Clip], list[str]]:
-    """The clips PATH stands for, and lines describing what was opened (database summary, skips)."""
+def _open_inputs(args) -> tuple[list[Clip], list[str], list[str]]:
+    """The clips PATH stands for, lines describing what was opened (database summary, skips), and one
+    "FILE: reason" per media file of a folder that cannot be opened (the others go on)."""
     path: Path = args.path
     if not path.exists():
         raise ClipError(f"{path} does not exist")
     if path.is_file():
-        return [open_clip(path)], []
+        return [open_clip(path)], [], []
     if args.sheet is None and args.kind is None:
         entries = sorted(path.iterdir())
         media = [e for e in entries if _is_media(e, VIDEO_SUFFIXES)]
         if media:  # a folder of loose recordings: each video (and photo) is its own clip
             media = [e for e in entries if _is_media(e, VIDEO_SUFFIXES | IMAGE_SUFFIXES)]
-            return [open_clip(e) for e in media], [f"{len(media)} media files in {path}"]
+            clips, failed = [], []
+            for e in media:
+                try:
+                    clips.append(open_clip(e))
+                except (ClipError, OSError, ValueError) as exc:
+                    failed.append(f"{e.name}: {exc}")
+            return clips, [f"{len(media)} media files in {path}"], failed
         if any(_is_media(e, IMAGE_SUFFIXES) for e in entries):
-            return [open_clip(path)], []
+            return [open_clip(path)], [], []
     db = open_database(path, sheet=args.sheet, kind=args.kind, protocol=args.protocol)
-    return list(db.clips), [db.summary_text()]
+    return list(db.clips), [db.summary_text()], []
 
 
 def _clip_id(clip: Clip) -> str:
@@ -105,7 +112,7 @@ def run(args) -> int:
     try:
         validate_settings(settings)
         resolve_backend(settings.landmarks, args.fan_dir)
-        clips, lines = _open_inputs(args)
+        clips, lines, unopened = _open_inputs(args)
     except (PreprocessError, ClipError, DatabaseError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -139,4 +146,6 @@ def run(args) -> int:
     for o in outcomes:
         if o.status == "failed":
             print(f"  FAILED {_clip_id(o.clip)}: {o.error}", file=sys.stderr)
-    return 1 if counts["failed"] else 0
+    for line in unopened:
+        print(f"  FAILED (cannot be opened) {line}", file=sys.stderr)
+    return 1 if counts["failed"] or unopened else 0

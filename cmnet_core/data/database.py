@@ -356,7 +356,9 @@ class EnclosingDatabase:
         return (self.clips[0].subject, self.clips[0].name)
 
 
-def find_enclosing_database(folder: str | Path, levels: int = ENCLOSING_LEVELS) -> EnclosingDatabase | None:
+def find_enclosing_database(folder: str | Path, levels: int = ENCLOSING_LEVELS,
+                            sheet: str | Path | Callable[[Path], str | Path | None] | None = None
+                            ) -> EnclosingDatabase | None:
     """The database whose tree holds the frame folder ``folder``, or None.
 
     Walks up from ``folder``'s parent at most ``levels`` folders; the first folder that an adapter recognises
@@ -364,6 +366,8 @@ def find_enclosing_database(folder: str | Path, levels: int = ENCLOSING_LEVELS) 
     are ``folder`` is the root. Folders that are not recognised, cannot be read or do not open are passed
     over silently: a loose frame folder simply has no enclosing database. Paths are compared resolved
     (symbolic links followed). Opening reads the sheet and lists every clip folder of the database.
+    ``sheet``: the annotation sheet to use when it is not in or beside the root — a path (``--sheet``), or a
+    function giving the sheet remembered for a candidate root (None: the usual one).
     """
     _load_builtin_adapters()
     try:
@@ -374,7 +378,8 @@ def find_enclosing_database(folder: str | Path, levels: int = ENCLOSING_LEVELS) 
         try:
             if not any(a.detect(root) for a in ADAPTERS.values()):
                 continue
-            db = open_database(root)
+            given = sheet(root) if callable(sheet) else sheet
+            db = open_database(root, sheet=given)
         except (DatabaseError, OSError, ValueError):
             continue
         clips = [c for c in list(db.clips) + list(db.unlabelled) if _same_path(c.path, target)]

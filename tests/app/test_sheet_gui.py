@@ -83,3 +83,21 @@ def test_a_sheet_that_does_not_fit_is_named(make_window, messages, root_and_shee
     w.commands.execute(OpenPath, path=str(root), sheet=str(wrong))
     errors = [m for m in messages if m[0] == "error"]
     assert len(errors) == 1 and str(wrong) in errors[0][2] and w.state.database is None
+
+
+def test_clip_folder_of_a_database_whose_sheet_is_elsewhere(make_window, messages, root_and_sheet, monkeypatch):
+    """Review D2: the clip folder asks for its database's sheet, then opens as that database's clip (200 fps, the
+    sheet's marks); the sheet is remembered for the root, so the folder and the root open without a question."""
+    root, sheet = root_and_sheet
+    folder = root / "sub01" / "EP19_06f"
+    monkeypatch.setattr(dialogs, "open_file", lambda *a, **k: str(sheet))
+    w = make_window()
+    w.commands.execute(OpenPath, path=str(folder))
+    asked = [m for m in messages if m[0] == "ask"]
+    assert len(asked) == 1 and "clip folder of a CASME II database" in asked[0][2]
+    assert w.state.clip.fps == 200.0 and w.state.clip.annotation.apex == 71
+    assert w.remembered_sheet(root) == str(sheet.resolve())
+    messages.clear()
+    w.commands.execute(OpenPath, path=str(folder))
+    w.commands.execute(OpenPath, path=str(root))
+    assert not [m for m in messages if m[0] in ("ask", "error")] and w.state.database.name == "casme2"

@@ -120,3 +120,21 @@ def test_out_naming_an_existing_file_is_refused_and_kept(tmp_path, capsys, face_
     assert rc == 2
     assert "is an existing file, not a folder" in capsys.readouterr().err
     assert target.read_text() == "my earlier results\n"  # the user's file is untouched
+
+
+def test_one_unreadable_video_in_a_folder_does_not_stop_the_others(tmp_path, face_videos, capsys):
+    """Review D5: a folder of videos with one that cannot be read predicts (and preprocesses) the others and lists
+    the bad one as failed."""
+    import shutil
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    shutil.copy(face_videos / "single_face.mp4", folder / "a.mp4")
+    (folder / "b.mp4").write_text("not a video\n" * 20)
+    rc = main(["predict", "demo", str(folder), "--out", str(tmp_path / "out"), "--device", "cpu",
+               "--landmarks", "none"])
+    out = capsys.readouterr().out
+    assert rc == 1 and "1 clip(s) predicted, 1 failed" in out and "b.mp4" in out
+    rc = main(["preprocess", str(folder), "--out", str(tmp_path / "pp"), "--size", "32", "--landmarks", "none",
+               "--no-cache"])
+    captured = capsys.readouterr()
+    assert rc == 1 and "1 clips: 1 done" in captured.out and "b.mp4" in captured.err
