@@ -10,7 +10,8 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from cmnet_core.data.annotation_io import (AnnotationFileError, AnnotationRecord, find_stores_by_identity, load_store,
+from cmnet_core.data.annotation_io import (AnnotationFileError, AnnotationRecord, find_stores_by_identity,
+                                           find_stores_by_source, load_store,
                                            read_store_header, recoverable_autosave, recoverable_temp_files,
                                            remove_autosave, remove_orphan_temps, save_store, set_aside_bad_autosave,
                                            write_autosave)
@@ -54,7 +55,9 @@ def choose_store(source: str | Path, data_dir: str | Path, database: Database | 
        database now mounted at that path);
     3. any ``<data_dir>/annotations/*.json`` whose header records the same identity (the source was moved,
        remounted or renamed): used, with a `StoreChoice.notice` naming the earlier location;
-    4. else the new file of 1.
+    4. any whose header records this location and an identity of the same kind (the source changed in place:
+       a read-only database gained or lost a clip): used, with a notice saying so;
+    5. else the new file of 1.
     """
     source = Path(source).resolve()
     if source.is_dir():
@@ -78,7 +81,29 @@ def choose_store(source: str | Path, data_dir: str | Path, database: Database | 
     found = find_stores_by_identity(annotations, ident)
     if found:
         return StoreChoice(found[0][0], ident, _moved_notice(found[0][0], source, database, found[0][1]))
+    changed = [p for p in find_stores_by_source(annotations, source, identity.kind) if _same_clips(p, database)]
+    if changed:   # the same place, other content (a clip added or removed): never start silently empty
+        what = f"{database.name} database" if database is not None else "folder" if source.is_dir() else "video"
+        return StoreChoice(changed[0], ident,
+                           f"The {what} at {source} changed since its annotations were last saved (its clips or "
+                           f"files differ): the annotations saved for it in {changed[0]} are shown, and saved there "
+                           "again. Check clips that were added or changed.")
     return StoreChoice(named, ident)
+
+
+def _same_clips(store: Path, database: Database | None, share: float = 0.5) -> bool:
+    """True when at least ``share`` of the clips annotated in ``store`` are clips of ``database`` (the same
+    database with a clip more or less, not another one mounted at its path); True without a database."""
+    if database is None:
+        return True
+    try:
+        records = load_store(store)[0]
+    except (AnnotationFileError, OSError):
+        return False
+    if not records:
+        return True
+    keys = {(c.subject or "", c.name) for c in list(database.clips) + list(database.unlabelled)}
+    return sum(r.key in keys for r in records) >= share * len(records)
 
 
 def _recorded_identity(store: Path) -> dict | None:

@@ -398,6 +398,29 @@ def find_stores_by_identity(folder: str | Path, identity: dict) -> list[tuple[Pa
     return sorted(found, key=lambda ps: _mtime_ns(ps[0]), reverse=True)
 
 
+def find_stores_by_source(folder: str | Path, source: str | Path, kind: str) -> list[Path]:
+    """The stores ``<folder>/*.json`` whose header records ``source`` (same resolved path) and an identity of
+    ``kind``, newest first: the annotations of a source that changed in place (a read-only database that gained
+    or lost a clip: its identity differs, its location does not). Unreadable files are passed over; a missing
+    folder gives ``[]``."""
+    folder = Path(folder)
+    try:
+        candidates = [p for p in folder.glob("*.json") if p.is_file()]
+        want = Path(source).resolve()
+    except OSError:
+        return []
+    found = []
+    for p in candidates:
+        try:
+            recorded, ident = read_store_header(p)
+            same = bool(recorded) and Path(recorded).resolve() == want
+        except (AnnotationFileError, OSError, ValueError):
+            continue
+        if same and ident is not None and ident.get("kind") == kind:
+            found.append(p)
+    return sorted(found, key=_mtime_ns, reverse=True)
+
+
 def autosave_path(path: str | Path) -> Path:
     """``<file>.autosave`` beside the store."""
     path = Path(path)

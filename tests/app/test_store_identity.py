@@ -77,9 +77,10 @@ def test_store_written_before_identities_still_loads(read_only_db, tmp_path):
     assert opened.store.get(("s01", "surprise_01")).apex == 2
     opened.store.save()
     assert "identity" in json.loads(legacy.read_text())  # found again after a later move
-    # another database mounted at the same path later does not get these annotations
+    # another database (other clips) mounted at the same path later does not get these annotations
     doc = json.loads(legacy.read_text())
     doc["identity"]["fingerprint"] = "0" * 40
+    doc["clips"] = [{"subject": "s77", "name": "other_01", "onset": 1, "apex": 2, "offset": 3}]
     legacy.write_text(json.dumps(doc))
     other = open_document(read_only_db, data)
     assert other.store.path != legacy and other.store.records() == []
@@ -124,3 +125,29 @@ def test_database_clip_opened_from_its_folder_uses_the_root_store(tmp_path):
     clip = next(c for c in clips if (c.subject, c.name) == ("s02", "surprise_01"))
     opened = open_store(root / "s02" / "surprise_01", [clip], db, tmp_path / "appdata")
     assert opened.store.path == root / "cmnet-annotations.json" and opened.clips == [clip]
+
+
+def test_read_only_database_that_gains_a_clip_keeps_its_annotations(read_only_db, tmp_path):
+    """Review D6: the same place, one clip more (an admin adds a folder): the annotations are found, with a notice."""
+    import shutil
+
+    data = tmp_path / "appdata"
+    opened = open_document(read_only_db, data)
+    clip = next(c for c in opened.clips if (c.subject, c.name) == ("s01", "happiness_01"))
+    opened.store.set(clip, Annotation(onset=2, apex=8, offset=19, emotion="happiness", notes="my recoding"))
+    opened.store.save()
+    set_read_only(read_only_db, False)
+    extra = read_only_db / "s01" / "surprise_99"
+    shutil.copytree(read_only_db / "s01" / "surprise_01", extra)
+    rows = (read_only_db / "clips.csv").read_text().splitlines()
+    row = next(r for r in rows if "surprise_01" in r and r.startswith("s01"))
+    (read_only_db / "clips.csv").write_text("\n".join(rows + [row.replace("surprise_01", "surprise_99")]) + "\n")
+    truth = json.loads((read_only_db / "truth.json").read_text())
+    truth["s01/surprise_99"] = truth["s01/surprise_01"]
+    (read_only_db / "truth.json").write_text(json.dumps(truth))
+    set_read_only(read_only_db)
+    again = open_document(read_only_db, data)
+    assert len(again.clips) == len(opened.clips) + 1
+    clip = next(c for c in again.clips if (c.subject, c.name) == ("s01", "happiness_01"))
+    assert again.store.annotation_for(clip).notes == "my recoding" and again.store.path == opened.store.path
+    assert "changed since its annotations were last saved" in again.notice
