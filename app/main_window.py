@@ -763,9 +763,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Autosave failed: {exc}", 8000)
 
     def _add_recent(self, path: str) -> None:
-        settings = QSettings()
-        recent = [p for p in (settings.value("recent", []) or []) if p != path]
-        settings.setValue("recent", [path] + recent[: MAX_RECENT - 1])
+        recent = [p for p in self.recent_files() if p != path]   # QSettings gives a 1-entry list back as a str
+        QSettings().setValue("recent", [path] + recent[: MAX_RECENT - 1])
         self._rebuild_recent()
 
     def recent_files(self) -> list[str]:

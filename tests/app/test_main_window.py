@@ -235,6 +235,11 @@ def test_recent_files_use_test_settings(make_window, qapp):
     w._add_recent("/data/a.mp4")
     assert w.recent_files()[:2] == ["/data/a.mp4", "/data/b.mp4"]
     assert [a.text() for a in w.recent_menu.actions()][:2] == ["/data/a.mp4", "/data/b.mp4"]
+    # read back from the INI file in a new session, a one-entry list is a plain string (review D4: it was split
+    # into characters, and the Recent menu offered "/", "t", "m" ...)
+    QSettings().setValue("recent", "/data/only.mp4")
+    w._add_recent("/data/c.mp4")
+    assert w.recent_files() == ["/data/c.mp4", "/data/only.mp4"]
 
 
 def test_playback_runs_at_speed_and_stops_at_end(make_window, array_clip, tmp_path, qtbot):
