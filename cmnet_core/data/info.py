@@ -63,10 +63,24 @@ def _describe_video(path: Path) -> dict:
 
 
 def _describe_folder(path: Path) -> dict:
+    """A frame folder; inside a recognised database tree (`find_enclosing_database`) also its database clip:
+    database, root, subject, clip, fps and the sheet's onset/apex/offset/emotion (as the app and predict open it)."""
+    from .database import find_enclosing_database
+
     f = FolderSource(path)
-    return {"type": "frames", "path": str(path), "frames": len(f.frame_numbers), "first": f.frame_numbers[0],
+    info = {"type": "frames", "path": str(path), "frames": len(f.frame_numbers), "first": f.frame_numbers[0],
             "last": f.frame_numbers[-1], "gaps": [list(g) for g in f.gaps], "size": list(f.size),
             "time_source": f.time_source, "timing_note": f.timing_note}
+    try:
+        enclosing = find_enclosing_database(path)
+    except Exception:  # noqa: BLE001 - an adapter bug must not stop the folder's own description
+        enclosing = None
+    if enclosing is not None:
+        clips = [{"subject": c.subject, "clip": c.name, "onset": c.annotation.onset, "apex": c.annotation.apex,
+                  "offset": c.annotation.offset, "emotion": c.label, "fps": c.fps} for c in enclosing.clips]
+        info.update(database=enclosing.database.name, root=str(enclosing.root), database_clips=clips,
+                    time_source="nominal", timing_note=None)
+    return info
 
 
 def _describe_gt(path: Path) -> dict:
@@ -100,10 +114,15 @@ def describe_text(info: dict) -> str:
         ])
     if t == "frames":
         gaps = ", ".join(f"{a}..{b}" if a != b else str(a) for a, b in info["gaps"]) or "none"
-        return "\n".join([f"frame folder {info['path']}",
-                          f"{info['frames']} frames, numbers {info['first']}..{info['last']}, "
-                          f"{info['size'][0]}x{info['size'][1]} px", f"gaps: {gaps}",
-                          *([f"timing: {info['timing_note']}"] if info.get("timing_note") else [])])
+        lines = [f"frame folder {info['path']}",
+                 f"{info['frames']} frames, numbers {info['first']}..{info['last']}, "
+                 f"{info['size'][0]}x{info['size'][1]} px", f"gaps: {gaps}",
+                 *([f"timing: {info['timing_note']}"] if info.get("timing_note") else [])]
+        for c in info.get("database_clips", []):
+            lines.append(f"clip {c['subject']}/{c['clip']} of the {info['database']} database at {info['root']}: "
+                         f"{c['fps']:g} fps, onset {c['onset']}, apex {c['apex'] if c['apex'] is not None else '–'}, "
+                         f"offset {c['offset']}, {c['emotion'] or 'no emotion'} (as the app and cmnet predict open it)")
+        return "\n".join(lines)
     if t == "image":
         return f"image {info['path']}: {info['size'][0]}x{info['size'][1]} px (a 1-frame clip)"
     lines = [f"MEGC 2019 composite ground truth {info['path']}: {info['rows']} clips, {info['subjects']} subjects"]

@@ -78,3 +78,15 @@ def test_predict_on_a_partial_casme2_tree_warns_once_about_labels_and_notes(tmp_
     assert lines.index(warning[0]) < min(i for i, ln in enumerate(lines) if ln.startswith("[1/9]"))
     notes = [ln.strip() for ln in lines if ln.strip().startswith("note:")]
     assert len(notes) == len(set(notes)), notes
+
+
+def test_info_on_a_casme2_clip_folder_names_its_database_clip(casme2_clip_folder, capsys):
+    """Review D1: `cmnet info` agrees with the app and predict on a clip folder of a database."""
+    import json
+    assert main(["info", str(casme2_clip_folder)]) == 0
+    out = capsys.readouterr().out
+    assert "clip sub01/EP19_06f of the casme2 database" in out and "200 fps, onset 36, apex 71, offset 161" in out
+    assert "assume 30 fps" not in out
+    assert main(["info", str(casme2_clip_folder), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["time_source"] == "nominal" and d["database_clips"][0]["apex"] == 71
