@@ -316,15 +316,26 @@ class ImportCSV(AppCommand):
         clips = {clip_key(c): c for c in ctx.state.clips}
         result = match_records(sheet.records, list(clips))
         name = Path(params["path"]).name
+        left_out = list(sheet.problems)
         ctx.undo_stack.beginMacro(f"Import {name}")
+        imported = 0
         for rec, key in result.matched:
             new = merge_imported(store.annotation_for(clips[key]), rec.annotation, sheet.fields)
+            misfit = new.validate(clips[key].frame_numbers)   # marks outside this clip's frames
+            if misfit:
+                left_out.append(f"row {rec.row} ({rec.subject}/{rec.name}): {'; '.join(misfit)}")
+                continue
             ctx.undo_stack.push(AnnotationEdit(ctx, key, store.get(key), new, f"Import {rec.name}"))
+            imported += 1
         ctx.undo_stack.endMacro()
         ctx.window.refresh_clip_list()
         summary = result.summary(name)
+        if left_out:
+            summary = (f"Imported {imported} row(s) from {name}; {len(left_out)} row(s) that do not fit were "
+                       "left out:\n" + "\n".join(f"  {p}" for p in left_out[:20])
+                       + (f"\n  … and {len(left_out) - 20} more" if len(left_out) > 20 else "") + "\n" + summary)
         ctx.window.statusBar().showMessage(summary.splitlines()[0], 8000)
-        if result.unmatched or result.ambiguous:
+        if result.unmatched or result.ambiguous or left_out:
             dialogs.info(ctx.window, "Some rows not imported", summary)
 
 

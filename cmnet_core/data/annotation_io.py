@@ -533,10 +533,13 @@ class CsvAnnotations:
     records : one per data row, with its 1-based row number (``AnnotationRecord.row``).
     fields : the `Annotation` fields whose column the sheet has (see `CSV_FIELDS`; ``apex`` implies
         ``apex_source``). A field not listed keeps the clip's current value on import (`merge_imported`).
+    problems : rows left out, one ``"row N (subject/clip): reason"`` each (a frame cell that is not a whole
+        number, onset after offset, apex outside onset..offset, no clip name); the other rows are imported.
     """
 
     records: list[AnnotationRecord]
     fields: frozenset[str]
+    problems: list[str] = field(default_factory=list)
 
 
 def merge_imported(current: Annotation, imported: Annotation, fields) -> Annotation:
@@ -559,9 +562,10 @@ def read_csv_annotations(path: str | Path) -> CsvAnnotations:
     (Subject, Action Units, Estimated Emotion, ``Notes``) may be absent: their fields are then left out of
     `CsvAnnotations.fields` (and read as empty in the records); extra columns are ignored.
 
-    Raises `AnnotationFileError` naming the file (and row) when it is an Excel workbook or not UTF-8 text,
-    required columns are missing (naming them and the expected ones), a frame cell is not a whole number,
-    or onset is after offset.
+    The separator is recognised (``,`` ``;`` tab ``|``: European spreadsheets write ``;``). A row that does not
+    fit is left out and listed in `CsvAnnotations.problems`; the others are read.
+    Raises `AnnotationFileError` naming the file when it is an Excel workbook or not UTF-8 text, or required
+    columns are missing (naming them and the expected ones).
     """
     path = Path(path)
     try:
@@ -576,7 +580,12 @@ def read_csv_annotations(path: str | Path) -> CsvAnnotations:
     except UnicodeDecodeError as exc:
         raise AnnotationFileError(f"{path}: is not UTF-8 text ({exc}); save it from a spreadsheet as CSV (UTF-8) "
                                   "and import again") from exc
-    reader = csv.DictReader(io.StringIO(text))
+    first = text.split("\n", 1)[0]
+    try:
+        dialect = csv.Sniffer().sniff(first, delimiters=",;\t|") if first.strip() else csv.excel
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED_CSV_COLUMNS if c not in header]
     if missing:
@@ -585,21 +594,34 @@ def read_csv_annotations(path: str | Path) -> CsvAnnotations:
                                   f"columns {', '.join(REQUIRED_CSV_COLUMNS)} (optional: {', '.join(optional)}); "
                                   f"it names: {', '.join(header) or 'nothing'}")
     records: list[AnnotationRecord] = []
+    problems: list[str] = []
     for i, raw in enumerate(reader, start=2):
         row = {(k or "").strip(): (v or "").strip() if isinstance(v, str) else "" for k, v in raw.items()}
-        where = f"{path} row {i}"
+        who = "/".join(x for x in (row.get("Subject", ""), row.get("Filename", "")) if x)
         if not row.get("Subject") and not row.get("Filename"):
             continue  # blank line
         if not row.get("Filename"):
-            raise AnnotationFileError(f"{where}: Filename is empty; every row needs the clip name")
-        ann = Annotation(onset=_parse_frame(row["OnsetFrame"], "OnsetFrame", where),
-                         apex=_parse_frame(row["ApexFrame"], "ApexFrame", where),
-                         offset=_parse_frame(row["OffsetFrame"], "OffsetFrame", where),
-                         emotion=row.get("Estimated Emotion") or None, aus=row.get("Action Units", ""),
-                         notes=row.get(NOTES_COLUMN, ""))
+            problems.append(f"row {i} ({who}): Filename is empty; every row needs the clip name")
+            continue
+        try:
+            where = f"{path} row {i}"
+            ann = Annotation(onset=_parse_frame(row["OnsetFrame"], "OnsetFrame", where),
+                             apex=_parse_frame(row["ApexFrame"], "ApexFrame", where),
+                             offset=_parse_frame(row["OffsetFrame"], "OffsetFrame", where),
+                             emotion=row.get("Estimated Emotion") or None, aus=row.get("Action Units", ""),
+                             notes=row.get(NOTES_COLUMN, ""))
+        except AnnotationFileError as exc:
+            problems.append(f"row {i} ({who}): {str(exc).split(': ', 1)[-1]}")
+            continue
         if ann.apex is not None:
             ann.apex_source = "annotated"
         if ann.onset is not None and ann.offset is not None and ann.onset > ann.offset:
-            raise AnnotationFileError(f"{where}: OnsetFrame {ann.onset} is after OffsetFrame {ann.offset}")
+            problems.append(f"row {i} ({who}): OnsetFrame {ann.onset} is after OffsetFrame {ann.offset}")
+            continue
+        if ann.apex is not None and ((ann.onset is not None and ann.apex < ann.onset)
+                                     or (ann.offset is not None and ann.apex > ann.offset)):
+            problems.append(f"row {i} ({who}): ApexFrame {ann.apex} is outside OnsetFrame..OffsetFrame "
+                            f"{ann.onset}..{ann.offset}")
+            continue
         records.append(AnnotationRecord(row.get("Subject", ""), row["Filename"], ann, row=i))
-    return CsvAnnotations(records, frozenset(f for c, f in CSV_FIELDS.items() if c in header))
+    return CsvAnnotations(records, frozenset(f for c, f in CSV_FIELDS.items() if c in header), problems)

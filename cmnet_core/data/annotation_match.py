@@ -113,15 +113,17 @@ def match_records(records: Iterable[AnnotationRecord], keys: Sequence[tuple[str,
     earlier row is unmatched ("duplicate of row N"); the earlier row wins.
 
     ``single_clip_fallback``: when exactly one clip is open (a video or frame folder) and the sheet has
-    exactly one row, that row goes to the clip whatever its names (a clip's exported sheet re-imported after
-    renaming the file). Never raises; an empty ``keys`` leaves every row unmatched.
+    exactly one row, that row goes to the clip whatever its clip name (a clip's exported sheet re-imported after
+    renaming the file) — but never across subjects: when both name a subject they must match. Never raises; an
+    empty ``keys`` leaves every row unmatched.
     """
     records = list(records)
     by_name: dict[str, list[tuple[str, str]]] = {}
     for key in keys:
         by_name.setdefault(key[1], []).append(key)
     result = MatchResult()
-    if single_clip_fallback and len(keys) == 1 and len(records) == 1 and records[0].name not in by_name:
+    if (single_clip_fallback and len(keys) == 1 and len(records) == 1 and records[0].name not in by_name
+            and (not records[0].subject or not keys[0][0] or subjects_match(records[0].subject, keys[0][0]))):
         result.matched.append((records[0], tuple(keys[0])))
         return result
     taken: dict[tuple[str, str], int | None] = {}

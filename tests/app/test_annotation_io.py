@@ -86,8 +86,14 @@ def test_csv_import_reports_row_and_column(tmp_path):
     path.write_text("Subject,Filename,OnsetFrame,ApexFrame,OffsetFrame,Action Units,Estimated Emotion\n"
                     "01,EP02_01f,46,59,86,12,happiness\n"
                     "01,EP03_02,12,abc,40,4,disgust\n")
-    with pytest.raises(AnnotationFileError, match=r"row 3: ApexFrame 'abc'"):
-        aio.import_csv(path)
+    sheet = aio.read_csv_annotations(path)        # the bad row is listed, the good one still read (review)
+    assert [r.name for r in sheet.records] == ["EP02_01f"]
+    assert len(sheet.problems) == 1 and sheet.problems[0].startswith("row 3 (01/EP03_02): ApexFrame 'abc'")
+    path.write_text("Subject;Filename;OnsetFrame;ApexFrame;OffsetFrame\n01;a;1;30;20\n01;b;1;2;3\n01;c;5;2;9\n")
+    sheet = aio.read_csv_annotations(path)        # ';' separators (European spreadsheets)
+    assert [r.name for r in sheet.records] == ["b"]
+    assert sheet.problems == ["row 2 (01/a): ApexFrame 30 is outside OnsetFrame..OffsetFrame 1..20",
+                              "row 4 (01/c): ApexFrame 2 is outside OnsetFrame..OffsetFrame 5..9"]
     path.write_text("Subject,Filename,Onset\n01,a,1\n")
     with pytest.raises(AnnotationFileError, match="missing column.*OnsetFrame"):
         aio.import_csv(path)

@@ -88,3 +88,21 @@ def test_moved_read_only_database_reopens_with_its_annotations(make_window, tmp_
         for top in (root, moved):
             if top.exists():
                 read_only(top, False)
+
+
+def test_import_csv_leaves_out_rows_that_do_not_fit_and_says_so(make_window, array_clip, tmp_path, messages):
+    """Review: marks past the clip's frames and a bad cell are listed with their row; the other rows import."""
+    w = make_window()
+    clips = [array_clip(20, name="EP02_01f", subject="sub01"), array_clip(20, name="EP03_02", subject="sub01")]
+    w.show_document(tmp_path, clips, None, AnnotationStore(tmp_path / "two.json"))
+    sheet = tmp_path / "marks.csv"
+    sheet.write_text("Subject,Filename,OnsetFrame,ApexFrame,OffsetFrame\n01,EP02_01f,3,150,200\n"
+                     "01,EP03_02,2,peak,9\n01,EP03_02,2,4,9\n")
+    w.commands.execute(C.ImportCSV, path=str(sheet))
+    info = [m for m in messages if m[0] == "info"]
+    assert len(info) == 1
+    text = info[0][2]
+    assert "row 2 (01/EP02_01f)" in text and "row 3 (01/EP03_02): ApexFrame 'peak'" in text
+    store = w.state.store
+    assert store.get(("sub01", "EP02_01f")) is None                   # past the clip's 20 frames: not imported
+    assert store.get(("sub01", "EP03_02")).apex == 4

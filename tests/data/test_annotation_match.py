@@ -58,3 +58,12 @@ def test_csv_columns_present_decide_what_is_imported(tmp_path):
     # emotion and notes columns are absent: kept; Action Units is present but empty: cleared
     assert merged == Annotation(onset=5, apex=7, offset=9, emotion="disgust", aus="", notes="brow",
                                 apex_source="annotated")
+
+
+def test_single_clip_fallback_never_crosses_subjects():
+    """Review D7: one row of subject 02 must not land on the one open clip of sub01, whatever the names."""
+    rows = [rec("02", "EP02_01f", row=2)]
+    result = match_records(rows, [("sub01", "EP19_06f")])
+    assert result.matched == [] and len(result.unmatched) == 1
+    assert match_records([rec("01", "renamed", row=2)], [("sub01", "EP19_06f")]).matched[0][1] == ("sub01", "EP19_06f")
+    assert match_records([rec("", "renamed", row=2)], [("sub01", "EP19_06f")]).matched[0][1] == ("sub01", "EP19_06f")
