@@ -499,6 +499,41 @@ def train_on_a_full_disk_leaves_no_partial_checkpoint(folder: Path) -> str:
         return line
 
 
+def _preprocess_full(folder: Path, *cache_args) -> str:
+    video = write_video(folder / "clip.mp4", n=24)
+    with SmallDisk(folder / "disk", 1024) as disk:
+        t0 = time.time()
+        disk.fill(60)
+        res = cli(folder, "preprocess", video, "--out", disk.path / "pp", "--size", "64", "--landmarks", "none",
+                  *[a if a != "CACHE" else disk.path / "cache" for a in cache_args])
+        line = clear_error(res, "disk full", rc=(1, 2))
+        left = partial_files(disk.path, t0) + [str(p) for p in disk.path.rglob(".*partial*")]
+        half = [p for p in (disk.path / "pp").glob("*") if p.is_dir() and not (p / "preprocess.json").exists()] \
+            if (disk.path / "pp").exists() else []
+        expect(not left and not half, f"partial output left: {left or half}")
+        return line
+
+
+@case("disk")
+def preprocess_cache_on_a_full_disk(folder: Path) -> str:
+    return _preprocess_full(folder, "--cache", "CACHE")
+
+
+@case("disk")
+def preprocess_output_on_a_full_disk_leaves_no_half_written_clip(folder: Path) -> str:
+    return _preprocess_full(folder, "--no-cache")
+
+
+@case("disk")
+def make_synthetic_on_a_full_disk_says_so(folder: Path) -> str:
+    with SmallDisk(folder / "disk", 512) as disk:
+        res = cli(folder, "make-synthetic", disk.path / "syn", "--subjects", "2", "--clips-per-class", "2",
+                  "--size", "64")
+        line = clear_error(res, disk.path / "syn", rc=(2,))
+        expect(not any(disk.path.glob(".*partial*")) and not (disk.path / "syn").exists(), "a partial tree was left")
+        return line
+
+
 # ==== data loss =============================================================================================
 @case("data-loss")
 def save_keeps_a_shared_file_mode(folder: Path) -> str:

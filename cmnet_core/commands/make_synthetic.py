@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import cv2
 from tqdm import tqdm
@@ -52,6 +53,13 @@ def run(args: argparse.Namespace) -> int:
                                           progress=lambda done, _total: bar.update(done - bar.n), **recipe)
         except (FileExistsError, ValueError) as exc:
             print(f"cmnet make-synthetic: {exc}", file=sys.stderr)
+            return 2
+        except OSError as exc:   # e.g. a full disk; the partial tree was removed by write_synthetic_database
+            from ..safe_write import free_mb
+            left = free_mb(Path(args.out_dir).parent)
+            space = f" ({left:.0f} MB free there)" if left is not None else ""
+            print(f"cmnet make-synthetic: could not write {args.out_dir}{space}: {exc}. Nothing was left behind; "
+                  "free some space or choose another folder", file=sys.stderr)
             return 2
     print(db.summary_text())
     low, high = recipe.get("amplitude_range", (2.5, 4.0))

@@ -132,8 +132,13 @@ def run(args) -> int:
             bar.set_postfix_str(f"{_clip_id(outcome.clip)}: {outcome.status}")
             bar.update(1)
 
-        outcomes = preprocess_database(clips, settings, cache, progress=progress, on_result=on_result,
-                                       fan_dir=args.fan_dir)
+        try:
+            outcomes = preprocess_database(clips, settings, cache, progress=progress, on_result=on_result,
+                                           fan_dir=args.fan_dir)
+        except OSError as exc:   # a full disk (DiskFullError: "disk full at PATH (N MB free)") or unwritable output
+            bar.close()
+            print(f"cmnet preprocess: {exc}", file=sys.stderr)
+            return 2
     counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "cached", "failed")}
     print(f"{len(outcomes)} clips: {counts['done']} done, {counts['cached']} from cache, {counts['failed']} failed; "
           f"output in {args.out}")

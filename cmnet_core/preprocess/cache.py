@@ -23,6 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from ..data.clip import Clip
+from ..safe_write import DiskFullError, is_disk_full
 from .types import PreprocessedClip, PreprocessSettings
 
 PREPROCESS_VERSION = "3"  # 2: results record their alignment matrix (apex change needs it); 3: crops kept
@@ -122,7 +123,9 @@ class PreprocessCache:
         return result
 
     def put(self, key: str, result: PreprocessedClip) -> Path:
-        """Store ``result`` under ``key`` atomically (temporary file + `os.replace`); returns the path."""
+        """Store ``result`` under ``key`` atomically (temporary file + `os.replace`); returns the path.
+
+        Raises `DiskFullError` when the disk is full (no temporary file is left) and `OSError` otherwise."""
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"apex_position": int(result.apex_position), "apex_source": result.apex_source,
@@ -138,7 +141,9 @@ class PreprocessCache:
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(exc, OSError) and is_disk_full(exc):
+                raise DiskFullError(path) from exc
             raise
         return path

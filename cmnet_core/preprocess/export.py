@@ -25,8 +25,43 @@ def write_outputs(result: PreprocessedClip, folder: str | os.PathLike, source: s
     """Write ``frame_00.png`` .. (the N crops, S x S RGB), ``frame_map.csv`` (position, source_frame,
     is_apex) and ``preprocess.json`` (frame map, apex position, the apex's source frame number and where
     the apex came from, with the spotter's name and confidence when spotted, backend, settings, notes,
-    ``source`` path) into ``folder`` (created).
-    Returns the folder."""
+    padded share, ``source`` path) into ``folder``, whole or not at all: the files go to a hidden sibling folder
+    that replaces ``folder`` only when complete. Returns the folder.
+
+    Raises `DiskFullError` ("disk full at PATH (N MB free)") when the disk is full and `OSError` for other write
+    failures; either way no partial folder is left and a previous ``folder`` is kept as it was.
+    """
+    import shutil
+    import tempfile
+
+    from ..safe_write import DiskFullError, free_mb, is_disk_full
+
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial-", dir=folder.parent))
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(partial, 0o777 & ~mask)   # a plain folder's mode once in place (mkdtemp makes it 0700)
+    try:
+        _write_outputs_into(result, partial, source)
+    except OSError as exc:
+        shutil.rmtree(partial, ignore_errors=True)
+        left = free_mb(folder.parent)
+        if is_disk_full(exc) or (left is not None and left < 1.0):   # cv2.imwrite says only "False"
+            raise DiskFullError(folder) from exc
+        raise
+    old = None
+    if folder.exists():
+        old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+        os.replace(folder, old)
+    os.replace(partial, folder)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return folder
+
+
+def _write_outputs_into(result: PreprocessedClip, folder: Path, source: str) -> Path:
+    """The files of `write_outputs`, written into the existing ``folder``; raises `OSError` on a failed write."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     digits = max(2, len(str(len(result.frames) - 1)))

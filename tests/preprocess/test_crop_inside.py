@@ -1,5 +1,6 @@
 """Issue 13 parts 4 and 4b: crops stay inside the frame where the face allows (CASME II RAW faces near the bottom
-edge), and a face that fills its frame (CASME II Cropped) is cropped as that face, not as a small face in padding."""
+edge), and a face that fills its frame (CASME II Cropped) is cropped as that face, not as a small face in padding;
+and (review D8) preprocessing outputs are written whole or not at all."""
 import json
 from pathlib import Path
 
@@ -101,3 +102,31 @@ def test_a_real_face_low_in_a_640x480_frame_gives_under_3_percent_padding(tmp_pa
                                                                                           offset=55))
     result = preprocess_clip(clip, PreprocessSettings(image_size=64, num_frames=8))
     assert result.padded < 0.03, (result.padded, result.notes)
+
+
+def test_outputs_are_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    """Review D8: a disk that fills up halfway through a clip's PNGs leaves neither a half-written clip folder nor
+    a temporary one, keeps the previous outputs, and says "disk full"."""
+    from cmnet_core.preprocess import export
+    from cmnet_core.safe_write import DiskFullError
+    from cmnet_core.preprocess.types import PreprocessedClip
+
+    result = PreprocessedClip(frames=np.zeros((8, 16, 16, 3), np.uint8), frame_map=np.arange(8.0), apex_position=3,
+                              apex_source="annotated", backend="none", settings=PreprocessSettings(16, 8))
+    out = tmp_path / "pp" / "clip"
+    export.write_outputs(result, out, source="x")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real, calls = export._write_png, []
+
+    def flaky(path, rgb):
+        calls.append(path)
+        if len(calls) > 4:
+            raise OSError(f"could not write {path}")
+        real(path, rgb)
+
+    monkeypatch.setattr(export, "_write_png", flaky)
+    monkeypatch.setattr("cmnet_core.safe_write.free_mb", lambda path: 0.0)
+    with pytest.raises(DiskFullError, match="disk full at .*clip"):
+        export.write_outputs(result, out, source="y")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in (tmp_path / "pp").iterdir()) == ["clip"]   # no .partial folder left
