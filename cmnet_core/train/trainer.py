@@ -247,7 +247,11 @@ class Trainer:
         last = self.ckpt_dir / "last.pt"
         resumed: dict | None = None
         if last.exists():
-            ck = load_checkpoint(last, map_location="cpu")  # RNG states must stay CPU tensors
+            try:
+                ck = load_checkpoint(last, map_location="cpu")  # RNG states must stay CPU tensors
+            except CheckpointError as exc:   # a damaged resume file cannot be "re-saved": say how to go on
+                raise CheckpointError(f"{exc}. This is the run's resume checkpoint: delete {last} to start this run "
+                                      "over (the finished folds and files stay), or use a new run folder") from exc
             ts = ck.train_state or {}
             if ts.get("identity") != identity:
                 raise CheckpointError(f"{last} belongs to a run with other settings or samples; use a new run "

@@ -103,3 +103,20 @@ def test_resume_line_and_age_wording():
                                      "2 h 00 min ago)"
     assert [format_age(s) for s in (-3, 12.4, 59.6, 245, 3600 * 2 + 300, 86400 * 3)] == \
         ["0 s", "12 s", "1 min", "4 min", "2 h 05 min", "3 days"]
+
+
+def test_a_damaged_resume_checkpoint_says_to_delete_it(tmp_path, capsys):
+    """Review: a truncated last.pt cannot be 're-saved'; the message says to delete it to start over."""
+    from cmnet_core.cli import main
+    from cmnet_core.data.synthetic import write_synthetic_database
+    db = tmp_path / "db"
+    write_synthetic_database(db, n_subjects=2, clips_per_class=1, image_size=32, labels=("happiness", "surprise"))
+    run = tmp_path / "run"
+    args = ["train", str(db), "--image-size", "16", "--frames", "4", "--epochs", "1", "--batch-size", "2",
+            "--cache", "off", "--device", "cpu", "--backbone", "small", "--landmarks", "none", "--run-dir", str(run)]
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "last.pt").write_bytes(b"PK\x03\x04" + b"\0" * 300)
+    rc = main(args)
+    err = capsys.readouterr().err
+    assert rc != 0 and "Traceback" not in err
+    assert f"delete {run / 'checkpoints' / 'last.pt'} to start this run over" in err, err
