@@ -67,7 +67,14 @@ def choose_store(source: str | Path, data_dir: str | Path, database: Database | 
     identity = _identity_or_none(source, database)
     ident = identity.to_dict() if identity is not None else None
     if _writable(folder):
-        return StoreChoice(folder / name, ident)
+        store = folder / name
+        recorded = _recorded_identity(store) if ident is not None and ident["kind"] == "file" and store.exists() \
+            else None
+        if recorded is not None and recorded.get("kind") == "file" and recorded != ident:
+            return StoreChoice(store, ident, f"{store.name} was saved for another file named {source.name} (its "
+                                             "content differs now: replaced or re-encoded?). Its annotations are "
+                                             "shown; check that they still fit this video.")
+        return StoreChoice(store, ident)
     annotations = Path(data_dir) / "annotations"
     digest = hashlib.sha1(str(source).encode("utf-8")).hexdigest()[:10]
     legacy = annotations / f"{source.stem}-{digest}.json"

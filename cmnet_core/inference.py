@@ -29,8 +29,9 @@ TABLE_COLUMNS = ("position", "frame", "time_s", "time_source", "intensity", "pro
                  "is_k_peak")
 #: What ``time_source`` says about ``time_s``.
 TIME_SOURCES = {"pts": "measured: the video's decoded frame timestamps (pts)",
-                "nominal": "nominal: frame number / the source's known frame rate",
-                "assumed": "ASSUMED: frame number / 30 fps, nobody gave this folder's frame rate (set it with --fps)"}
+                "nominal": "nominal: (frame - first frame) / the source's known frame rate",
+                "assumed": "ASSUMED: (frame - first frame) / 30 fps, nobody gave this folder's frame rate "
+                           "(set it with --fps)"}
 #: Preprocessing settings a user may change at prediction time (the model's input size and N are fixed).
 OVERRIDABLE = ("landmarks", "apex_mode")
 #: A video whose decodable frames differ from its header's count by more than this fraction gets a note.

@@ -20,6 +20,7 @@ def describe(path: Path | str, sheet: Path | str | None = None, kind: str | None
       (``"pts"`` or ``"nominal"``) and timing note, whether frames are found by keyframe seeks, keyframe count,
       variable frame rate;
     - still image: size;
+    - folder of videos: their names (each is a clip);
     - frame folder (a folder holding images): frames, first/last number, gaps, size;
     - database root (any other folder, or ``kind`` given): `Database.summary` plus the text summary (every
       skipped row and clip listed when ``verbose``, else skips of absent subjects summarised);
@@ -42,7 +43,11 @@ def describe(path: Path | str, sheet: Path | str | None = None, kind: str | None
             return {"type": "image", "path": str(path), "size": list(img.size)}
         raise ClipError(f"{path}: not a video, image or MEGC 2019 ground truth; supported videos "
                         f"{', '.join(VIDEO_EXTENSIONS)}, images {', '.join(IMAGE_EXTENSIONS)}")
-    has_images = any(p.suffix.lower() in IMAGE_EXTENSIONS for p in path.iterdir() if p.is_file())
+    files = [p for p in path.iterdir() if p.is_file()]
+    videos = sorted(p.name for p in files if p.suffix.lower() in VIDEO_EXTENSIONS)
+    if videos and kind is None and sheet is None:   # a folder of recordings: each video is a clip (app, predict)
+        return {"type": "media-folder", "path": str(path), "videos": videos}
+    has_images = any(p.suffix.lower() in IMAGE_EXTENSIONS for p in files)
     if has_images and kind is None and sheet is None:
         return _describe_folder(path)
     db = open_database(path, sheet=sheet, kind=kind, protocol=protocol)
@@ -123,6 +128,11 @@ def describe_text(info: dict) -> str:
                          f"{c['fps']:g} fps, onset {c['onset']}, apex {c['apex'] if c['apex'] is not None else '–'}, "
                          f"offset {c['offset']}, {c['emotion'] or 'no emotion'} (as the app and cmnet predict open it)")
         return "\n".join(lines)
+    if t == "media-folder":
+        names = info["videos"]
+        return (f"folder of {len(names)} video(s) {info['path']}: " + ", ".join(names[:10])
+                + (" …" if len(names) > 10 else "") + "\neach video is a clip (the app and cmnet predict/preprocess "
+                "open them one by one); 'cmnet info FILE' describes one")
     if t == "image":
         return f"image {info['path']}: {info['size'][0]}x{info['size'][1]} px (a 1-frame clip)"
     lines = [f"MEGC 2019 composite ground truth {info['path']}: {info['rows']} clips, {info['subjects']} subjects"]

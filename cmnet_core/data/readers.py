@@ -534,6 +534,13 @@ class VideoSource:
             self._container.close()
         self._container = self._stream = self._frames_iter = None
         try:
+            empty = self.path.stat().st_size == 0
+        except OSError:
+            empty = False
+        if empty:
+            raise ClipError(f"{self.path}: the file is empty (0 bytes): an interrupted copy or download? Copy it "
+                            "again from its source")
+        try:
             container = av.open(str(self.path))
         except (av.FFmpegError, OSError, ValueError) as exc:
             raise ClipError(f"{self.path}: FFmpeg cannot open this video ({exc}); corrupt, or an unsupported "

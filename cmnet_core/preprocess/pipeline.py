@@ -128,15 +128,17 @@ def _fitted_crop(points: np.ndarray, image: np.ndarray, settings: PreprocessSett
                               "frame (not a face of this frame); check the clip, or use --landmarks none for a "
                               "centre crop")
     notes = []
-    if info.get("pre_cropped"):
+    if info.get("pre_cropped"):   # one note: "within the frame" and "extends beyond" must not both be said
+        rest = f"; {info['padded']:.1%} of the crop padded at the corners" if info["padded"] >= 0.005 else ""
         notes.append(f"the face fills the {frame[0]}x{frame[1]} frame (a pre-cropped face): cropped within the "
-                     "frame, without a margin")
-    elif info["margin"] < settings.margin:
+                     f"frame as far as it allows, without a margin{rest}")
+        return matrix, notes
+    if info["margin"] < settings.margin:
         notes.append(f"face near the frame edge: margin shrunk from {settings.margin:g} to {info['margin']:g} face "
                      f"units (crop moved {info['shift_px']:g} px) to keep the crop inside the frame")
     elif info["shift_px"] > 0:
-        notes.append(f"face near the frame edge: crop moved {info['shift_px']:g} px off the face centre to keep it "
-                     "inside the frame (margin kept)")
+        notes.append(f"face near the frame edge: crop moved {info['shift_px']:g} px off the face centre to stay "
+                     "inside the frame as far as the face allows")
     note = outside_note(matrix, frame, size)
     if note:
         notes.append(note)

@@ -151,3 +151,21 @@ def test_read_only_database_that_gains_a_clip_keeps_its_annotations(read_only_db
     clip = next(c for c in again.clips if (c.subject, c.name) == ("s01", "happiness_01"))
     assert again.store.annotation_for(clip).notes == "my recoding" and again.store.path == opened.store.path
     assert "changed since its annotations were last saved" in again.notice
+
+
+def test_video_replaced_by_another_file_of_the_same_name_is_told(tmp_path, face_videos):
+    """Review: annotations beside a video that was replaced by another file of the same name come with a notice."""
+    import shutil
+
+    video = tmp_path / "clip.mp4"
+    shutil.copy(face_videos / "single_face.mp4", video)
+    data = tmp_path / "appdata"
+    opened = open_document(video, data)
+    assert opened.notice == ""
+    opened.store.set(opened.clips[0], Annotation(onset=3, apex=40, offset=60, notes="coded by me"))
+    opened.store.save()
+    assert open_document(video, data).notice == ""                       # the same file: nothing to say
+    shutil.copy(face_videos / "no_face.mp4", video)
+    again = open_document(video, data)
+    assert "was saved for another file named clip.mp4" in again.notice
+    assert again.store.annotation_for(again.clips[0]).notes == "coded by me"   # shown, never dropped

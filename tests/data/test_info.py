@@ -128,3 +128,13 @@ def test_info_piped_into_head_ends_quietly(tmp_path):
     p = subprocess.run(f"'{sys.executable}' -m cmnet_core.cli info '{tmp_path}' --verbose | head -1", shell=True,
                        capture_output=True, text=True)
     assert "Traceback" not in p.stderr and p.stdout.startswith("generic database"), p.stderr
+
+
+def test_info_on_a_folder_of_videos_and_on_an_empty_video(capsys, tmp_path, face_videos):
+    import shutil
+    shutil.copy(face_videos / "single_face.mp4", tmp_path / "a.mp4")
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    rc, out, _ = info(capsys, tmp_path)
+    assert rc == 0 and "folder of 2 video(s)" in out and "a.mp4, empty.mp4" in out
+    rc, out, err = info(capsys, tmp_path / "empty.mp4")
+    assert rc == 2 and "the file is empty (0 bytes)" in err
