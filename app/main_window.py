@@ -398,20 +398,19 @@ class MainWindow(QMainWindow):
 
     # ---- frame rate of bare frame folders ----------------------------------------------------------
     @staticmethod
-    def _fps_memory() -> dict:
+    def _settings_dict(key: str) -> dict:
+        """A dict kept as JSON under ``key`` in QSettings (``{}`` when absent or damaged)."""
         try:
-            value = json.loads(QSettings().value("folder_fps", "{}") or "{}")
+            value = json.loads(QSettings().value(key, "{}") or "{}")
         except (TypeError, ValueError):
             return {}
         return value if isinstance(value, dict) else {}
 
-    @staticmethod
-    def _sheet_memory() -> dict:
-        try:
-            value = json.loads(QSettings().value("database_sheets", "{}") or "{}")
-        except (TypeError, ValueError):
-            return {}
-        return value if isinstance(value, dict) else {}
+    def _fps_memory(self) -> dict:
+        return self._settings_dict("folder_fps")
+
+    def _sheet_memory(self) -> dict:
+        return self._settings_dict("database_sheets")
 
     def remembered_sheet(self, root: Path) -> str | None:
         """The annotation sheet the user chose for database root ``root`` (QSettings), or None (also when that

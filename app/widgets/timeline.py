@@ -10,6 +10,16 @@ MARK_COLOURS = {"onset": "#2e7d32", "apex": "#c62828", "offset": "#1565c0"}
 MARK_LETTERS = {"onset": "O", "apex": "A", "offset": "F"}
 
 
+
+def _mark_triangle(x: float, bottom: float) -> QPainterPath:
+    """The small triangle under a mark on the timeline, pointing up at the track (pixels)."""
+    tri = QPainterPath()
+    tri.moveTo(x - 6, bottom + 3)
+    tri.lineTo(x + 6, bottom + 3)
+    tri.lineTo(x, bottom - 3)
+    tri.closeSubpath()
+    return tri
+
 class Timeline(QWidget):
     """Click or drag to seek; ``frameRequested(number)`` carries the source frame number under the mouse.
 
@@ -114,11 +124,7 @@ class Timeline(QWidget):
             colour = QColor(MARK_COLOURS[kind])
             p.setPen(QPen(colour, 2))
             p.drawLine(QPointF(x, t.top() - 2), QPointF(x, t.bottom() + 2))
-            tri = QPainterPath()
-            tri.moveTo(x - 6, t.bottom() + 3)
-            tri.lineTo(x + 6, t.bottom() + 3)
-            tri.lineTo(x, t.bottom() - 3)
-            tri.closeSubpath()
+            tri = _mark_triangle(x, t.bottom())
             p.fillPath(tri, colour)
             p.drawText(QRectF(x - 8, t.bottom() + 3, 16, 14), Qt.AlignmentFlag.AlignCenter, MARK_LETTERS[kind])
         if self.predicted_apex_shown():
@@ -126,11 +132,7 @@ class Timeline(QWidget):
             colour = QColor(MARK_COLOURS["apex"])
             p.setPen(QPen(colour, 1.5, Qt.PenStyle.DashLine))
             p.drawLine(QPointF(x, t.top() - 2), QPointF(x, t.bottom() + 2))
-            tri = QPainterPath()
-            tri.moveTo(x - 6, t.bottom() + 3)
-            tri.lineTo(x + 6, t.bottom() + 3)
-            tri.lineTo(x, t.bottom() - 3)
-            tri.closeSubpath()
+            tri = _mark_triangle(x, t.bottom())
             p.setPen(QPen(colour, 1.5))
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawPath(tri)
