@@ -176,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         for i, (ident, source, clip, error) in enumerate(items, start=1):
-            ident = re.sub(r"[^A-Za-z0-9_.-]+", "_", ident)
+            ident = re.sub(r"[^\w.-]+", "_", ident)   # letters of any script kept (张三.mp4 stays 张三)
             base, k = ident, 1
             while ident in used:
                 k += 1

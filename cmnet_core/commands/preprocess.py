@@ -86,18 +86,36 @@ def _open_inputs(args) -> tuple[list[Clip], list[str], list[str]]:
 
 
 def _clip_id(clip: Clip) -> str:
-    """Output folder name: ``subject/clip`` for database clips, the file or folder name otherwise."""
+    """Output folder name: ``subject/clip`` for database clips, the file or folder name otherwise (letters of any
+    script kept; characters that are unsafe in file names become ``_``)."""
     ident = f"{clip.subject}/{clip.name}" if clip.database and clip.subject else clip.path.name
-    return re.sub(r"[^A-Za-z0-9._/-]+", "_", ident).strip("/") or "clip"
+    return re.sub(r"[^\w./-]+", "_", ident).strip("/") or "clip"
 
 
-def _sheet_path(args, clip: Clip, n_clips: int) -> Path:
+def _clip_ids(clips: list[Clip]) -> dict[int, str]:
+    """`_clip_id` of every clip, made unique (``name``, ``name-2`` …) so that no clip's outputs overwrite another's
+    (``a b.mp4`` and ``a_b.mp4``); keyed by ``id(clip)``."""
+    ids: dict[int, str] = {}
+    used: set[str] = set()
+    for clip in clips:
+        base = ident = _clip_id(clip)
+        k = 1
+        while ident in used:
+            k += 1
+            ident = f"{base}-{k}"
+        used.add(ident)
+        ids[id(clip)] = ident
+    return ids
+
+
+def _sheet_path(args, ident: str, n_clips: int) -> Path:
+    """Where the contact sheet of the clip with output id ``ident`` goes."""
     if not args.contact_sheet:
-        return args.out / _clip_id(clip) / "contact_sheet.png"
+        return args.out / ident / "contact_sheet.png"
     png = Path(args.contact_sheet)
     if n_clips == 1:
         return png
-    return png.with_name(f"{png.stem}_{_clip_id(clip).replace('/', '_')}{png.suffix or '.png'}")
+    return png.with_name(f"{png.stem}_{ident.replace('/', '_')}{png.suffix or '.png'}")
 
 
 def run(args) -> int:
@@ -118,18 +136,19 @@ def run(args) -> int:
         return 2
     for line in lines:
         print(line)
+    ids = _clip_ids(clips)
     cache = None if args.no_cache else PreprocessCache(args.cache or default_cache_dir())
 
     def on_result(clip, result):
-        write_outputs(result, args.out / _clip_id(clip), source=str(clip.path))
+        write_outputs(result, args.out / ids[id(clip)], source=str(clip.path))
         if args.contact_sheet is not None:
             apex = describe_apex_source(result.apex_source, result.apex_confidence)
-            title = f"{_clip_id(clip)}  {result.backend}  apex {apex}"
-            write_contact_sheet(result, _sheet_path(args, clip, len(clips)), title=title)
+            title = f"{ids[id(clip)]}  {result.backend}  apex {apex}"
+            write_contact_sheet(result, _sheet_path(args, ids[id(clip)], len(clips)), title=title)
 
     with tqdm(total=len(clips), desc="preprocess", unit="clip", file=sys.stderr) as bar:
         def progress(done, total, outcome):
-            bar.set_postfix_str(f"{_clip_id(outcome.clip)}: {outcome.status}")
+            bar.set_postfix_str(f"{ids[id(outcome.clip)]}: {outcome.status}")
             bar.update(1)
 
         try:
@@ -145,12 +164,12 @@ def run(args) -> int:
     by_note: dict[str, list[str]] = {}
     for o in outcomes:
         for note in o.notes:
-            by_note.setdefault(note, []).append(_clip_id(o.clip))
-    for note, ids in by_note.items():
-        print(f"  note ({ids[0] if len(ids) == 1 else f'{len(ids)} clips'}): {note}")
+            by_note.setdefault(note, []).append(ids[id(o.clip)])
+    for note, who in by_note.items():
+        print(f"  note ({who[0] if len(who) == 1 else f'{len(who)} clips'}): {note}")
     for o in outcomes:
         if o.status == "failed":
-            print(f"  FAILED {_clip_id(o.clip)}: {o.error}", file=sys.stderr)
+            print(f"  FAILED {ids[id(o.clip)]}: {o.error}", file=sys.stderr)
     for line in unopened:
         print(f"  FAILED (cannot be opened) {line}", file=sys.stderr)
     return 1 if counts["failed"] or unopened else 0

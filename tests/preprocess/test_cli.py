@@ -89,3 +89,20 @@ def test_real_video_spotted_apex_lies_in_the_smile(tmp_path, face_videos):
     assert info["apex_source"] == "spotted" and info["apex_spotter"] == SPOTTER
     assert 0.3 <= info["apex_confidence"] <= 1.0
     assert 28 <= info["apex_frame"] <= 66
+
+
+def test_clips_whose_names_sanitise_alike_keep_their_own_outputs(tmp_path, face_videos, capsys):
+    """Review D11: 张三.mp4 and 李四.mp4 (and 'a b.mp4' / 'a_b.mp4') each get their own output folder."""
+    import shutil
+    from cmnet_core.cli import main
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    for name in ("张三.mp4", "李四.mp4", "a b.mp4", "a_b.mp4"):
+        shutil.copy(face_videos / "single_face.mp4", folder / name)
+    out = tmp_path / "pp"
+    assert main(["preprocess", str(folder), "--out", str(out), "--size", "32", "--frames", "4", "--landmarks",
+                 "none", "--no-cache"]) == 0
+    capsys.readouterr()
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(["张三.mp4", "李四.mp4", "a_b.mp4", "a_b.mp4-2"]), names
+    assert all((out / n / "preprocess.json").exists() for n in names)
