@@ -210,8 +210,29 @@ class Trainer:
         init_state : weights to start from (fine-tuning); parameters it lacks (e.g. a new classifier head) keep
             their fresh initialisation; ignored when resuming from ``last.pt``.
         Returns a `FitResult`. Raises `CheckpointError` when ``ckpt_dir`` holds a run with other settings or
-        samples, ``ValueError`` for an empty training set or ``selection="val"`` without validation samples.
+        samples, or another process is training in it now (``.fit.lock``: two runs in one folder would both write
+        ``last.pt``; the lock goes with its process, so a killed run resumes), ``ValueError`` for an empty training
+        set or ``selection="val"`` without validation samples.
         """
+        from filelock import FileLock, Timeout
+
+        self.ckpt_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.ckpt_dir / ".fit.lock"))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout as exc:
+            raise CheckpointError(f"{self.ckpt_dir.parent} is in use: another cmnet process is training in this run "
+                                  "folder now. Wait for it to finish (or cancel it), then run the same command to "
+                                  "resume; or use a new run folder") from exc
+        try:
+            return self._fit(train, val, test, init_state)
+        finally:
+            lock.release()
+            Path(lock.lock_file).unlink(missing_ok=True)   # leave the run folder as it was
+
+    def _fit(self, train: Sequence[Sample], val: Sequence[Sample], test: Sequence[Sample],
+             init_state: dict | None) -> FitResult:
+        """`fit` with the run folder's lock held."""
         from cmnet_core.losses import cmnet_loss
         from cmnet_core.model.augment import ContrastiveAugment, clip_augment
 

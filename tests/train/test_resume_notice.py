@@ -120,3 +120,39 @@ def test_a_damaged_resume_checkpoint_says_to_delete_it(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc != 0 and "Traceback" not in err
     assert f"delete {run / 'checkpoints' / 'last.pt'} to start this run over" in err, err
+
+
+def test_a_second_process_cannot_train_in_a_run_folder_in_use(tmp_path):
+    """Review D12: while one `cmnet train --run-dir X` trains, a second one in X is refused (both would write
+    last.pt); once the first is killed, the same command resumes."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from cmnet_core.data.synthetic import write_synthetic_database
+    db = tmp_path / "db"
+    write_synthetic_database(db, n_subjects=2, clips_per_class=2, image_size=32, labels=("happiness", "surprise"))
+    run = tmp_path / "run"
+    args = [sys.executable, "-m", "cmnet_core.cli", "train", str(db), "--image-size", "16", "--frames", "4",
+            "--epochs", "400", "--batch-size", "2", "--cache", "off", "--device", "cpu", "--backbone", "small",
+            "--landmarks", "none", "--run-dir", str(run)]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    first = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not (run / "checkpoints" / "last.pt").exists():
+            time.sleep(0.2)
+        assert (run / "checkpoints" / "last.pt").exists()
+        second = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+        assert second.returncode != 0 and "is in use: another cmnet process is training" in second.stderr
+        assert "Traceback" not in second.stderr and "resuming" not in second.stdout
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+    stop = tmp_path / "stop"
+    stop.write_text("")        # the same command again, told to stop at once: it gets the folder and resumes
+    third = subprocess.run([*args, "--cancel-file", str(stop)], env=env, capture_output=True, text=True, timeout=120)
+    assert "is in use" not in third.stderr and third.returncode == 3, third.stderr[-500:]
