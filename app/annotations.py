@@ -335,8 +335,30 @@ def open_store(path: str | Path, clips: list[Clip], database: Database | None, d
             status = (f"{path.name} is clip {subject}/{name} of the {enclosing.database.name} database at "
                       f"{enclosing.root}: its annotations are kept in {choice.path}")
             return OpenedStore(store, [clip], choice.notice, status)
+    if database is None and len(clips) == 1 and path.is_file():
+        shared = _folder_store_with(path, clips[0])
+        if shared is not None:   # annotated before as one video of its folder: one clip, one annotation file
+            choice = choose_store(path.parent, data_dir, None)
+            store = AnnotationStore(shared, str(path.parent.resolve()), choice.identity)
+            return OpenedStore(store, [replace(clips[0], name=path.name)], "",
+                               f"{path.name} was annotated as a video of the folder {path.parent}: its annotations "
+                               f"are kept in {shared}")
     choice = choose_store(path, data_dir, database)
     return OpenedStore(AnnotationStore(choice.path, str(path.resolve()), choice.identity), list(clips), choice.notice)
+
+
+def _folder_store_with(video: Path, clip: Clip) -> Path | None:
+    """The store of ``video``'s folder (opened as a folder of videos, where the clip is keyed by its file name)
+    when it holds this video's annotation and the video has no store of its own; else None."""
+    own = video.with_name(f"{video.name}.annotations.json")
+    folder_store = video.parent / STORE_NAME
+    if own.exists() or not folder_store.is_file():
+        return None
+    try:
+        records = load_store(folder_store)[0]
+    except (AnnotationFileError, OSError):
+        return None
+    return folder_store if any(r.key == ("", video.name) for r in records) else None
 
 
 def _same_folder(a: Path, b: Path) -> bool:

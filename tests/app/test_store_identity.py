@@ -169,3 +169,22 @@ def test_video_replaced_by_another_file_of_the_same_name_is_told(tmp_path, face_
     again = open_document(video, data)
     assert "was saved for another file named clip.mp4" in again.notice
     assert again.store.annotation_for(again.clips[0]).notes == "coded by me"   # shown, never dropped
+
+
+def test_a_video_annotated_in_its_folder_shows_the_same_annotation_alone(tmp_path, face_videos):
+    """Review D9: clip.mp4 annotated while its folder of videos was open; opened alone it is the same clip."""
+    import shutil
+
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    shutil.copy(face_videos / "single_face.mp4", folder / "clip.mp4")
+    shutil.copy(face_videos / "no_face.mp4", folder / "other.mp4")
+    data = tmp_path / "appdata"
+    whole = open_document(folder, data)
+    clip = next(c for c in whole.clips if c.name == "clip.mp4")
+    whole.store.set(clip, Annotation(onset=3, apex=30, offset=60, notes="folder coding"))
+    whole.store.save()
+    alone = open_document(folder / "clip.mp4", data)
+    assert alone.store.path == whole.store.path
+    assert alone.store.annotation_for(alone.clips[0]).notes == "folder coding"
+    assert "was annotated as a video of the folder" in alone.status
