@@ -32,8 +32,9 @@ class SheetNotFoundError(DatabaseError):
 class Skip:
     """A sheet row or clip left out, and why (e.g. ``"row 17 (sub05/EP03_02): apex '/'"``).
 
-    ``subject`` and ``absent`` are set for a row whose subject has no folder on disk at all (a partial copy of
-    the database): such rows are summarised per subject rather than listed one by one (`skip_lines`).
+    ``subject`` is the row's subject (when known); ``absent`` is True for a row whose subject has no folder on disk
+    at all (a partial copy of the database): such rows are summarised per run of subjects rather than listed one
+    by one (`skip_lines`); a subject on disk breaks a run.
     """
 
     item: str

@@ -138,3 +138,15 @@ def test_info_on_a_folder_of_videos_and_on_an_empty_video(capsys, tmp_path, face
     assert rc == 0 and "folder of 2 video(s)" in out and "a.mp4, empty.mp4" in out
     rc, out, err = info(capsys, tmp_path / "empty.mp4")
     assert rc == 2 and "the file is empty (0 bytes)" in err
+
+
+def test_absent_subject_runs_are_broken_by_a_subject_on_disk(tmp_path):
+    """Review: sub10 has a folder (its rows skipped for another reason), so the absent runs are sub04–sub09 and
+    sub11–sub12, never "sub04–sub12"."""
+    from cmnet_core.data.database import Database, Skip
+    skips = [Skip(f"row {i} (sub{i:02d}/EP)", f"missing clip folder /x/sub{i:02d}/EP", subject=f"sub{i:02d}",
+                  absent=True) for i in (*range(4, 10), 11, 12)]
+    skips.append(Skip("row 10 (sub10/EP)", "missing frames for onset..offset 1..9: 5 not in /x/sub10/EP",
+                      subject="sub10"))
+    lines = Database("casme2", tmp_path, "casme2-5", ["happiness"], skips=skips).skip_lines()
+    assert "  sub04–sub09: no folder, 6 rows" in lines and "  sub11–sub12: no folder, 2 rows" in lines

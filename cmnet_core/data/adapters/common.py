@@ -124,16 +124,16 @@ def build_database(name: str, root: Path, sheet: Path | None, protocol: LabelPro
         item = f"{r.where} ({r.subject}/{r.name})"
         key = (r.subject, r.name)
         if key in seen:
-            db.skips.append(Skip(item, f"duplicate of {seen[key]}"))
+            db.skips.append(Skip(item, f"duplicate of {seen[key]}", subject=r.subject))
             continue
         seen[key] = r.where
         label, reason = protocol.classify(name, r.emotion)
         if label is None:
-            db.skips.append(Skip(item, reason))
+            db.skips.append(Skip(item, reason, subject=r.subject))
             continue
         problem = _mark_problem(r)
         if problem:
-            db.skips.append(Skip(item, problem))
+            db.skips.append(Skip(item, problem, subject=r.subject))
             continue
         if r.folder not in sources:
             if not r.folder.is_dir():
@@ -149,7 +149,7 @@ def build_database(name: str, root: Path, sheet: Path | None, protocol: LabelPro
         source = sources[r.folder]
         if isinstance(source, str):   # a subject with no folder at all (a partial copy) is summarised per subject
             absent = not r.folder.is_dir() and not r.folder.parent.is_dir()
-            db.skips.append(Skip(item, source, subject=r.subject if absent else "", absent=absent))
+            db.skips.append(Skip(item, source, subject=r.subject, absent=absent))
             continue
         nums = source.frame_numbers
         onset = r.onset if r.onset is not None else nums[0]
@@ -158,7 +158,7 @@ def build_database(name: str, root: Path, sheet: Path | None, protocol: LabelPro
         missing = [n for n in range(onset, offset + 1) if n not in have]
         if missing:
             db.skips.append(Skip(item, f"missing frames for onset..offset {onset}..{offset}: "
-                                       f"{_runs(missing)} not in {r.folder}"))
+                                       f"{_runs(missing)} not in {r.folder}", subject=r.subject))
             continue
         ann = Annotation(onset=onset, apex=r.apex, offset=offset, emotion=label, aus=r.aus,
                          notes=r.notes, apex_source=r.apex_source if r.apex is not None else "")
