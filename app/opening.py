@@ -161,21 +161,13 @@ def _enclosing_database(folder: Path, sheet=None):
 
 
 def _ancestor_without_sheet(folder: Path) -> SheetNotFoundError | None:
-    """The `SheetNotFoundError` of the nearest folder above ``folder`` (up to `ENCLOSING_LEVELS`) that an adapter
-    recognises as a database root but whose sheet is missing, or None."""
-    from cmnet_core.data import adapters  # noqa: F401  (importing registers the database adapters)
-    from cmnet_core.data.database import ADAPTERS, ENCLOSING_LEVELS
+    """`find_root_without_sheet` of ``folder`` (an adapter failure counts as none)."""
+    from cmnet_core.data.database import find_root_without_sheet
 
-    for root in list(folder.resolve().parents)[:ENCLOSING_LEVELS]:
-        try:
-            if not any(a.detect(root) for a in ADAPTERS.values()):
-                continue
-            open_database(root)
-        except SheetNotFoundError as exc:
-            return exc
-        except (DatabaseError, OSError, ValueError):
-            continue
-    return None
+    try:
+        return find_root_without_sheet(folder)
+    except Exception:  # noqa: BLE001 - an adapter bug must not stop the folder from opening by itself
+        return None
 
 
 def _prepare_first(clips: list[Clip], path: Path, cancelled) -> None:

@@ -389,6 +389,27 @@ def find_enclosing_database(folder: str | Path, levels: int = ENCLOSING_LEVELS,
     return None
 
 
+def find_root_without_sheet(folder: str | Path, levels: int = ENCLOSING_LEVELS) -> SheetNotFoundError | None:
+    """The `SheetNotFoundError` of the nearest folder above ``folder`` (at most ``levels`` up) that an adapter
+    recognises as a database root but whose annotation sheet is neither in nor beside it, or None: a clip folder
+    of a database whose sheet lives elsewhere (the caller asks for the sheet or says how to give it)."""
+    _load_builtin_adapters()
+    try:
+        parents = list(Path(folder).resolve().parents)[:levels]
+    except OSError:
+        return None
+    for root in parents:
+        try:
+            if not any(a.detect(root) for a in ADAPTERS.values()):
+                continue
+            open_database(root)
+        except SheetNotFoundError as exc:
+            return exc
+        except (DatabaseError, OSError, ValueError):
+            continue
+    return None
+
+
 def _same_path(a: Path, b: Path) -> bool:
     try:
         return Path(a).resolve() == b

@@ -90,3 +90,22 @@ def test_info_on_a_casme2_clip_folder_names_its_database_clip(casme2_clip_folder
     assert main(["info", str(casme2_clip_folder), "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["time_source"] == "nominal" and d["database_clips"][0]["apex"] == 71
+
+
+def test_predict_on_a_clip_folder_whose_sheet_is_elsewhere_says_how_to_give_it(casme2_clip_folder, tmp_path,
+                                                                                 capsys):
+    """Review D2: without a sheet in or beside the root, predict says which database the folder belongs to and
+    that --sheet gives its frame rate and marks; with --sheet it gets them."""
+    sheet = tmp_path / "CASME2-coding-20140508.xlsx"
+    elsewhere = tmp_path / "sheets"
+    elsewhere.mkdir()
+    moved = sheet.rename(elsewhere / sheet.name)
+    rc = main(["predict", "demo", str(casme2_clip_folder), "--out", str(tmp_path / "o1"), "--device", "cpu",
+               "--landmarks", "none"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "is a clip folder of a CASME II database" in out and "--sheet FILE" in out
+    rc = main(["predict", "demo", str(casme2_clip_folder), "--out", str(tmp_path / "o2"), "--device", "cpu",
+               "--landmarks", "none", "--sheet", str(moved)])
+    capsys.readouterr()
+    pred = list(csv.DictReader((tmp_path / "o2" / "predictions.csv").open()))[0]
+    assert rc == 0 and float(pred["apex_frame"]) == 71
