@@ -124,6 +124,9 @@ def open_path(path: str | Path, fps: float | None = None, cancelled: Callable[[]
             return list(enclosing.clips), enclosing.database, []
         if sheet is not None:
             raise SheetMissing(f"{path} cannot be opened with the sheet {sheet}: {db_error}", path, "")
+        left_out = None if fps else _skipped_in_database(path, sheet_for_root)
+        if left_out is not None:    # a clip folder whose sheet row was left out: the database's fps, and why
+            fps = left_out.fps
         missing = None if fps else _ancestor_without_sheet(path)
         if missing is not None:     # a clip folder of a database whose sheet is elsewhere: ask for it
             raise SheetMissing(f"{path} is a clip folder of a {missing.kind} database at {missing.root}, but its "
@@ -132,11 +135,13 @@ def open_path(path: str | Path, fps: float | None = None, cancelled: Callable[[]
                                "--sheet FILE), or give the folder a frame rate (--fps) to open it on its own.",
                                missing.root, missing.kind)
     else:
-        db_error = ""
+        db_error, left_out = "", None
     from cmnet_core.data.readers import open_clip
 
     try:
         clip = open_clip(path, fps=fps)
+        if path.is_dir() and left_out is not None:
+            clip.source.rate_note = left_out.note()
     except (ClipError, OSError, ValueError) as exc:
         hint = ("Open a video file (mp4, avi, mov, wmv), a folder of frames, or a database root "
                 "(CASME II, SAMM, SMIC-HS, CAS(ME)^3) holding its annotation sheet.")
@@ -156,6 +161,16 @@ def _enclosing_database(folder: Path, sheet=None):
 
     try:
         return find_enclosing_database(folder, sheet=sheet)
+    except Exception:  # noqa: BLE001 - an adapter bug must not stop the folder from opening by itself
+        return None
+
+
+def _skipped_in_database(folder: Path, sheet=None):
+    """`find_skipped_clip_folder` of a frame folder, or None (also when an adapter fails)."""
+    from cmnet_core.data.database import find_skipped_clip_folder
+
+    try:
+        return find_skipped_clip_folder(folder, sheet=sheet)
     except Exception:  # noqa: BLE001 - an adapter bug must not stop the folder from opening by itself
         return None
 

@@ -389,6 +389,52 @@ def find_enclosing_database(folder: str | Path, levels: int = ENCLOSING_LEVELS,
     return None
 
 
+@dataclass
+class SkippedClipFolder:
+    """A frame folder that a database's sheet names but whose row was left out (`find_skipped_clip_folder`):
+    ``root``, ``database`` (opened), ``skip`` (the row and its reason) and ``fps`` (the database's frame rate, from
+    its clips; None when it has none)."""
+
+    root: Path
+    database: Database
+    skip: Skip
+    fps: float | None
+
+    def note(self) -> str:
+        """The sentence to show beside the folder's times."""
+        rate = f"{self.fps:g} fps from the {self.database.name} database at {self.root}" if self.fps else \
+            f"part of the {self.database.name} database at {self.root}"
+        return (f"{rate}; its sheet row for this folder was left out ({self.skip.item}: {self.skip.reason}), so it "
+                "opens on its own, without the sheet's onset/apex/offset")
+
+
+def find_skipped_clip_folder(folder: str | Path, levels: int = ENCLOSING_LEVELS,
+                             sheet: str | Path | Callable[[Path], str | Path | None] | None = None
+                             ) -> SkippedClipFolder | None:
+    """The database (within ``levels`` folders above ``folder``) whose sheet names ``folder`` in a row it left out
+    (an emotion outside the protocol, missing frames, …), or None. Like `find_enclosing_database`, for the
+    folders it does not return."""
+    _load_builtin_adapters()
+    try:
+        target = Path(folder).resolve()
+    except OSError:
+        return None
+    tail = f"({target.parent.name}/{target.name})"
+    for root in list(target.parents)[:levels]:
+        try:
+            if not any(a.detect(root) for a in ADAPTERS.values()):
+                continue
+            given = sheet(root) if callable(sheet) else sheet
+            db = open_database(root, sheet=given)
+        except (DatabaseError, OSError, ValueError):
+            continue
+        for skip in db.skips:
+            if skip.item.endswith(tail) or str(target) in skip.reason:
+                fps = next((float(c.fps) for c in db.clips if getattr(c, "fps", None)), None)
+                return SkippedClipFolder(root, db, skip, fps)
+    return None
+
+
 def find_root_without_sheet(folder: str | Path, levels: int = ENCLOSING_LEVELS) -> SheetNotFoundError | None:
     """The `SheetNotFoundError` of the nearest folder above ``folder`` (at most ``levels`` up) that an adapter
     recognises as a database root but whose annotation sheet is neither in nor beside it, or None: a clip folder

@@ -117,6 +117,9 @@ class _TimedByRate:
     """
 
     frame_numbers: Sequence[int]
+    rate_note: str | None = None
+    """Where a given rate came from, when that needs saying (e.g. a database whose sheet row for this folder was
+    left out); shown as `timing_note` while the rate is given."""
 
     def _init_rate(self, fps: float | None) -> None:
         self.fps_given = fps is not None and fps > 0
@@ -144,8 +147,8 @@ class _TimedByRate:
 
     @property
     def timing_note(self) -> str | None:
-        """None when the rate was given; else the `assumed_fps_note` sentence."""
-        return None if self.fps_given else assumed_fps_note(self.fps)
+        """`rate_note` (usually None) when the rate was given; else the `assumed_fps_note` sentence."""
+        return self.rate_note if self.fps_given else assumed_fps_note(self.fps)
 
     @property
     def duration_s(self) -> float:

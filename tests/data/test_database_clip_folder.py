@@ -109,3 +109,23 @@ def test_predict_on_a_clip_folder_whose_sheet_is_elsewhere_says_how_to_give_it(c
     capsys.readouterr()
     pred = list(csv.DictReader((tmp_path / "o2" / "predictions.csv").open()))[0]
     assert rc == 0 and float(pred["apex_frame"]) == 71
+
+
+def test_a_clip_folder_whose_sheet_row_was_left_out_says_why(casme2_clip_folder):
+    """Review D10: sub09/EP13_02 is a 'fear' row (not a casme2-5 class): opened alone it gets the database's 200 fps
+    and a note saying why the sheet's marks are not there, not 'assume 30 fps'."""
+    folder = casme2_clip_folder.parents[1] / "sub09" / "EP13_02"
+    folder.mkdir(parents=True)
+    img = np.full((24, 32, 3), 90, np.uint8)
+    for n in range(1, 30):
+        cv2.imwrite(str(folder / f"reg_img{n}.jpg"), img)
+    clips, database, _ = open_path(folder)
+    clip = clips[0]
+    assert database is None and clip.fps == 200.0 and clip.time_source == "nominal"
+    assert "left out" in clip.timing_note and "fear" in clip.timing_note and "casme2 database" in clip.timing_note
+    rc = main(["predict", "demo", str(folder), "--out", str(folder.parents[2] / "o"), "--device", "cpu",
+               "--landmarks", "none"])
+    assert rc == 0
+    rows = list(csv.DictReader(line for line in (folder.parents[2] / "o" / "EP13_02.csv").read_text().splitlines()
+                               if not line.startswith("#")))
+    assert {r["time_source"] for r in rows} == {"nominal"} and float(rows[-1]["time_s"]) == pytest.approx(28 / 200)
