@@ -81,9 +81,53 @@ def _report(args, summary, run_dir: Path, comparison: dict | None = None) -> Non
         opt.say(args, f"comparison written: {Path(run_dir) / 'comparison.json'}, comparison.csv")
 
 
+#: ``cmnet loso`` options that do not define a run (which folds this invocation runs, where it writes, how it
+#: reports, how fast it loads, the cluster submission): left out of the recorded command (`run_options`).
+_NOT_RUN_OPTIONS = ("help", "db", "fold", "merge", "list_subjects", "run_dir", "runs", "name", "progress",
+                    "cancel_file", "workers", "slurm", "gpus", "cpus", "mem", "time", "partition", "account", "qos",
+                    "sbatch_arg", "dry_run", "func")
+#: Options naming files or folders: recorded as absolute paths, so the command works from any folder.
+_PATH_OPTIONS = ("sheet", "cache", "pretrained")
+
+
+def run_options(args: argparse.Namespace) -> list[str]:
+    """The options of this ``cmnet loso`` invocation that define the run, as command-line words in the parser's
+    order (e.g. ``["--k-folds", "2", "--epochs", "1"]``): every option whose value differs from its default,
+    except `_NOT_RUN_OPTIONS`; ``--sheet``, ``--cache`` and an existing ``--pretrained`` file made absolute.
+    Every fold of a run and the SLURM batch script use these words (with ``--fold`` / ``--run-dir`` added)."""
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    loso = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["loso"]
+    words: list[str] = []
+    for action in loso._actions:
+        if not action.option_strings or action.dest in _NOT_RUN_OPTIONS:
+            continue
+        value = getattr(args, action.dest, action.default)
+        if value is None or value == action.default:
+            continue
+        flag = action.option_strings[-1] if action.option_strings[-1].startswith("--") else action.option_strings[0]
+        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+            words.append(flag)
+            continue
+        values = list(value) if isinstance(value, (list, tuple)) else [value]
+        if action.dest in _PATH_OPTIONS:
+            values = [str(Path(v).absolute()) if v != "off" and (action.dest != "pretrained" or Path(v).exists())
+                      else v for v in values]
+        words += [flag, *map(str, values)]
+    return words
+
+
+def run_command(args: argparse.Namespace) -> dict:
+    """config.json's ``command``: ``{"db": the database folder (absolute), "options": run_options(args)}``; a
+    partial merge prints it back as the command that runs the missing folds (`missing_folds_commands`)."""
+    return {"db": str(Path(args.db).absolute()), "options": run_options(args)}
+
+
 def _merge(args) -> int:
     """``--merge RUN``: pool RUN's folds (and RUN/baseline's, with the comparison). With ``--with-baseline`` RUN
-    must be a CMNet run holding a baseline run with finished folds (else refused, nothing written)."""
+    must be a CMNet run holding a baseline run with finished folds (else refused, nothing written). Returns 0 when
+    every fold (and every baseline fold) is there, `EXIT_INCOMPLETE` when some are missing: the partial table is
+    written, marked partial, and the command that runs exactly the missing folds is printed."""
     from ..train.comparison import BASELINE_DIR, merge_with_baseline
     from ..train.loso import LosoError, check_loso_config, merge, model_kind
     from ..train.runs import read_json
@@ -108,6 +152,19 @@ def _merge(args) -> int:
     summary, comparison = merge_with_baseline(run_dir)
     _report(args, summary, run_dir, comparison)
     opt.say(args, f"written: {run_dir}/metrics.json, metrics.csv, per_class.csv")
+    missing = list(summary["folds_missing"])
+    if comparison is not None:
+        missing += [f"baseline:{f}" for f in summary["folds"] if f not in comparison["folds"]["baseline"]
+                    and f not in summary["folds_missing"]]
+    if missing:
+        from ..train.loso import missing_folds_commands
+
+        config = read_json(run_dir / "config.json")
+        commands = missing_folds_commands(run_dir, config, [m.removeprefix("baseline:") for m in missing])
+        print(f"cmnet loso: PARTIAL result: {len(missing)} fold(s) missing ({', '.join(missing)}); the tables are "
+              f"marked partial. Run the missing folds, then merge again:\n  " + "\n  ".join(commands)
+              + f"\n(exit status {opt.EXIT_INCOMPLETE}: incomplete)", file=sys.stderr)
+        return opt.EXIT_INCOMPLETE
     return 0
 
 
@@ -185,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
                           f"only sets preprocessing: {settings.image_size} px, N = {settings.num_frames}")
         opt.say(args, f"run folder: {run_dir}")
         summary = run_loso(db, run_dir, mc, tc, settings, folds=args.fold, callbacks=opt.callbacks(args, run_dir),
-                           cache=opt.make_cache(args), extra={"preset": args.preset_choice}, model=args.model,
+                           cache=opt.make_cache(args), extra={"preset": args.preset_choice, "command": run_command(args)}, model=args.model,
                            with_baseline=args.with_baseline, k_folds=args.k_folds)
     except (BackboneWeightsError, DatabaseError, LosoError, CheckpointError, PreprocessError, ClipError, ValueError,
             OSError) as exc:

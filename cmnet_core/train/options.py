@@ -23,6 +23,27 @@ PRESET_NAMES = ("paper", "fast", "cpu")
 PRESET_TRAIN_FIELDS = ("epochs", "batch_size", "optimizer", "lr", "lr_step", "augment")
 
 EXIT_CANCELLED = 3
+#: Exit status of ``cmnet loso --merge`` when folds are missing: a partial table was written and marked as such
+#: (metrics.json ``"partial": true``, metrics.csv's pooled row "pooled (PARTIAL: ...)"), and the command that runs
+#: exactly the missing folds was printed.
+EXIT_INCOMPLETE = 4
+
+#: The command-line option behind a run's config.json field (``section.field``, or a whole section), for messages
+#: that name what differs between two invocations (`cmnet_core.train.loso.config_differences`).
+CONFIG_OPTIONS = {
+    **{f"train_config.{f}": "--" + f.replace("_", "-") for f in (
+        "epochs", "batch_size", "optimizer", "lr", "lr_step", "augment", "seed", "class_balanced", "selection",
+        "val_subjects", "oracle", "device")},
+    "train_config.amp": "--no-amp",
+    **{f"{section}.{f}": "--image-size" for section in ("model_config", "preprocess") for f in ("image_size",)},
+    **{f"{section}.num_frames": "--frames" for section in ("model_config", "preprocess")},
+    **{f"model_config.{f}": "--" + f.replace("_", "-") for f in (
+        "backbone", "pretrained", "lambdas", "epsilon", "xi", "tau", "negative_sampling", "input", "tendency_loss",
+        "readout", "position_weight")},
+    **{f"preprocess.{f}": "--" + f.replace("_", "-") for f in ("landmarks", "interpolation", "apex_mode")},
+    "database.sheet": "--sheet", "database.protocol": "--protocol", "database.root": "DB (the database folder)",
+    "model_kind": "--model", "split": "--k-folds", "folds": "--k-folds",
+}
 
 
 def add_database_arguments(p: argparse.ArgumentParser) -> None:
