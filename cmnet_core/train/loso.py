@@ -256,6 +256,31 @@ def precheck_config(run_dir: Path, config: dict) -> None:
         _compare_config(run_dir / "config.json", _existing_config(run_dir), config, skip=_AFTER_PREPROCESSING)
 
 
+def precheck_run(run_dir: str | Path, subjects: Sequence[str], model_cfg, train_cfg: TrainConfig, settings,
+                 k_folds: int | None = None, extra: dict | None = None, model: str = "cmnet",
+                 with_baseline: bool = False) -> None:
+    """`run_loso`'s check of an existing run folder before any preprocessing, also made by ``cmnet loso --slurm``
+    before anything is queued: when ``<run_dir>/config.json`` (and, for ``with_baseline``,
+    ``<run_dir>/baseline/config.json``) exists, every setting that does not depend on the preprocessed clips
+    must equal what these arguments would write (the split and folds of ``subjects`` / ``k_folds`` included).
+    Raises `LosoError` naming each differing option with the run's value and the new one (`config_differences`).
+    Writes nothing."""
+    run_dir = Path(run_dir)
+    split, fold_map = run_folds(subjects, k_folds)
+    protocol = {"split": split, "folds": fold_map}
+    val_count = train_cfg.val_subjects if model == "cmnet" and train_cfg.selection == "val" else 0
+    baseline = {**baseline_config(None, train_cfg.seed, settings.to_dict(), None), **protocol, **(extra or {})}
+    if val_count:
+        baseline["train_config"]["excluded_val_subjects"] = val_count
+    if model == "baseline":
+        precheck_config(run_dir, baseline)
+        return
+    precheck_config(run_dir, {**run_config(None, model_cfg, train_cfg, settings.to_dict(), None), **protocol,
+                              **(extra or {})})
+    if with_baseline:
+        precheck_config(run_dir / "baseline", baseline)
+
+
 #: What a run folder may hold before its config.json is written (a run cancelled or refused while preprocessing).
 _RUN_FILES = ("checkpoints", "log.jsonl", "timing.json", "folds", "baseline", "slurm", "cache", "launch.json")
 #: What may stand in a run folder before the run writes its config.json: the logs of whoever launched it (the
@@ -739,13 +764,7 @@ def run_loso(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, setting
         return config
 
     bdir = run_dir / "baseline"
-    if model == "baseline":
-        precheck_config(run_dir, baseline_run_config())
-    else:
-        precheck_config(run_dir, {**run_config(None, model_cfg, train_cfg, settings.to_dict(), None), **protocol,
-                                  **(extra or {})})
-        if with_baseline:
-            precheck_config(bdir, baseline_run_config())
+    precheck_run(run_dir, db.subjects(), model_cfg, train_cfg, settings, k_folds, extra, model, with_baseline)
     cb.on_run_start({"run_dir": run_dir, "kind": "loso", "model_kind": model, "split": split, "folds": todo,
                      "database": db.name,
                      "protocol": db.protocol, "clips": len(db.clips), "device": device,

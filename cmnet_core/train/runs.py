@@ -9,8 +9,9 @@ from pathlib import Path
 from .callbacks import JsonlPrinter, to_plain
 
 
-def new_run_dir(runs_root: str | Path = "runs", name: str = "run") -> Path:
-    """Create and return ``runs_root/<YYYYmmdd-HHMMSS>-<name>/`` (a ``-2``, ``-3`` suffix if it exists)."""
+def new_run_dir(runs_root: str | Path = "runs", name: str = "run", create: bool = True) -> Path:
+    """Create and return ``runs_root/<YYYYmmdd-HHMMSS>-<name>/`` (a ``-2``, ``-3`` suffix if it exists); with
+    ``create`` False only the name is chosen (nothing is written)."""
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "run"
     base = Path(runs_root) / f"{stamp}-{safe}"
@@ -18,7 +19,8 @@ def new_run_dir(runs_root: str | Path = "runs", name: str = "run") -> Path:
     while path.exists():
         k += 1
         path = base.with_name(f"{base.name}-{k}")
-    (path / "checkpoints").mkdir(parents=True)
+    if create:
+        (path / "checkpoints").mkdir(parents=True)
     return path
 
 
