@@ -61,3 +61,23 @@ def test_sigterm_to_the_fold_and_its_workers_stops_it_cleanly_mid_epoch(tmp_path
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads((run / "folds" / "s01" / "result.json").read_text())["steps"] == 32
+
+
+def test_batches_have_the_same_layout_whatever_the_worker_count(tmp_path):
+    """A fold's result must not depend on --workers (which defaults to SLURM_CPUS_PER_TASK): batches stacked in the
+    training process and in a worker are both contiguous, so the convolutions sum in the same order."""
+    from torch.utils.data import DataLoader
+
+    from cmnet_core.data.database import open_database
+    from cmnet_core.preprocess.types import PreprocessSettings
+    from cmnet_core.train.dataset import ClipDataset, preprocess_clips
+
+    write_synthetic_database(tmp_path / "db", n_subjects=1, clips_per_class=1, image_size=32,
+                             labels=("happiness", "surprise"))
+    db = open_database(tmp_path / "db")
+    samples = preprocess_clips(db.clips, db.labels, PreprocessSettings(image_size=32, num_frames=8,
+                                                                       landmarks="hint"))
+    batches = [[b for b in DataLoader(ClipDataset(samples), batch_sampler=[[0], [1]], num_workers=w)]
+               for w in (0, 1)]
+    for here, there in zip(*batches):
+        assert torch.equal(here[0], there[0]) and here[0].stride() == there[0].stride() == (24576, 3072, 1024, 32, 1)
