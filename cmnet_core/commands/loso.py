@@ -338,7 +338,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"cmnet loso: {exc}", file=sys.stderr)
         return 2
     if summary is None:
-        opt.say(args, f"cancelled; run the same command with --run-dir {run_dir} to resume")
+        import os
+
+        task = (f"{os.environ['SLURM_ARRAY_JOB_ID']}_{os.environ.get('SLURM_ARRAY_TASK_ID', '')}"
+                if os.environ.get("SLURM_ARRAY_JOB_ID") else os.environ.get("SLURM_JOB_ID"))
+        opt.say(args, f"cancelled; run the same command with --run-dir {shlex.quote(str(run_dir))} to resume"
+                + (f" (in SLURM: scontrol requeue {task})" if task else ""))
         return opt.EXIT_CANCELLED
     _report(args, summary, run_dir, summary.get("comparison"))
     return 0

@@ -33,7 +33,8 @@ def test_sigterm_to_the_fold_and_its_workers_stops_it_cleanly_mid_epoch(tmp_path
     command = [sys.executable, "-m", "cmnet_core.cli", "loso", str(db), "--fold", "s01", "--image-size", "32",
                "--frames", "8", "--epochs", "2", "--batch-size", "1", "--cache", "off", "--device", "cpu",
                "--run-dir", str(run), "--progress", "jsonl"]
-    env = {**os.environ, "SLURM_CPUS_PER_TASK": "2", "OMP_NUM_THREADS": "1"}   # 2 DataLoader workers by default
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}
+    env.update(SLURM_CPUS_PER_TASK="2", OMP_NUM_THREADS="1")                   # 2 DataLoader workers by default
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             start_new_session=True)                              # its own process group
     try:
@@ -52,7 +53,7 @@ def test_sigterm_to_the_fold_and_its_workers_stops_it_cleanly_mid_epoch(tmp_path
     assert len(workers) >= 2, "the DataLoader workers were not running when the signal came"
     assert proc.returncode == opt.EXIT_CANCELLED == 3, err
     assert "Traceback" not in err and "killed by signal" not in err
-    assert f"cancelled; run the same command with --run-dir {run} to resume" in err
+    assert f"cancelled; run the same command with --run-dir {run} to resume\n" in err
     assert json.loads((run / "config.json").read_text())["train_config"]["num_workers"] == 2
     last = torch.load(run / "folds" / "s01" / "checkpoints" / "last.pt", map_location="cpu", weights_only=False)
     state = last["train_state"]

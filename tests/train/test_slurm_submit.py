@@ -70,8 +70,11 @@ def test_dry_run_prints_cpu_only_scripts_and_writes_nothing(db, tmp_path, capsys
     assert f"sbatch --parsable --dependency=afterany:FOLDS_JOB {shlex.quote(str(run / 'slurm' / 'merge.sbatch'))} " \
            "FOLDS_JOB" in out
     capsys.readouterr()
-    assert main(["loso", str(root), *TINY, "--slurm", "--dry-run", "--gpus", "2", "--run-dir", str(run)]) == 0
-    assert "#SBATCH --gres=gpu:2\n" in capsys.readouterr().out
+    assert main(["loso", str(root), *TINY, "--slurm", "--dry-run", "--gpus", "2", "--fold", "s03", "s01",
+                 "--run-dir", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "#SBATCH --gres=gpu:2\n" in out                                  # a GPU request only when asked
+    assert f"sbatch --parsable --array=2,0 {shlex.quote(str(run / 'slurm' / 'folds.sbatch'))}\n" in out
 
 
 def test_fold_script_runs_one_array_task_with_the_sheet_and_paths_with_spaces(db, tmp_path, capsys, monkeypatch):
