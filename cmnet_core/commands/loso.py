@@ -20,7 +20,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "folds grouped by subject). Pooled accuracy, UF1, "
                     "UAR and the paper's F1 plus fold-averaged figures go to <run>/metrics.json and metrics.csv. "
                     "Folds can run alone (--fold, with a shared --run-dir) and be merged later (--merge). "
-                    f"Exit status {opt.EXIT_CANCELLED} = cancelled (run the same command again to resume).",
+                    f"Exit status {opt.EXIT_CANCELLED} = cancelled (run the same command again to resume); "
+                    f"--merge: {opt.EXIT_INCOMPLETE} = folds missing (partial table, marked; the command for the "
+                    "missing folds is printed). --slurm submits the folds to a SLURM cluster.",
         epilog="Checkpoints: one per fold, <run>/folds/<fold>/checkpoints/final.pt (<fold> = the test subject, or "
                "fold1.. with --k-folds), the model trained without that fold's subjects (printed at the end; the "
                "run's top-level checkpoints/ folder stays empty). They "
