@@ -282,7 +282,7 @@ def precheck_run(run_dir: str | Path, subjects: Sequence[str], model_cfg, train_
 
 
 #: What a run folder may hold before its config.json is written (a run cancelled or refused while preprocessing).
-_RUN_FILES = ("checkpoints", "log.jsonl", "timing.json", "folds", "baseline", "slurm", "cache", "launch.json")
+_RUN_FILES = ("checkpoints", "log.jsonl", "timing.json", "folds", "baseline", "slurm", "cache", "launch.json", ".lock")
 #: What may stand in a run folder before the run writes its config.json: the logs of whoever launched it (the
 #: app's RunProcess writes progress.jsonl, stderr.log and launch.json (its command, for Resume) first,
 #: scripts/slurm_loso.sh its slurm/ logs and the shared preprocessing cache/ (CMNET_CACHE_DIR=RUN/cache) that a
@@ -466,13 +466,24 @@ def run_baseline_fold(run_dir: Path, samples: Sequence[Sample], subject: str, la
 _TIMING_FIX = "delete it (only the record of preprocessing times is lost)"
 
 
+def run_lock(run_dir: str | Path):
+    """The lock of a run folder, ``<run>/.lock`` (`filelock.FileLock`, a context manager): held while a process
+    reads and rewrites the run's shared files (pooling in `merge`, appending to timing.json), so fold tasks of one
+    run on a cluster finishing at once take turns instead of losing each other's writes."""
+    from filelock import FileLock
+
+    return FileLock(str(Path(run_dir) / ".lock"))
+
+
 def record_preprocess_time(run_dir: Path, wall_s: float, clips: int, cached: bool) -> None:
-    """Append one invocation's preprocessing wall time (seconds, all ``clips``) to ``<run>/timing.json``."""
+    """Append one invocation's preprocessing wall time (seconds, all ``clips``) to ``<run>/timing.json`` (under
+    `run_lock`: concurrent fold tasks each keep their entry)."""
     path = Path(run_dir) / "timing.json"
-    timing = read_json(path, fix=_TIMING_FIX) if path.exists() else {"preprocess": []}
-    timing["preprocess"].append({"wall_s": float(wall_s), "clips": int(clips), "cache": bool(cached),
-                                 "at": now_iso()})
-    write_json(path, timing)
+    with run_lock(run_dir):
+        timing = read_json(path, fix=_TIMING_FIX) if path.exists() else {"preprocess": []}
+        timing["preprocess"].append({"wall_s": float(wall_s), "clips": int(clips), "cache": bool(cached),
+                                     "at": now_iso()})
+        write_json(path, timing)
 
 
 def timing_summary(run_dir: Path, results: dict[str, dict]) -> dict:
@@ -555,15 +566,13 @@ def merge(run_dir: str | Path) -> dict:
     A run with missing folds is marked partial: ``complete`` false, ``partial`` true, ``partial_note`` ("PARTIAL:
     2 of 3 folds; missing: s02") and ``missing_folds_commands`` (`missing_folds_commands`) in metrics.json, and
     the pooled and fold-averaged rows of metrics.csv read ``pooled (PARTIAL: 2 of 3 folds; missing: s02)``.
-    Pooling holds ``<run>/.merge.lock`` (`filelock`), so fold tasks finishing at once on a cluster pool one after
+    Pooling holds the run's lock (`run_lock`), so fold tasks finishing at once on a cluster pool one after
     the other and the last one's table holds every fold it saw; files are replaced atomically (unique temporary
     names), so a reader never sees half a table.
     Raises `LosoError` when ``run_dir`` has no config.json, its config.json is not a LOSO run's
     (`check_loso_config`) or no fold has finished; `DamagedFileError` (a ``ValueError``) naming a damaged
     config.json or result.json and what to do.
     """
-    from filelock import FileLock
-
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise LosoError(f"{run_dir} is not a run folder ({'a file' if run_dir.exists() else 'no such folder'}); "
@@ -575,7 +584,7 @@ def merge(run_dir: str | Path) -> dict:
     check_loso_config(run_dir, config)
     labels = config["database"]["labels"]
     split, folds = config_folds(config)
-    with FileLock(str(run_dir / ".merge.lock")):
+    with run_lock(run_dir):
         results = {}
         for name in folds:
             path = run_dir / "folds" / fold_dirname(name) / "result.json"

@@ -62,11 +62,14 @@ def test_merge_of_folders_that_are_no_runs_says_so_in_a_sentence(tmp_path, capsy
 
 
 def _merge_many(path, times):
+    from cmnet_core.train.loso import record_preprocess_time
+
     for _ in range(times):
         merge(path)
+        record_preprocess_time(path, 0.5, 6, False)
 
 
-def test_concurrent_merges_share_no_temporary_file(run, tmp_path):
+def test_concurrent_merges_and_timing_records_lose_nothing(run, tmp_path):
     _, run_dir = run
     copy = tmp_path / "copy"
     shutil.copytree(run_dir, copy)
@@ -80,6 +83,8 @@ def test_concurrent_merges_share_no_temporary_file(run, tmp_path):
     assert [p.exitcode for p in procs] == [0, 0]
     assert json.loads((copy / "metrics.json").read_text())["complete"]
     assert sorted(p.name for p in copy.iterdir() if "tmp" in p.name) == []
+    before = len(json.loads((run_dir / "timing.json").read_text())["preprocess"])
+    assert len(json.loads((copy / "timing.json").read_text())["preprocess"]) == before + 30   # none lost
 
 
 def test_run_files_are_written_through_unique_temporary_files(tmp_path, monkeypatch):
