@@ -115,7 +115,7 @@ def fold_script(run_dir: Path, db: str, options: Sequence[str], folds: Sequence[
     (`shlex.quote`) and, on ``#SBATCH`` lines, in double quotes when it holds a space.
     """
     slurm_dir = run_dir / "slurm"
-    sb = [f"--job-name=cmnet-loso", f"--array=0-{len(folds) - 1}", f"--cpus-per-task={res.cpus}",
+    sb = ["--job-name=cmnet-loso", f"--array=0-{len(folds) - 1}", f"--cpus-per-task={res.cpus}",
           f"--mem={res.mem}", f"--time={res.time}"]
     if res.gpus:
         sb.append(f"--gres=gpu:{res.gpus}")
