@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -19,7 +20,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "folds grouped by subject). Pooled accuracy, UF1, "
                     "UAR and the paper's F1 plus fold-averaged figures go to <run>/metrics.json and metrics.csv. "
                     "Folds can run alone (--fold, with a shared --run-dir) and be merged later (--merge). "
-                    f"Exit status {opt.EXIT_CANCELLED} = cancelled (run the same command again to resume).",
+                    f"Exit status {opt.EXIT_CANCELLED} = cancelled (run the same command again to resume); "
+                    f"--merge: {opt.EXIT_INCOMPLETE} = folds missing (partial table, marked; the command for the "
+                    "missing folds is printed). --slurm submits the folds to a SLURM cluster.",
         epilog="Checkpoints: one per fold, <run>/folds/<fold>/checkpoints/final.pt (<fold> = the test subject, or "
                "fold1.. with --k-folds), the model trained without that fold's subjects (printed at the end; the "
                "run's top-level checkpoints/ folder stays empty). They "
@@ -42,8 +45,33 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     opt.add_model_arguments(p)
     opt.add_train_arguments(p, oracle=True)
     opt.add_run_arguments(p)
+    add_slurm_arguments(p)
     p.set_defaults(func=run)
     return p
+
+
+def add_slurm_arguments(p: argparse.ArgumentParser) -> None:
+    """``--slurm`` and the resources of its fold tasks (`cmnet_core.train.slurm`)."""
+    g = p.add_argument_group("cluster (SLURM): --slurm submits the folds as a job array and one merge job after "
+                             "them; batch scripts written to RUN/slurm/ (README 'Running on a SLURM cluster')")
+    g.add_argument("--slurm", action="store_true",
+                   help="check everything, write RUN/slurm/folds.sbatch and merge.sbatch and submit them with sbatch "
+                        "instead of training here (needs --run-dir or makes a new run folder)")
+    g.add_argument("--gpus", type=int, default=0, metavar="N", help="GPUs per fold task (default 0: CPU only, no --gres)")
+    g.add_argument("--cpus", type=int, default=4, metavar="N",
+                   help="CPUs per fold task (default 4; the fold's DataLoader workers default to this)")
+    g.add_argument("--mem", default="16G", metavar="M", help="memory per fold task, e.g. 4G (default 16G)")
+    g.add_argument("--time", default="08:00:00", metavar="T",
+                   help="time limit per fold task (default 08:00:00); SLURM warns the fold 120 s before it (SIGTERM: "
+                        "mid-epoch checkpoint, exit 3, resumable)")
+    g.add_argument("--partition", help="SLURM partition (default: the cluster's)")
+    g.add_argument("--account", help="SLURM account (default: yours)")
+    g.add_argument("--qos", help="SLURM quality of service")
+    g.add_argument("--sbatch-arg", action="append", default=[], metavar="ARG",
+                   help="one more sbatch option for the fold tasks, written with '=' (e.g. "
+                        "--sbatch-arg=--constraint=avx2); repeat for more")
+    g.add_argument("--dry-run", action="store_true",
+                   help="with --slurm: print the batch scripts and sbatch commands, write and submit nothing")
 
 
 def fold_checkpoints(run_dir: Path) -> dict[str, str]:
@@ -81,9 +109,53 @@ def _report(args, summary, run_dir: Path, comparison: dict | None = None) -> Non
         opt.say(args, f"comparison written: {Path(run_dir) / 'comparison.json'}, comparison.csv")
 
 
+#: ``cmnet loso`` options that do not define a run (which folds this invocation runs, where it writes, how it
+#: reports, how fast it loads, the cluster submission): left out of the recorded command (`run_options`).
+_NOT_RUN_OPTIONS = ("help", "db", "fold", "merge", "list_subjects", "run_dir", "runs", "name", "progress",
+                    "cancel_file", "workers", "slurm", "gpus", "cpus", "mem", "time", "partition", "account", "qos",
+                    "sbatch_arg", "dry_run", "func")
+#: Options naming files or folders: recorded as absolute paths, so the command works from any folder.
+_PATH_OPTIONS = ("sheet", "cache", "pretrained")
+
+
+def run_options(args: argparse.Namespace) -> list[str]:
+    """The options of this ``cmnet loso`` invocation that define the run, as command-line words in the parser's
+    order (e.g. ``["--k-folds", "2", "--epochs", "1"]``): every option whose value differs from its default,
+    except `_NOT_RUN_OPTIONS`; ``--sheet``, ``--cache`` and an existing ``--pretrained`` file made absolute.
+    Every fold of a run and the SLURM batch script use these words (with ``--fold`` / ``--run-dir`` added)."""
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    loso = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["loso"]
+    words: list[str] = []
+    for action in loso._actions:
+        if not action.option_strings or action.dest in _NOT_RUN_OPTIONS:
+            continue
+        value = getattr(args, action.dest, action.default)
+        if value is None or value == action.default:
+            continue
+        flag = action.option_strings[-1] if action.option_strings[-1].startswith("--") else action.option_strings[0]
+        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+            words.append(flag)
+            continue
+        values = list(value) if isinstance(value, (list, tuple)) else [value]
+        if action.dest in _PATH_OPTIONS:
+            values = [str(Path(v).absolute()) if v != "off" and (action.dest != "pretrained" or Path(v).exists())
+                      else v for v in values]
+        words += [flag, *map(str, values)]
+    return words
+
+
+def run_command(args: argparse.Namespace) -> dict:
+    """config.json's ``command``: ``{"db": the database folder (absolute), "options": run_options(args)}``; a
+    partial merge prints it back as the command that runs the missing folds (`missing_folds_commands`)."""
+    return {"db": str(Path(args.db).absolute()), "options": run_options(args)}
+
+
 def _merge(args) -> int:
     """``--merge RUN``: pool RUN's folds (and RUN/baseline's, with the comparison). With ``--with-baseline`` RUN
-    must be a CMNet run holding a baseline run with finished folds (else refused, nothing written)."""
+    must be a CMNet run holding a baseline run with finished folds (else refused, nothing written). Returns 0 when
+    every fold (and every baseline fold) is there, `EXIT_INCOMPLETE` when some are missing: the partial table is
+    written, marked partial, and the command that runs exactly the missing folds is printed."""
     from ..train.comparison import BASELINE_DIR, merge_with_baseline
     from ..train.loso import LosoError, check_loso_config, merge, model_kind
     from ..train.runs import read_json
@@ -108,6 +180,79 @@ def _merge(args) -> int:
     summary, comparison = merge_with_baseline(run_dir)
     _report(args, summary, run_dir, comparison)
     opt.say(args, f"written: {run_dir}/metrics.json, metrics.csv, per_class.csv")
+    missing = list(summary["folds_missing"])
+    if comparison is not None:
+        missing += [f"baseline:{f}" for f in summary["folds"] if f not in comparison["folds"]["baseline"]
+                    and f not in summary["folds_missing"]]
+    if missing:
+        from ..train.loso import missing_folds_commands
+
+        config = read_json(run_dir / "config.json")
+        commands = missing_folds_commands(run_dir, config, [m.removeprefix("baseline:") for m in missing])
+        print(f"cmnet loso: PARTIAL result: {len(missing)} fold(s) missing ({', '.join(missing)}); the tables are "
+              f"marked partial. Run the missing folds, then merge again:\n  " + "\n  ".join(commands)
+              + f"\n(exit status {opt.EXIT_INCOMPLETE}: incomplete)", file=sys.stderr)
+        return opt.EXIT_INCOMPLETE
+    return 0
+
+
+def _slurm(args, db, folds: dict, mc, tc, settings) -> int:
+    """``--slurm``: check, write the batch scripts, submit (or print them with ``--dry-run``); 0 submitted or
+    printed. Checked before anything is written or queued (`LosoError` otherwise): the run folder
+    (`check_run_dir`) and its existing config.json against these options (`precheck_run`, naming each differing
+    option), the requested folds, the database and sheet readable, the resources against the cluster's nodes
+    (`check_resources`). The fold list comes from the database opened with these same options."""
+    import os
+    import shutil
+
+    from ..train import slurm
+    from ..train.loso import LosoError, check_run_dir, precheck_run
+    from ..train.runs import new_run_dir
+
+    for path, what in ((Path(args.db), "database folder"), (Path(args.sheet) if args.sheet else None, "sheet")):
+        if path is not None and not os.access(path, os.R_OK | (os.X_OK if path.is_dir() else 0)):
+            raise LosoError(f"the {what} {path} is not readable by you; the fold tasks could not read it either")
+    res = slurm.SlurmResources(gpus=args.gpus, cpus=args.cpus, mem=args.mem, time=args.time,
+                               partition=args.partition, account=args.account, qos=args.qos,
+                               extra=list(args.sbatch_arg))
+    if res.gpus < 0 or res.cpus < 1:
+        raise LosoError("--gpus must be 0 or more and --cpus 1 or more")
+    slurm.mem_mb(res.mem)  # ValueError naming --mem
+    if res.gpus and str(tc.device) == "cpu":
+        raise LosoError(f"--gpus {res.gpus} with --device cpu: the folds would not use the GPUs; leave one out")
+    if args.run_dir:
+        run_dir = Path(args.run_dir).absolute()
+    else:
+        split = f"kfold{args.k_folds}" if args.k_folds else "loso"
+        name = args.name or (f"{split}-{db.name}" if args.model == "cmnet" else f"{split}-baseline-{db.name}")
+        run_dir = new_run_dir(args.runs, name, create=False).absolute()
+    check_run_dir(run_dir, db.root)
+    precheck_run(run_dir, db.subjects(), mc, tc, settings, args.k_folds,
+                 {"preset": args.preset_choice, "command": run_command(args)}, args.model, args.with_baseline)
+    if not args.dry_run and shutil.which("sbatch") is None:
+        raise LosoError("sbatch not found: --slurm submits from a SLURM login node (add --dry-run to see the batch "
+                        "scripts here)")
+    slurm.check_resources(res)
+    names = list(folds)
+    array = ",".join(str(names.index(f)) for f in args.fold) if args.fold else None
+    cache = None if args.cache else os.environ.get("CMNET_CACHE_DIR") or str(run_dir / "cache")
+    fold_text = slurm.fold_script(run_dir, str(Path(args.db).absolute()), run_options(args), names, res, cache)
+    merge_text = slurm.merge_script(run_dir, res, args.with_baseline)
+    if args.dry_run:
+        paths = {n: run_dir / "slurm" / n for n in ("folds.txt", "folds.sbatch", "merge.sbatch")}
+        folds_cmd, merge_cmd = slurm.submit_commands(paths, array)
+        print(f"# dry run: nothing written or submitted. {len(names)} folds: {' '.join(names)}")
+        print(f"# ==> {paths['folds.sbatch']}\n{fold_text}\n# ==> {paths['merge.sbatch']}\n{merge_text}")
+        print(f"# would run:\n{shlex.join(folds_cmd)}\n{shlex.join(merge_cmd)}")
+        return 0
+    paths = slurm.write_scripts(run_dir, names, fold_text, merge_text)
+    folds_job, merge_job = slurm.submit(paths, array)
+    opt.say(args, f"run folder: {run_dir}\n{len(names)} folds: {' '.join(names)}\nbatch scripts: "
+                  f"{paths['folds.sbatch']}, {paths['merge.sbatch']}\nsubmitted the folds as array job {folds_job} "
+                  f"and the merge as job {merge_job} (afterany)\nwatch: squeue -j {folds_job},{merge_job}; logs: "
+                  f"{run_dir / 'slurm'}/fold-{folds_job}_<task>.out; cancel: scancel {folds_job} {merge_job}\n"
+                  f"results: {run_dir}/metrics.json, metrics.csv (cmnet loso --merge {shlex.quote(str(run_dir))} "
+                  "any time; exit 4 = folds missing)")
     return 0
 
 
@@ -169,6 +314,8 @@ def run(args: argparse.Namespace) -> int:
                 print("WARNING: " + one_class_message(name, tests, classes, "a model trained on one class predicts "
                                                       "that class for every clip, so this fold measures nothing"),
                       file=sys.stderr)
+        if args.slurm:
+            return _slurm(args, db, folds, mc, tc, settings)
         if args.run_dir:
             run_dir = Path(args.run_dir)
             check_run_dir(run_dir, db.root)
@@ -185,7 +332,7 @@ def run(args: argparse.Namespace) -> int:
                           f"only sets preprocessing: {settings.image_size} px, N = {settings.num_frames}")
         opt.say(args, f"run folder: {run_dir}")
         summary = run_loso(db, run_dir, mc, tc, settings, folds=args.fold, callbacks=opt.callbacks(args, run_dir),
-                           cache=opt.make_cache(args), extra={"preset": args.preset_choice}, model=args.model,
+                           cache=opt.make_cache(args), extra={"preset": args.preset_choice, "command": run_command(args)}, model=args.model,
                            with_baseline=args.with_baseline, k_folds=args.k_folds)
     except (BackboneWeightsError, DatabaseError, LosoError, CheckpointError, PreprocessError, ClipError, ValueError,
             OSError) as exc:
@@ -193,7 +340,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"cmnet loso: {exc}", file=sys.stderr)
         return 2
     if summary is None:
-        opt.say(args, f"cancelled; run the same command with --run-dir {run_dir} to resume")
+        import os
+
+        task = (f"{os.environ['SLURM_ARRAY_JOB_ID']}_{os.environ.get('SLURM_ARRAY_TASK_ID', '')}"
+                if os.environ.get("SLURM_ARRAY_JOB_ID") else os.environ.get("SLURM_JOB_ID"))
+        opt.say(args, f"cancelled; run the same command with --run-dir {shlex.quote(str(run_dir))} to resume"
+                + (f" (in SLURM: scontrol requeue {task})" if task else ""))
         return opt.EXIT_CANCELLED
     _report(args, summary, run_dir, summary.get("comparison"))
     return 0

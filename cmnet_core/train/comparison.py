@@ -8,6 +8,7 @@ is CMNet − baseline, in the same units ([0, 1]; the table prints percentage po
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 from .runs import write_json
@@ -54,11 +55,14 @@ def write_comparison(run_dir: str | Path, cmnet: dict, baseline: dict) -> dict:
     comp = comparison(cmnet, baseline)
     run_dir = Path(run_dir)
     write_json(run_dir / "comparison.json", comp)
-    with open(run_dir / "comparison.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["scope", "metric", "cmnet", "baseline", "difference"])
-        for r in comp["rows"]:
-            w.writerow([r["scope"], r["metric"], *(f"{r[k]:.6f}" for k in ("cmnet", "baseline", "difference"))])
+    from ..safe_write import write_text_atomically
+
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(["scope", "metric", "cmnet", "baseline", "difference"])
+    for r in comp["rows"]:
+        w.writerow([r["scope"], r["metric"], *(f"{r[k]:.6f}" for k in ("cmnet", "baseline", "difference"))])
+    write_text_atomically(run_dir / "comparison.csv", buf.getvalue())  # unique temporary file, then replaced
     return comp
 
 

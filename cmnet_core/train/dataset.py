@@ -38,7 +38,11 @@ class ClipDataset(Dataset):
 
     def __getitem__(self, i: int):
         s = self.samples[i]
-        return (s.clip.to_tensor(), torch.tensor(s.label, dtype=torch.long),
+        # contiguous: `to_tensor` gives a view of the (N, S, S, 3) frames; a DataLoader worker's batch is always
+        # contiguous, a batch stacked in the training process kept that view's strides, and the two layouts take
+        # different summation orders in the convolutions (issue 20: probabilities 1e-4 apart after 72 steps), so
+        # a fold's result would depend on --workers
+        return (s.clip.to_tensor().contiguous(), torch.tensor(s.label, dtype=torch.long),
                 torch.tensor(s.clip.apex_position, dtype=torch.long))
 
     @property

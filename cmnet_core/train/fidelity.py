@@ -169,12 +169,11 @@ class DifferenceBaseline:
 
     def save(self, path) -> Path:
         """Write `to_dict` as JSON to ``path`` (floats written exactly: Python's shortest round-trip repr)."""
+        from ..safe_write import write_text_atomically
+
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict()) + "\n", encoding="utf-8")
-        tmp.replace(path)
-        return path
+        return write_text_atomically(path, json.dumps(self.to_dict()) + "\n")  # unique temporary file
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "the baseline") -> "DifferenceBaseline":

@@ -32,6 +32,7 @@ selection is by fixed epochs or by validation subjects drawn from the training s
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import time
@@ -163,7 +164,9 @@ def model_kind(config: dict) -> str:
     return config.get("model_kind", "cmnet")
 
 
-_VOLATILE = ("code_version", "created", "preset")  # the preset choice: its effect is in model_config and train_config
+#: config.json keys not compared between the folds of a run: provenance, the preset choice (its effect is in
+#: model_config and train_config) and the command that launched the run's first fold (`missing_folds_commands`).
+_VOLATILE = ("code_version", "created", "preset", "command")
 
 
 def ensure_config(run_dir: Path, config: dict) -> dict:
@@ -194,12 +197,54 @@ def _existing_config(run_dir: Path) -> dict:
     return old
 
 
+#: config.json fields that may differ between the folds of one run: they change how fast a fold runs, not what it
+#: computes (DataLoader workers default to the CPUs SLURM gives a task; `Trainer.fit` ignores them on resume too).
+_PER_INVOCATION = (("train_config", "num_workers"),)
+#: config.json sections compared field by field (the others, e.g. ``folds``, as a whole).
+_SETTINGS_SECTIONS = ("model_config", "train_config", "preprocess", "database")
+
+
+def config_differences(old: dict, new: dict, skip: Sequence[str] = ()) -> list[tuple[str, object, object]]:
+    """The settings in which two run configs differ: ``[(name, old value, new value), ...]``, sorted by name.
+
+    ``name`` is the command-line option that sets the field when there is one (``--epochs``, ``--image-size``;
+    `cmnet_core.train.options.CONFIG_OPTIONS`), else ``section.field`` (``train_config.momentum``) or the
+    section (``split``; ``folds`` with other fold names as the numbers of folds). Sections in `_VOLATILE` and ``skip`` and the fields in `_PER_INVOCATION` are left out;
+    a field that appears under two sections with the same option (``--image-size`` in ``model_config`` and
+    ``preprocess``) is named once.
+    """
+    from .options import CONFIG_OPTIONS
+
+    new = json.loads(json.dumps(to_plain(new)))
+    out: dict[str, tuple[object, object]] = {}
+    for key in sorted(set(old) | set(new), key=lambda k: (k == "folds", k)):  # the split named before its folds
+        if key in _VOLATILE or key in skip or old.get(key) == new.get(key):
+            continue
+        a, b = old.get(key), new.get(key)
+        if key in _SETTINGS_SECTIONS and isinstance(a, dict) and isinstance(b, dict):
+            for field in sorted(set(a) | set(b)):
+                if (key, field) in _PER_INVOCATION or a.get(field) == b.get(field):
+                    continue
+                name = CONFIG_OPTIONS.get(f"{key}.{field}", f"{key}.{field}")
+                out.setdefault(name, (a.get(field), b.get(field)))
+        elif key == "folds" and isinstance(a, dict) and isinstance(b, dict) and a.keys() != b.keys():
+            out.setdefault(CONFIG_OPTIONS["folds"], (len(a), len(b)))  # K, not every fold's subjects
+        else:
+            out.setdefault(CONFIG_OPTIONS.get(key, key), (a, b))
+    return [(name, a, b) for name, (a, b) in sorted(out.items())]
+
+
 def _compare_config(path: Path, old: dict, config: dict, skip: Sequence[str] = ()) -> None:
-    new = json.loads(json.dumps(to_plain(config)))
-    diff = [k for k in set(old) | set(new) if k not in _VOLATILE and k not in skip and old.get(k) != new.get(k)]
+    diff = config_differences(old, config, skip)
     if diff:
-        raise LosoError(f"{path} was written with other settings ({', '.join(sorted(diff))} differ); run this "
-                        "fold with the same arguments or use another run folder")
+        shown = "; ".join(f"{name}: {_shown(a)} in the run, {_shown(b)} now" for name, a, b in diff)
+        raise LosoError(f"{path} was written with other settings ({shown}); run this fold with the same options "
+                        "as the run's other folds, or use another run folder (--run-dir)")
+
+
+def _shown(value) -> str:
+    """A config value as the user typed it: JSON, so a missing value reads ``null`` and a list ``[..]``."""
+    return "(not set)" if value is None else json.dumps(value)
 
 
 def precheck_config(run_dir: Path, config: dict) -> None:
@@ -211,8 +256,33 @@ def precheck_config(run_dir: Path, config: dict) -> None:
         _compare_config(run_dir / "config.json", _existing_config(run_dir), config, skip=_AFTER_PREPROCESSING)
 
 
+def precheck_run(run_dir: str | Path, subjects: Sequence[str], model_cfg, train_cfg: TrainConfig, settings,
+                 k_folds: int | None = None, extra: dict | None = None, model: str = "cmnet",
+                 with_baseline: bool = False) -> None:
+    """`run_loso`'s check of an existing run folder before any preprocessing, also made by ``cmnet loso --slurm``
+    before anything is queued: when ``<run_dir>/config.json`` (and, for ``with_baseline``,
+    ``<run_dir>/baseline/config.json``) exists, every setting that does not depend on the preprocessed clips
+    must equal what these arguments would write (the split and folds of ``subjects`` / ``k_folds`` included).
+    Raises `LosoError` naming each differing option with the run's value and the new one (`config_differences`).
+    Writes nothing."""
+    run_dir = Path(run_dir)
+    split, fold_map = run_folds(subjects, k_folds)
+    protocol = {"split": split, "folds": fold_map}
+    val_count = train_cfg.val_subjects if model == "cmnet" and train_cfg.selection == "val" else 0
+    baseline = {**baseline_config(None, train_cfg.seed, settings.to_dict(), None), **protocol, **(extra or {})}
+    if val_count:
+        baseline["train_config"]["excluded_val_subjects"] = val_count
+    if model == "baseline":
+        precheck_config(run_dir, baseline)
+        return
+    precheck_config(run_dir, {**run_config(None, model_cfg, train_cfg, settings.to_dict(), None), **protocol,
+                              **(extra or {})})
+    if with_baseline:
+        precheck_config(run_dir / "baseline", baseline)
+
+
 #: What a run folder may hold before its config.json is written (a run cancelled or refused while preprocessing).
-_RUN_FILES = ("checkpoints", "log.jsonl", "timing.json", "folds", "baseline", "slurm", "cache", "launch.json")
+_RUN_FILES = ("checkpoints", "log.jsonl", "timing.json", "folds", "baseline", "slurm", "cache", "launch.json", ".lock")
 #: What may stand in a run folder before the run writes its config.json: the logs of whoever launched it (the
 #: app's RunProcess writes progress.jsonl, stderr.log and launch.json (its command, for Resume) first,
 #: scripts/slurm_loso.sh its slurm/ logs and the shared preprocessing cache/ (CMNET_CACHE_DIR=RUN/cache) that a
@@ -396,13 +466,24 @@ def run_baseline_fold(run_dir: Path, samples: Sequence[Sample], subject: str, la
 _TIMING_FIX = "delete it (only the record of preprocessing times is lost)"
 
 
+def run_lock(run_dir: str | Path):
+    """The lock of a run folder, ``<run>/.lock`` (`filelock.FileLock`, a context manager): held while a process
+    reads and rewrites the run's shared files (pooling in `merge`, appending to timing.json), so fold tasks of one
+    run on a cluster finishing at once take turns instead of losing each other's writes."""
+    from filelock import FileLock
+
+    return FileLock(str(Path(run_dir) / ".lock"))
+
+
 def record_preprocess_time(run_dir: Path, wall_s: float, clips: int, cached: bool) -> None:
-    """Append one invocation's preprocessing wall time (seconds, all ``clips``) to ``<run>/timing.json``."""
+    """Append one invocation's preprocessing wall time (seconds, all ``clips``) to ``<run>/timing.json`` (under
+    `run_lock`: concurrent fold tasks each keep their entry)."""
     path = Path(run_dir) / "timing.json"
-    timing = read_json(path, fix=_TIMING_FIX) if path.exists() else {"preprocess": []}
-    timing["preprocess"].append({"wall_s": float(wall_s), "clips": int(clips), "cache": bool(cached),
-                                 "at": now_iso()})
-    write_json(path, timing)
+    with run_lock(run_dir):
+        timing = read_json(path, fix=_TIMING_FIX) if path.exists() else {"preprocess": []}
+        timing["preprocess"].append({"wall_s": float(wall_s), "clips": int(clips), "cache": bool(cached),
+                                     "at": now_iso()})
+        write_json(path, timing)
 
 
 def timing_summary(run_dir: Path, results: dict[str, dict]) -> dict:
@@ -440,6 +521,40 @@ def check_loso_config(run_dir: str | Path, config) -> None:
                         "subjects or training settings); give the folder cmnet loso wrote")
 
 
+def missing_folds_commands(run_dir: str | Path, config: dict, missing: Sequence[str]) -> list[str]:
+    """Shell commands that run exactly the ``missing`` folds of a run, for a partial merge's message.
+
+    First ``cmnet loso DB OPTIONS --run-dir RUN --fold F ...``: DB and OPTIONS from config.json's ``command``
+    (recorded by the fold that created the run: the options that define it, without ``--fold``, ``--run-dir``,
+    progress or worker options); a run written before that key existed gets the database root and a reminder to
+    add its options. Then, when the run was submitted to SLURM (``RUN/slurm/folds.sbatch`` and ``folds.txt``),
+    ``sbatch --array=I,J RUN/slurm/folds.sbatch`` with the array indices of the missing folds. Every word is
+    quoted for a POSIX shell (`shlex.join`). A ``RUN/baseline`` sub-run gives the commands of its CMNet run
+    (the same invocation runs both)."""
+    import shlex
+
+    from .comparison import BASELINE_DIR
+
+    run_dir = Path(run_dir)
+    if run_dir.name == BASELINE_DIR and (run_dir.parent / "config.json").is_file():
+        run_dir = run_dir.parent
+    command = config.get("command") if isinstance(config.get("command"), dict) else {}
+    tail = ["--run-dir", str(run_dir), "--fold", *missing]
+    if command.get("db"):
+        local = shlex.join(["cmnet", "loso", command["db"], *command.get("options", []), *tail])
+    else:
+        local = (shlex.join(["cmnet", "loso", str(config.get("database", {}).get("root", "DB")), *tail])
+                 + "   # add the options the run's other folds were given")
+    out = [local]
+    listing, script = run_dir / "slurm" / "folds.txt", run_dir / "slurm" / "folds.sbatch"
+    if listing.is_file() and script.is_file():
+        names = listing.read_text(encoding="utf-8").split()
+        index = [str(names.index(m)) for m in missing if m in names]
+        if index:
+            out.append(shlex.join(["sbatch", f"--array={','.join(index)}", str(script)]))
+    return out
+
+
 def merge(run_dir: str | Path) -> dict:
     """Pool the finished folds of a run into metrics.json, metrics.csv and per_class.csv; return the summary.
 
@@ -448,11 +563,20 @@ def merge(run_dir: str | Path) -> dict:
     ``train_subjects`` (fold name -> the subjects its model was fitted on),
     ``split`` ("loso" or "k-fold") and ``folds`` (fold name -> test subjects; `config_folds`, so a run written
     before splits existed merges as LOSO), and — if the run recorded it — the separately labelled oracle figures.
+    A run with missing folds is marked partial: ``complete`` false, ``partial`` true, ``partial_note`` ("PARTIAL:
+    2 of 3 folds; missing: s02") and ``missing_folds_commands`` (`missing_folds_commands`) in metrics.json, and
+    the pooled and fold-averaged rows of metrics.csv read ``pooled (PARTIAL: 2 of 3 folds; missing: s02)``.
+    Pooling holds the run's lock (`run_lock`), so fold tasks finishing at once on a cluster pool one after
+    the other and the last one's table holds every fold it saw; files are replaced atomically (unique temporary
+    names), so a reader never sees half a table.
     Raises `LosoError` when ``run_dir`` has no config.json, its config.json is not a LOSO run's
     (`check_loso_config`) or no fold has finished; `DamagedFileError` (a ``ValueError``) naming a damaged
     config.json or result.json and what to do.
     """
     run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise LosoError(f"{run_dir} is not a run folder ({'a file' if run_dir.exists() else 'no such folder'}); "
+                        "give the folder cmnet loso wrote (its --run-dir, or the folder it printed)")
     if not (run_dir / "config.json").is_file():
         raise LosoError(f"{run_dir} is not a run folder (no config.json); give the folder cmnet loso wrote "
                         "(its --run-dir, or the folder it printed)")
@@ -460,57 +584,72 @@ def merge(run_dir: str | Path) -> dict:
     check_loso_config(run_dir, config)
     labels = config["database"]["labels"]
     split, folds = config_folds(config)
-    results = {}
-    for name in folds:
-        path = run_dir / "folds" / fold_dirname(name) / "result.json"
-        if path.exists():
-            results[name] = read_json(path, fix=_rerun_fix(path))
-    if not results:
-        raise LosoError(f"{run_dir}: no finished fold (no folds/*/result.json); run the folds first")
-    missing = [s for s in folds if s not in results]
-    summary = loso_summary({s: np.asarray(r["confusion_matrix"]) for s, r in results.items()}, labels)
-    summary.update({
-        "model_kind": model_kind(config), "split": split, "folds": folds,
-        "folds_done": len(results), "folds_missing": missing, "complete": not missing,
-        "selection": config["train_config"]["selection"],
-        "selected_epochs": {s: r["selected_epoch"] for s, r in results.items()},
-        "train_subjects": {s: r.get("train_subjects") for s, r in results.items()},
-        "database": config["database"], "protocol": config["database"]["protocol"],
-        "apex_sources": config["apex_sources"], "train_config": config["train_config"],
-        "model_config": config["model_config"], "preprocess": config["preprocess"], "preset": config.get("preset"),
-        "code_version": code_version(), "run_code_version": config["code_version"], "merged": now_iso(),
-        "timing": timing_summary(run_dir, results)})
-    if all("oracle" in r for r in results.values()):
-        o = loso_summary({s: np.asarray(r["oracle"]["confusion_matrix"]) for s, r in results.items()}, labels)
-        summary["oracle"] = {"note": ORACLE_NOTE, "pooled": o["pooled"], "fold_averaged": o["fold_averaged"],
-                             "epochs": {s: r["oracle"]["epoch"] for s, r in results.items()}}
-    write_json(run_dir / "metrics.json", summary)
-    _write_csv(run_dir, summary)
+    with run_lock(run_dir):
+        results = {}
+        for name in folds:
+            path = run_dir / "folds" / fold_dirname(name) / "result.json"
+            if path.exists():
+                results[name] = read_json(path, fix=_rerun_fix(path))
+        if not results:
+            raise LosoError(f"{run_dir}: no finished fold (no folds/*/result.json); run the folds first: "
+                            + " or ".join(missing_folds_commands(run_dir, config, list(folds))))
+        missing = [s for s in folds if s not in results]
+        summary = loso_summary({s: np.asarray(r["confusion_matrix"]) for s, r in results.items()}, labels)
+        summary.update({
+            "model_kind": model_kind(config), "split": split, "folds": folds,
+            "folds_done": len(results), "folds_missing": missing, "complete": not missing, "partial": bool(missing),
+            "selection": config["train_config"]["selection"],
+            "selected_epochs": {s: r["selected_epoch"] for s, r in results.items()},
+            "train_subjects": {s: r.get("train_subjects") for s, r in results.items()},
+            "database": config["database"], "protocol": config["database"]["protocol"],
+            "apex_sources": config["apex_sources"], "train_config": config["train_config"],
+            "model_config": config["model_config"], "preprocess": config["preprocess"],
+            "preset": config.get("preset"), "code_version": code_version(),
+            "run_code_version": config["code_version"], "merged": now_iso(),
+            "timing": timing_summary(run_dir, results)})
+        if missing:
+            summary["partial_note"] = (f"PARTIAL: {len(results)} of {len(folds)} folds; missing: "
+                                       f"{', '.join(missing)}")
+            summary["missing_folds_commands"] = missing_folds_commands(run_dir, config, missing)
+        if all("oracle" in r for r in results.values()):
+            o = loso_summary({s: np.asarray(r["oracle"]["confusion_matrix"]) for s, r in results.items()}, labels)
+            summary["oracle"] = {"note": ORACLE_NOTE, "pooled": o["pooled"], "fold_averaged": o["fold_averaged"],
+                                 "epochs": {s: r["oracle"]["epoch"] for s, r in results.items()}}
+        write_json(run_dir / "metrics.json", summary)
+        _write_csv(run_dir, summary)
     return summary
 
 
+def _csv_text(rows: Sequence[Sequence]) -> str:
+    buf = io.StringIO(newline="")
+    csv.writer(buf).writerows(rows)
+    return buf.getvalue()
+
+
 def _write_csv(run_dir: Path, summary: dict) -> None:
+    """metrics.csv and per_class.csv, each replaced atomically (`write_text_atomically`)."""
+    from ..safe_write import write_text_atomically
+
     cols = ["accuracy", "uf1", "uar", "paper_f1"]
     prov = [summary["database"]["name"], summary["protocol"], ";".join(f"{k}:{v}" for k, v in
                                                                      summary["apex_sources"].items()),
             summary["selection"], summary["run_code_version"]]
-    with open(run_dir / "metrics.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["scope", "subject", "n", *cols, "database", "protocol", "apex_source", "selection", "code_version"])
-        for s, sc in summary["per_fold"].items():
-            w.writerow(["fold", s, sc["n"], *(f"{sc[c]:.6f}" for c in cols), *prov])
-        w.writerow(["pooled", "", summary["pooled"]["n"], *(f"{summary['pooled'][c]:.6f}" for c in cols), *prov])
-        w.writerow(["fold_averaged", "", "", *(f"{summary['fold_averaged'][c]:.6f}" for c in cols), *prov])
-        if "oracle" in summary:
-            o = summary["oracle"]
-            w.writerow(["ORACLE_pooled (optimistic, best epoch on test)", "", o["pooled"]["n"],
-                        *(f"{o['pooled'][c]:.6f}" for c in cols), *prov])
-    with open(run_dir / "per_class.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["label", "support", "predicted", "precision", "recall", "f1"])
-        for r in summary["per_class"]:
-            w.writerow([r["label"], r["support"], r["predicted"],
-                        *("" if r[k] is None else f"{r[k]:.6f}" for k in ("precision", "recall", "f1"))])
+    mark = f" ({summary['partial_note']})" if summary.get("partial") else ""
+    rows = [["scope", "subject", "n", *cols, "database", "protocol", "apex_source", "selection", "code_version"]]
+    for s, sc in summary["per_fold"].items():
+        rows.append(["fold", s, sc["n"], *(f"{sc[c]:.6f}" for c in cols), *prov])
+    rows.append(["pooled" + mark, "", summary["pooled"]["n"], *(f"{summary['pooled'][c]:.6f}" for c in cols), *prov])
+    rows.append(["fold_averaged" + mark, "", "", *(f"{summary['fold_averaged'][c]:.6f}" for c in cols), *prov])
+    if "oracle" in summary:
+        o = summary["oracle"]
+        rows.append(["ORACLE_pooled (optimistic, best epoch on test)" + mark, "", o["pooled"]["n"],
+                     *(f"{o['pooled'][c]:.6f}" for c in cols), *prov])
+    write_text_atomically(run_dir / "metrics.csv", _csv_text(rows))
+    per_class = [["label", "support", "predicted", "precision", "recall", "f1"]]
+    for r in summary["per_class"]:
+        per_class.append([r["label"], r["support"], r["predicted"],
+                          *("" if r[k] is None else f"{r[k]:.6f}" for k in ("precision", "recall", "f1"))])
+    write_text_atomically(run_dir / "per_class.csv", _csv_text(per_class))
 
 
 def database_info(db, samples: Sequence[Sample]) -> dict:
@@ -634,13 +773,7 @@ def run_loso(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, setting
         return config
 
     bdir = run_dir / "baseline"
-    if model == "baseline":
-        precheck_config(run_dir, baseline_run_config())
-    else:
-        precheck_config(run_dir, {**run_config(None, model_cfg, train_cfg, settings.to_dict(), None), **protocol,
-                                  **(extra or {})})
-        if with_baseline:
-            precheck_config(bdir, baseline_run_config())
+    precheck_run(run_dir, db.subjects(), model_cfg, train_cfg, settings, k_folds, extra, model, with_baseline)
     cb.on_run_start({"run_dir": run_dir, "kind": "loso", "model_kind": model, "split": split, "folds": todo,
                      "database": db.name,
                      "protocol": db.protocol, "clips": len(db.clips), "device": device,
@@ -728,8 +861,11 @@ def summary_table(summary: dict) -> str:
     if summary.get("split") == "k-fold":
         rows.append("test subjects: " + "; ".join(f"{name} {', '.join(subs)}" for name, subs in folds.items()))
     if summary["folds_missing"]:
-        rows.append(f"incomplete: {len(summary['folds_missing'])} fold(s) missing: "
-                    f"{', '.join(summary['folds_missing'])}")
+        rows.append(f"PARTIAL (incomplete): {len(summary['folds_missing'])} fold(s) missing: "
+                    f"{', '.join(summary['folds_missing'])}; the figures above pool {summary['folds_done']} of "
+                    f"{summary['folds_done'] + len(summary['folds_missing'])} folds")
+        for command in summary.get("missing_folds_commands") or ():
+            rows.append(f"  run the missing folds: {command}")
     if summary.get("timing"):
         rows.append(cost_line(summary["timing"]))
     return "\n".join(rows)

@@ -23,6 +23,27 @@ PRESET_NAMES = ("paper", "fast", "cpu")
 PRESET_TRAIN_FIELDS = ("epochs", "batch_size", "optimizer", "lr", "lr_step", "augment")
 
 EXIT_CANCELLED = 3
+#: Exit status of ``cmnet loso --merge`` when folds are missing: a partial table was written and marked as such
+#: (metrics.json ``"partial": true``, metrics.csv's pooled row "pooled (PARTIAL: ...)"), and the command that runs
+#: exactly the missing folds was printed.
+EXIT_INCOMPLETE = 4
+
+#: The command-line option behind a run's config.json field (``section.field``, or a whole section), for messages
+#: that name what differs between two invocations (`cmnet_core.train.loso.config_differences`).
+CONFIG_OPTIONS = {
+    **{f"train_config.{f}": "--" + f.replace("_", "-") for f in (
+        "epochs", "batch_size", "optimizer", "lr", "lr_step", "augment", "seed", "class_balanced", "selection",
+        "val_subjects", "oracle", "device")},
+    "train_config.amp": "--no-amp",
+    **{f"{section}.{f}": "--image-size" for section in ("model_config", "preprocess") for f in ("image_size",)},
+    **{f"{section}.num_frames": "--frames" for section in ("model_config", "preprocess")},
+    **{f"model_config.{f}": "--" + f.replace("_", "-") for f in (
+        "backbone", "pretrained", "lambdas", "epsilon", "xi", "tau", "negative_sampling", "input", "tendency_loss",
+        "readout", "position_weight")},
+    **{f"preprocess.{f}": "--" + f.replace("_", "-") for f in ("landmarks", "interpolation", "apex_mode")},
+    "database.sheet": "--sheet", "database.protocol": "--protocol", "database.root": "DB (the database folder)",
+    "model_kind": "--model", "split": "--k-folds", "folds": "--k-folds",
+}
 
 
 def add_database_arguments(p: argparse.ArgumentParser) -> None:
@@ -152,7 +173,10 @@ def add_train_arguments(p: argparse.ArgumentParser, oracle: bool = False) -> Non
                        help="ALSO report the optimistic best-epoch-on-test figure, labelled 'oracle' (never alone)")
     g.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:1 ...")
     g.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
-    g.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (default 0)")
+    g.add_argument("--workers", type=int,
+                   help="DataLoader worker processes (default: the CPUs SLURM gave the task, SLURM_CPUS_PER_TASK, "
+                        "inside a SLURM job; else 0); they ignore SIGTERM/SIGINT, which the training process "
+                        "handles (clean stop)")
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
@@ -228,6 +252,16 @@ def preset_line(choice: dict) -> str:
     return f"preset: {choice['name']} ({why})" + (f", changed: {', '.join(changed)}" if changed else "")
 
 
+def default_workers() -> int:
+    """DataLoader workers when ``--workers`` is not given: ``SLURM_CPUS_PER_TASK`` (the CPUs SLURM gave this task)
+    when it is set to a positive whole number, else 0 (load in the training process). Workers only load clips;
+    results do not depend on their number (`cmnet_core.train.loso` does not compare it between folds)."""
+    import os
+
+    value = os.environ.get("SLURM_CPUS_PER_TASK", "")
+    return int(value) if value.isdigit() and int(value) > 0 else 0
+
+
 def train_config(args: argparse.Namespace, preset: str) -> TrainConfig:
     """`TrainConfig` from the options: `TrainConfig`'s defaults, updated by ``PRESET_TRAINING[preset]``, updated by
     the training flags actually given (``--epochs --batch-size --optimizer --lr --lr-step --augment``)."""
@@ -237,7 +271,8 @@ def train_config(args: argparse.Namespace, preset: str) -> TrainConfig:
         if given is not None:
             values[name] = given
     values.update(seed=args.seed, class_balanced=args.class_balanced, amp=not args.no_amp, device=args.device,
-                  num_workers=args.workers, selection=args.selection,
+                  num_workers=args.workers if args.workers is not None else default_workers(),
+                  selection=args.selection,
                   val_subjects=args.val_subjects if args.selection == "val" else 0,
                   oracle=bool(getattr(args, "oracle", False)))
     return TrainConfig(**values)

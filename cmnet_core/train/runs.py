@@ -9,8 +9,9 @@ from pathlib import Path
 from .callbacks import JsonlPrinter, to_plain
 
 
-def new_run_dir(runs_root: str | Path = "runs", name: str = "run") -> Path:
-    """Create and return ``runs_root/<YYYYmmdd-HHMMSS>-<name>/`` (a ``-2``, ``-3`` suffix if it exists)."""
+def new_run_dir(runs_root: str | Path = "runs", name: str = "run", create: bool = True) -> Path:
+    """Create and return ``runs_root/<YYYYmmdd-HHMMSS>-<name>/`` (a ``-2``, ``-3`` suffix if it exists); with
+    ``create`` False only the name is chosen (nothing is written)."""
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "run"
     base = Path(runs_root) / f"{stamp}-{safe}"
@@ -18,18 +19,24 @@ def new_run_dir(runs_root: str | Path = "runs", name: str = "run") -> Path:
     while path.exists():
         k += 1
         path = base.with_name(f"{base.name}-{k}")
-    (path / "checkpoints").mkdir(parents=True)
+    if create:
+        (path / "checkpoints").mkdir(parents=True)
     return path
 
 
 def write_json(path: str | Path, data) -> Path:
-    """Write ``data`` as indented JSON (Paths as text, NaN as null), atomically; returns the path."""
+    """Write ``data`` as indented JSON (Paths as text, NaN as null), atomically; returns the path.
+
+    The text goes to a uniquely named temporary file beside ``path`` that is then moved over it
+    (`cmnet_core.safe_write.write_text_atomically`), so processes writing the same file at once (fold tasks of one
+    run on a cluster) never share a temporary file: a reader sees one whole version or the other. Raises
+    `DiskFullError` when the disk is full (the previous file is kept).
+    """
+    from ..safe_write import write_text_atomically
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(to_plain(data), indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_text_atomically(path, json.dumps(to_plain(data), indent=2) + "\n")
 
 
 class DamagedFileError(ValueError):

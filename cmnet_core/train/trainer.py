@@ -88,6 +88,21 @@ def _written(path: Path, metadata: dict) -> dict:
     return {"written": when.isoformat(timespec="seconds"), "age_s": round(time.time() - when.timestamp(), 1)}
 
 
+def _worker_leaves_stop_signals_to_the_parent(worker_id: int) -> None:
+    """DataLoader ``worker_init_fn``: the worker ignores SIGTERM and SIGINT.
+
+    A cluster's scheduler (SLURM's ``scancel``, pre-emption, the time limit's warning) and a terminal's Ctrl+C
+    signal every process of the job, workers included; a worker killed by it would crash the fold ("DataLoader
+    worker (pid …) is killed by signal: Terminated") before the training process could save its checkpoint. The
+    training process handles the signal instead (`cmnet_core.train.options.CancelRequest`: stop after the current
+    step, write ``last.pt``, exit `EXIT_CANCELLED`) and shuts its workers down itself; a worker whose parent dies
+    exits on its own (PyTorch's worker watchdog)."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def epoch_order(labels: Sequence[int], epoch: int, seed: int, class_balanced: bool) -> list[int]:
     """Sample indices for epoch ``epoch`` (0-based), fixed by (seed, epoch) alone.
 
@@ -305,7 +320,8 @@ class Trainer:
             order = epoch_order(labels, epoch, self.cfg.seed, self.cfg.class_balanced)
             batches = [order[i:i + self.cfg.batch_size] for i in range(0, len(order), self.cfg.batch_size)]
             loader = DataLoader(dataset, batch_sampler=batches[st["step"]:], num_workers=self.cfg.num_workers,
-                                pin_memory=self.device.type == "cuda", generator=torch.Generator())
+                                pin_memory=self.device.type == "cuda", generator=torch.Generator(),
+                                worker_init_fn=_worker_leaves_stop_signals_to_the_parent)
             self.cb.on_epoch_start(epoch + 1, self.cfg.epochs, n_steps)
             model.train()
             mark = time.perf_counter()

@@ -162,5 +162,5 @@ def test_old_runs_without_model_kind_read_as_cmnet(runs, tmp_path):
     new = {**old, "model_kind": "cmnet"}
     assert ensure_config(tmp_path, new)["model_kind"] == "cmnet"   # resuming an old run is not refused
     assert read_run(tmp_path).model_kind == "cmnet"
-    with pytest.raises(LosoError, match="model_kind"):
+    with pytest.raises(LosoError, match="--model: \"cmnet\" in the run, \"baseline\" now"):
         ensure_config(tmp_path, {**old, "model_kind": "baseline"})

@@ -142,9 +142,9 @@ def test_fold_selection_by_name_resume_and_mismatched_split(kfold_run, tmp_path,
     # the same folder with another split is refused, not mixed
     other = ["loso", str(db_root), "--model", "baseline", *TINY, "--run-dir", str(run)]
     assert main([*other, "--k-folds", "3"]) == 2
-    assert "folds" in capsys.readouterr().err
+    assert "other settings (--k-folds: 2 in the run, 3 now)" in capsys.readouterr().err
     assert main(other) == 2
-    assert "split" in capsys.readouterr().err
+    assert 'other settings (--k-folds: "k-fold" in the run, "loso" now)' in capsys.readouterr().err
     # bad K on the command line: exit 2 with the reason, nothing run
     assert main(["loso", str(db_root), "--k-folds", "5", *TINY, "--run-dir", str(tmp_path / "x")]) == 2
     assert "only 4 subjects, so at most 4 folds" in capsys.readouterr().err

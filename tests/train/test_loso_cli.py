@@ -2,6 +2,7 @@
 prediction from the CLI and fine-tuning with a held-out subject / label mismatch."""
 import csv
 import json
+import shlex
 import shutil
 
 import numpy as np
@@ -16,6 +17,7 @@ from cmnet_core.preprocess.types import PreprocessSettings
 from cmnet_core.train.callbacks import Callback
 from cmnet_core.train.checkpoint import load_checkpoint
 from cmnet_core.train.loso import run_loso
+from cmnet_core.train.options import EXIT_INCOMPLETE
 from cmnet_core.train.trainer import TrainConfig
 from cmnet_core.train.metrics import confusion_matrix, scores
 
@@ -103,26 +105,51 @@ def test_merge_and_fold_alone(loso_run, capsys):
     shutil.rmtree(copy / "folds" / "s02")
     assert sorted(f.name for f in (copy / "folds" / "s01" / "checkpoints").iterdir()) == ["final.pt"]
     capsys.readouterr()
-    assert main(["loso", "--merge", str(copy)]) == 0
+    # a merge with a fold missing: its own exit status, the partial table marked, the command for the missing fold
+    assert main(["loso", "--merge", str(copy)]) == EXIT_INCOMPLETE == 4
+    captured = capsys.readouterr()
     # where the fold checkpoints are (the run's top-level checkpoints/ holds none)
     assert (f"fold checkpoints (2): {copy / 'folds' / '<subject>' / 'checkpoints'}/final.pt, each trained without "
-            f"its subject (e.g. {copy / 'folds' / 's01' / 'checkpoints' / 'final.pt'})") in capsys.readouterr().out
+            f"its subject (e.g. {copy / 'folds' / 's01' / 'checkpoints' / 'final.pt'})") in captured.out
+    assert "PARTIAL (incomplete): 1 fold(s) missing: s02; the figures above pool 2 of 3 folds" in captured.out
     partial = json.loads((copy / "metrics.json").read_text())
     assert partial["folds_missing"] == ["s02"] and not partial["complete"] and partial["pooled"]["n"] == 4
-    # the fold runs alone into the same folder and gives the same result as within the whole run (fixed seeds)
-    assert main(["loso", str(db_root), *TINY, *METHOD, "--run-dir", str(copy), "--oracle", "--fold", "s02"]) == 0
+    assert partial["partial"] and partial["partial_note"] == "PARTIAL: 2 of 3 folds; missing: s02"
+    rows = list(csv.reader(open(copy / "metrics.csv")))
+    assert [r[0] for r in rows[3:5]] == ["pooled (PARTIAL: 2 of 3 folds; missing: s02)",
+                                         "fold_averaged (PARTIAL: 2 of 3 folds; missing: s02)"]
+    command = partial["missing_folds_commands"][0]
+    # the database and the options of the run (the --cache off path stays "off"; no --progress, --run-dir twice)
+    assert command == shlex.join(["cmnet", "loso", str(db_root), "--image-size", "32", "--frames", "4",
+                                  "--cache", "off", "--lambdas", "0.1", "0.6", "0.3", "--epsilon", "0.15", "--xi",
+                                  "0.02", "--tau", "0.1", "--negative-sampling", "deterministic", "--epochs", "1",
+                                  "--batch-size", "2", "--oracle", "--device", "cpu", "--run-dir", str(copy),
+                                  "--fold", "s02"])
+    assert f"Run the missing folds, then merge again:\n  {command}\n(exit status 4: incomplete)" in captured.err
+    # the printed command runs the missing fold alone into the same folder and gives the same result as within
+    # the whole run (fixed seeds); the run is then complete and a merge exits 0
+    words = shlex.split(command)
+    assert words[:2] == ["cmnet", "loso"] and main(words[1:]) == 0
     again = json.loads((copy / "folds" / "s02" / "result.json").read_text())
     first = json.loads((run_dir / "folds" / "s02" / "result.json").read_text())
     assert again["y_pred"] == first["y_pred"] and np.allclose(again["probabilities"], first["probabilities"])
-    assert json.loads((copy / "metrics.json").read_text())["complete"]
+    done = json.loads((copy / "metrics.json").read_text())
+    assert done["complete"] and not done["partial"] and "partial_note" not in done
+    assert main(["loso", "--merge", str(copy)]) == 0
+    assert [r[0] for r in csv.reader(open(copy / "metrics.csv"))][4:6] == ["pooled", "fold_averaged"]
+    assert not list(copy.glob("*.tmp")) and not list(copy.glob(".*.tmp"))
     capsys.readouterr()
     assert main(["evaluate", str(copy)]) == 0                     # a run folder: the table again
     assert "POOLED (MEGC)" in capsys.readouterr().out
-    # other settings in the same run folder are refused
+    # other settings in the same run folder are refused, naming each option with the run's value and the new one
     assert main(["loso", str(db_root), *TINY, *METHOD, "--seed", "5", "--run-dir", str(copy), "--fold", "s01"]) == 2
-    assert "other settings" in capsys.readouterr().err
+    assert "--oracle: true in the run, false now; --seed: 0 in the run, 5 now)" in capsys.readouterr().err
     assert main(["loso", str(db_root), *TINY, "--run-dir", str(copy), "--fold", "s01"]) == 2  # paper's λ, ε, ξ, τ
-    assert "model_config" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--epsilon: 0.15 in the run, 0.2 now" in err and "--lambdas: [0.1, 0.6, 0.3] in the run" in err
+    # DataLoader workers change how fast a fold runs, not what it computes: not a difference
+    assert main(["loso", str(db_root), *TINY, *METHOD, "--oracle", "--workers", "1", "--run-dir", str(copy),
+                 "--fold", "s01"]) == 0
     assert main(["loso", str(db_root), *TINY, "--tau", "0", "--fold", "s01"]) == 2  # validated by CMNetConfig
     assert "tau" in capsys.readouterr().err
 
