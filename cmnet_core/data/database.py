@@ -370,11 +370,21 @@ def find_enclosing_database(folder: str | Path, levels: int = ENCLOSING_LEVELS,
     ``sheet``: the annotation sheet to use when it is not in or beside the root — a path (``--sheet``), or a
     function giving the sheet remembered for a candidate root (None: the usual one).
     """
+    for target, root, db in _databases_above(folder, levels, sheet):
+        clips = [c for c in list(db.clips) + list(db.unlabelled) if _same_path(c.path, target)]
+        if clips:
+            return EnclosingDatabase(root, db, clips)
+    return None
+
+
+def _databases_above(folder, levels: int, sheet):
+    """``(resolved folder, root, opened database)`` for each folder above ``folder`` (at most ``levels``) that an
+    adapter recognises and that opens (``sheet``: a path or a per-root lookup); others are passed over."""
     _load_builtin_adapters()
     try:
         target = Path(folder).resolve()
     except OSError:
-        return None
+        return
     for root in list(target.parents)[:levels]:
         try:
             if not any(a.detect(root) for a in ADAPTERS.values()):
@@ -383,10 +393,7 @@ def find_enclosing_database(folder: str | Path, levels: int = ENCLOSING_LEVELS,
             db = open_database(root, sheet=given)
         except (DatabaseError, OSError, ValueError):
             continue
-        clips = [c for c in list(db.clips) + list(db.unlabelled) if _same_path(c.path, target)]
-        if clips:
-            return EnclosingDatabase(root, db, clips)
-    return None
+        yield target, root, db
 
 
 @dataclass
@@ -414,20 +421,8 @@ def find_skipped_clip_folder(folder: str | Path, levels: int = ENCLOSING_LEVELS,
     """The database (within ``levels`` folders above ``folder``) whose sheet names ``folder`` in a row it left out
     (an emotion outside the protocol, missing frames, …), or None. Like `find_enclosing_database`, for the
     folders it does not return."""
-    _load_builtin_adapters()
-    try:
-        target = Path(folder).resolve()
-    except OSError:
-        return None
-    tail = f"({target.parent.name}/{target.name})"
-    for root in list(target.parents)[:levels]:
-        try:
-            if not any(a.detect(root) for a in ADAPTERS.values()):
-                continue
-            given = sheet(root) if callable(sheet) else sheet
-            db = open_database(root, sheet=given)
-        except (DatabaseError, OSError, ValueError):
-            continue
+    for target, root, db in _databases_above(folder, levels, sheet):
+        tail = f"({target.parent.name}/{target.name})"
         for skip in db.skips:
             if skip.item.endswith(tail) or str(target) in skip.reason:
                 fps = next((float(c.fps) for c in db.clips if getattr(c, "fps", None)), None)
