@@ -92,8 +92,13 @@ def run(args: argparse.Namespace) -> int:
     from ..train.comparison import comparison_table, merge_with_baseline
     from ..train.loso import LosoError, summary_table
 
+    from ..demo_model import resolve_checkpoint
+
     target = Path(args.target)
     try:
+        if not target.exists():   # "demo": the shipped synthetic demo model, as in cmnet predict
+            args.target = str(resolve_checkpoint(args.target))
+            target = Path(args.target)
         if target.is_dir():
             if not (target / "config.json").exists():
                 raise LosoError(f"{target} is not a run folder (no config.json)")

@@ -240,7 +240,8 @@ def run(args: argparse.Namespace) -> int:
         write_text_atomically(out / "predictions.csv", table.getvalue())
         write_text_atomically(out / "predictions.json", json.dumps(
             {"checkpoint": args.checkpoint, "device": str(predictor.device), "clips": dicts,
-             "failed": [r for r in rows if r["status"] == "failed"]}, indent=1))
+             "failed": [r for r in rows if r["status"] == "failed"],
+             "warnings": [uncovered] if uncovered else []}, indent=1))
     except OSError as exc:  # a full disk (DiskFullError: "disk full at PATH (N MB free)") or an unwritable file
         _emit(args, "run_end", status="failed", error=str(exc), out=str(out))
         print(f"cmnet predict: {exc}", file=sys.stderr)

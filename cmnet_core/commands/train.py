@@ -20,7 +20,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     f"config.json, log.jsonl, metrics.json/csv. Exit status {opt.EXIT_CANCELLED} = cancelled "
                     "(run again with --run-dir to resume).")
     p.add_argument("db", help="database root folder (any adapter, e.g. the generic adapter for your own clips)")
-    p.add_argument("--from", dest="init", metavar="CKPT", help="fine-tune this checkpoint")
+    p.add_argument("--from", dest="init", metavar="CKPT", help="fine-tune this checkpoint (\"demo\": the shipped synthetic demo model)")
     p.add_argument("--new-head", action="store_true",
                    help="with --from: re-initialise the classifier so the label set may differ")
     p.add_argument("--holdout-subject", nargs="+", default=[], metavar="SUBJECT",
@@ -47,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from ..model import CMNetConfig
     from ..preprocess.errors import PreprocessError
     from ..preprocess.types import PreprocessSettings
+    from ..demo_model import resolve_checkpoint
     from ..train.checkpoint import CheckpointError, load_checkpoint
     from ..train.final import train_final
     from ..train.runs import new_run_dir
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         db = opt.open_db(args)
         if not db.clips:
             raise DatabaseError(db.no_clips_message())
-        init = load_checkpoint(args.init) if args.init else None
+        init = load_checkpoint(resolve_checkpoint(args.init)) if args.init else None   # "demo" as in predict
         init_model = CMNetConfig.from_dict(init.metadata["model_config"]) if init else None
         if init and args.backbone and args.backbone != init_model.backbone:
             raise ValueError(f"--backbone {args.backbone}: the checkpoint {args.init} has a {init_model.backbone} "

@@ -78,6 +78,9 @@ def test_predict_on_a_partial_casme2_tree_warns_once_about_labels_and_notes(tmp_
     assert lines.index(warning[0]) < min(i for i, ln in enumerate(lines) if ln.startswith("[1/9]"))
     notes = [ln.strip() for ln in lines if ln.strip().startswith("note:")]
     assert len(notes) == len(set(notes)), notes
+    import json
+    saved = json.loads((tmp_path / "out" / "predictions.json").read_text())["warnings"]
+    assert saved == [warning[0].removeprefix("warning: ")]        # kept with the results, not only printed
 
 
 def test_info_on_a_casme2_clip_folder_names_its_database_clip(casme2_clip_folder, capsys):

@@ -138,3 +138,19 @@ def test_one_unreadable_video_in_a_folder_does_not_stop_the_others(tmp_path, fac
                "--no-cache"])
     captured = capsys.readouterr()
     assert rc == 1 and "1 clips: 1 done" in captured.out and "b.mp4" in captured.err
+
+
+def test_demo_is_a_checkpoint_name_for_evaluate_and_fine_tuning(tmp_path, capsys):
+    """Review: `cmnet evaluate demo DB` and `cmnet train DB --from demo` take the shipped demo model by name."""
+    from cmnet_core.data.synthetic import write_synthetic_database
+    db = tmp_path / "db"
+    write_synthetic_database(db, n_subjects=2, clips_per_class=1, image_size=64,
+                             labels=("happiness", "surprise", "disgust", "repression"))
+    rc = main(["evaluate", "demo", str(db), "--out", str(tmp_path / "ev"), "--device", "cpu"])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    rc = main(["train", str(db), "--from", "demo", "--epochs", "1", "--batch-size", "4", "--cache", "off",
+               "--device", "cpu", "--run-dir", str(tmp_path / "ft")])
+    out, err = capsys.readouterr()
+    assert rc == 0 and "does not exist" not in err, err
+    assert (tmp_path / "ft" / "checkpoints" / "final.pt").exists()
