@@ -3,7 +3,6 @@ undo, cursor sync, crash-safe saving, autosave recovery, closing with unsaved ch
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from app import commands as C

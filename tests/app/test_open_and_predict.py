@@ -2,7 +2,6 @@
 import shutil
 
 import numpy as np
-import pytest
 
 from app import commands as C
 from app.annotations import AnnotationStore, default_store_path

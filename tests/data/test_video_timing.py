@@ -8,7 +8,6 @@ import av
 import numpy as np
 import pytest
 
-from cmnet_core.data.clip import Clip
 from cmnet_core.data.readers import (DEFAULT_FPS, FolderSource, IndexCancelled, VideoIndex, VideoSource,
                                      frame_intervals_vary, open_clip)
 from cmnet_core.data.timed_video import (KINDS, decoded_times, frame_pixels, set_mp4_rotation, write_timed_video,

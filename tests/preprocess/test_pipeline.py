@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from cmnet_core.data.synthetic import Distractors, make_synthetic_clip, synthetic_database
-from cmnet_core.preprocess.align import alignment_matrix, centre_crop_matrix, fill_value, fit_crop, warp
+from cmnet_core.preprocess.align import centre_crop_matrix, fill_value, fit_crop, warp
 from cmnet_core.preprocess.apex import SPOTTER
 from cmnet_core.preprocess.cache import PreprocessCache
 from cmnet_core.preprocess.errors import PreprocessError
