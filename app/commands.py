@@ -146,11 +146,16 @@ class OpenPath(AppCommand):
         given = params.get("fps")
         fps = given or (ctx.window.remembered_fps(path) if path.is_dir() else None)
         sheet = params.get("sheet") or (ctx.window.remembered_sheet(path) if path.is_dir() else None)
+        data_dir, sheet_for_root = ctx.window.data_dir(), ctx.window.sheet_lookup()
+
+        def work(progress, cancelled):
+            """Open the path and choose its annotation store (identity hashing, database lookups) off the GUI
+            thread."""
+            found = open_path(path, fps=fps, cancelled=cancelled, sheet=sheet, sheet_for_root=sheet_for_root)
+            return (*found, open_store(path, found[0], found[1], data_dir))
+
         try:
-            clips, database, skipped = ctx.window.run_blocking(
-                lambda progress, cancelled: open_path(path, fps=fps, cancelled=cancelled, sheet=sheet,
-                                                      sheet_for_root=ctx.window.remembered_sheet),
-                f"Opening {path.name}…")
+            clips, database, skipped, opened = ctx.window.run_blocking(work, f"Opening {path.name}…")
         except IndexCancelled:
             ctx.window.statusBar().showMessage(f"Opening {path} cancelled.", 5000)
             return
@@ -179,7 +184,6 @@ class OpenPath(AppCommand):
             ctx.window.remember_fps(path, given)
         if params.get("sheet") and database is not None:
             ctx.window.remember_sheet(database.root, params["sheet"])   # also when a clip folder of it was opened
-        opened = open_store(path, clips, database, ctx.window.data_dir())
         ctx.window.show_document(path, opened.clips, database, opened.store)
         if opened.status:
             ctx.window.statusBar().showMessage(opened.status, 10000)

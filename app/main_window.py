@@ -415,8 +415,18 @@ class MainWindow(QMainWindow):
     def remembered_sheet(self, root: Path) -> str | None:
         """The annotation sheet the user chose for database root ``root`` (QSettings), or None (also when that
         file is gone)."""
-        value = self._sheet_memory().get(str(Path(root).resolve()))
-        return value if isinstance(value, str) and Path(value).is_file() else None
+        return self.sheet_lookup()(root)
+
+    def sheet_lookup(self):
+        """A function ``root -> sheet or None`` over a snapshot of the remembered sheets (plain Python, no QSettings:
+        safe to call from a worker thread)."""
+        memory = self._sheet_memory()
+
+        def lookup(root: Path) -> str | None:
+            value = memory.get(str(Path(root).resolve()))
+            return value if isinstance(value, str) and Path(value).is_file() else None
+
+        return lookup
 
     def remember_sheet(self, root: Path, sheet: str | Path | None) -> None:
         """Remember ``sheet`` for database root ``root`` (None forgets it)."""
