@@ -118,16 +118,15 @@ def open_path(path: str | Path, fps: float | None = None, cancelled: Callable[[]
                                f"({', '.join(sheet_missing.patterns)}) is neither in nor beside it. Choose the "
                                "sheet file (File ▸ Open database with sheet…, or cmnet-studio ROOT --sheet FILE).",
                                path, sheet_missing.kind)
-        enclosing = None if fps else _enclosing_database(path, sheet if sheet is not None else sheet_for_root)
-        if enclosing is not None:   # a clip folder of a database: its fps and the sheet's onset/apex/offset
-            _prepare_first(enclosing.clips, path, cancelled)
-            return list(enclosing.clips), enclosing.database, []
+        place = _place_in_database(path, sheet if sheet is not None else sheet_for_root, skip=bool(fps))
+        if place.enclosing is not None:   # a clip folder of a database: its fps and the sheet's onset/apex/offset
+            _prepare_first(place.enclosing.clips, path, cancelled)
+            return list(place.enclosing.clips), place.enclosing.database, []
         if sheet is not None:
             raise SheetMissing(f"{path} cannot be opened with the sheet {sheet}: {db_error}", path, "")
-        left_out = None if fps else _skipped_in_database(path, sheet_for_root)
+        left_out, missing = place.left_out, place.sheet_missing
         if left_out is not None:    # a clip folder whose sheet row was left out: the database's fps, and why
             fps = left_out.fps
-        missing = None if fps else _ancestor_without_sheet(path)
         if missing is not None:     # a clip folder of a database whose sheet is elsewhere: ask for it
             raise SheetMissing(f"{path} is a clip folder of a {missing.kind} database at {missing.root}, but its "
                                f"annotation sheet ({', '.join(missing.patterns)}) is neither in nor beside that root. "
@@ -154,35 +153,17 @@ def open_path(path: str | Path, fps: float | None = None, cancelled: Callable[[]
     return [clip], None, []
 
 
-def _enclosing_database(folder: Path, sheet=None):
-    """`find_enclosing_database` of a frame folder (``sheet``: a path or a per-root lookup), or None (also when
-    an adapter fails: the folder then opens on its own)."""
-    from cmnet_core.data.database import find_enclosing_database
+def _place_in_database(folder: Path, sheet, skip: bool = False):
+    """`locate_clip_folder` of a frame folder (``sheet``: a path or a per-root lookup); an empty place when
+    ``skip`` (a frame rate was given: the folder opens on its own) or an adapter fails."""
+    from cmnet_core.data.database import ClipFolderPlace, locate_clip_folder
 
+    if skip:
+        return ClipFolderPlace()
     try:
-        return find_enclosing_database(folder, sheet=sheet)
+        return locate_clip_folder(folder, sheet=sheet)
     except Exception:  # noqa: BLE001 - an adapter bug must not stop the folder from opening by itself
-        return None
-
-
-def _skipped_in_database(folder: Path, sheet=None):
-    """`find_skipped_clip_folder` of a frame folder, or None (also when an adapter fails)."""
-    from cmnet_core.data.database import find_skipped_clip_folder
-
-    try:
-        return find_skipped_clip_folder(folder, sheet=sheet)
-    except Exception:  # noqa: BLE001 - an adapter bug must not stop the folder from opening by itself
-        return None
-
-
-def _ancestor_without_sheet(folder: Path) -> SheetNotFoundError | None:
-    """`find_root_without_sheet` of ``folder`` (an adapter failure counts as none)."""
-    from cmnet_core.data.database import find_root_without_sheet
-
-    try:
-        return find_root_without_sheet(folder)
-    except Exception:  # noqa: BLE001 - an adapter bug must not stop the folder from opening by itself
-        return None
+        return ClipFolderPlace()
 
 
 def _prepare_first(clips: list[Clip], path: Path, cancelled) -> None:

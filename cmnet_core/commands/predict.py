@@ -68,8 +68,7 @@ def _clips(path: Path, args) -> list[tuple[str, str, object, str]]:
     Raises `ClipError`/`DatabaseError`/`OSError` when PATH as a whole cannot be opened."""
     from ..data import adapters  # noqa: F401  (importing registers the database adapters)
     from ..data.clip import ClipError
-    from ..data.database import (ADAPTERS, find_enclosing_database, find_root_without_sheet,
-                                 find_skipped_clip_folder, open_database)
+    from ..data.database import ADAPTERS, ClipFolderPlace, locate_clip_folder, open_database
     from ..data.readers import VIDEO_EXTENSIONS, open_clip
 
     if path.is_dir():
@@ -85,16 +84,15 @@ def _clips(path: Path, args) -> list[tuple[str, str, object, str]]:
                 except (ClipError, OSError, ValueError) as exc:
                     entries.append((v.stem, str(v), None, str(exc)))
             return entries
-        enclosing = None if getattr(args, "fps", None) else find_enclosing_database(path, sheet=args.sheet)
-        if enclosing is not None:  # a clip folder of a database: its fps and the sheet's onset/apex/offset
-            return [(f"{c.subject}_{c.name}", str(c.path), c, "") for c in enclosing.clips]
-        left_out = None if getattr(args, "fps", None) else find_skipped_clip_folder(path, sheet=args.sheet)
-        if left_out is not None:   # its sheet row was left out: the database's fps, and the reason, with the clip
-            clip = open_clip(path, fps=left_out.fps)
-            clip.source.rate_note = left_out.note()
-            say(args, f"note: {path}: {left_out.note()}")
+        place = ClipFolderPlace() if getattr(args, "fps", None) else locate_clip_folder(path, sheet=args.sheet)
+        if place.enclosing is not None:  # a clip folder of a database: its fps and the sheet's onset/apex/offset
+            return [(f"{c.subject}_{c.name}", str(c.path), c, "") for c in place.enclosing.clips]
+        if place.left_out is not None:   # its sheet row was left out: the database's fps, and the reason
+            clip = open_clip(path, fps=place.left_out.fps)
+            clip.source.rate_note = place.left_out.note()
+            say(args, f"note: {path}: {place.left_out.note()}")
             return [(path.stem or path.name, str(clip.path), clip, "")]
-        missing = None if getattr(args, "fps", None) else find_root_without_sheet(path)
+        missing = place.sheet_missing
         if missing is not None:
             say(args, f"note: {path} is a clip folder of a {missing.kind} database at {missing.root} whose annotation "
                       "sheet is neither in nor beside it: pass --sheet FILE for the database's frame rate and marks "

@@ -370,35 +370,12 @@ def find_enclosing_database(folder: str | Path, levels: int = ENCLOSING_LEVELS,
     ``sheet``: the annotation sheet to use when it is not in or beside the root — a path (``--sheet``), or a
     function giving the sheet remembered for a candidate root (None: the usual one).
     """
-    for target, root, db in _databases_above(folder, levels, sheet):
-        clips = [c for c in list(db.clips) + list(db.unlabelled) if _same_path(c.path, target)]
-        if clips:
-            return EnclosingDatabase(root, db, clips)
-    return None
-
-
-def _databases_above(folder, levels: int, sheet):
-    """``(resolved folder, root, opened database)`` for each folder above ``folder`` (at most ``levels``) that an
-    adapter recognises and that opens (``sheet``: a path or a per-root lookup); others are passed over."""
-    _load_builtin_adapters()
-    try:
-        target = Path(folder).resolve()
-    except OSError:
-        return
-    for root in list(target.parents)[:levels]:
-        try:
-            if not any(a.detect(root) for a in ADAPTERS.values()):
-                continue
-            given = sheet(root) if callable(sheet) else sheet
-            db = open_database(root, sheet=given)
-        except (DatabaseError, OSError, ValueError):
-            continue
-        yield target, root, db
+    return locate_clip_folder(folder, levels, sheet).enclosing
 
 
 @dataclass
 class SkippedClipFolder:
-    """A frame folder that a database's sheet names but whose row was left out (`find_skipped_clip_folder`):
+    """A frame folder that a database's sheet names but whose row was left out (`locate_clip_folder`):
     ``root``, ``database`` (opened), ``skip`` (the row and its reason) and ``fps`` (the database's frame rate, from
     its clips; None when it has none)."""
 
@@ -415,40 +392,54 @@ class SkippedClipFolder:
                 "opens on its own, without the sheet's onset/apex/offset")
 
 
-def find_skipped_clip_folder(folder: str | Path, levels: int = ENCLOSING_LEVELS,
-                             sheet: str | Path | Callable[[Path], str | Path | None] | None = None
-                             ) -> SkippedClipFolder | None:
-    """The database (within ``levels`` folders above ``folder``) whose sheet names ``folder`` in a row it left out
-    (an emotion outside the protocol, missing frames, …), or None. Like `find_enclosing_database`, for the
-    folders it does not return."""
-    for target, root, db in _databases_above(folder, levels, sheet):
-        tail = f"({target.parent.name}/{target.name})"
-        for skip in db.skips:
-            if skip.item.endswith(tail) or str(target) in skip.reason:
-                fps = next((float(c.fps) for c in db.clips if getattr(c, "fps", None)), None)
-                return SkippedClipFolder(root, db, skip, fps)
-    return None
+@dataclass
+class ClipFolderPlace:
+    """Where a frame folder stands in a database tree (`locate_clip_folder`); at most one field is set.
+
+    enclosing : the database whose clip(s) the folder is.  left_out : the database whose sheet names the folder in
+    a row it left out.  sheet_missing : a recognised root above the folder whose sheet is neither in nor beside it.
+    """
+
+    enclosing: EnclosingDatabase | None = None
+    left_out: SkippedClipFolder | None = None
+    sheet_missing: SheetNotFoundError | None = None
 
 
-def find_root_without_sheet(folder: str | Path, levels: int = ENCLOSING_LEVELS) -> SheetNotFoundError | None:
-    """The `SheetNotFoundError` of the nearest folder above ``folder`` (at most ``levels`` up) that an adapter
-    recognises as a database root but whose annotation sheet is neither in nor beside it, or None: a clip folder
-    of a database whose sheet lives elsewhere (the caller asks for the sheet or says how to give it)."""
+def locate_clip_folder(folder: str | Path, levels: int = ENCLOSING_LEVELS,
+                       sheet: str | Path | Callable[[Path], str | Path | None] | None = None) -> ClipFolderPlace:
+    """One walk up from the frame folder ``folder`` (at most ``levels`` folders; each recognised root opened once,
+    ``sheet`` as in `find_enclosing_database`): its enclosing database (first), else the database that left its
+    sheet row out, else the nearest recognised root without its sheet; an empty `ClipFolderPlace` for a loose
+    folder. Adapters' failures other than a missing sheet pass the root over."""
     _load_builtin_adapters()
     try:
-        parents = list(Path(folder).resolve().parents)[:levels]
+        target = Path(folder).resolve()
     except OSError:
-        return None
-    for root in parents:
+        return ClipFolderPlace()
+    tail = f"({target.parent.name}/{target.name})"
+    place = ClipFolderPlace()
+    for root in list(target.parents)[:levels]:
         try:
             if not any(a.detect(root) for a in ADAPTERS.values()):
                 continue
-            open_database(root)
+            given = sheet(root) if callable(sheet) else sheet
+            db = open_database(root, sheet=given)
         except SheetNotFoundError as exc:
-            return exc
+            place.sheet_missing = place.sheet_missing or exc
+            continue
         except (DatabaseError, OSError, ValueError):
             continue
-    return None
+        clips = [c for c in list(db.clips) + list(db.unlabelled) if _same_path(c.path, target)]
+        if clips:
+            return ClipFolderPlace(enclosing=EnclosingDatabase(root, db, clips))
+        if place.left_out is None:
+            skip = next((s for s in db.skips if s.item.endswith(tail) or str(target) in s.reason), None)
+            if skip is not None:
+                fps = next((float(c.fps) for c in db.clips if getattr(c, "fps", None)), None)
+                place.left_out = SkippedClipFolder(root, db, skip, fps)
+    if place.left_out is not None:
+        return ClipFolderPlace(left_out=place.left_out)
+    return ClipFolderPlace(sheet_missing=place.sheet_missing)
 
 
 def _same_path(a: Path, b: Path) -> bool:

@@ -6,7 +6,9 @@ Steps (DESIGN.md §3, "Preprocessing (paper)"):
 2. landmarks on the reference frame (the onset) → one similarity transform for every frame
    (`align.alignment_matrix`). No face in the onset frame: the frames that will be sampled are searched
    in order and the first one with a face is used (noted); none at all → `NoFaceError`. Several faces:
-   the largest (noted). Crop partly outside the frame: border pixels repeated (noted). After cropping,
+   the largest (noted). The crop is kept inside the frame where the face allows (`align.fit_crop`: shifted, then
+   a smaller margin; a face that fills its frame is cropped within it); what still lies outside is padded with the
+   frame's mean colour and its share recorded (noted). After cropping,
    the last frame of the span is checked for a face too; a face that has left the view is noted;
 3. apex: annotated, spotted (`apex.spot_apex` on every aligned frame of the span: the spotter's name and
    confidence are recorded on the result) or the midpoint;
@@ -197,7 +199,8 @@ def _compute(clip: Clip, settings: PreprocessSettings, backend: str, notes: list
     wanted = set(chosen.tolist())
 
     crops: dict[int, np.ndarray] = {}
-    fill = fill_value(clip.frame(span[ref_idx]))   # one padding colour per clip: no flicker in the padding
+    reference = clip.frame(span[ref_idx])
+    fill = fill_value(reference)   # one padding colour per clip: no flicker in the padding
     flow_images: list[np.ndarray] = []  # every frame of the span, small grey, when spotting
     # the spotter sees the face at SPOT_CROP_PX whatever the model's input size (a 32-px crop upsampled to the
     # flow size loses the motion: 2-3x the midpoint's error at 32 px); same framing, scaled
@@ -210,7 +213,6 @@ def _compute(clip: Clip, settings: PreprocessSettings, backend: str, notes: list
         if not spot and i not in wanted:
             continue
         raw = clip.frame(number)
-        last_frame_size = raw.shape[:2]
         crop = warp(raw, matrix, size, fill)
         if i in wanted:
             crops[i] = crop
@@ -245,7 +247,7 @@ def _compute(clip: Clip, settings: PreprocessSettings, backend: str, notes: list
     return PreprocessedClip(frames=frames, frame_map=fmap, apex_position=apex_position(fmap, apex_frame),
                             apex_source=apex_source, backend=backend, settings=settings, notes=notes,
                             alignment=np.asarray(matrix, dtype=np.float64),
-                            padded=padded_fraction(matrix, (last_frame_size[1], last_frame_size[0]), size),
+                            padded=padded_fraction(matrix, (reference.shape[1], reference.shape[0]), size),
                             apex_spotter=spotted.method if spotted else "",
                             apex_confidence=spotted.confidence if spotted else None)
 
