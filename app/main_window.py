@@ -318,7 +318,7 @@ class MainWindow(QMainWindow):
             self.commands.undo_stack.resetClean()
         self.state.set_source(path, clips, store, database, is_demo)
         self.banner.setVisible(is_demo)
-        from .demo import DEMO_RECIPE
+        from cmnet_core.demo import DEMO_RECIPE
 
         self.banner.setText("SYNTHETIC DEMO — a generated face and a small CMNet trained on synthetic clips "
                             f"({DEMO_RECIPE.summary()}). Not real data. Open your own video with File ▸ Open "
@@ -655,9 +655,9 @@ class MainWindow(QMainWindow):
     # ---- the embedded demo ----------------------------------------------------------------------
     def open_demo(self, with_model: bool = True) -> None:
         """Open the synthetic demo clip and (with ``with_model``) load the shipped demo model
-        (`cmnet_core.demo_model.DEMO_CHECKPOINT`) and predict the clip. Nothing is trained here; when the file
+        (`cmnet_core.demo.DEMO_CHECKPOINT`) and predict the clip. Nothing is trained here; when the file
         is missing (a stripped copy of the source tree) the status bar says how to rebuild it."""
-        from .demo import demo_checkpoint_path, demo_clip, demo_dir
+        from cmnet_core.demo import demo_checkpoint_path, demo_clip, demo_dir
 
         if not self.commands.confirm_discard():
             return
@@ -676,7 +676,7 @@ class MainWindow(QMainWindow):
     def load_checkpoint(self, path: str, device: str | None = None, predict_after: bool = False) -> None:
         """Load ``path`` in a worker; on success the panel shows its metadata and the device in use
         (and, with ``predict_after``, the current clip is predicted)."""
-        from cmnet_core.demo_model import resolve_checkpoint
+        from cmnet_core.demo import resolve_checkpoint
 
         path = str(resolve_checkpoint(path))  # the name "demo" stands for the shipped demo model
         device = device or self.prediction_panel.device.currentData()

@@ -3,10 +3,10 @@
 
     .venv/bin/python scripts/build_demo.py [--out PATH]
 
-Trains a small CMNet (`app.demo.DEMO_RECIPE`: preset ``cpu``, synthetic clips of the ``demo`` condition, training
-settings of the preset, seeded by `app.demo.DEMO_SEED`) on the CPU, scores it on held-out clips of subjects it
-never saw (seed `app.demo.HELD_OUT_SEED`) and writes the checkpoint, held-out figures in its ``metrics``, to
-``resources/demo/cmnet-demo.pt`` (`cmnet_core.demo_model.DEMO_CHECKPOINT`). About 5 min on a busy 2-core CPU
+Trains a small CMNet (`cmnet_core.demo.DEMO_RECIPE`: preset ``cpu``, synthetic clips of the ``demo`` condition, training
+settings of the preset, seeded by `cmnet_core.demo.DEMO_SEED`) on the CPU, scores it on held-out clips of subjects it
+never saw (seed `cmnet_core.demo.HELD_OUT_SEED`) and writes the checkpoint, held-out figures in its ``metrics``, to
+``resources/demo/cmnet-demo.pt`` (`cmnet_core.demo.DEMO_CHECKPOINT`). About 5 min on a busy 2-core CPU
 (4 min of CPU time); the same code and seed give bit-identical weights.
 """
 from __future__ import annotations
@@ -18,8 +18,8 @@ import time
 
 from tqdm import tqdm
 
-from app.demo import build_demo_model
-from cmnet_core.demo_model import DEMO_CHECKPOINT
+from cmnet_core.demo import build_demo_model
+from cmnet_core.demo import DEMO_CHECKPOINT
 from cmnet_core.train.checkpoint import load_checkpoint
 
 

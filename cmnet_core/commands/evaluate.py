@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     from ..train.comparison import comparison_table, merge_with_baseline
     from ..train.loso import LosoError, summary_table
 
-    from ..demo_model import resolve_checkpoint
+    from ..demo import resolve_checkpoint
 
     target = Path(args.target)
     try:

@@ -139,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     """Predict every clip; 0 all done, 1 some clips failed, 2 unusable checkpoint, no existing path or a result
     that cannot be written (disk full: "disk full at PATH (N MB free)")."""
     from ..data.clip import ClipError
-    from ..demo_model import resolve_checkpoint
+    from ..demo import resolve_checkpoint
     from ..inference import Predictor
     from ..preprocess.errors import PreprocessError
     from ..safe_write import write_text_atomically

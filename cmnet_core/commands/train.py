@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from ..model import CMNetConfig
     from ..preprocess.errors import PreprocessError
     from ..preprocess.types import PreprocessSettings
-    from ..demo_model import resolve_checkpoint
+    from ..demo import resolve_checkpoint
     from ..train.checkpoint import CheckpointError, load_checkpoint
     from ..train.final import train_final
     from ..train.runs import new_run_dir

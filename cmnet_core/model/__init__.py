@@ -7,10 +7,11 @@ from importlib import import_module
 
 _EXPORTS = {"ContrastiveAugment": "augment", "BackboneWeightsError": "backbones",
             "imagenet_weights_file": "backbones", "resnet_trunk": "backbones", "CMNet": "cmnet",
-            "CMNetOutput": "cmnet", "CMNetConfig": "config"}
+            "CMNetOutput": "cmnet", "CMNetConfig": "config",
+            "TendencyPrototype": "prototype", "prototype_parameters": "prototype"}
 
 __all__ = ["CMNet", "CMNetConfig", "CMNetOutput", "ContrastiveAugment", "BackboneWeightsError",
-           "imagenet_weights_file", "resnet_trunk"]
+           "imagenet_weights_file", "resnet_trunk", "TendencyPrototype", "prototype_parameters"]
 
 
 def __getattr__(name: str):

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cmnet_core.losses.prototype import TendencyPrototype
+from .prototype import TendencyPrototype
 
 from .backbones import backbone_trunk
 from .config import CMNetConfig

@@ -10,8 +10,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from app.demo import DEMO_SEED, HELD_OUT_SEED, DEMO_RECIPE, demo_checkpoint_path, held_out_clips
-from cmnet_core.demo_model import DEMO_CHECKPOINT, resolve_checkpoint
+from cmnet_core.demo import DEMO_SEED, HELD_OUT_SEED, DEMO_RECIPE, demo_checkpoint_path, held_out_clips
+from cmnet_core.demo import DEMO_CHECKPOINT, resolve_checkpoint
 
 #: Neither the training seed nor the held-out seed the build scored itself on.
 FRESH_SEED = DEMO_SEED + 7
@@ -54,7 +54,7 @@ def test_demo_model_has_learnt_on_unseen_identities(predictor):
 
 
 def test_demo_clip_is_predicted_right(predictor):
-    from app.demo import DEMO_AMPLITUDE_PX, demo_clip
+    from cmnet_core.demo import DEMO_AMPLITUDE_PX, demo_clip
     from cmnet_core.data.synthetic import SYNTHETIC_RECIPES
 
     clip = demo_clip()

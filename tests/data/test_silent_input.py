@@ -152,7 +152,7 @@ def test_mixed_sizes_and_gap_get_notes(tmp_path):
 
 def test_prediction_of_a_two_frame_folder_carries_the_note(tmp_path):
     from cmnet_core.data.synthetic import make_synthetic_clip
-    from cmnet_core.demo_model import DEMO_CHECKPOINT
+    from cmnet_core.demo import DEMO_CHECKPOINT
     from cmnet_core.inference import Predictor
 
     syn = make_synthetic_clip(7, "happiness", image_size=64, amplitude_px=12.0)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cmnet_core.losses import cmnet_loss, position_loss, prototype_parameters, wrst_loss
+from cmnet_core.losses import cmnet_loss, position_loss, wrst_loss
+from cmnet_core.model.prototype import prototype_parameters
 from cmnet_core.model.cmnet import CMNetOutput
 from cmnet_core.model.config import CMNetConfig
 

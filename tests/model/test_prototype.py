@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from cmnet_core.losses import TendencyPrototype, prototype_parameters
+from cmnet_core.model.prototype import TendencyPrototype, prototype_parameters
 
 N, EPS = 16, 0.2
 

@@ -1,6 +1,6 @@
 """A model trained on synthetic faces says so whenever it predicts a clip without synthetic ground truth."""
 from cmnet_core.data.synthetic import make_synthetic_clip
-from cmnet_core.demo_model import DEMO_CHECKPOINT
+from cmnet_core.demo import DEMO_CHECKPOINT
 from cmnet_core.inference import Predictor
 
 NOTE = "trained on synthetic faces only"

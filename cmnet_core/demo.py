@@ -1,6 +1,8 @@
 """The embedded demo: a synthetic clip and the shipped small CMNet trained on synthetic clips (Qt-free).
 
-The model is a file in the repository, ``resources/demo/cmnet-demo.pt`` (`cmnet_core.demo_model.DEMO_CHECKPOINT`),
+Core work, free of Qt: the app, ``scripts/build_demo.py`` and the ``cmnet`` commands (the checkpoint name ``demo``,
+`resolve_checkpoint`) all take it from here. The model is a file in the repository, ``resources/demo/cmnet-demo.pt``
+(`DEMO_CHECKPOINT`),
 built once by ``scripts/build_demo.py`` (`build_demo_model`, seeded by `DEMO_SEED`; 5 min on a 2-core CPU shared
 with another job; a rebuild with the same code gives bit-identical weights): nothing is trained when the app
 starts. After training, the build scores clips of subjects it never saw (`held_out_clips`) and stores the figures
@@ -25,10 +27,26 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from cmnet_core.data.clip import Clip
-from cmnet_core.demo_model import DEMO_CHECKPOINT
+from .data.clip import Clip
 
-from .prediction import Cancelled
+#: The name that `resolve_checkpoint` (``cmnet predict demo ...``, ``cmnet-studio --checkpoint demo``) maps to
+#: the shipped file.
+DEMO_NAME = "demo"
+#: The shipped demo checkpoint.
+DEMO_CHECKPOINT = Path(__file__).resolve().parent.parent / "resources" / "demo" / "cmnet-demo.pt"
+
+
+def resolve_checkpoint(name: str | Path) -> Path:
+    """``"demo"`` → `DEMO_CHECKPOINT` (unless a file or folder called ``demo`` exists in the working directory,
+    which wins); any other name → itself as a path."""
+    p = Path(name)
+    if str(name) == DEMO_NAME and not p.exists():
+        return DEMO_CHECKPOINT
+    return p
+
+
+class DemoBuildCancelled(Exception):
+    """Raised by `build_demo_model` when ``cancelled()`` turned True; nothing was written."""
 
 DEMO_SEED = 2023
 #: Bumped whenever the recipe (and so the shipped checkpoint) changes; recorded in the checkpoint metadata.
@@ -73,20 +91,19 @@ class DemoRecipe:
 
     def model_config(self):
         """The `CMNetConfig` of the demo model."""
-        from cmnet_core.model import CMNetConfig
+        from .model.config import CMNetConfig
 
         return CMNetConfig.preset(self.preset)
 
     def train_config(self):
         """The `TrainConfig`: the preset's training settings, seeded by `DEMO_SEED`, CPU, no AMP."""
-        from cmnet_core.train.config import PRESET_TRAINING
-        from cmnet_core.train.trainer import TrainConfig
+        from .train.config import PRESET_TRAINING, TrainConfig
 
         return TrainConfig(**{**PRESET_TRAINING[self.preset], "seed": DEMO_SEED, "device": "cpu", "amp": False})
 
     def summary(self) -> str:
         """One line for the window's banner."""
-        from cmnet_core.data.synthetic import SYNTHETIC_RECIPES, SYNTHETIC_LABELS
+        from .data.synthetic import SYNTHETIC_RECIPES, SYNTHETIC_LABELS
 
         low, high = SYNTHETIC_RECIPES[self.synthetic].amplitude_range
         cfg = self.model_config()
@@ -99,7 +116,7 @@ DEMO_RECIPE = DemoRecipe()
 
 
 def _render(specs: list[dict], recipe: DemoRecipe) -> list[Clip]:
-    from cmnet_core.data.synthetic import SYNTHETIC_RECIPES, clip_from_spec
+    from .data.synthetic import SYNTHETIC_RECIPES, clip_from_spec
 
     syn = SYNTHETIC_RECIPES[recipe.synthetic]
     return [clip_from_spec(sp, image_size=recipe.render_size, distractors=syn.distractors,
@@ -108,7 +125,7 @@ def _render(specs: list[dict], recipe: DemoRecipe) -> list[Clip]:
 
 def training_clips(recipe: DemoRecipe = DEMO_RECIPE) -> list[Clip]:
     """The synthetic clips the demo model trains on (rendered lazily at ``recipe.render_size`` px)."""
-    from cmnet_core.data.synthetic import synthetic_clip_specs
+    from .data.synthetic import synthetic_clip_specs
 
     return _render(synthetic_clip_specs(n_subjects=recipe.subjects, clips_per_class=recipe.clips_per_class,
                                         seed=DEMO_SEED), recipe)
@@ -117,7 +134,7 @@ def training_clips(recipe: DemoRecipe = DEMO_RECIPE) -> list[Clip]:
 def held_out_clips(recipe: DemoRecipe = DEMO_RECIPE, seed: int = HELD_OUT_SEED, subjects: int | None = None,
                    clips_per_class: int | None = None) -> list[Clip]:
     """Clips of subjects the demo model never saw (``seed`` ≠ `DEMO_SEED`), demo condition, same render size."""
-    from cmnet_core.data.synthetic import synthetic_clip_specs
+    from .data.synthetic import synthetic_clip_specs
 
     if seed == DEMO_SEED:
         raise ValueError("held-out clips need a seed other than DEMO_SEED (those are the training clips)")
@@ -130,7 +147,7 @@ def score_clips(predictor, clips: list[Clip]) -> dict:
     """Score a `Predictor` on synthetic clips: accuracy, median per-clip Spearman ρ(k_n, true intensity at the
     sampled frames), median |peak of k_n − true apex| in source frames, and the clip count (the flat
     ``metrics`` dict the prediction panel shows)."""
-    from cmnet_core.train.fidelity import intensity_spearman, true_intensity_at
+    from .train.fidelity import intensity_spearman, true_intensity_at
 
     hits, rhos, errors = [], [], []
     for clip in clips:
@@ -151,7 +168,7 @@ def demo_dir() -> Path:
 
 
 def demo_checkpoint_path() -> Path:
-    """The shipped demo checkpoint (`cmnet_core.demo_model.DEMO_CHECKPOINT`)."""
+    """The shipped demo checkpoint (`DEMO_CHECKPOINT`)."""
     return DEMO_CHECKPOINT
 
 
@@ -159,7 +176,7 @@ def demo_clip(recipe: DemoRecipe = DEMO_RECIPE) -> Clip:
     """The synthetic demo clip: 48 frames of 256×256 px at 200 fps, onset/apex/offset and true intensity from
     the generator, a face the model never saw, `DEMO_AMPLITUDE_PX` at 224 px and the demo condition's
     distractors."""
-    from cmnet_core.data.synthetic import SYNTHETIC_RECIPES, FaceIdentity, make_synthetic_clip
+    from .data.synthetic import SYNTHETIC_RECIPES, FaceIdentity, make_synthetic_clip
 
     return make_synthetic_clip([DEMO_SEED, 99], DEMO_LABEL, subject="demo", name=f"demo_{DEMO_LABEL}",
                                identity=FaceIdentity.random(list(DEMO_IDENTITY_SEED)),
@@ -175,15 +192,15 @@ def build_demo_model(out_path: str | Path | None = None, progress: Callable[[flo
     The metadata holds ``metrics`` (`score_clips` on the held-out clips), ``build_seconds`` (wall time of the
     whole build), ``demo_recipe``, ``demo_version``, ``demo_seed`` and ``synthetic: True``.
     ``progress(fraction, message)`` reports preprocessing, training and scoring; ``cancelled()`` returning True
-    stops at the next step (raises `Cancelled`, nothing is written). Returns the checkpoint path.
+    stops at the next step (raises `DemoBuildCancelled`, nothing is written). Returns the checkpoint path.
     """
-    from cmnet_core.data.synthetic import SYNTHETIC_LABELS, SYNTHETIC_RECIPES
-    from cmnet_core.inference import Predictor
-    from cmnet_core.preprocess.types import PreprocessSettings
-    from cmnet_core.train.callbacks import Callback
-    from cmnet_core.train.checkpoint import load_checkpoint, save_checkpoint
-    from cmnet_core.train.dataset import preprocess_clips
-    from cmnet_core.train.trainer import Trainer
+    from .data.synthetic import SYNTHETIC_LABELS, SYNTHETIC_RECIPES
+    from .inference import Predictor
+    from .preprocess.types import PreprocessSettings
+    from .train.callbacks import Callback
+    from .train.checkpoint import load_checkpoint, save_checkpoint
+    from .train.dataset import preprocess_clips
+    from .train.trainer import Trainer
 
     t0 = time.monotonic()
     out = Path(out_path) if out_path else DEMO_CHECKPOINT
@@ -196,7 +213,7 @@ def build_demo_model(out_path: str | Path | None = None, progress: Callable[[flo
     def pre_progress(done: int, total: int, name: str) -> None:
         progress(0.15 * done / total, f"preparing synthetic clip {done}/{total}")
         if cancelled():
-            raise Cancelled()
+            raise DemoBuildCancelled()
 
     samples = preprocess_clips(training_clips(recipe), labels, settings, progress=pre_progress)
     epochs = train_cfg.epochs
@@ -227,7 +244,7 @@ def build_demo_model(out_path: str | Path | None = None, progress: Callable[[flo
     with tempfile.TemporaryDirectory() as tmp:
         result = Trainer(cfg, train_cfg, labels, tmp, metadata=meta, callbacks=Report()).fit(samples)
         if result.status != "finished":
-            raise Cancelled()
+            raise DemoBuildCancelled()
         progress(0.9, "scoring held-out synthetic clips")
         trained = load_checkpoint(result.final_path)
         metrics = score_clips(Predictor.load(result.final_path, device="cpu"), held_out_clips(recipe))
