@@ -17,7 +17,8 @@ from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QPlainTextEdit,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ..widgets.plot_style import styled_plot
-from cmnet_core.train.callbacks import resume_line
+from cmnet_core.train.callbacks import Callback, resume_line
+from cmnet_core.train.events import replay
 
 from .process import EXIT_CANCELLED, FileTail, RunProcess, tail_text
 from .progress import FIRST_EVENT_HINT_S, LOSS_TERMS, JsonlBuffer, RunProgress, format_eta, waiting_text
@@ -61,6 +62,7 @@ class RunMonitor(QWidget):
         self.clock = clock
         self.launched_at: float | None = None
         self.progress = RunProgress()
+        self._view_hooks = _MonitorHooks(self)
         self.buffer = JsonlBuffer()
         self.tail = FileTail(process.stdout_path)
         if process.stdout_path.is_file():  # a resumed run: show what this process writes, not the earlier ones
@@ -200,14 +202,7 @@ class RunMonitor(QWidget):
         for event in events:
             self.events_seen += 1
             self.progress.update(event)
-            if event["event"] == "fold_start" and len(self.progress.folds) > 1:
-                self._mark_fold(event.get("fold", ""))
-            elif event["event"] == "fold_end" and event.get("metrics"):
-                self._add_fold_row(event["fold"], event["metrics"])
-            elif event["event"] == "resume":
-                self.append_log(resume_line(self.process.run_dir.name, event))
-            elif event["event"] == "run_end" and event.get("checkpoint"):
-                self.final_checkpoint = str(event["checkpoint"])
+            replay(event, self._view_hooks)
             self._dirty = True
         if events and self.status == "starting":
             self._show_status("running")
@@ -299,3 +294,27 @@ class RunMonitor(QWidget):
 
     def run_dir(self) -> Path:
         return self.process.run_dir
+
+
+class _MonitorHooks(Callback):
+    """What the monitor draws per event, beyond `RunProgress`'s state: fold marks on the loss plot, rows of the
+    fold table, the resume line in the log, and the final checkpoint (replayed events of
+    `cmnet_core.train.events`)."""
+
+    def __init__(self, monitor: RunMonitor) -> None:
+        self.monitor = monitor
+
+    def on_fold_start(self, fold, info):
+        if len(self.monitor.progress.folds) > 1:
+            self.monitor._mark_fold(fold or "")
+
+    def on_fold_end(self, fold, metrics):
+        if metrics:
+            self.monitor._add_fold_row(fold, metrics)
+
+    def on_resume(self, info):
+        self.monitor.append_log(resume_line(self.monitor.process.run_dir.name, info))
+
+    def on_run_end(self, summary):
+        if summary.get("checkpoint"):
+            self.monitor.final_checkpoint = str(summary["checkpoint"])

@@ -1,8 +1,10 @@
 """Reading a run's ``--progress jsonl`` output (Qt-free): `JsonlBuffer` turns chunks of bytes into events,
 `RunProgress` keeps what the monitor shows (loss curves, fold metrics, position, ETA).
 
-Events are those of `cmnet_core.train.callbacks.JsonlPrinter` (run_start, preprocess, fold_start, epoch_start,
-step, epoch_end, fold_end, checkpoint, resume, run_end) plus the CLI's closing ``summary``. A baseline run (``--model
+Events are the vocabulary of `cmnet_core.train.events` (one per `Callback` hook, written by
+`cmnet_core.train.callbacks.JsonlPrinter`): `RunProgress` is itself a `Callback`, and `RunProgress.update`
+replays each event onto its hooks (`cmnet_core.train.events.replay`, the exact inverse of the printer), so the
+monitor sees what an in-process callback would. A baseline run (``--model
 baseline``) has folds but no epochs or steps; its progress is counted in finished folds. The baseline folds of a
 ``--with-baseline`` run come after CMNet's, named ``baseline:<subject>``; CMNet's progress then stays complete.
 """
@@ -10,6 +12,9 @@ from __future__ import annotations
 
 import json
 import time
+
+from cmnet_core.train.callbacks import Callback
+from cmnet_core.train.events import replay
 
 #: Prefix of the fold names of the baseline run beside CMNet (`cmnet_core.train.loso.run_loso`, with_baseline).
 BASELINE_FOLD_PREFIX = "baseline:"
@@ -47,8 +52,8 @@ class JsonlBuffer:
         return events, other
 
 
-class RunProgress:
-    """The state of one run, updated event by event.
+class RunProgress(Callback):
+    """The state of one run, updated event by event (a `Callback`: the hooks below take the replayed events).
 
     losses : term -> list of (global step, value) — one point per step event, over all folds.
     fold_metrics : fold -> its test scores (fold_end events).
@@ -56,7 +61,8 @@ class RunProgress:
     status : ``"starting"``, ``"running"``, or the run_end status (``"finished"``, ``"cancelled"``).
     device : the device the run reported (run_start / fold_start), e.g. ``"cuda:0 (NVIDIA H200)"``; "" before.
     preprocessed : ``(done, total, clip)`` of the last preprocess event; None before the first one.
-    resumed : the last ``resume`` event (training continued from a checkpoint: epoch, step, written, fold); None.
+    resumed : the last ``resume`` event's info (training continued from a checkpoint: epoch, step, written,
+        fold); None.
     """
 
     def __init__(self, clock=time.time) -> None:
@@ -74,50 +80,64 @@ class RunProgress:
         self.device = ""
         self.preprocessed: tuple[int, int, str] | None = None
         self.resumed: dict | None = None
+        self._event_time: float | None = None
         self._first_step_time: float | None = None
         self._steps_timed = 0
 
-    def update(self, event: dict) -> None:
-        """Take one event into account (unknown events are ignored)."""
-        kind = event.get("event")
-        if kind in ("run_start", "fold_start") and event.get("device"):
-            self.device = event["device"]
-        if kind == "run_start":
-            self.status, self.run_dir = "running", event.get("run_dir", "")
-            self.folds = list(event.get("folds") or ["all"])
-        elif kind == "preprocess":
-            self.preprocessed = (event["done"], event["total"], event.get("clip", ""))
-        elif kind == "fold_start":
-            self.fold = event.get("fold", "")
-            if not self.fold.startswith(BASELINE_FOLD_PREFIX):
-                self.epoch, self.step = 0, 0
-        elif kind == "epoch_start":
-            self.epoch, self.epochs, self.steps, self.step = event["epoch"], event["epochs"], event["steps"], 0
-        elif kind == "step":
-            self.step, self.steps = event["step"], event["steps"]
-            self.global_step += 1
-            for term in LOSS_TERMS:
-                value = (event.get("losses") or {}).get(term)
-                if value is not None:
-                    self.losses[term].append((self.global_step, float(value)))
-            now = event.get("time", self.clock())
-            if self._first_step_time is None:
-                self._first_step_time = now
-            else:
-                self._steps_timed += 1
-            self._last_step_time = now
-        elif kind == "fold_end":
-            if event.get("metrics"):
-                self.fold_metrics[event["fold"]] = event["metrics"]
-        elif kind == "resume":
-            self.resumed = event
-        elif kind == "checkpoint":
-            self.checkpoints.append(event.get("path", ""))
-        elif kind == "run_end":
-            self.status = event.get("status", "finished")
-            self.summary = event
-        elif kind == "summary":
-            self.summary = {**self.summary, **event}
+    def update(self, event: dict) -> bool:
+        """Take one parsed event line into account (`replay` onto the hooks below); the event's ``time``
+        (else the clock) times the steps. Returns False for an event outside the vocabulary (ignored)."""
+        self._event_time = event.get("time", self.clock())
+        return replay(event, self)
+
+    # ---- the hooks (events of cmnet_core.train.events) -------------------------------------------
+    def on_run_start(self, info):
+        self.status, self.run_dir = "running", info.get("run_dir", "")
+        self.folds = list(info.get("folds") or ["all"])
+        self.device = info.get("device") or self.device
+
+    def on_preprocess(self, done, total, clip):
+        self.preprocessed = (done, total, clip or "")
+
+    def on_fold_start(self, fold, info):
+        self.fold = fold or ""
+        self.device = info.get("device") or self.device
+        if not self.fold.startswith(BASELINE_FOLD_PREFIX):
+            self.epoch, self.step = 0, 0
+
+    def on_epoch_start(self, epoch, epochs, steps):
+        self.epoch, self.epochs, self.steps, self.step = epoch, epochs, steps, 0
+
+    def on_step(self, step, steps, losses):
+        self.step, self.steps = step, steps
+        self.global_step += 1
+        for term in LOSS_TERMS:
+            value = (losses or {}).get(term)
+            if value is not None:
+                self.losses[term].append((self.global_step, float(value)))
+        now = self._event_time if self._event_time is not None else self.clock()
+        if self._first_step_time is None:
+            self._first_step_time = now
+        else:
+            self._steps_timed += 1
+        self._last_step_time = now
+
+    def on_fold_end(self, fold, metrics):
+        if metrics:
+            self.fold_metrics[fold] = metrics
+
+    def on_resume(self, info):
+        self.resumed = info
+
+    def on_checkpoint(self, path):
+        self.checkpoints.append(path or "")
+
+    def on_run_end(self, summary):
+        self.status = summary.get("status", "finished")
+        self.summary = summary
+
+    def on_summary(self, summary):
+        self.summary = {**self.summary, **summary}
 
     def total_steps(self) -> int:
         """Steps of the whole run as far as known (folds × epochs × steps per epoch); 0 before the first epoch."""

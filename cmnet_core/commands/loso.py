@@ -4,12 +4,12 @@ the same folds) on a database."""
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 from pathlib import Path
 
 from ..train import options as opt
+from ..train.callbacks import JsonlPrinter
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -92,10 +92,10 @@ def _report(args, summary, run_dir: Path, comparison: dict | None = None) -> Non
     fold, its = ("<fold>", "its test subjects") if summary.get("split") == "k-fold" else ("<subject>", "its subject")
     checkpoints = fold_baselines(run_dir) if baseline else fold_checkpoints(run_dir)
     if args.progress == "jsonl":
-        print(json.dumps({"event": "summary", "model_kind": summary.get("model_kind", "cmnet"),
-                          "pooled": summary["pooled"], "fold_averaged": summary["fold_averaged"],
-                          "complete": summary["complete"], "fold_checkpoints": checkpoints,
-                          **({"comparison": comparison["rows"]} if comparison else {})}), flush=True)
+        JsonlPrinter(sys.stdout).on_summary({
+            "model_kind": summary.get("model_kind", "cmnet"), "pooled": summary["pooled"],
+            "fold_averaged": summary["fold_averaged"], "complete": summary["complete"],
+            "fold_checkpoints": checkpoints, **({"comparison": comparison["rows"]} if comparison else {})})
     opt.say(args, summary_table(summary))
     example = next(iter(checkpoints.values()), "-")
     if baseline:

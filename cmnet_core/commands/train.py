@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 from ..train import options as opt
+from ..train.callbacks import JsonlPrinter
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -95,8 +95,7 @@ def run(args: argparse.Namespace) -> int:
         opt.say(args, f"cancelled; run the same command with --run-dir {run_dir} to resume")
         return opt.EXIT_CANCELLED
     if args.progress == "jsonl":
-        print(json.dumps({"event": "summary", "checkpoint": result["checkpoint"], "held_out": result["held_out"]}),
-              flush=True)
+        JsonlPrinter(sys.stdout).on_summary({"checkpoint": result["checkpoint"], "held_out": result["held_out"]})
     opt.say(args, f"checkpoint: {result['checkpoint']}")
     if result["held_out"]:
         h = result["held_out"]

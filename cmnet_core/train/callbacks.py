@@ -2,6 +2,7 @@
 
 The trainer and LOSO runner call the hooks of every `Callback` in a `Callbacks` list. The CLI prints
 them as JSON lines (`JsonlPrinter`, read by the GUI's training subprocess) or as tqdm bars (`TqdmProgress`).
+Each hook is one event of the vocabulary in `cmnet_core.train.events` (`encode` / `replay`).
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import IO, Iterable
 
 from tqdm import tqdm
+
+from .events import encode
 
 
 class Callback:
@@ -53,6 +56,10 @@ class Callback:
     def on_run_end(self, summary: dict) -> None:
         """The run ended; ``summary`` holds ``status`` (``"finished"``/``"cancelled"``) and the results."""
 
+    def on_summary(self, summary: dict) -> None:
+        """The command's closing summary, after ``on_run_end`` (``cmnet train``: the checkpoint and held-out
+        figures; ``cmnet loso``: pooled and fold-averaged scores, the fold checkpoints, the comparison)."""
+
     def should_cancel(self) -> bool:
         """Return True to stop the run after the current step (a checkpoint is written to resume from)."""
         return False
@@ -82,6 +89,7 @@ class Callbacks(Callback):
     on_checkpoint = _each("on_checkpoint")
     on_resume = _each("on_resume")
     on_run_end = _each("on_run_end")
+    on_summary = _each("on_summary")
     del _each
 
     def should_cancel(self) -> bool:
@@ -120,36 +128,45 @@ class JsonlPrinter(Callback):
         self.stream.write(json.dumps(to_plain({"event": event, "time": round(time.time(), 3), **fields})) + "\n")
         self.stream.flush()
 
+    def write(self, hook: str, *args) -> None:
+        """Write the event that stands for ``hook(*args)`` (`cmnet_core.train.events.encode`)."""
+        event = encode(hook, *args)
+        self.emit(event.pop("event"), **event)
+
     def on_run_start(self, info):
-        self.emit("run_start", **info)
+        self.write("on_run_start", info)
 
     def on_preprocess(self, done, total, clip):
-        self.emit("preprocess", done=done, total=total, clip=clip)
+        self.write("on_preprocess", done, total, clip)
 
     def on_fold_start(self, fold, info):
-        self.emit("fold_start", fold=fold, **info)
+        self.write("on_fold_start", fold, info)
 
     def on_epoch_start(self, epoch, epochs, steps):
-        self.emit("epoch_start", epoch=epoch, epochs=epochs, steps=steps)
-
-    def on_step(self, step, steps, losses):
-        if step % self.every == 0 or step == steps:
-            self.emit("step", step=step, steps=steps, losses=losses)
+        self.write("on_epoch_start", epoch, epochs, steps)
 
     def on_epoch_end(self, epoch, metrics):
-        self.emit("epoch_end", epoch=epoch, metrics=metrics)
+        self.write("on_epoch_end", epoch, metrics)
 
     def on_fold_end(self, fold, metrics):
-        self.emit("fold_end", fold=fold, metrics=metrics)
+        self.write("on_fold_end", fold, metrics)
 
     def on_checkpoint(self, path):
-        self.emit("checkpoint", path=path)
+        self.write("on_checkpoint", path)
 
     def on_resume(self, info):
-        self.emit("resume", **info)
+        self.write("on_resume", info)
 
     def on_run_end(self, summary):
-        self.emit("run_end", **summary)
+        self.write("on_run_end", summary)
+
+    def on_summary(self, summary):
+        self.write("on_summary", summary)
+
+    def on_step(self, step, steps, losses):
+        """Write the ``step`` event (every ``every``-th step and the last of the epoch)."""
+        if step % self.every == 0 or step == steps:
+            self.write("on_step", step, steps, losses)
 
 
 def format_age(seconds: float) -> str:

@@ -19,6 +19,7 @@ from .checkpoint import Checkpoint, check_compatible, code_version, load_checkpo
 from .dataset import Sample, preprocess_clips
 from .metrics import confusion_matrix, per_class_report, scores
 from .runs import write_json
+from .splits import choose_validation_subjects
 from .trainer import Trainer, TrainConfig, describe_device, predict_samples, resolve_device
 
 HEAD_PREFIX = "classifier."
@@ -99,10 +100,7 @@ def train_final(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, sett
     train, held = holdout_split(samples, holdout_subjects, holdout_fraction, train_cfg.seed)
     val: list[Sample] = []
     if train_cfg.selection == "val":
-        subjects = sorted({s.subject for s in train})
-        if len(subjects) <= train_cfg.val_subjects:
-            raise ValueError(f"{len(subjects)} training subjects cannot spare {train_cfg.val_subjects} for validation")
-        chosen = set(np.random.default_rng(train_cfg.seed).choice(subjects, train_cfg.val_subjects, replace=False))
+        chosen = set(choose_validation_subjects({s.subject for s in train}, train_cfg.val_subjects, train_cfg.seed))
         val = [s for s in train if s.subject in chosen]
         train = [s for s in train if s.subject not in chosen]
     apex_sources = apex_source_counts(s.clip for s in samples)

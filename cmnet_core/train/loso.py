@@ -48,6 +48,7 @@ from .checkpoint import code_version, now_iso
 from .dataset import Sample
 from .metrics import confusion_matrix, loso_summary, scores
 from .runs import RunLog, read_json, write_json
+from .splits import choose_validation_subjects
 from .trainer import FitResult, Trainer, TrainConfig, describe_device, predict_samples, resolve_device
 
 ORACLE_NOTE = ("oracle: for every fold the epoch with the best accuracy ON THE TEST SUBJECT was picked; this leaks "
@@ -114,6 +115,7 @@ def split_fold(samples: Sequence[Sample], test_subject: str | Sequence[str], val
     fold : the fold's name, which seeds the validation draw (default: the subject, for one subject; else the
            sorted subjects joined by ``+``).
     test = the clips of the test subjects; val = the clips of ``val_count`` training subjects drawn with ``seed``
+    by `choose_validation_subjects` (the same rule as final training)
     (never a test subject); train = the rest. Raises `LosoError` for an unknown subject or too few subjects.
     """
     tests = [test_subject] if isinstance(test_subject, str) else list(test_subject)
@@ -125,10 +127,10 @@ def split_fold(samples: Sequence[Sample], test_subject: str | Sequence[str], val
                         f"{', '.join(subjects)}")
     group = set(tests)
     others = [s for s in subjects if s not in group]
-    if len(others) <= val_count:
-        raise LosoError(f"{len(others)} training subjects cannot spare {val_count} for validation")
-    rng = np.random.default_rng([int(seed), sum(map(ord, fold))])
-    val_subjects = set(rng.choice(others, size=val_count, replace=False).tolist()) if val_count else set()
+    try:
+        val_subjects = set(choose_validation_subjects(others, val_count, seed, fold))
+    except ValueError as exc:
+        raise LosoError(str(exc)) from None
     test = [s for s in samples if s.subject in group]
     val = [s for s in samples if s.subject in val_subjects]
     train = [s for s in samples if s.subject not in group and s.subject not in val_subjects]
