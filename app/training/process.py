@@ -23,12 +23,8 @@ import sys
 import time
 from pathlib import Path
 
-from cmnet_core.train.runs import write_json
+from cmnet_core.train.runs import RunFolder, write_json
 
-PROGRESS_FILE = "progress.jsonl"
-STDERR_FILE = "stderr.log"
-#: The launch record (`RunProcess.start`; read by `app.training.resume.read_launch`).
-LAUNCH_FILE = "launch.json"
 #: Exit status of a CLI run that was cancelled (resumable); see `cmnet_core.train.options.EXIT_CANCELLED`.
 EXIT_CANCELLED = 3
 
@@ -79,8 +75,8 @@ class RunProcess:
         self.info = dict(info or {})
         self.run_dir = Path(run_dir)
         self.cancel_file = Path(cancel_file)
-        self.stdout_path = self.run_dir / PROGRESS_FILE
-        self.stderr_path = self.run_dir / STDERR_FILE
+        self.stdout_path = RunFolder(self.run_dir).progress_log
+        self.stderr_path = RunFolder(self.run_dir).stderr_log
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.popen: subprocess.Popen | None = None
         self.cancel_requested_at: float | None = None
@@ -99,7 +95,7 @@ class RunProcess:
         record = {**self.info, "command": self.command, "pid": self.popen.pid, "host": socket.gethostname(),
                   "started": started}
         try:
-            write_json(self.run_dir / LAUNCH_FILE, record)
+            write_json(RunFolder(self.run_dir).launch, record)
         except OSError:
             pass
         return self.popen.pid

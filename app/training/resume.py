@@ -22,15 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cmnet_core.train.run_index import RunRecord
+from cmnet_core.train.runs import RunFolder
 
-from .process import LAUNCH_FILE
 
 
 def read_launch(run_dir: str | Path) -> dict | None:
     """``<run_dir>/launch.json`` as a dict with at least ``command`` (list of str) and ``pid`` (int); None when
     absent or damaged (a run started from a terminal has none)."""
     try:
-        data = json.loads((Path(run_dir) / LAUNCH_FILE).read_text(encoding="utf-8"))
+        data = json.loads(RunFolder(run_dir).launch.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or not isinstance(data.get("command"), list) or not data["command"]:
@@ -98,7 +98,9 @@ class ResumeOffer:
 
 
 def _checkpoints(run_dir: Path) -> list[Path]:
-    return sorted(run_dir.glob("checkpoints/last.pt")) + sorted(run_dir.glob("folds/*/checkpoints/last.pt"))
+    run = RunFolder(run_dir)
+    found = [run.checkpoints / "last.pt"] + [f.checkpoints / "last.pt" for f in run.fold_folders()]
+    return [p for p in found if p.exists()]
 
 
 def resume_offer(rec: RunRecord, followed: bool = False, host: str | None = None) -> ResumeOffer:
@@ -115,7 +117,7 @@ def resume_offer(rec: RunRecord, followed: bool = False, host: str | None = None
                                   "would train the same model twice in one folder.")
     launch = read_launch(rec.path)
     if launch is None:
-        return ResumeOffer(False, f"This run was not started from the app (no {LAUNCH_FILE}), so its command line "
+        return ResumeOffer(False, f"This run was not started from the app (no launch.json), so its command line "
                                   "is unknown: resume it by running the same cmnet command again with --run-dir "
                                   f"{rec.path}.")
     started = str(launch.get("started", ""))[:16].replace("T", " ")

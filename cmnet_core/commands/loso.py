@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..train import options as opt
 from ..train.callbacks import JsonlPrinter
+from ..train.runs import RunFolder
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -76,12 +77,13 @@ def add_slurm_arguments(p: argparse.ArgumentParser) -> None:
 
 def fold_checkpoints(run_dir: Path) -> dict[str, str]:
     """Fold name (the test subject in LOSO) → ``folds/<fold>/checkpoints/final.pt`` (finished folds only)."""
-    return {p.parents[1].name: str(p) for p in sorted(Path(run_dir).glob("folds/*/checkpoints/final.pt"))}
+    return {f.path.name: str(f.final_checkpoint) for f in RunFolder(run_dir).fold_folders()
+            if f.final_checkpoint.exists()}
 
 
 def fold_baselines(run_dir: Path) -> dict[str, str]:
     """Fold name → its fitted baseline ``folds/<fold>/baseline.json`` (finished folds only)."""
-    return {p.parent.name: str(p) for p in sorted(Path(run_dir).glob("folds/*/baseline.json"))}
+    return {f.path.name: str(f.baseline_model) for f in RunFolder(run_dir).fold_folders() if f.baseline_model.exists()}
 
 
 def _report(args, summary, run_dir: Path, comparison: dict | None = None) -> None:
@@ -163,9 +165,9 @@ def _merge(args) -> int:
     run_dir = Path(args.merge)
     if args.with_baseline:
         merge_cmd = f"cmnet loso --merge {run_dir}"
-        if not (run_dir / "config.json").is_file():
+        if not RunFolder(run_dir).config.is_file():
             merge(run_dir)  # refused: not a run folder
-        config = read_json(run_dir / "config.json", fix="restore it, or re-run the folds into a new run folder")
+        config = read_json(RunFolder(run_dir).config, fix="restore it, or re-run the folds into a new run folder")
         check_loso_config(run_dir, config)
         if model_kind(config) == "baseline":
             raise LosoError(f"{run_dir} is a baseline run; --with-baseline is for a CMNet run with the baseline "
@@ -187,7 +189,7 @@ def _merge(args) -> int:
     if missing:
         from ..train.loso import missing_folds_commands
 
-        config = read_json(run_dir / "config.json")
+        config = read_json(RunFolder(run_dir).config)
         commands = missing_folds_commands(run_dir, config, [m.removeprefix("baseline:") for m in missing])
         print(f"cmnet loso: PARTIAL result: {len(missing)} fold(s) missing ({', '.join(missing)}); the tables are "
               f"marked partial. Run the missing folds, then merge again:\n  " + "\n  ".join(commands)
@@ -320,7 +322,7 @@ def run(args: argparse.Namespace) -> int:
             run_dir = Path(args.run_dir)
             check_run_dir(run_dir, db.root)
             existed = run_dir.exists()
-            (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+            RunFolder(run_dir).checkpoints.mkdir(parents=True, exist_ok=True)
         else:
             existed = False
             split = f"kfold{args.k_folds}" if args.k_folds else "loso"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..train import options as opt
 from ..train.callbacks import JsonlPrinter
+from ..train.runs import RunFolder
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         if args.run_dir:
             run_dir = Path(args.run_dir)
             existed = run_dir.exists()
-            (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+            RunFolder(run_dir).checkpoints.mkdir(parents=True, exist_ok=True)
         else:
             existed = False
             run_dir = new_run_dir(args.runs, args.name or f"{'finetune' if init else 'train'}-{db.name}")

@@ -47,7 +47,7 @@ from .callbacks import Callback, Callbacks, to_plain
 from .checkpoint import code_version, now_iso
 from .dataset import Sample
 from .metrics import confusion_matrix, loso_summary, scores
-from .runs import RunLog, read_json, write_json
+from .runs import RunFolder, RunLog, fold_dirname, read_json, write_json
 from .splits import choose_validation_subjects
 from .trainer import FitResult, Trainer, TrainConfig, describe_device, predict_samples, resolve_device
 
@@ -63,11 +63,6 @@ BASELINE_SELECTION = "none"
 
 class LosoError(Exception):
     """A LOSO run cannot proceed (unknown subject, settings differing from the run's config.json, no folds)."""
-
-
-def fold_dirname(subject: str) -> str:
-    """Folder name of a subject's fold (``"casme2/sub01"`` -> ``"casme2__sub01"``)."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", subject.replace("/", "__"))
 
 
 def natural_key(name: str) -> tuple:
@@ -176,7 +171,7 @@ def ensure_config(run_dir: Path, config: dict) -> dict:
 
     Raises `LosoError` naming the differing sections.
     """
-    path = run_dir / "config.json"
+    path = RunFolder(run_dir).config
     if path.exists():
         old = _existing_config(run_dir)
         _compare_config(path, old, config)
@@ -192,7 +187,7 @@ _AFTER_PREPROCESSING = ("database", "apex_sources")
 def _existing_config(run_dir: Path) -> dict:
     """The parsed ``<run_dir>/config.json``, checked to be a LOSO run's (`check_loso_config`), with the keys of
     older runs filled in (model kind cmnet, LOSO split)."""
-    old = read_json(run_dir / "config.json", fix="restore it, or give another run folder (--run-dir)")
+    old = read_json(RunFolder(run_dir).config, fix="restore it, or give another run folder (--run-dir)")
     check_loso_config(run_dir, old)
     old.setdefault("model_kind", "cmnet")  # written before model kinds existed
     old["split"], old["folds"] = config_folds(old)  # written before splits existed: LOSO
@@ -254,8 +249,8 @@ def precheck_config(run_dir: Path, config: dict) -> None:
     section that does not depend on the preprocessed clips (all but ``database`` and ``apex_sources``; ``config``
     need not hold those) and raise `LosoError` naming the differing sections. Writes nothing."""
     run_dir = Path(run_dir)
-    if (run_dir / "config.json").exists():
-        _compare_config(run_dir / "config.json", _existing_config(run_dir), config, skip=_AFTER_PREPROCESSING)
+    if RunFolder(run_dir).config.exists():
+        _compare_config(RunFolder(run_dir).config, _existing_config(run_dir), config, skip=_AFTER_PREPROCESSING)
 
 
 def precheck_run(run_dir: str | Path, subjects: Sequence[str], model_cfg, train_cfg: TrainConfig, settings,
@@ -280,7 +275,7 @@ def precheck_run(run_dir: str | Path, subjects: Sequence[str], model_cfg, train_
     precheck_config(run_dir, {**run_config(None, model_cfg, train_cfg, settings.to_dict(), None), **protocol,
                               **(extra or {})})
     if with_baseline:
-        precheck_config(run_dir / "baseline", baseline)
+        precheck_config(RunFolder(run_dir).baseline.path, baseline)
 
 
 #: What a run folder may hold before its config.json is written (a run cancelled or refused while preprocessing).
@@ -311,7 +306,7 @@ def check_run_dir(run_dir: str | Path, db_root: str | Path | None = None) -> Non
         return
     if not run_dir.is_dir():
         raise LosoError(f"{run_dir} is a file, not a folder; give a new or empty folder as --run-dir")
-    if (run_dir / "config.json").exists():
+    if RunFolder(run_dir).config.exists():
         try:
             _existing_config(run_dir)
         except LosoError as exc:
@@ -323,10 +318,12 @@ def check_run_dir(run_dir: str | Path, db_root: str | Path | None = None) -> Non
             shown = ", ".join(foreign[:4]) + (", ..." if len(foreign) > 4 else "")
             raise LosoError(f"{run_dir} is not a cmnet loso run folder: it holds other files ({shown}) and no "
                             "config.json; give a new or empty folder as --run-dir")
-    for path in sorted(run_dir.glob("folds/*/result.json")):
-        read_json(path, fix=_rerun_fix(path))
-    if (run_dir / "timing.json").exists():
-        read_json(run_dir / "timing.json", fix="delete it (only the record of preprocessing times is lost)")
+    run = RunFolder(run_dir)
+    for fold in run.fold_folders():
+        if fold.finished():
+            read_json(fold.result, fix=_rerun_fix(fold.result))
+    if run.timing.exists():
+        read_json(run.timing, fix="delete it (only the record of preprocessing times is lost)")
     from .comparison import BASELINE_DIR
 
     if (run_dir / BASELINE_DIR).is_dir():
@@ -384,11 +381,11 @@ def run_fold(run_dir: Path, samples: Sequence[Sample], subject: str, labels: Seq
     """
     started = time.perf_counter()
     cb = callbacks if callbacks is not None else Callbacks()
-    fold_dir = run_dir / "folds" / fold_dirname(subject)
+    fold_dir = RunFolder(run_dir).fold(subject)
     tests = list(test_subjects) if test_subjects is not None else [subject]
     train, val, test = split_fold(samples, tests, train_cfg.val_subjects if train_cfg.selection == "val" else 0,
                                   train_cfg.seed, fold=subject)
-    trainer = Trainer(model_cfg, train_cfg, labels, fold_dir / "checkpoints",
+    trainer = Trainer(model_cfg, train_cfg, labels, fold_dir.checkpoints,
                       metadata={**metadata, "fold": subject}, callbacks=cb)
     cb.on_fold_start(subject, {"train_clips": len(train), "val_clips": len(val), "test_clips": len(test),
                                "test_subjects": tests, "val_subjects": sorted({s.subject for s in val}),
@@ -411,9 +408,9 @@ def run_fold(run_dir: Path, samples: Sequence[Sample], subject: str, labels: Seq
         ocm = confusion_matrix(y_true, fit.oracle_probs[best_e].argmax(1), len(labels))
         result["oracle"] = {"epoch": best_e + 1, "confusion_matrix": ocm.tolist(), "note": ORACLE_NOTE}
     result["wall_s"] = time.perf_counter() - started
-    write_json(fold_dir / "result.json", result)
+    write_json(fold_dir.result, result)
     for name in ("last.pt", "best.pt"):  # the fold is complete: keep final.pt only (~2/3 of the disk space)
-        (fold_dir / "checkpoints" / name).unlink(missing_ok=True)
+        (fold_dir.checkpoints / name).unlink(missing_ok=True)
     cb.on_fold_end(subject, result["scores"])
     return result
 
@@ -438,7 +435,7 @@ def run_baseline_fold(run_dir: Path, samples: Sequence[Sample], subject: str, la
 
     started = time.perf_counter()
     cb = callbacks if callbacks is not None else Callbacks()
-    fold_dir = Path(run_dir) / "folds" / fold_dirname(subject)
+    fold_dir = RunFolder(run_dir).fold(subject)
     tests = list(test_subjects) if test_subjects is not None else [subject]
     train, val, test = split_fold(samples, tests, val_count, seed, fold=subject)
     classes = sorted({s.label for s in train})
@@ -448,7 +445,7 @@ def run_baseline_fold(run_dir: Path, samples: Sequence[Sample], subject: str, la
     cb.on_fold_start(event_prefix + subject, {"train_clips": len(train), "val_clips": 0, "test_clips": len(test),
                                               "test_subjects": tests, "val_subjects": [], "device": "cpu"})
     model = DifferenceBaseline().fit([s.clip for s in train], [s.label for s in train])
-    path = model.save(fold_dir / "baseline.json")
+    path = model.save(fold_dir.baseline_model)
     probs = model.predict_proba([s.clip for s in test], len(labels))
     y_true = [s.label for s in test]
     y_pred = probs.argmax(1).tolist()
@@ -459,7 +456,7 @@ def run_baseline_fold(run_dir: Path, samples: Sequence[Sample], subject: str, la
               "val_subjects": sorted({s.subject for s in val}),
               "train_subjects": sorted({s.subject for s in train}), "history": [], "checkpoint": str(path),
               "steps": 0, "step_s": None, "wall_s": time.perf_counter() - started}
-    write_json(fold_dir / "result.json", result)
+    write_json(fold_dir.result, result)
     cb.on_checkpoint(path)
     cb.on_fold_end(event_prefix + subject, result["scores"])
     return result
@@ -474,13 +471,13 @@ def run_lock(run_dir: str | Path):
     run on a cluster finishing at once take turns instead of losing each other's writes."""
     from filelock import FileLock
 
-    return FileLock(str(Path(run_dir) / ".lock"))
+    return FileLock(str(RunFolder(run_dir).lock))
 
 
 def record_preprocess_time(run_dir: Path, wall_s: float, clips: int, cached: bool) -> None:
     """Append one invocation's preprocessing wall time (seconds, all ``clips``) to ``<run>/timing.json`` (under
     `run_lock`: concurrent fold tasks each keep their entry)."""
-    path = Path(run_dir) / "timing.json"
+    path = RunFolder(run_dir).timing
     with run_lock(run_dir):
         timing = read_json(path, fix=_TIMING_FIX) if path.exists() else {"preprocess": []}
         timing["preprocess"].append({"wall_s": float(wall_s), "clips": int(clips), "cache": bool(cached),
@@ -495,7 +492,7 @@ def timing_summary(run_dir: Path, results: dict[str, dict]) -> dict:
     and ``preprocess_invocations``."""
     walls = {s: r["wall_s"] for s, r in results.items() if r.get("wall_s") is not None}
     steps = [r["step_s"] for r in results.values() if r.get("step_s") is not None]
-    path = Path(run_dir) / "timing.json"
+    path = RunFolder(run_dir).timing
     pre = read_json(path, fix=_TIMING_FIX).get("preprocess", []) if path.exists() else []
     return {"fold_wall_s": walls, "total_fold_wall_s": float(sum(walls.values())) if walls else None,
             "step_s": float(np.mean(steps)) if steps else None,
@@ -579,17 +576,17 @@ def merge(run_dir: str | Path) -> dict:
     if not run_dir.is_dir():
         raise LosoError(f"{run_dir} is not a run folder ({'a file' if run_dir.exists() else 'no such folder'}); "
                         "give the folder cmnet loso wrote (its --run-dir, or the folder it printed)")
-    if not (run_dir / "config.json").is_file():
+    if not RunFolder(run_dir).config.is_file():
         raise LosoError(f"{run_dir} is not a run folder (no config.json); give the folder cmnet loso wrote "
                         "(its --run-dir, or the folder it printed)")
-    config = read_json(run_dir / "config.json", fix="restore it, or re-run the folds into a new run folder")
+    config = read_json(RunFolder(run_dir).config, fix="restore it, or re-run the folds into a new run folder")
     check_loso_config(run_dir, config)
     labels = config["database"]["labels"]
     split, folds = config_folds(config)
     with run_lock(run_dir):
         results = {}
         for name in folds:
-            path = run_dir / "folds" / fold_dirname(name) / "result.json"
+            path = RunFolder(run_dir).fold(name).result
             if path.exists():
                 results[name] = read_json(path, fix=_rerun_fix(path))
         if not results:
@@ -617,7 +614,7 @@ def merge(run_dir: str | Path) -> dict:
             o = loso_summary({s: np.asarray(r["oracle"]["confusion_matrix"]) for s, r in results.items()}, labels)
             summary["oracle"] = {"note": ORACLE_NOTE, "pooled": o["pooled"], "fold_averaged": o["fold_averaged"],
                                  "epochs": {s: r["oracle"]["epoch"] for s, r in results.items()}}
-        write_json(run_dir / "metrics.json", summary)
+        write_json(RunFolder(run_dir).metrics, summary)
         _write_csv(run_dir, summary)
     return summary
 
@@ -646,12 +643,12 @@ def _write_csv(run_dir: Path, summary: dict) -> None:
         o = summary["oracle"]
         rows.append(["ORACLE_pooled (optimistic, best epoch on test)" + mark, "", o["pooled"]["n"],
                      *(f"{o['pooled'][c]:.6f}" for c in cols), *prov])
-    write_text_atomically(run_dir / "metrics.csv", _csv_text(rows))
+    write_text_atomically(RunFolder(run_dir).metrics_csv, _csv_text(rows))
     per_class = [["label", "support", "predicted", "precision", "recall", "f1"]]
     for r in summary["per_class"]:
         per_class.append([r["label"], r["support"], r["predicted"],
                           *("" if r[k] is None else f"{r[k]:.6f}" for k in ("precision", "recall", "f1"))])
-    write_text_atomically(run_dir / "per_class.csv", _csv_text(per_class))
+    write_text_atomically(RunFolder(run_dir).per_class_csv, _csv_text(per_class))
 
 
 def database_info(db, samples: Sequence[Sample]) -> dict:
@@ -690,7 +687,7 @@ def run_baseline_folds(run_dir: Path, samples: Sequence[Sample], todo: Sequence[
     `run_baseline_fold`); False when cancelled (asked between folds). Raises `LosoError` naming a fold whose
     training clips hold one class only."""
     for subject in todo:
-        if (Path(run_dir) / "folds" / fold_dirname(subject) / "result.json").exists():
+        if RunFolder(run_dir).fold(subject).finished():
             continue
         if callbacks.should_cancel():
             return False
@@ -774,7 +771,7 @@ def run_loso(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, setting
             config["train_config"]["excluded_val_subjects"] = val_count
         return config
 
-    bdir = run_dir / "baseline"
+    bdir = RunFolder(run_dir).baseline.path
     precheck_run(run_dir, db.subjects(), model_cfg, train_cfg, settings, k_folds, extra, model, with_baseline)
     cb.on_run_start({"run_dir": run_dir, "kind": "loso", "model_kind": model, "split": split, "folds": todo,
                      "database": db.name,
@@ -802,7 +799,7 @@ def run_loso(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, setting
     metadata = {"preprocess": settings.to_dict(), "database": dbinfo["name"], "protocol": db.protocol,
                 "apex_sources": apex_sources, "run": str(run_dir), "run_created": config["created"]}
     for subject in todo:
-        if (run_dir / "folds" / fold_dirname(subject) / "result.json").exists():
+        if RunFolder(run_dir).fold(subject).finished():
             continue
         if run_fold(run_dir, samples, subject, db.labels, model_cfg, train_cfg, metadata, cb,
                     test_subjects=fold_map[subject]) is None:

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from app.training.process import LAUNCH_FILE
+from cmnet_core.train.runs import RunFolder
 from app.training.resume import launch_alive, read_launch, resume_offer
 from app.training.runs_table import RunsTable
 from cmnet_core.train.run_index import read_run
@@ -49,7 +49,7 @@ def _run(root, name, status=None, pid=None, host=None, last_pt=False):
         (run / "checkpoints").mkdir()
         (run / "checkpoints" / "last.pt").write_bytes(b"PK\x03\x04")
     if pid is not None:
-        write_json(run / LAUNCH_FILE, {"command": [sys.executable, "-m", "cmnet_core.cli", "train", "/db", "--run-dir",
+        write_json(RunFolder(run).launch, {"command": [sys.executable, "-m", "cmnet_core.cli", "train", "/db", "--run-dir",
                                                    str(run)], "pid": pid, "host": host or socket.gethostname(),
                                        "started": "2026-12-04T10:00:00+00:00"})
     return run
