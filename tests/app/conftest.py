@@ -142,7 +142,7 @@ def tiny_checkpoint(tmp_path_factory):
     from cmnet_core.train.checkpoint import save_checkpoint
 
     torch.manual_seed(0)
-    cfg = CMNetConfig.preset("fast", image_size=32)
+    cfg = CMNetConfig.preset("fast", image_size=32, backbone="small", small_widths=(8, 8, 16, 16))
     model = CMNet(cfg, len(SYNTHETIC_LABELS))
     meta = {"labels": list(SYNTHETIC_LABELS), "image_size": 32, "num_frames": cfg.num_frames,
             "preprocess": PreprocessSettings(image_size=32, landmarks="hint").to_dict(),

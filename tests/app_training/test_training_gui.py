@@ -201,7 +201,8 @@ def test_main_window_has_the_training_menu_and_stops_runs_on_close(qtbot, tmp_pa
 
 def test_monitor_shows_preprocessing_and_the_reported_device(qtbot, tmp_path):
     from app.training.monitor import RunMonitor
-    from app.training.process import PROGRESS_FILE, RunProcess
+    from app.training.process import RunProcess
+    from cmnet_core.train.runs import RunFolder
 
     run = tmp_path / "run"
     run.mkdir()
@@ -210,7 +211,7 @@ def test_monitor_shows_preprocessing_and_the_reported_device(qtbot, tmp_path):
     assert mon.device_label.text() == "device: <b>cuda</b> (requested)"
     lines = [{"event": "run_start", "folds": ["s1"], "run_dir": str(run), "device": "cuda:0 (NVIDIA H200)"},
              *({"event": "preprocess", "done": k, "total": 24, "clip": f"s1/c{k}"} for k in (1, 2, 3))]
-    (run / PROGRESS_FILE).write_text("".join(json.dumps(e) + "\n" for e in lines))
+    RunFolder(run).progress_log.write_text("".join(json.dumps(e) + "\n" for e in lines))
     mon.poll()  # the process never started: only the file is read
     assert mon.status == "running" and mon.device == "cuda:0 (NVIDIA H200)"
     assert mon.device_label.text() == "device: <b>cuda:0 (NVIDIA H200)</b>"
@@ -219,7 +220,7 @@ def test_monitor_shows_preprocessing_and_the_reported_device(qtbot, tmp_path):
     more = [{"event": "fold_start", "fold": "s1", "device": "cuda:0 (NVIDIA H200)"},
             {"event": "epoch_start", "epoch": 1, "epochs": 2, "steps": 2},
             {"event": "step", "step": 1, "steps": 2, "losses": {"total": 1.0}}]
-    with open(run / PROGRESS_FILE, "a") as fh:
+    with open(RunFolder(run).progress_log, "a") as fh:
         fh.write("".join(json.dumps(e) + "\n" for e in more))
     mon.poll()
     assert mon.bar.text() == "25 %" and mon.position_label.text().startswith("fold s1 (1/1) · epoch 1/2 · step 1/2")

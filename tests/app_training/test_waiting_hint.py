@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from app.training.monitor import RunMonitor
-from app.training.process import PROGRESS_FILE, STDERR_FILE, RunProcess
+from app.training.process import RunProcess
+from cmnet_core.train.runs import RunFolder
 from app.training.progress import FIRST_EVENT_HINT_S, RunProgress, format_duration, waiting_text
 
 
@@ -37,17 +38,17 @@ def test_waiting_for_the_first_event_counts_and_then_hints(qtbot, tmp_path, monk
     text = mon.position_label.text()
     assert text.startswith("waiting for the first event — 10 s since launch (starting Python") and "\n" not in text
     clock.now += 119.6  # 2 min 10 s after launch: past the threshold, the hint appears
-    (run / STDERR_FILE).write_text("preset: cpu (auto: the default on any device; here --device cpu)\n"
+    RunFolder(run).stderr_log.write_text("preset: cpu (auto: the default on any device; here --device cpu)\n"
                                    "run folder: /runs/x\n")
     mon.poll()
     first, hint = mon.position_label.text().split("\n")
     assert first.startswith("waiting for the first event — 2 min 10 s since launch")
     assert hint.startswith("No progress for 2 min 10 s: the process is probably starting Python and PyTorch")
-    assert str(run / STDERR_FILE) in hint and "Its last line: “run folder: /runs/x”." in hint
+    assert str(RunFolder(run).stderr_log) in hint and "Its last line: “run folder: /runs/x”." in hint
     assert "“Cancel run” stops it" in hint
 
     # run_start arrived but no clip preprocessed yet: the first clip's face detection
-    (run / PROGRESS_FILE).write_text(json.dumps({"event": "run_start", "folds": ["all"], "run_dir": str(run),
+    RunFolder(run).progress_log.write_text(json.dumps({"event": "run_start", "folds": ["all"], "run_dir": str(run),
                                                  "device": "cpu"}) + "\n")
     clock.now += 60
     mon.poll()
@@ -56,7 +57,7 @@ def test_waiting_for_the_first_event_counts_and_then_hints(qtbot, tmp_path, monk
     assert hint.startswith("No progress for 3 min 10 s: the process is probably detecting and aligning the face")
 
     # progress replaces the waiting text for good
-    with open(run / PROGRESS_FILE, "a") as fh:
+    with open(RunFolder(run).progress_log, "a") as fh:
         fh.write(json.dumps({"event": "preprocess", "done": 1, "total": 4, "clip": "s1/c1"}) + "\n")
     clock.now += 600
     mon.poll()

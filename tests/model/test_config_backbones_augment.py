@@ -49,7 +49,7 @@ def test_local_weights_file_loads_and_mismatch_is_clear(tmp_path):
     torch.save(ref.state_dict(), tmp_path / "r18.pth")
     trunk, dim = resnet_trunk("resnet18", str(tmp_path / "r18.pth"))
     assert dim == 512 and torch.equal(trunk.conv1.weight, ref.conv1.weight)
-    torch.save(torchvision.models.resnet34(weights=None).state_dict(), tmp_path / "r34.pth")
+    torch.save({"conv1.weight": torch.zeros(64, 3, 3, 3)}, tmp_path / "r34.pth")  # wrong shape, keys missing
     with pytest.raises(BackboneWeightsError, match="do not fit a torchvision resnet18"):
         resnet_trunk("resnet18", str(tmp_path / "r34.pth"))
     with pytest.raises(BackboneWeightsError, match="does not exist"):
@@ -57,7 +57,7 @@ def test_local_weights_file_loads_and_mismatch_is_clear(tmp_path):
 
 
 def test_views_are_normalised_independent_per_frame_and_identity_when_off():
-    cfg = CMNetConfig.preset("fast", image_size=32)
+    cfg = CMNetConfig.preset("fast", image_size=32)  # no model is built: the augmentation only
     frame = torch.rand(3, 32, 32)
     mean = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)
     std = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)

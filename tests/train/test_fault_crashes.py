@@ -185,7 +185,7 @@ def tiny_ckpt(tmp_path_factory):
     from cmnet_core.train.checkpoint import save_checkpoint
 
     torch.manual_seed(0)
-    cfg = CMNetConfig.preset("fast", image_size=16, num_frames=4)
+    cfg = CMNetConfig.preset("fast", image_size=16, num_frames=4, backbone="small", small_widths=(8, 8, 16, 16))
     settings = PreprocessSettings(image_size=16, num_frames=4, landmarks="none", apex_mode="midpoint")
     meta = {"labels": ["negative", "positive"], "image_size": 16, "num_frames": 4,
             "preprocess": settings.to_dict(), "model_config": cfg.to_dict()}

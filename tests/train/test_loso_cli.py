@@ -243,7 +243,7 @@ class CancelAfterClips(Callback):
 def test_cancel_while_preprocessing(loso_run, tmp_path, capsys):
     db_root, _, _ = loso_run
     db = open_database(db_root)
-    mc = CMNetConfig.preset("fast", image_size=32, num_frames=4)
+    mc = CMNetConfig.preset("fast", image_size=32, num_frames=4, backbone="small", small_widths=(8, 8, 16, 16))
     settings = PreprocessSettings(image_size=32, num_frames=4, landmarks="hint")
     cb = CancelAfterClips(2)
     assert run_loso(db, tmp_path / "run", mc, TrainConfig(epochs=1, device="cpu"), settings, callbacks=cb) is None

@@ -19,7 +19,7 @@ from cmnet_core.train.checkpoint import save_checkpoint
 def tiny_ckpt(tmp_path_factory):
     """An untrained 32 px, N = 4 CMNet whose checkpoint preprocesses with a centre crop (landmarks 'none')."""
     torch.manual_seed(0)
-    cfg = CMNetConfig.preset("fast", image_size=32, num_frames=4)
+    cfg = CMNetConfig.preset("fast", image_size=32, num_frames=4, backbone="small", small_widths=(8, 8, 16, 16))
     settings = PreprocessSettings(image_size=32, num_frames=4, landmarks="none", apex_mode="midpoint")
     meta = {"labels": ["negative", "positive"], "image_size": 32, "num_frames": 4, "preprocess": settings.to_dict(),
             "model_config": cfg.to_dict()}

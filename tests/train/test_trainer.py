@@ -12,8 +12,8 @@ from cmnet_core.train.trainer import Trainer, TrainConfig, epoch_order
 
 N, S = 4, 32
 SETTINGS = PreprocessSettings(image_size=S, num_frames=N, landmarks="hint")
-MODEL = CMNetConfig.preset("fast", image_size=S, num_frames=N, lstm_hidden=16, proj_hidden=16, proj_dim=8,
-                           num_negatives=3)
+MODEL = CMNetConfig.preset("fast", image_size=S, num_frames=N, backbone="small", small_widths=(8, 8, 16, 16),
+                           lstm_hidden=16, proj_hidden=16, proj_dim=8, num_negatives=3)
 LABELS = ["a", "b"]
 
 
