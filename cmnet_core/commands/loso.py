@@ -24,10 +24,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     f"Exit status {opt.EXIT_CANCELLED} = cancelled (run the same command again to resume); "
                     f"--merge: {opt.EXIT_INCOMPLETE} = folds missing (partial table, marked; the command for the "
                     "missing folds is printed). --slurm submits the folds to a SLURM cluster.",
-        epilog="Checkpoints: one per fold, <run>/folds/<fold>/checkpoints/final.pt (<fold> = the test subject, or "
-               "fold1.. with --k-folds), the model trained without that fold's subjects (printed at the end; the "
-               "run's top-level checkpoints/ folder stays empty). They "
-               "measure the method; for one model to keep, trained on every subject, use cmnet train.")
+        epilog="Fold models: by default a fold keeps its predictions, probabilities, scores and the test clips' "
+               "intensity clues (<run>/folds/<fold>/result.json; all clips in <run>/intensity.csv) and removes its "
+               "checkpoints when it ends, so a run stays small (a ResNet-18 CMNet is ~99 MB per fold). "
+               "--keep-fold-models keeps each fold's model as <run>/folds/<fold>/checkpoints/final.pt in float16 "
+               "(<fold> = the test subject, or fold1.. with --k-folds). Fold models measure the method; for one "
+               "model to keep, trained on every subject, use cmnet train.")
     p.add_argument("db", nargs="?", help="database root folder (e.g. a tree written by cmnet make-synthetic)")
     p.add_argument("--fold", nargs="+", metavar="FOLD",
                    help="run only these folds: test subjects (LOSO) or fold names fold1.. (--k-folds)")
@@ -41,6 +43,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--list-subjects", action="store_true",
                    help="print the fold names (the subjects in LOSO; fold1..foldK with --k-folds), one per line, "
                         "and exit (for job arrays)")
+    p.add_argument("--keep-fold-models", action="store_true",
+                   help="keep each fold's model (folds/<fold>/checkpoints/final.pt, float16, about half the size of "
+                        "a cmnet train model); default: keep predictions, scores and intensity clues only")
     opt.add_database_arguments(p)
     opt.add_model_kind_arguments(p)
     opt.add_model_arguments(p)
@@ -103,9 +108,14 @@ def _report(args, summary, run_dir: Path, comparison: dict | None = None) -> Non
     if baseline:
         opt.say(args, f"fold baselines ({len(checkpoints)}): {Path(run_dir) / 'folds' / fold}/baseline.json "
                       f"(JSON, DifferenceBaseline.load), each fitted without {its} (e.g. {example})")
+    elif checkpoints:
+        opt.say(args, f"fold checkpoints ({len(checkpoints)}, float16): "
+                      f"{Path(run_dir) / 'folds' / fold / 'checkpoints'}/final.pt, each trained without {its} "
+                      f"(e.g. {example})")
     else:
-        opt.say(args, f"fold checkpoints ({len(checkpoints)}): {Path(run_dir) / 'folds' / fold / 'checkpoints'}"
-                      f"/final.pt, each trained without {its} (e.g. {example})")
+        opt.say(args, f"fold models not kept (--keep-fold-models keeps them); each fold's predictions and intensity "
+                      f"clues: {Path(run_dir) / 'folds' / fold / 'result.json'}; all test clips' k_n: "
+                      f"{RunFolder(run_dir).intensity_csv}")
     if comparison:
         opt.say(args, comparison_table(comparison))
         opt.say(args, f"comparison written: {Path(run_dir) / 'comparison.json'}, comparison.csv")
@@ -335,7 +345,8 @@ def run(args: argparse.Namespace) -> int:
         opt.say(args, f"run folder: {run_dir}")
         summary = run_loso(db, run_dir, mc, tc, settings, folds=args.fold, callbacks=opt.callbacks(args, run_dir),
                            cache=opt.make_cache(args), extra={"preset": args.preset_choice, "command": run_command(args)}, model=args.model,
-                           with_baseline=args.with_baseline, k_folds=args.k_folds)
+                           with_baseline=args.with_baseline, k_folds=args.k_folds,
+                           keep_fold_models=args.keep_fold_models)
     except (BackboneWeightsError, DatabaseError, LosoError, CheckpointError, PreprocessError, ClipError, ValueError,
             OSError) as exc:
         _remove_if_new(run_dir, existed)

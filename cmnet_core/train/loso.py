@@ -12,9 +12,11 @@ Run folder layout::
     <run>/config.json                      everything that defines the run (written once, checked by every fold)
     <run>/folds/<fold>/result.json         test labels, predictions, probabilities, scores, history of one fold
                                            (<fold> = the test subject in LOSO, fold1.. in k-fold)
-    <run>/folds/<fold>/checkpoints/        last.pt (resume), best.pt (validation selection), final.pt;
-                                           only final.pt is kept once the fold's result.json is written
+    <run>/folds/<fold>/checkpoints/        last.pt (resume), best.pt (validation selection), final.pt while
+                                           the fold trains; removed once result.json is written, unless fold
+                                           models are kept (``keep_fold_models``: final.pt in float16, ~1/2)
     <run>/metrics.json, metrics.csv, per_class.csv   written by `merge`
+    <run>/intensity.csv                    every test clip's intensity clues k_1..k_N (`merge`)
     <run>/timing.json                      preprocessing wall time of every invocation (`record_preprocess_time`)
     <run>/baseline/                        with ``with_baseline``: the same layout for the difference baseline
     <run>/comparison.json, comparison.csv  with ``with_baseline``: CMNet beside the baseline (`comparison`)
@@ -35,6 +37,7 @@ import csv
 import io
 import json
 import re
+import shutil
 import time
 from collections import Counter
 from pathlib import Path
@@ -49,7 +52,8 @@ from .dataset import Sample
 from .metrics import confusion_matrix, loso_summary, scores
 from .runs import RunFolder, RunLog, fold_dirname, read_json, write_json
 from .splits import choose_validation_subjects
-from .trainer import FitResult, Trainer, TrainConfig, describe_device, predict_samples, resolve_device
+from .trainer import (FitResult, Trainer, TrainConfig, describe_device, predict_samples_with_intensity,
+                      resolve_device)
 
 ORACLE_NOTE = ("oracle: for every fold the epoch with the best accuracy ON THE TEST SUBJECT was picked; this leaks "
                "test information and overstates performance. Report the honest figures; this one only shows the gap.")
@@ -369,8 +373,12 @@ def one_class_message(fold: str, tests: Sequence[str], classes: Sequence[str], w
 
 def run_fold(run_dir: Path, samples: Sequence[Sample], subject: str, labels: Sequence[str], model_cfg,
              train_cfg: TrainConfig, metadata: dict, callbacks: Callback | None = None,
-             test_subjects: Sequence[str] | None = None) -> dict | None:
+             test_subjects: Sequence[str] | None = None, keep_model: bool = False) -> dict | None:
     """Train and test one fold named ``subject``; write and return ``folds/<subject>/result.json``.
+
+    keep_model : keep the fold's model as ``checkpoints/final.pt`` in float16 (`keep_half_precision`); by
+    default the fold's checkpoints folder is removed once result.json (predictions, probabilities, scores and
+    the test clips' intensity clues ``intensity``, (M, N)) is written, so a run without fold models stays small.
 
     test_subjects : the fold's test subjects (k-fold); default ``[subject]`` (LOSO). result.json lists them under
     ``test_subjects`` and keeps the fold name under ``subject``. Resumes from the fold's ``last.pt`` if present.
@@ -393,7 +401,7 @@ def run_fold(run_dir: Path, samples: Sequence[Sample], subject: str, labels: Seq
     fit: FitResult = trainer.fit(train, val=val, test=test if train_cfg.oracle else ())
     if fit.status != "finished":
         return None
-    probs = predict_samples(fit.model, test, trainer.device, train_cfg.batch_size)
+    probs, clues = predict_samples_with_intensity(fit.model, test, trainer.device, train_cfg.batch_size)
     y_true = [s.label for s in test]
     y_pred = probs.argmax(1).tolist()
     cm = confusion_matrix(y_true, y_pred, len(labels))
@@ -401,18 +409,36 @@ def run_fold(run_dir: Path, samples: Sequence[Sample], subject: str, labels: Seq
               "y_pred": y_pred, "probabilities": probs.round(6).tolist(), "confusion_matrix": cm.tolist(),
               "scores": scores(cm), "selected_epoch": fit.selected_epoch, "selection": train_cfg.selection,
               "val_subjects": sorted({s.subject for s in val}), "train_subjects": sorted({s.subject for s in train}),
-              "history": fit.history, "checkpoint": str(fit.final_path), "steps": fit.steps, "step_s": fit.step_s}
+              "intensity": clues.round(5).tolist(), "history": fit.history,
+              "checkpoint": str(fit.final_path) if keep_model else None, "steps": fit.steps, "step_s": fit.step_s}
     if fit.oracle_probs is not None:
         accs = [(float(np.mean(p.argmax(1) == np.asarray(y_true))), e) for e, p in enumerate(fit.oracle_probs)]
         best_e = max(accs, key=lambda t: (t[0], -t[1]))[1]
         ocm = confusion_matrix(y_true, fit.oracle_probs[best_e].argmax(1), len(labels))
         result["oracle"] = {"epoch": best_e + 1, "confusion_matrix": ocm.tolist(), "note": ORACLE_NOTE}
     result["wall_s"] = time.perf_counter() - started
+    if keep_model:
+        keep_half_precision(fit.final_path)
     write_json(fold_dir.result, result)
-    for name in ("last.pt", "best.pt"):  # the fold is complete: keep final.pt only (~2/3 of the disk space)
-        (fold_dir.checkpoints / name).unlink(missing_ok=True)
+    if keep_model:
+        for name in ("last.pt", "best.pt"):  # the fold is complete: keep final.pt only
+            (fold_dir.checkpoints / name).unlink(missing_ok=True)
+    else:
+        shutil.rmtree(fold_dir.checkpoints, ignore_errors=True)
     cb.on_fold_end(subject, result["scores"])
     return result
+
+
+def keep_half_precision(path: Path) -> Path:
+    """Rewrite the checkpoint ``path`` with its floating-point weights in float16 (half the bytes; metadata
+    ``weights_dtype: "float16"``). Loading casts them back to the model's float32 (`Predictor.load`,
+    ``load_state_dict``); the classification of the fold's test clips is recorded in result.json before, from
+    the float32 model. Raises `CheckpointError` for a file that does not load."""
+    from .checkpoint import load_checkpoint, save_checkpoint
+
+    ckpt = load_checkpoint(path)
+    half = {k: v.half() if v.is_floating_point() else v for k, v in ckpt.state_dict.items()}
+    return save_checkpoint(path, half, {**ckpt.metadata, "weights_dtype": "float16"})
 
 
 def run_baseline_fold(run_dir: Path, samples: Sequence[Sample], subject: str, labels: Sequence[str], seed: int,
@@ -616,6 +642,7 @@ def merge(run_dir: str | Path) -> dict:
                                  "epochs": {s: r["oracle"]["epoch"] for s, r in results.items()}}
         write_json(RunFolder(run_dir).metrics, summary)
         _write_csv(run_dir, summary)
+        _write_intensity_csv(run_dir, results, labels)
     return summary
 
 
@@ -649,6 +676,22 @@ def _write_csv(run_dir: Path, summary: dict) -> None:
         per_class.append([r["label"], r["support"], r["predicted"],
                           *("" if r[k] is None else f"{r[k]:.6f}" for k in ("precision", "recall", "f1"))])
     write_text_atomically(RunFolder(run_dir).per_class_csv, _csv_text(per_class))
+
+
+def _write_intensity_csv(run_dir: Path, results: dict, labels: Sequence[str]) -> None:
+    """``intensity.csv``: one row per test clip of the finished folds (fold, clip, true and predicted label,
+    k_1..k_N); folds written before result.json held ``intensity`` are left out. Replaced atomically."""
+    from ..safe_write import write_text_atomically
+
+    rows = []
+    for fold, r in results.items():
+        for clip, t, p, k in zip(r["test_clips"], r["y_true"], r["y_pred"], r.get("intensity") or []):
+            rows.append([fold, clip, labels[t], labels[p], *(f"{v:.5f}" for v in k)])
+    if not rows:
+        return
+    n = max(len(row) for row in rows) - 4
+    header = ["fold", "clip", "true_label", "predicted_label", *(f"k_{i + 1}" for i in range(n))]
+    write_text_atomically(RunFolder(run_dir).intensity_csv, _csv_text([header, *rows]))
 
 
 def database_info(db, samples: Sequence[Sample]) -> dict:
@@ -698,10 +741,12 @@ def run_baseline_folds(run_dir: Path, samples: Sequence[Sample], todo: Sequence[
 
 def run_loso(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, settings, folds: Sequence[str] | None = None,
              callbacks: Callback | None = None, cache=None, extra: dict | None = None, model: str = "cmnet",
-             with_baseline: bool = False, k_folds: int | None = None) -> dict | None:
+             with_baseline: bool = False, k_folds: int | None = None, keep_fold_models: bool = False) -> dict | None:
     """Preprocess ``db``, run the requested folds (all folds when ``folds`` is None) and merge.
 
     folds : fold names to run: test subjects in LOSO, ``fold1``.. with ``k_folds``.
+    keep_fold_models : keep each fold's model (``folds/<fold>/checkpoints/final.pt``, float16); by default a
+            fold keeps its predictions, scores and intensity clues only (`run_fold`).
     k_folds : None = LOSO (one fold per subject); K = K folds grouped by subject (`kfold_folds`: subjects in
             natural name order, fold i tests ranks r with r mod K = i − 1). config.json records ``split`` and
             ``folds`` (fold name -> test subjects); every invocation on one run folder must use the same split.
@@ -802,7 +847,7 @@ def run_loso(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, setting
         if RunFolder(run_dir).fold(subject).finished():
             continue
         if run_fold(run_dir, samples, subject, db.labels, model_cfg, train_cfg, metadata, cb,
-                    test_subjects=fold_map[subject]) is None:
+                    test_subjects=fold_map[subject], keep_model=keep_fold_models) is None:
             cb.on_run_end({"status": "cancelled", "run_dir": run_dir})
             return None
     if not with_baseline:

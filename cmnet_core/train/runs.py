@@ -5,11 +5,12 @@
     <runs>/<date>-<name>/          RunFolder
         config.json                what was asked (database, model and training config, folds)
         log.jsonl                  every progress event (cmnet_core.train.events), appended on resume
-        metrics.json, metrics.csv  the results (per_class.csv, comparison.json/.csv for LOSO)
+        metrics.json, metrics.csv  the results (per_class.csv, intensity.csv, comparison.json/.csv for LOSO)
         checkpoints/               final.pt (+ last.pt / best.pt while training) of a final or fine-tune run
         timing.json, .lock         LOSO: preprocessing times; one process merges at a time
         launch.json, cancel.request, progress.jsonl, stderr.log   written by the app's launcher
-        folds/<fold>/              FoldFolder: result.json, checkpoints/, baseline.json
+        folds/<fold>/              FoldFolder: result.json, checkpoints/ (kept only with --keep-fold-models),
+                                   baseline.json
         baseline/                  the difference baseline beside CMNet (``--with-baseline``): a RunFolder
 """
 from __future__ import annotations
@@ -98,6 +99,8 @@ class RunFolder:
     log = property(lambda self: self.path / "log.jsonl", doc="``log.jsonl``: every progress event of the run.")
     metrics = property(lambda self: self.path / "metrics.json", doc="``metrics.json``: the run's results.")
     metrics_csv = property(lambda self: self.path / "metrics.csv", doc="``metrics.csv``: the results as a table.")
+    intensity_csv = property(lambda self: self.path / "intensity.csv",
+                             doc="``intensity.csv``: LOSO test clips' intensity clues k_1..k_N.")
     per_class_csv = property(lambda self: self.path / "per_class.csv", doc="``per_class.csv``: LOSO per-class F1.")
     checkpoints = property(lambda self: self.path / "checkpoints", doc="``checkpoints/``: the Trainer's folder.")
     final_checkpoint = property(lambda self: self.path / "checkpoints" / "final.pt",

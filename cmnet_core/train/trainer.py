@@ -122,13 +122,24 @@ def epoch_order(labels: Sequence[int], epoch: int, seed: int, class_balanced: bo
 def predict_samples(model: torch.nn.Module, samples: Sequence[Sample], device: torch.device,
                     batch_size: int = 8) -> np.ndarray:
     """Class probabilities (M, C) of ``samples`` (model put in eval mode; softmax of the logits)."""
+    return predict_samples_with_intensity(model, samples, device, batch_size)[0]
+
+
+def predict_samples_with_intensity(model: torch.nn.Module, samples: Sequence[Sample], device: torch.device,
+                                   batch_size: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Class probabilities (M, C) and intensity clues k_n (M, N) of ``samples`` in one pass (model put in eval
+    mode; softmax of the logits; k_n as `CMNetOutput.intensity`, unitless). Empty input: two (0, 0) arrays."""
     model.eval()
     loader = DataLoader(ClipDataset(samples), batch_size=batch_size, shuffle=False)
-    out = []
-    for frames, _, apex in loader:
-        logits = model(frames.to(device), apex.to(device)).logits
-        out.append(torch.softmax(logits.float(), dim=1).cpu())
-    return torch.cat(out).numpy() if out else np.zeros((0, 0))
+    probs, clues = [], []
+    with torch.no_grad():
+        for frames, _, apex in loader:
+            out = model(frames.to(device), apex.to(device))
+            probs.append(torch.softmax(out.logits.float(), dim=1).cpu())
+            clues.append(out.intensity.float().cpu())
+    if not probs:
+        return np.zeros((0, 0)), np.zeros((0, 0))
+    return torch.cat(probs).numpy(), torch.cat(clues).numpy()
 
 
 @dataclass

@@ -7,6 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
+import torch
 
 from cmnet_core.cli import main
 from cmnet_core.data.database import open_database
@@ -64,13 +65,13 @@ def test_loso_three_folds(loso_run, capsys):
     model_config = json.loads((run_dir / "config.json").read_text())["model_config"]
     assert (model_config["lambdas"], model_config["epsilon"], model_config["xi"], model_config["tau"],
             model_config["negative_sampling"]) == ([0.1, 0.6, 0.3], 0.15, 0.02, 0.1, "deterministic")
-    assert load_checkpoint(run_dir / "folds" / "s01" / "checkpoints" / "final.pt").metadata["model_config"] == \
-        model_config
+    # fold models are not kept by default: predictions, scores and the test clips' k_n stay, checkpoints go
+    assert not list(run_dir.glob("folds/*/checkpoints")) and not list(run_dir.rglob("*.pt"))
     assert {"step", "epoch_start", "epoch_end", "checkpoint", "run_end", "summary"} <= set(kinds)
     assert next(e for e in events if e["event"] == "run_end")["status"] == "finished"
     summary_event = next(e for e in events if e["event"] == "summary")
-    assert summary_event["fold_checkpoints"] == {s: str(run_dir / "folds" / s / "checkpoints" / "final.pt")
-                                                 for s in ("s01", "s02", "s03")}
+    assert summary_event["fold_checkpoints"] == {}
+    assert "fold models not kept (--keep-fold-models keeps them)" in captured.err
 
     for name in ("config.json", "log.jsonl", "metrics.json", "metrics.csv", "per_class.csv"):
         assert (run_dir / name).is_file(), name
@@ -80,6 +81,7 @@ def test_loso_three_folds(loso_run, capsys):
         res = json.loads((run_dir / "folds" / subject / "result.json").read_text())
         assert subject not in res["train_subjects"] and len(res["train_subjects"]) == 2   # LOSO: test never trained
         assert len(res["y_true"]) == 2 and np.allclose(np.sum(res["probabilities"], axis=1), 1.0, atol=1e-5)
+        assert np.asarray(res["intensity"]).shape == (2, 4) and res["checkpoint"] is None
         y_true += res["y_true"]
         y_pred += res["y_pred"]
         mats.append(np.asarray(res["confusion_matrix"]))
@@ -96,6 +98,36 @@ def test_loso_three_folds(loso_run, capsys):
     assert rows[-1][0].startswith("ORACLE")
     log_events = [json.loads(line)["event"] for line in open(run_dir / "log.jsonl")]
     assert log_events.count("fold_end") == 3
+    kn = list(csv.DictReader(open(run_dir / "intensity.csv")))
+    assert len(kn) == 6 and list(kn[0])[:5] == ["fold", "clip", "true_label", "predicted_label", "k_1"]
+    res = json.loads((run_dir / "folds" / "s02" / "result.json").read_text())
+    row = next(r for r in kn if r["fold"] == "s02" and r["clip"] == res["test_clips"][1])
+    assert [float(row[f"k_{i}"]) for i in range(1, 5)] == pytest.approx(res["intensity"][1], abs=1e-5)
+
+
+@pytest.fixture(scope="module")
+def kept_model(loso_run):
+    """Fold s01 of the same database run alone with --keep-fold-models: its float16 final.pt."""
+    db_root, _, base = loso_run
+    run = base / "kept"
+    assert main(["loso", str(db_root), *TINY, *METHOD, "--run-dir", str(run), "--fold", "s01",
+                 "--keep-fold-models"]) == 0
+    return run / "folds" / "s01" / "checkpoints" / "final.pt"
+
+
+def test_keep_fold_models_in_half_precision(kept_model):
+    run = kept_model.parents[3]
+    assert sorted(p.name for p in kept_model.parent.iterdir()) == ["final.pt"]
+    ckpt = load_checkpoint(kept_model)
+    assert ckpt.metadata["weights_dtype"] == "float16"
+    assert {v.dtype for v in ckpt.state_dict.values() if v.is_floating_point()} == {torch.float16}
+    config = json.loads((run / "config.json").read_text())
+    assert ckpt.metadata["model_config"] == config["model_config"]
+    assert config["command"]["options"].count("--keep-fold-models") == 1  # every fold of the run keeps its model
+    res = json.loads((run / "folds" / "s01" / "result.json").read_text())
+    assert res["checkpoint"] == str(kept_model)
+    predictor = Predictor.load(kept_model, device="cpu")
+    assert next(predictor.model.parameters()).dtype == torch.float32
 
 
 def test_merge_and_fold_alone(loso_run, capsys):
@@ -103,14 +135,15 @@ def test_merge_and_fold_alone(loso_run, capsys):
     copy = base / "partial"
     shutil.copytree(run_dir, copy)
     shutil.rmtree(copy / "folds" / "s02")
-    assert sorted(f.name for f in (copy / "folds" / "s01" / "checkpoints").iterdir()) == ["final.pt"]
+    assert not (copy / "folds" / "s01" / "checkpoints").exists()
     capsys.readouterr()
     # a merge with a fold missing: its own exit status, the partial table marked, the command for the missing fold
     assert main(["loso", "--merge", str(copy)]) == EXIT_INCOMPLETE == 4
     captured = capsys.readouterr()
     # where the fold checkpoints are (the run's top-level checkpoints/ holds none)
-    assert (f"fold checkpoints (2): {copy / 'folds' / '<subject>' / 'checkpoints'}/final.pt, each trained without "
-            f"its subject (e.g. {copy / 'folds' / 's01' / 'checkpoints' / 'final.pt'})") in captured.out
+    assert (f"fold models not kept (--keep-fold-models keeps them); each fold's predictions and intensity clues: "
+            f"{copy / 'folds' / '<subject>' / 'result.json'}; all test clips' k_n: {copy / 'intensity.csv'}"
+            ) in captured.out
     assert "PARTIAL (incomplete): 1 fold(s) missing: s02; the figures above pool 2 of 3 folds" in captured.out
     partial = json.loads((copy / "metrics.json").read_text())
     assert partial["folds_missing"] == ["s02"] and not partial["complete"] and partial["pooled"]["n"] == 4
@@ -154,9 +187,9 @@ def test_merge_and_fold_alone(loso_run, capsys):
     assert "tau" in capsys.readouterr().err
 
 
-def test_predictor_and_cli_predict(loso_run, tmp_path):
+def test_predictor_and_cli_predict(loso_run, kept_model, tmp_path):
     db_root, run_dir, _ = loso_run
-    ckpt = run_dir / "folds" / "s01" / "checkpoints" / "final.pt"
+    ckpt = kept_model
     pred_obj = Predictor.load(ckpt, device="auto")
     assert str(pred_obj.device) == "cpu" and pred_obj.labels == ["happiness", "surprise"]
     clip = open_database(db_root).clips[0]
@@ -195,9 +228,8 @@ def test_predictor_and_cli_predict(loso_run, tmp_path):
     assert all(abs(float(r["p_happiness"]) + float(r["p_surprise"]) - 1) < 1e-5 for r in summary)
 
 
-def test_finetune_new_labels_and_mismatch(loso_run, tmp_path, capsys):
-    _, run_dir, _ = loso_run
-    ckpt = run_dir / "folds" / "s01" / "checkpoints" / "final.pt"
+def test_finetune_new_labels_and_mismatch(kept_model, tmp_path, capsys):
+    ckpt = kept_model
     lab = tmp_path / "lab"
     write_synthetic_database(lab, n_subjects=2, clips_per_class=1, image_size=40, labels=("disgust", "repression"))
     assert main(["evaluate", str(ckpt), str(lab), "--out", str(tmp_path / "ev")]) == 2
