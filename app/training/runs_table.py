@@ -10,6 +10,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from cmnet_core.config_fields import Field, registry
 from cmnet_core.train.run_index import RunRecord, list_runs
 
 from .. import dialogs
@@ -50,7 +51,21 @@ TOOLTIPS = {
                      "apex − onset difference of it" if r.baseline_features else ""),
 }
 
-#: (header, value of a record used for sorting, text shown).
+def _setting_column(f: Field) -> tuple:
+    """``(header, sort key, text)`` of a setting registered for the runs table (`cmnet_core.config_fields`,
+    surface ``"runs"``): its value in `RunRecord.settings`, absent values sorting first."""
+    def key(r: RunRecord):
+        value = r.settings.get(f.name)
+        if isinstance(f.default, tuple):
+            return str(value if value is not None else "")
+        if value is None:
+            return "" if isinstance(f.default, str) else 0
+        return value
+
+    return f.column, key, lambda r: _fmt(r.settings.get(f.name))
+
+
+#: (header, value of a record used for sorting, text shown); the settings' columns come from the registry.
 COLUMNS = (
     ("date", lambda r: r.created or r.name, lambda r: (r.created or r.name)[:19].replace("T", " ")),
     ("run", lambda r: r.name, lambda r: r.name),
@@ -66,22 +81,7 @@ COLUMNS = (
     ("UAR %", lambda r: r.scores.get("uar", -1.0), lambda r: _pct(r.scores.get("uar"))),
     ("scored on", lambda r: r.scope, lambda r: r.scope),
     ("preset", lambda r: r.settings.get("preset", ""), lambda r: _fmt(r.settings.get("preset"))),
-    ("epochs", lambda r: r.settings.get("epochs", 0), lambda r: _fmt(r.settings.get("epochs"))),
-    ("optimizer", lambda r: r.settings.get("optimizer", ""), lambda r: _fmt(r.settings.get("optimizer"))),
-    ("lr", lambda r: r.settings.get("lr", 0.0), lambda r: _fmt(r.settings.get("lr"))),
-    ("batch", lambda r: r.settings.get("batch_size", 0), lambda r: _fmt(r.settings.get("batch_size"))),
-    ("px", lambda r: r.settings.get("image_size", 0), lambda r: _fmt(r.settings.get("image_size"))),
-    ("N", lambda r: r.settings.get("num_frames", 0), lambda r: _fmt(r.settings.get("num_frames"))),
-    ("backbone", lambda r: r.settings.get("backbone", ""), lambda r: _fmt(r.settings.get("backbone"))),
-    ("input", lambda r: r.settings.get("input", ""), lambda r: _fmt(r.settings.get("input"))),
-    ("tendency", lambda r: r.settings.get("tendency_loss", ""), lambda r: _fmt(r.settings.get("tendency_loss"))),
-    ("sampling", lambda r: r.settings.get("negative_sampling", ""),
-     lambda r: _fmt(r.settings.get("negative_sampling"))),
-    ("λ1/λ2/λ3", lambda r: str(r.settings.get("lambdas", "")), lambda r: _fmt(r.settings.get("lambdas"))),
-    ("τ", lambda r: r.settings.get("tau", 0.0), lambda r: _fmt(r.settings.get("tau"))),
-    ("ε", lambda r: r.settings.get("epsilon", 0.0), lambda r: _fmt(r.settings.get("epsilon"))),
-    ("ξ", lambda r: r.settings.get("xi", 0.0), lambda r: _fmt(r.settings.get("xi"))),
-    ("device", lambda r: r.settings.get("device", ""), lambda r: _fmt(r.settings.get("device"))),
+    *(_setting_column(f) for f in registry("runs")),
 )
 HEADERS = [c[0] for c in COLUMNS]
 

@@ -9,10 +9,12 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-#: `RunRecord.settings` keys taken from config.json's train_config and model_config, in display order.
-TRAIN_KEYS = ("epochs", "batch_size", "optimizer", "lr", "seed", "selection", "device")
-MODEL_KEYS = ("image_size", "num_frames", "backbone", "input", "tendency_loss", "negative_sampling", "lambdas", "tau",
-              "epsilon", "xi")
+from ..config_fields import registry
+
+#: `RunRecord.settings` keys taken from config.json's train_config and model_config, in display order: the
+#: settings registered for the runs table (surface ``"runs"`` in `cmnet_core.config_fields`).
+TRAIN_KEYS = tuple(f.name for f in registry("runs", section="train_config"))
+MODEL_KEYS = tuple(f.name for f in registry("runs", section="model_config"))
 
 
 @dataclass
