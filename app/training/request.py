@@ -51,9 +51,10 @@ CANCEL_FILE = "cancel.request"
 
 
 def method_defaults(preset: str = "paper") -> dict:
-    """The values of `METHOD_FIELDS` in a preset (default the paper's, from `CMNetConfig`)."""
+    """The values of the dialog's method settings (`METHOD_FIELDS`, the registry read now) in a preset (default the
+    paper's, from `CMNetConfig`)."""
     cfg = CMNetConfig.preset(preset)
-    return {k: getattr(cfg, k) for k in METHOD_FIELDS}
+    return {f.name: getattr(cfg, f.name) for f in registry("dialog", section="model_config")}
 
 
 def method_flags(method: dict) -> list[str]:
