@@ -1,6 +1,7 @@
 """The training dialog's method widgets and the runs table's setting columns come from the settings registry
 (`cmnet_core.config_fields`): every registered setting shows on its surfaces, and a field declared with
 `setting(...)` shows in the dialog, the command line it sends and the runs table with no other edit (issue 15)."""
+import dataclasses
 import json
 
 import pytest
@@ -9,10 +10,17 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox
 from app.training import request as request_module
 from app.training.dialog import TrainingDialog
 from app.training.runs_table import HEADERS, RunsTable
-from cmnet_core.config_fields import registry
+from cmnet_core.config_fields import registry, setting
 from cmnet_core.model import config as model_config
 from cmnet_core.model.config import CMNetConfig
-from tests.train.test_config_fields import ExtendedConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class ExtendedConfig(CMNetConfig):
+    """`CMNetConfig` with one more method setting, declared as a new field would be (the only edit)."""
+
+    warmup_frac: float = setting(0.25, help="share of the epochs with a linear lr warm-up", label="Warm-up share",
+                                 column="warm-up", range=(0.0, 1.0), surfaces=("cli", "dialog", "runs"))
 
 
 class Db:  # request() needs an opened database; only these attributes are read
