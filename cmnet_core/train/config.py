@@ -91,7 +91,7 @@ class TrainConfig:
     val_subjects: int = setting(0, help="training subjects held out for --selection val", group="training",
                                 cli_default=1, default_in_help=False, surfaces=("cli",))
     select_metric: str = setting("uf1", help="uf1, uar or accuracy for validation selection",
-                                 choices=("uf1", "uar", "accuracy"), group="training")
+                                 choices=("uf1", "uar", "accuracy"), group="training", surfaces=("cli",))
     oracle: bool = setting(False, help="ALSO report the optimistic best-epoch-on-test figure, labelled 'oracle' "
                            "(never alone)", group="training", only="loso", default_in_help=False, surfaces=("cli",))
     augment: str = setting(

@@ -21,11 +21,8 @@ from .config import PRESET_TRAINING, TrainConfig, auto_preset
 
 #: The named presets (`cmnet_core.model.config.PRESETS`; that module imports no torch).
 PRESET_NAMES = PRESETS
-#: Training options whose default comes from the preset (`PRESET_TRAINING`) when not given on the command line:
-#: the training flags without an argparse default.
-PRESET_TRAIN_FIELDS = tuple(f.name for f in config_fields.registry("cli", section="train_config")
-                            if f.how.cli_default is None and not f.how.cli_uses_default
-                            and not isinstance(f.default, bool))
+#: Training options whose default comes from the preset (`PRESET_TRAINING`) when not given on the command line.
+PRESET_TRAIN_FIELDS = tuple(dict.fromkeys(k for values in PRESET_TRAINING.values() for k in values))
 
 EXIT_CANCELLED = 3
 #: Exit status of ``cmnet loso --merge`` when folds are missing: a partial table was written and marked as such

@@ -75,6 +75,11 @@ def test_flags_written_from_values_parse_back_to_the_same_values():
         (False, True, True, 3, 0, "sgd")
     tc = options.train_config(_parser("train").parse_args(["db", "--selection", "val"]), "cpu")
     assert (tc.selection, tc.val_subjects, tc.optimizer, tc.epochs, tc.augment) == ("val", 1, "adam", 20, "clip")
+    assert tc.select_metric == "uf1"
+    # --select-metric: TrainConfig.select_metric put on the CLI by one edit (surfaces=("cli",)) in the registry
+    tc = options.train_config(_parser("train").parse_args(["db", "--selection", "val", "--select-metric", "uar"]),
+                              "cpu")
+    assert tc.select_metric == "uar" and options.CONFIG_OPTIONS["train_config.select_metric"] == "--select-metric"
 
 
 def test_the_registry_and_the_parser_import_no_torch():
