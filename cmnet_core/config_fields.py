@@ -150,7 +150,8 @@ def fields_of(section: str) -> list[Field]:
 
 
 def registry(surface: str | None = None, group: str | None = None, section: str | None = None) -> list[Field]:
-    """The registered fields (train_config's, then model_config's, each in declaration order), filtered by ``surface``, ``group``, ``section``."""
+    """The registered fields (train_config's, then model_config's, each in declaration order), filtered by
+    ``surface``, ``group`` and ``section``."""
     sections = [section] if section else list(SECTIONS)
     return [f for s in sections for f in fields_of(s)
             if (surface is None or f.on(surface)) and (group is None or f.how.group == group)]

@@ -88,7 +88,8 @@ def save_checkpoint(path: str | Path, state_dict: dict, metadata: dict | Checkpo
 
     ``metadata`` (a `CheckpointMeta` or its dict) must be JSON-serialisable, hold `REQUIRED_KEYS` and pass
     `CheckpointMeta.validate` (so no checkpoint is written that loading would refuse); ``code_version`` and
-    ``date`` are added when missing. ``train_state`` may hold only tensors, numbers, strings, None and lists/tuples/dicts of them.
+    ``date`` are added when missing. ``train_state`` may hold only tensors, numbers, strings, None and
+    lists/tuples/dicts of them.
     Raises `CheckpointError` for missing metadata keys or metadata that is not JSON, `DiskFullError` (an
     `OSError`: "disk full at PATH (N MB free)") when the disk is full and `OSError` when the file cannot be
     written; a failed write leaves no temporary file and the previous checkpoint at ``path`` untouched.

@@ -46,7 +46,8 @@ def test_auto_preset_note_does_not_depend_on_cuda(dialog):
 def test_switching_preset_loads_its_defaults_and_the_request_carries_them(dialog):
     _select(dialog.preset, "paper")
     assert dialog.resolved_preset() == "paper"
-    assert (dialog.epochs.value(), dialog.method["tendency_loss"].value(), dialog.method["input"].value()) == (100, "wrst", "frames")
+    assert (dialog.epochs.value(), dialog.method["tendency_loss"].value(), dialog.method["input"].value()) == \
+        (100, "wrst", "frames")
     assert "SGD, halved every 50 epochs" in dialog.lr_label.text()
     assert dialog.image_size.specialValueText() == "preset (224)"
     dialog.method["tendency_loss"].set_value("position")
