@@ -159,7 +159,8 @@ class Prediction:
 class Predictor:
     """A loaded checkpoint ready to predict clips. Build with `Predictor.load`.
 
-    Attributes: ``metadata`` (the checkpoint's metadata dict), ``labels``, ``device`` (torch.device that runs),
+    Attributes: ``meta`` (the checkpoint's `CheckpointMeta`), ``metadata`` (the same as a plain dict), ``labels``,
+    ``device`` (torch.device that runs),
     ``settings`` (`PreprocessSettings` from the checkpoint, changed by `override`), ``overrides`` (what `override`
     changed: name → ``{"checkpoint": value, "used": value}``), ``model`` (CMNet in eval mode), ``path``.
     """
@@ -167,11 +168,12 @@ class Predictor:
     def __init__(self, model: torch.nn.Module, checkpoint: Checkpoint, device: torch.device):
         self.model = model.eval()
         self.checkpoint = checkpoint
+        self.meta = checkpoint.meta
         self.metadata = checkpoint.metadata
         self.labels = checkpoint.labels
         self.device = device
         self.path = checkpoint.path
-        self.settings = PreprocessSettings(**checkpoint.metadata["preprocess"])
+        self.settings = PreprocessSettings(**checkpoint.meta.preprocess)
         self.overrides: dict[str, dict] = {}
 
     def override(self, **changes) -> None:
@@ -189,7 +191,7 @@ class Predictor:
                 raise ValueError(f"{name} cannot change at prediction time (only {', '.join(OVERRIDABLE)})")
             if value not in allowed[name]:
                 raise ValueError(f"{name} {value!r}: choose one of {', '.join(allowed[name])}")
-            original = self.metadata["preprocess"].get(name, getattr(PreprocessSettings(), name))
+            original = self.meta.preprocess.get(name, getattr(PreprocessSettings(), name))
             self.settings = replace(self.settings, **{name: value})
             if value == original:
                 self.overrides.pop(name, None)
@@ -208,12 +210,14 @@ class Predictor:
         dev = resolve_device(device)
         ckpt = load_checkpoint(path, map_location="cpu")
         try:
-            cfg = CMNetConfig.from_dict(ckpt.metadata["model_config"])
-            PreprocessSettings(**ckpt.metadata["preprocess"])
+            cfg = CMNetConfig.from_dict(ckpt.meta.model_config)
+            PreprocessSettings(**ckpt.meta.preprocess)
         except (TypeError, ValueError) as exc:
             raise CheckpointError(f"{path}: the checkpoint's settings are not understood: {exc}") from exc
-        if (cfg.image_size, cfg.num_frames) != (ckpt.metadata["image_size"], ckpt.metadata["num_frames"]):
-            raise CheckpointError(f"{path}: model_config disagrees with image_size/num_frames in the metadata")
+        if (cfg.image_size, cfg.num_frames) != (ckpt.meta.image_size, ckpt.meta.num_frames):  # a partial model_config
+            raise CheckpointError(f"{path}: model_config gives {cfg.image_size} px and N = {cfg.num_frames} but the "
+                                  f"metadata says {ckpt.meta.image_size} px and N = {ckpt.meta.num_frames}; retrain "
+                                  "it with cmnet train, or re-save it with cmnet so that its settings agree")
         model = CMNet(cfg.replace(pretrained="none"), len(ckpt.labels))
         try:
             model.load_state_dict(ckpt.state_dict)
@@ -265,7 +269,7 @@ class Predictor:
         notes += source_notes(clip, settings.num_frames)
         frame_map = np.asarray(pre.frame_map, dtype=np.float64)
         position_times = np.array([clip.time_of(f) for f in frame_map], dtype=np.float64)
-        if self.metadata.get("synthetic") and not clip.true_intensity:
+        if self.meta.synthetic and not clip.true_intensity:
             notes.append("this model was trained on synthetic faces only: on real video its label and intensity "
                          "curve mean nothing (train or fine-tune on your own clips)")
         intensity = out.intensity[0].float().cpu().numpy().astype(np.float64)
@@ -285,9 +289,9 @@ class Predictor:
                                             else round(float(pre.apex_confidence), 4)),
                         "notes": [*notes, *pre.notes],
                         "overrides": dict(self.overrides),
-                        "checkpoint_database": self.metadata.get("database"),
-                        "checkpoint_protocol": self.metadata.get("protocol"),
-                        "code_version": self.metadata.get("code_version"),
+                        "checkpoint_database": self.meta.database,
+                        "checkpoint_protocol": self.meta.protocol,
+                        "code_version": self.meta.code_version,
                         "seconds": {"preprocess": round(t1 - t0, 4), "model": round(t2 - t1, 4)}})
 
 

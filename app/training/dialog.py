@@ -1,6 +1,6 @@
-"""The training dialog: source, mode, the method's settings (paper defaults from `CMNetConfig`), device, runs
-folder, and the pre-launch checks (`cmnet_core.train.preflight`). It builds a `TrainingRequest`; the training
-manager launches it.
+"""The training dialog: source, mode, the method's settings (one `SettingEditor` per `CMNetConfig` field registered
+for the dialog in `cmnet_core.config_fields`; defaults: the preset's), device, runs folder, and the pre-launch
+checks (`cmnet_core.train.preflight`). It builds a `TrainingRequest`; the training manager launches it.
 
 Opening the database and the checks run in a worker (a large database's sheet and folders take seconds).
 """
@@ -15,7 +15,8 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDia
                                QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
                                QListWidgetItem, QPushButton, QRadioButton, QSpinBox, QVBoxLayout, QWidget)
 
-from cmnet_core.model.config import INPUTS, NEGATIVE_SAMPLERS, TENDENCY_LOSSES, CMNetConfig
+from cmnet_core.config_fields import Field, registry
+from cmnet_core.model.config import CMNetConfig
 
 from .. import dialogs
 from ..workers import Task
@@ -28,10 +29,6 @@ MODEL_TEXT = {"cmnet": "CMNet", "baseline": "baseline: logistic regression (apex
 LOSO_MODES = ("loso", "fold")
 
 PRESETS = PRESET_CHOICES
-#: How the dialog names the tendency-term and input choices.
-TENDENCY_TEXT = {"wrst": "L_Wrst (Eqs. 5–9, paper)", "position": "position term (MSE to the prototype mean; not in "
-                 "the paper)", "both": "L_Wrst + position term", "none": "none"}
-INPUT_TEXT = {"frames": "frames x_n (paper)", "onset_diff": "onset-relative x_n − x_onset (not in the paper)"}
 ERROR_COLOUR, WARNING_COLOUR, OK_COLOUR = QColor("#c62828"), QColor("#e65100"), QColor("#2e7d32")
 
 
@@ -58,6 +55,87 @@ def _ispin(lo: int, hi: int, value: int) -> QSpinBox:
     box.setRange(lo, hi)
     box.setValue(value)
     return box
+
+
+class SettingEditor:
+    """The dialog's editor of one registered setting (`cmnet_core.config_fields`, surface ``"dialog"``), built from
+    its `Setting`: a combo box for ``choices`` (items named by ``choice_text``, data = the value), a row of spin
+    boxes for a tuple (labelled by ``parts``), a check box for a bool, a spin box for a number (``range``,
+    ``decimals``, ``step``, ``unit`` as suffix), else a line edit. The help text is the tooltip.
+
+    ``widget`` goes into the form (row label: the setting's ``label``); `value` / `set_value` read and write it
+    (floats rounded to 6 decimals, tuples as tuples).
+    """
+
+    def __init__(self, field: Field, value) -> None:
+        self.field = field
+        how = field.how
+        self.boxes: list = []
+        if how.choices:
+            box = QComboBox()
+            for key in how.choices:
+                box.addItem((how.choice_text or {}).get(key, str(key)), key)
+            self.widget = box
+        elif isinstance(field.default, tuple):
+            self.widget = QWidget()
+            row = QHBoxLayout(self.widget)
+            row.setContentsMargins(0, 0, 0, 0)
+            for i, item in enumerate(field.default):
+                if i < len(how.parts):
+                    row.addWidget(QLabel(how.parts[i]))
+                box = self._number(item)
+                self.boxes.append(box)
+                row.addWidget(box)
+        elif isinstance(field.default, bool):
+            self.widget = QCheckBox()
+        elif isinstance(field.default, (int, float)):
+            self.widget = self._number(field.default)
+        else:
+            self.widget = QLineEdit()
+        self.widget.setToolTip(how.help)
+        self.set_value(value)
+
+    def _number(self, like):
+        lo, hi = self.field.how.range or (0, 1_000_000)
+        if isinstance(like, float):
+            box = _spin(lo, hi, like, decimals=self.field.how.decimals, step=self.field.how.step)
+        else:
+            box = _ispin(int(lo), int(hi), like)
+        if self.field.how.unit:
+            box.setSuffix(f" {self.field.how.unit}")
+        return box
+
+    def value(self):
+        """The value shown (the type of the field's default)."""
+        w = self.widget
+        if self.boxes:
+            return tuple(_read(b) for b in self.boxes)
+        if isinstance(w, QComboBox):
+            return w.currentData()
+        if isinstance(w, QCheckBox):
+            return w.isChecked()
+        if isinstance(w, QLineEdit):
+            return w.text()
+        return _read(w)
+
+    def set_value(self, value) -> None:
+        """Show ``value`` (a choice, a tuple of numbers, a bool, a number or text)."""
+        w = self.widget
+        if self.boxes:
+            for box, v in zip(self.boxes, value):
+                box.setValue(v)
+        elif isinstance(w, QComboBox):
+            w.setCurrentIndex(w.findData(value))
+        elif isinstance(w, QCheckBox):
+            w.setChecked(bool(value))
+        elif isinstance(w, QLineEdit):
+            w.setText("" if value is None else str(value))
+        else:
+            w.setValue(value)
+
+
+def _read(box):
+    return round(box.value(), 6) if isinstance(box, QDoubleSpinBox) else box.value()
 
 
 class TrainingDialog(QDialog):
@@ -165,37 +243,14 @@ class TrainingDialog(QDialog):
         f.addRow("Start from", ck)
         f.addRow("", self.new_head)
 
-        # the method (paper defaults)
+        # the method (paper defaults): one editor per setting registered for the dialog (cmnet_core.config_fields)
         d = method_defaults()
-        self.lambda_boxes = [_spin(0.0, 10.0, v) for v in d["lambdas"]]
-        self.epsilon = _spin(0.0, 0.99, d["epsilon"])
-        self.xi = _spin(0.0, 1.0, d["xi"], decimals=4, step=0.005)
-        self.tau = _spin(0.001, 10.0, d["tau"], step=0.01)
-        self.sampling = QComboBox()
-        self.sampling.addItems(list(NEGATIVE_SAMPLERS))
-        self.sampling.setCurrentText(d["negative_sampling"])
-        self.tendency = QComboBox()
-        for key in TENDENCY_LOSSES:
-            self.tendency.addItem(TENDENCY_TEXT[key], key)
-        self.tendency.setToolTip("L_Wrst compares the set of k_n with prototype draws (any order of k_n gives the "
-                                 "same loss); the position term ties each k_n to the prototype mean at its position")
-        self.input = QComboBox()
-        for key in INPUTS:
-            self.input.addItem(INPUT_TEXT[key], key)
-        self.input.setToolTip("What FFE and ICE see; onset-relative frames cancel the face's identity")
-        lam = QHBoxLayout()
-        for i, box in enumerate(self.lambda_boxes, start=1):
-            lam.addWidget(QLabel(f"λ{i}"))
-            lam.addWidget(box)
+        self.method: dict[str, SettingEditor] = {f.name: SettingEditor(f, d[f.name])
+                                                 for f in registry("dialog", section="model_config")}
         method = QGroupBox("Method (defaults: the preset's values)")
         fm = QFormLayout(method)
-        fm.addRow("Loss weights (Eq. 10)", lam)
-        fm.addRow("ε, prototype floor (Eqs. 2–4)", self.epsilon)
-        fm.addRow("ξ, rank-sum margin (Eq. 9)", self.xi)
-        fm.addRow("τ, temperature (Eq. 1)", self.tau)
-        fm.addRow("Negative sampling", self.sampling)
-        fm.addRow("Tendency term", self.tendency)
-        fm.addRow("Input", self.input)
+        for editor in self.method.values():
+            fm.addRow(editor.field.label, editor.widget)
         reset = QPushButton("Preset defaults")
         reset.clicked.connect(self.reset_method)
         fm.addRow("", reset)
@@ -398,14 +453,8 @@ class TrainingDialog(QDialog):
     def reset_method(self) -> None:
         """Put the resolved preset's values back into the method settings."""
         d = method_defaults(self.resolved_preset())
-        for box, v in zip(self.lambda_boxes, d["lambdas"]):
-            box.setValue(v)
-        self.epsilon.setValue(d["epsilon"])
-        self.xi.setValue(d["xi"])
-        self.tau.setValue(d["tau"])
-        self.sampling.setCurrentText(d["negative_sampling"])
-        self.tendency.setCurrentIndex(self.tendency.findData(d["tendency_loss"]))
-        self.input.setCurrentIndex(self.input.findData(d["input"]))
+        for name, editor in self.method.items():
+            editor.set_value(d[name])
 
     def request(self) -> TrainingRequest:
         """The run as set in the dialog (raises ``ValueError`` without an opened database)."""
@@ -422,10 +471,7 @@ class TrainingDialog(QDialog):
             preset=self.preset.currentData(), image_size=self.image_size.value() or None,
             frames=self.frames.value() if self.frames.value() != CMNetConfig().num_frames else None,
             epochs=self.epochs.value(), batch_size=self.batch.value(), lr=self.lr.value(),
-            method={"lambdas": tuple(round(b.value(), 6) for b in self.lambda_boxes),
-                    "epsilon": round(self.epsilon.value(), 6), "xi": round(self.xi.value(), 6),
-                    "tau": round(self.tau.value(), 6), "negative_sampling": self.sampling.currentText(),
-                    "tendency_loss": self.tendency.currentData(), "input": self.input.currentData()},
+            method={name: editor.value() for name, editor in self.method.items()},
             device=self.device.currentData(), model=self.model_kind(),
             with_baseline=(mode in LOSO_MODES and self.model_kind() == "cmnet" and self.with_baseline.isChecked()),
             k_folds=self.k_folds.value() if mode == "loso" and self.k_folds.value() >= 2 else None)

@@ -18,14 +18,16 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cmnet_core.config_fields import cli_flags, registry
 from cmnet_core.model.config import CMNetConfig
 from cmnet_core.train.config import PRESET_TRAINING, TrainConfig, auto_preset
 from cmnet_core.train.options import MODEL_CHOICES
 
 MODES = {"loso": "LOSO evaluation (all folds)", "fold": "One LOSO fold",
          "finetune": "Fine-tune from a checkpoint", "final": "Final model on all data"}
-#: CMNetConfig fields the dialog edits (the method's settings), in display order.
-METHOD_FIELDS = ("lambdas", "epsilon", "xi", "tau", "negative_sampling", "tendency_loss", "input")
+#: CMNetConfig fields the dialog edits (the method's settings), in display order: those registered for the dialog
+#: (surface ``"dialog"`` in `cmnet_core.config_fields`).
+METHOD_FIELDS = tuple(f.name for f in registry("dialog", section="model_config"))
 #: The dialog's preset choices: key → text.
 PRESET_CHOICES = {"auto": "auto (cpu on any device; paper only on request)",
                   "paper": "paper — 224 px, two ResNet-18s, L_Wrst (as published)",
@@ -49,26 +51,22 @@ CANCEL_FILE = "cancel.request"
 
 
 def method_defaults(preset: str = "paper") -> dict:
-    """The values of `METHOD_FIELDS` in a preset (default the paper's, from `CMNetConfig`)."""
+    """The values of the dialog's method settings (`METHOD_FIELDS`, the registry read now) in a preset (default the
+    paper's, from `CMNetConfig`)."""
     cfg = CMNetConfig.preset(preset)
-    return {k: getattr(cfg, k) for k in METHOD_FIELDS}
+    return {f.name: getattr(cfg, f.name) for f in registry("dialog", section="model_config")}
 
 
 def method_flags(method: dict) -> list[str]:
-    """``cmnet`` flags for the method settings ``method`` (keys of `METHOD_FIELDS`; missing keys are left out)."""
-    args: list[str] = []
-    if "lambdas" in method:
-        args += ["--lambdas", *(repr(float(v)) for v in method["lambdas"])]
-    for key in ("epsilon", "xi", "tau"):
-        if key in method:
-            args += [f"--{key}", repr(float(method[key]))]
-    if "negative_sampling" in method:
-        args += ["--negative-sampling", str(method["negative_sampling"])]
-    if "tendency_loss" in method:
-        args += ["--tendency-loss", str(method["tendency_loss"])]
-    if "input" in method:
-        args += ["--input", str(method["input"])]
-    return args
+    """``cmnet`` flags for the method settings ``method`` (`METHOD_FIELDS`, or any other `CMNetConfig` field with a
+    method flag, e.g. ``position_weight``; missing keys are left out), in the registry's order:
+    ``["--input", "frames", "--tau", "0.07", …, "--lambdas", "0.07", "0.71", "0.22", …]``.
+    Raises ``ValueError`` for a key without a method flag (the run would silently differ from `model_config`)."""
+    fields = registry("cli", group="method", section="model_config")
+    unknown = sorted(set(method) - {f.name for f in fields})
+    if unknown:
+        raise ValueError(f"{unknown}: no cmnet method flag sets them; choose from {[f.name for f in fields]}")
+    return cli_flags(method, fields)
 
 
 @dataclass

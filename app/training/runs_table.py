@@ -10,6 +10,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from cmnet_core.config_fields import Field, registry
 from cmnet_core.train.run_index import RunRecord, list_runs
 
 from .. import dialogs
@@ -50,8 +51,28 @@ TOOLTIPS = {
                      "apex − onset difference of it" if r.baseline_features else ""),
 }
 
-#: (header, value of a record used for sorting, text shown).
-COLUMNS = (
+def _setting_column(f: Field) -> tuple:
+    """``(header, sort key, text)`` of a setting registered for the runs table (`cmnet_core.config_fields`,
+    surface ``"runs"``): its value in `RunRecord.settings`, absent values sorting first."""
+    def key(r: RunRecord):
+        value = r.settings.get(f.name)
+        if isinstance(f.default, tuple):
+            return str(value if value is not None else "")
+        if value is None:
+            return "" if isinstance(f.default, str) else 0
+        return value
+
+    return f.column, key, lambda r: _fmt(r.settings.get(f.name))
+
+
+def columns() -> tuple:
+    """The table's columns: ``(header, value of a record used for sorting, text shown)``; the settings' columns
+    come from the registry (`cmnet_core.config_fields`, surface ``"runs"``), read when called."""
+    return _FIXED + tuple(_setting_column(f) for f in registry("runs"))
+
+
+#: The columns that are not settings: what the run is, its status and scores, its preset.
+_FIXED = (
     ("date", lambda r: r.created or r.name, lambda r: (r.created or r.name)[:19].replace("T", " ")),
     ("run", lambda r: r.name, lambda r: r.name),
     ("kind", _kind, _kind),
@@ -66,23 +87,9 @@ COLUMNS = (
     ("UAR %", lambda r: r.scores.get("uar", -1.0), lambda r: _pct(r.scores.get("uar"))),
     ("scored on", lambda r: r.scope, lambda r: r.scope),
     ("preset", lambda r: r.settings.get("preset", ""), lambda r: _fmt(r.settings.get("preset"))),
-    ("epochs", lambda r: r.settings.get("epochs", 0), lambda r: _fmt(r.settings.get("epochs"))),
-    ("optimizer", lambda r: r.settings.get("optimizer", ""), lambda r: _fmt(r.settings.get("optimizer"))),
-    ("lr", lambda r: r.settings.get("lr", 0.0), lambda r: _fmt(r.settings.get("lr"))),
-    ("batch", lambda r: r.settings.get("batch_size", 0), lambda r: _fmt(r.settings.get("batch_size"))),
-    ("px", lambda r: r.settings.get("image_size", 0), lambda r: _fmt(r.settings.get("image_size"))),
-    ("N", lambda r: r.settings.get("num_frames", 0), lambda r: _fmt(r.settings.get("num_frames"))),
-    ("backbone", lambda r: r.settings.get("backbone", ""), lambda r: _fmt(r.settings.get("backbone"))),
-    ("input", lambda r: r.settings.get("input", ""), lambda r: _fmt(r.settings.get("input"))),
-    ("tendency", lambda r: r.settings.get("tendency_loss", ""), lambda r: _fmt(r.settings.get("tendency_loss"))),
-    ("sampling", lambda r: r.settings.get("negative_sampling", ""),
-     lambda r: _fmt(r.settings.get("negative_sampling"))),
-    ("λ1/λ2/λ3", lambda r: str(r.settings.get("lambdas", "")), lambda r: _fmt(r.settings.get("lambdas"))),
-    ("τ", lambda r: r.settings.get("tau", 0.0), lambda r: _fmt(r.settings.get("tau"))),
-    ("ε", lambda r: r.settings.get("epsilon", 0.0), lambda r: _fmt(r.settings.get("epsilon"))),
-    ("ξ", lambda r: r.settings.get("xi", 0.0), lambda r: _fmt(r.settings.get("xi"))),
-    ("device", lambda r: r.settings.get("device", ""), lambda r: _fmt(r.settings.get("device"))),
 )
+#: The columns and their headers when the app started (`columns`; each `RunsTable` reads them again).
+COLUMNS = columns()
 HEADERS = [c[0] for c in COLUMNS]
 
 
@@ -125,8 +132,10 @@ class RunsTable(QWidget):
         browse.clicked.connect(self._browse)
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.refresh)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(HEADERS)
+        self.columns = columns()
+        self.headers = [c[0] for c in self.columns]
+        self.table = QTableWidget(0, len(self.columns))
+        self.table.setHorizontalHeaderLabels(self.headers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -177,10 +186,10 @@ class RunsTable(QWidget):
         self.table.setSortingEnabled(False)
         self.table.setRowCount(len(self.records))
         for row, rec in enumerate(self.records):
-            for col, (_, key, text) in enumerate(COLUMNS):
+            for col, (_, key, text) in enumerate(self.columns):
                 item = _Item(text(rec), key(rec))
                 item.setData(Qt.ItemDataRole.UserRole, str(rec.path))
-                tip = TOOLTIPS.get(HEADERS[col])
+                tip = TOOLTIPS.get(self.headers[col])
                 if tip is not None and tip(rec):
                     item.setToolTip(tip(rec))
                 self.table.setItem(row, col, item)
@@ -218,7 +227,7 @@ class RunsTable(QWidget):
     def cell(self, path: str | Path, header: str) -> str:
         """The text shown for run ``path`` in column ``header`` ("" when absent)."""
         row = self.row_of(path)
-        return "" if row < 0 else self.table.item(row, HEADERS.index(header)).text()
+        return "" if row < 0 else self.table.item(row, self.headers.index(header)).text()
 
     def _selection_changed(self) -> None:
         rec = self.selected()

@@ -2,6 +2,7 @@
 and the predicted class probabilities as bars."""
 from __future__ import annotations
 
+import dataclasses
 import html
 from pathlib import Path
 
@@ -10,42 +11,91 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QGridLayout, QGroupBox, Q
                                QPushButton, QVBoxLayout, QWidget)
 
 from cmnet_core.preprocess.apex import describe_apex_source
+from cmnet_core.train.checkpoint_meta import CheckpointError, CheckpointMeta
 
-from ..prediction import metadata_dict, metadata_labels
+from ..prediction import metadata_dict
 
 
-def _fmt_metrics(metrics) -> str:
-    if not isinstance(metrics, dict) or not metrics:
-        return "—"
+#: How the panel names the score scopes of `CheckpointMeta.metrics`.
+SCOPE_TEXT = {"held_out": "held-out", "validation": "validation", "": ""}
+#: Shown when a checkpoint records no scores (a final model trained on every subject).
+NO_METRICS = ("— <span style='color:#777'>(no clips kept out of training were scored; hold out a subject or "
+              "select by validation subjects for a figure)</span>")
+
+
+def _fmt_scores(scores: dict) -> str:
+    """``uf1 0.500, uar 0.500, accuracy 0.750, n 4`` from one scope's scores (other numbers and text after)."""
+    first = [k for k in ("uf1", "uar", "accuracy", "n") if k in scores]
     parts = []
-    for k, v in metrics.items():
+    for k in first + [k for k in scores if k not in first]:
+        v = scores[k]
+        if isinstance(v, bool):
+            continue
         if isinstance(v, float):
-            parts.append(f"{k} {v:.3f}")
+            parts.append(f"{html.escape(str(k))} {v:.3f}")
         elif isinstance(v, (int, str)):
-            parts.append(f"{k} {v}")
-    return ", ".join(parts[:6]) or "—"
+            parts.append(f"{html.escape(str(k))} {html.escape(str(v))}")
+    return ", ".join(parts[:6])
+
+
+def format_metrics(meta: CheckpointMeta) -> str:
+    """Rich text of the scores a checkpoint records (`CheckpointMeta.scored_metrics`): one line per scope,
+    e.g. ``validation (epoch 2; s03): uf1 0.667, uar 0.750, accuracy 0.750, n 4``; `NO_METRICS` when none."""
+    lines = []
+    for scope, scores in meta.scored_metrics():
+        scores = dict(scores)
+        where = [f"epoch {scores.pop('epoch')}"] if "epoch" in scores else []
+        if isinstance(scores.get("subjects"), list):
+            where.append(", ".join(map(str, scores.pop("subjects"))))
+        text = _fmt_scores(scores)
+        if not text:
+            continue
+        name = SCOPE_TEXT.get(scope, scope.replace("_", " "))
+        label = name + (f" ({html.escape('; '.join(where))})" if where else "")
+        lines.append(f"{label}: {text}" if label else text)
+    return "<br>".join(lines) or NO_METRICS
+
+
+def as_meta(meta) -> CheckpointMeta | None:
+    """A `CheckpointMeta` from what the panel is given: one already, a metadata dict (as `Predictor.metadata`),
+    or another dataclass/object (`app.prediction.metadata_dict`); None for nothing. A dict that does not validate
+    (e.g. a partial one in a test) is kept as given: its known keys read, the rest in ``extra``."""
+    if meta is None or isinstance(meta, CheckpointMeta):
+        return meta
+    d = metadata_dict(meta)
+    if not d:
+        return None
+    try:
+        return CheckpointMeta.from_dict(d)
+    except CheckpointError:
+        names = {f.name for f in dataclasses.fields(CheckpointMeta)} - {"extra"}
+        known = {k: v for k, v in d.items() if k in names and v is not None}
+        base = {"labels": [], "image_size": 0, "num_frames": 0, "preprocess": {}, "model_config": {}}
+        return CheckpointMeta(**{**base, **known}, extra={k: v for k, v in d.items() if k not in names})
 
 
 def describe_metadata(meta) -> str:
-    """Rich text for the panel: labels, input size, N, training database, metrics."""
-    d = metadata_dict(meta)
-    if not d:
+    """Rich text for the panel: labels, input size, N, training database, the recorded metrics (held-out and
+    validation scores of a final model, the demo's figures) and a note for synthetic / demo models.
+
+    meta : a `CheckpointMeta`, a checkpoint's metadata dict, or None (no checkpoint).
+    """
+    m = as_meta(meta)
+    if m is None:
         return "<i>No checkpoint loaded.</i>"
-    pre = d.get("preprocess") or d.get("preprocessing") or {}
-    cfg = d.get("config") or d.get("model_config") or {}
-    size = d.get("image_size") or pre.get("image_size") or cfg.get("image_size")
-    frames = d.get("num_frames") or pre.get("num_frames") or cfg.get("num_frames")
-    db = d.get("database") or d.get("train_database") or "—"
+    size = m.image_size or m.preprocess.get("image_size") or m.model_config.get("image_size")
+    frames = m.num_frames or m.preprocess.get("num_frames") or m.model_config.get("num_frames")
+    db = m.database or m.extra.get("train_database") or "—"
     if isinstance(db, dict):
         db = " ".join(str(db.get(k, "")) for k in ("name", "protocol")).strip() or "—"
-    rows = [("Labels", ", ".join(map(str, d.get("labels") or [])) or "—"),
+    rows = [("Labels", ", ".join(map(str, m.labels or [])) or "—"),
             ("Input", f"{size} px, N = {frames}" if size else "—"),
             ("Trained on", str(db)),
-            ("Metrics", _fmt_metrics(d.get("metrics"))),
+            ("Metrics", format_metrics(m)),
             ]
-    if d.get("demo_recipe") or d.get("demo_seed") is not None:
+    if m.is_demo:
         rows.append(("Note", "<b style='color:#e65100'>synthetic demo model — not for real data</b>"))
-    elif d.get("synthetic") or "synthetic" in str(db).lower():
+    elif m.synthetic or "synthetic" in str(db).lower():
         rows.append(("Note", "<b style='color:#e65100'>trained on synthetic data — not for real data</b>"))
     return "<table cellspacing=2>" + "".join(
         f"<tr><td style='color:#555;padding-right:8px'>{k}</td><td>{v}</td></tr>" for k, v in rows) + "</table>"
@@ -207,11 +257,12 @@ class PredictionPanel(QGroupBox):
         lay.addStretch(1)
 
     def show_checkpoint(self, path: str | Path | None, metadata, device: str | None) -> None:
-        """Show the loaded checkpoint, its metadata and the device it runs on."""
+        """Show the loaded checkpoint, its metadata (a `CheckpointMeta` or its dict) and the device it runs on."""
         self.checkpoint.setText(Path(path).name if path else "<i>none</i>")
         self.checkpoint.setToolTip(str(path or ""))
         self.meta.setText(describe_metadata(metadata))
-        self.bars.set_labels(metadata_labels(metadata))
+        meta = as_meta(metadata)
+        self.bars.set_labels([str(x) for x in meta.labels] if meta is not None else [])
         self._loaded = path is not None
         self.show_device(device)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from ..config_fields import setting
+
 NEGATIVE_SAMPLERS = ("probabilistic", "deterministic", "random")
 PVALUE_MODES = ("density", "two_sided")
 INTENSITY_ACTIVATIONS = ("sigmoid", "none")
@@ -18,6 +20,10 @@ INPUTS = ("frames", "onset_diff")
 TENDENCY_LOSSES = ("wrst", "position", "both", "none")
 VIEW_JITTERS = ("per_frame", "per_clip")
 READOUTS = ("last", "k_attention", "apex_attention")
+#: How the training dialog names the tendency-term and input choices.
+TENDENCY_TEXT = {"wrst": "L_Wrst (Eqs. 5–9, paper)", "position": "position term (MSE to the prototype mean; not in "
+                 "the paper)", "both": "L_Wrst + position term", "none": "none"}
+INPUT_TEXT = {"frames": "frames x_n (paper)", "onset_diff": "onset-relative x_n − x_onset (not in the paper)"}
 
 
 @dataclass(frozen=True)
@@ -27,54 +33,106 @@ class CMNetConfig:
     Raises ``ValueError`` (from ``__post_init__``) for an unknown choice or an out-of-range value.
     """
 
+    # Each field's `setting` (cmnet_core.config_fields) says where it is shown: "cli" (a cmnet train/loso flag),
+    # "dialog" (the training dialog's method box), "runs" (a runs-table column). Adding a field here is the one edit
+    # that puts it on those surfaces.
+
     # ---- input -------------------------------------------------------------------------------
-    image_size: int = 224  #: side S of the square face crops, pixels (paper: 224).
-    num_frames: int = 16  #: N, frames per clip after temporal normalisation (paper: 16).
-    input: str = "frames"  #: "frames": x_n as in the paper; "onset_diff": x_n − x_onset (not in the paper, see below).
+    image_size: int = setting(
+        224, help="face crop side in pixels (overrides the preset)", group="model", column="px", unit="px",
+        surfaces=("cli", "runs"), default_in_help=False)  #: side S of the square face crops, pixels (paper: 224).
+    num_frames: int = setting(
+        16, help="N, frames per clip after temporal normalisation", flag="--frames", group="model", column="N",
+        unit="frames", surfaces=("cli", "runs"))  #: N, frames per clip after temporal normalisation (paper: 16).
+    input: str = setting(
+        "frames", help="what the encoders see: frames (x_n, paper) or onset_diff (x_n - x_onset, cancels identity; "
+        "not in the paper)", label="Input", column="input", choices=INPUTS, choice_text=INPUT_TEXT,
+        surfaces=("cli", "dialog", "runs"))  #: "frames": x_n as in the paper; "onset_diff": x_n − x_onset.
 
     # ---- encoders (FFE and ICE, separate weights) ----------------------------------------------
-    backbone: str = "resnet18"  #: "resnet18" (paper), "resnet34", "resnet50", "small" (4-block CNN) or "linear".
-    small_widths: tuple[int, int, int, int] = (32, 64, 128, 128)  #: channel widths of the "small" backbone's blocks.
-    pretrained: str = "none"  #: "none", "imagenet" (torchvision's download) or a path to a state-dict file.
-    proj_hidden: int = 512  #: hidden width of the ICE projection head (not in the paper; DESIGN default 512).
-    proj_dim: int = 128  #: size D of the L2-normalised projection z_n used by L_ID (not in the paper; 128).
-    intensity_activation: str = "sigmoid"  #: "sigmoid": k_n = sigmoid(linear(h_n)) in (0,1); "none": k_n = linear(h_n).
-    intensity_context: int = 0  #: temporal kernel (positions) of a residual Conv1d over h_n before the squeeze; 0 = none (paper).
-    lstm_hidden: int = 512  #: hidden size of the LSTM over the N enhanced features (not in the paper; 512).
-    lstm_layers: int = 1  #: LSTM layers (not in the paper; 1).
-    readout: str = "last"  #: "last": the LSTM's last hidden state (paper); "k_attention": Σ softmax(k_n/T)·h_n.
-    readout_temperature: float = 0.1  #: T of the "k_attention" readout, in intensity units (not in the paper).
+    backbone: str = setting(
+        "resnet18", help="FFE/ICE backbone", choices=BACKBONES, group="model",
+        surfaces=("cli", "runs"))  #: "resnet18" (paper), "resnet34", "resnet50", "small" (4-block CNN) or "linear".
+    small_widths: tuple[int, int, int, int] = setting(
+        (32, 64, 128, 128), help="channel widths of the 'small' backbone's blocks", group="model")
+    pretrained: str = setting(
+        "none", help="backbone weights: none, imagenet, or a state-dict file", group="model",
+        surfaces=("cli",))  #: "none", "imagenet" (torchvision's download) or a path to a state-dict file.
+    proj_hidden: int = setting(512, help="hidden width of the ICE projection head (not in the paper; DESIGN "
+                               "default 512)", group="model")
+    proj_dim: int = setting(128, help="size D of the L2-normalised projection z_n used by L_ID (not in the paper)",
+                            group="model")
+    intensity_activation: str = setting(
+        "sigmoid", help="sigmoid: k_n = sigmoid(linear(h_n)) in (0,1); none: k_n = linear(h_n)",
+        choices=INTENSITY_ACTIVATIONS)
+    intensity_context: int = setting(
+        0, help="temporal kernel (positions) of a residual Conv1d over h_n before the squeeze; 0 = none (paper)")
+    lstm_hidden: int = setting(512, help="hidden size of the LSTM over the N enhanced features (not in the paper)",
+                               group="model")
+    lstm_layers: int = setting(1, help="LSTM layers (not in the paper)", group="model")
+    readout: str = setting(
+        "last", help="clip vector from the LSTM: last (its last state, paper), k_attention (weighted by "
+        "softmax(k_n/0.1)) or apex_attention (weighted around the apex; not in the paper)", choices=READOUTS,
+        surfaces=("cli",))
+    readout_temperature: float = setting(0.1, help="T of the k_attention readout, in intensity units (not in the "
+                                         "paper)")
 
     # ---- intensity distillation L_ID (Eq. 1) --------------------------------------------------
-    tau: float = 0.07  #: temperature τ of sim(a, b) = exp(a·b/τ) (not in the paper; 0.07 as in MoCo/SimCLR).
-    negative_sampling: str = "probabilistic"  #: "probabilistic" (paper's best, Table 2), "deterministic" or "random".
-    num_negatives: int = 15  #: M, negatives per anchor for the random/probabilistic samplers (paper: 15 = N−1).
-    sampling_temperature: float | None = None  #: softmax temperature of the probabilistic sampler; None = tau.
+    tau: float = setting(
+        0.07, help="τ, similarity temperature, Eq. 1", label="τ, temperature (Eq. 1)", column="τ",
+        range=(0.001, 10.0), surfaces=("cli", "dialog", "runs"))  #: τ of sim(a, b) = exp(a·b/τ) (not in the paper).
+    negative_sampling: str = setting(
+        "probabilistic", help="negative sampling for L_ID", label="Negative sampling", column="sampling",
+        choices=NEGATIVE_SAMPLERS, surfaces=("cli", "dialog", "runs"))  #: "probabilistic" (paper's best, Table 2).
+    num_negatives: int = setting(15, help="M, negatives per anchor for the random/probabilistic samplers (paper: "
+                                 "15 = N−1)")
+    sampling_temperature: float | None = setting(None, help="softmax temperature of the probabilistic sampler; "
+                                                 "None = tau")
 
     # ---- contrastive views (ColorJitter, RandomGrayscale, GaussianBlur; strengths not in the paper)
-    jitter: tuple[float, float, float, float] = (0.4, 0.4, 0.4, 0.1)  #: ColorJitter brightness, contrast, saturation, hue.
-    jitter_p: float = 0.8  #: probability of applying ColorJitter to a frame (SimCLR value).
-    grayscale_p: float = 0.2  #: probability of RandomGrayscale per frame (SimCLR value).
-    blur_p: float = 0.5  #: probability of GaussianBlur per frame (SimCLR value).
-    blur_sigma: tuple[float, float] = (0.1, 2.0)  #: GaussianBlur σ range in pixels at 224 px, scaled with image_size.
-    view_jitter: str = "per_frame"  #: "per_frame": parameters drawn per frame (SimCLR); "per_clip": once per clip.
+    jitter: tuple[float, float, float, float] = setting(
+        (0.4, 0.4, 0.4, 0.1), help="ColorJitter brightness, contrast, saturation, hue")
+    jitter_p: float = setting(0.8, help="probability of applying ColorJitter to a frame (SimCLR value)")
+    grayscale_p: float = setting(0.2, help="probability of RandomGrayscale per frame (SimCLR value)")
+    blur_p: float = setting(0.5, help="probability of GaussianBlur per frame (SimCLR value)")
+    blur_sigma: tuple[float, float] = setting(
+        (0.1, 2.0), help="GaussianBlur σ range in pixels at 224 px, scaled with image_size", unit="px")
+    view_jitter: str = setting(
+        "per_frame", help="per_frame: parameters drawn per frame (SimCLR); per_clip: once per clip",
+        choices=VIEW_JITTERS)
 
     # ---- tendency prototype (Eqs. 2-4) ----------------------------------------------------------
-    epsilon: float = 0.2  #: ε, prototype intensity at onset and offset; intensities live in [ε, 1] (paper: 0.2).
-    eta_init: float = 0.5  #: initial η_n ∈ (0,1), the learnable σ scale per position (not in the paper; 0.5).
+    epsilon: float = setting(
+        0.2, help="ε, prototype intensity at onset/offset, Eqs. 2–4", label="ε, prototype floor (Eqs. 2–4)",
+        column="ε", range=(0.0, 0.99), surfaces=("cli", "dialog", "runs"))  #: intensities live in [ε, 1].
+    eta_init: float = setting(0.5, help="initial η_n ∈ (0,1), the learnable σ scale per position (not in the "
+                              "paper)")
 
     # ---- Wilcoxon rank-sum loss L_Wrst (Eqs. 5-9) ----------------------------------------------
-    xi: float = 0.01  #: ξ, margin in L = max(0, ξ − (p − α)) (paper: 0.01).
-    alpha: float = 0.05  #: α, significance level (paper: 0.05).
-    pvalue: str = "density"  #: "density": p = φ(Z) as printed in Eq. 8; "two_sided": p = 2(1 − Φ(|Z|)).
-    rank_temperature: float = 0.05  #: temperature of the soft ranks, in intensity units (not in the paper).
+    xi: float = setting(
+        0.01, help="ξ, rank-sum loss margin, Eq. 9", label="ξ, rank-sum margin (Eq. 9)", column="ξ",
+        range=(0.0, 1.0), decimals=4, step=0.005,
+        surfaces=("cli", "dialog", "runs"))  #: ξ, margin in L = max(0, ξ − (p − α)) (paper: 0.01).
+    alpha: float = setting(0.05, help="α, significance level (paper: 0.05)")
+    pvalue: str = setting("density", help="density: p = φ(Z) as printed in Eq. 8; two_sided: p = 2(1 − Φ(|Z|))",
+                          choices=PVALUE_MODES)
+    rank_temperature: float = setting(0.05, help="temperature of the soft ranks, in intensity units (not in the "
+                                      "paper)")
 
     # ---- total loss (Eq. 10) ------------------------------------------------------------------
-    lambdas: tuple[float, float, float] = (0.07, 0.71, 0.22)  #: λ1 (L_ID), λ2 (L_Wrst), λ3 (L_C) (paper).
-    use_id: bool = True  #: include L_ID (Table 3 ablation switch).
-    tendency_loss: str = "wrst"  #: "wrst" (paper, Eqs. 5-9), "position" (MSE to the prototype mean), "both", "none".
-    position_weight: float = 1.0  #: λ_pos, weight of the position term (not in the paper; used by "position"/"both").
-    use_cls: bool = True  #: include the cross-entropy L_C.
+    lambdas: tuple[float, float, float] = setting(
+        (0.07, 0.71, 0.22), help="loss weights λ1 (L_ID), λ2 (L_Wrst), λ3 (L_C), Eq. 10",
+        label="Loss weights (Eq. 10)", column="λ1/λ2/λ3", parts=("λ1", "λ2", "λ3"), metavar=("L1", "L2", "L3"),
+        range=(0.0, 10.0), surfaces=("cli", "dialog", "runs"))  #: λ1 (L_ID), λ2 (L_Wrst), λ3 (L_C) (paper).
+    use_id: bool = setting(True, help="include L_ID (Table 3 ablation switch)")
+    tendency_loss: str = setting(
+        "wrst", help="tendency term: wrst (L_Wrst, Eqs. 5-9, paper), position (MSE of k_n to the prototype mean at "
+        "the apex position; not in the paper), both, none", label="Tendency term", column="tendency",
+        choices=TENDENCY_LOSSES, choice_text=TENDENCY_TEXT, surfaces=("cli", "dialog", "runs"))
+    position_weight: float = setting(
+        1.0, help="λ_pos, weight of the position term (not in the paper)",
+        surfaces=("cli",))  #: used by tendency_loss "position"/"both".
+    use_cls: bool = setting(True, help="include the cross-entropy L_C")
 
     def __post_init__(self) -> None:
         def bad(name: str, why: str) -> ValueError:
@@ -178,5 +236,6 @@ PRESET_FIELDS: dict[str, dict[str, Any]] = {
 PRESETS = tuple(PRESET_FIELDS)
 
 
-__all__ = ["CMNetConfig", "PRESET_FIELDS", "PRESETS", "INPUTS", "TENDENCY_LOSSES", "VIEW_JITTERS", "READOUTS",
+__all__ = ["CMNetConfig", "PRESET_FIELDS", "TENDENCY_TEXT", "INPUT_TEXT",
+           "PRESETS", "INPUTS", "TENDENCY_LOSSES", "VIEW_JITTERS", "READOUTS",
            "NEGATIVE_SAMPLERS", "PVALUE_MODES", "INTENSITY_ACTIVATIONS", "BACKBONES"]

@@ -9,7 +9,8 @@ File layout (``torch.save`` of plain containers only)::
 
 Loading uses ``torch.load(weights_only=True)``: the restricted unpickler accepts tensors and plain
 containers and refuses any other global, so a file carrying a pickle payload (``__reduce__``) cannot execute
-code; such a file raises `CheckpointError`. The metadata is JSON text, never a pickled object.
+code; such a file raises `CheckpointError`. The metadata is JSON text, never a pickled object; it is read and
+written through `CheckpointMeta` (`cmnet_core.train.checkpoint_meta`), which refuses settings that disagree.
 """
 from __future__ import annotations
 
@@ -27,16 +28,10 @@ from typing import Sequence
 import torch
 
 from ..safe_write import write_bytes_atomically
+from .checkpoint_meta import REQUIRED_KEYS, CheckpointError, CheckpointMeta
 
 FORMAT = "cmnet-checkpoint"
 FORMAT_VERSION = 1
-
-#: metadata keys every CMNet checkpoint carries.
-REQUIRED_KEYS = ("labels", "image_size", "num_frames", "preprocess", "model_config")
-
-
-class CheckpointError(Exception):
-    """A checkpoint cannot be used: unreadable, unsafe, not a CMNet checkpoint, or not fitting the data/model."""
 
 
 @dataclass
@@ -44,22 +39,26 @@ class Checkpoint:
     """A loaded checkpoint.
 
     state_dict : CMNet weights (tensors on the requested device).
-    metadata : dict with at least ``labels`` (class names, index = class id), ``image_size`` (pixels),
-        ``num_frames`` (N), ``preprocess`` (PreprocessSettings dict), ``model_config`` (CMNetConfig dict); usually
-        also ``train_config``, ``database``, ``protocol``, ``metrics``, ``code_version``, ``date``, ``seed``.
+    meta : the validated `CheckpointMeta` (labels, input size S in pixels, N frames, preprocessing, model and
+        training configs, database, metrics, code version …).
     train_state : optimiser/scheduler/RNG state and position, present in checkpoints written during training.
     path : the file it came from.
     """
 
     state_dict: dict
-    metadata: dict
+    meta: CheckpointMeta
     train_state: dict | None = None
     path: Path | None = None
 
     @property
+    def metadata(self) -> dict:
+        """The metadata as the plain JSON dict stored in the file (`CheckpointMeta.to_dict`; a fresh copy)."""
+        return self.meta.to_dict()
+
+    @property
     def labels(self) -> list[str]:
         """Class names in class-id order."""
-        return list(self.metadata["labels"])
+        return list(self.meta.labels)
 
 
 def code_version() -> str:
@@ -83,21 +82,24 @@ def now_iso() -> str:
     return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-def save_checkpoint(path: str | Path, state_dict: dict, metadata: dict, train_state: dict | None = None) -> Path:
+def save_checkpoint(path: str | Path, state_dict: dict, metadata: dict | CheckpointMeta,
+                    train_state: dict | None = None) -> Path:
     """Write a checkpoint atomically (temporary file, then rename) and return its path.
 
-    ``metadata`` must be JSON-serialisable and hold `REQUIRED_KEYS`; ``code_version`` and ``date`` are added
-    when missing. ``train_state`` may hold only tensors, numbers, strings, None and lists/tuples/dicts of them.
+    ``metadata`` (a `CheckpointMeta` or its dict) must be JSON-serialisable, hold `REQUIRED_KEYS` and pass
+    `CheckpointMeta.validate` (so no checkpoint is written that loading would refuse); ``code_version`` and
+    ``date`` are added when missing. ``train_state`` may hold only tensors, numbers, strings, None and
+    lists/tuples/dicts of them.
     Raises `CheckpointError` for missing metadata keys or metadata that is not JSON, `DiskFullError` (an
     `OSError`: "disk full at PATH (N MB free)") when the disk is full and `OSError` when the file cannot be
     written; a failed write leaves no temporary file and the previous checkpoint at ``path`` untouched.
     """
-    missing = [k for k in REQUIRED_KEYS if k not in metadata]
-    if missing:
-        raise CheckpointError(f"checkpoint metadata lacks {', '.join(missing)}")
-    meta = {"code_version": code_version(), "date": now_iso(), **metadata}
+    if isinstance(metadata, CheckpointMeta):
+        metadata = metadata.to_dict()
+    meta = CheckpointMeta.from_dict({"code_version": code_version(), "date": now_iso(), **metadata},
+                                    source=f"checkpoint {path} (being written)")
     try:
-        meta_text = json.dumps(meta)
+        meta_text = json.dumps(meta.to_dict())
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"checkpoint metadata is not JSON-serialisable: {exc}") from exc
     payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "metadata": meta_text,
@@ -164,10 +166,8 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         meta = json.loads(payload["metadata"])
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: the checkpoint metadata is missing or not JSON") from exc
-    missing = [k for k in REQUIRED_KEYS if k not in meta]
-    if missing:
-        raise CheckpointError(f"{path}: checkpoint metadata lacks {', '.join(missing)}")
-    return Checkpoint(state_dict=payload["model"], metadata=meta, train_state=payload.get("train_state"), path=path)
+    return Checkpoint(state_dict=payload["model"], meta=CheckpointMeta.from_dict(meta, source=str(path)),
+                      train_state=payload.get("train_state"), path=path)
 
 
 def check_compatible(ckpt: Checkpoint, labels: Sequence[str] | None = None, image_size: int | None = None,
@@ -183,6 +183,6 @@ def check_compatible(ckpt: Checkpoint, labels: Sequence[str] | None = None, imag
             f"{where} predicts {ckpt.labels} but the data uses {list(labels)}; evaluate with the same protocol, "
             "or fine-tune with a new classifier head (cmnet train --from CKPT --new-head)")
     for name, want in (("image_size", image_size), ("num_frames", num_frames)):
-        if want is not None and int(ckpt.metadata[name]) != int(want):
-            raise CheckpointError(f"{where} was trained with {name} {ckpt.metadata[name]} but {want} was asked; "
+        if want is not None and int(getattr(ckpt.meta, name)) != int(want):
+            raise CheckpointError(f"{where} was trained with {name} {getattr(ckpt.meta, name)} but {want} was asked; "
                                   f"use the checkpoint's preprocessing settings")

@@ -1,10 +1,14 @@
 """`TrainConfig`: the optimisation and evaluation settings of a training run (no torch import, so the CLI's
-argument parsers can show its defaults cheaply)."""
+argument parsers can show its defaults cheaply), with the training presets (`PRESET_TRAINING`)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+from ..config_fields import setting
+
 SELECTIONS = ("fixed", "val")
+OPTIMIZERS = ("sgd", "adam")
+AUGMENTS = ("none", "clip")
 #: Training settings that belong to a `CMNetConfig` preset (applied where the user gave none). The paper's SGD
 #: recipe is `TrainConfig`'s default; the ``cpu`` preset's small from-scratch model trains with Adam, which fits
 #: it in ~100 steps (scripts/bench_fidelity.py).
@@ -25,8 +29,6 @@ def auto_preset(cuda_available: bool) -> str:
     """
     del cuda_available  # the same answer on both devices (measured above)
     return "cpu"
-OPTIMIZERS = ("sgd", "adam")
-AUGMENTS = ("none", "clip")
 
 
 @dataclass
@@ -55,24 +57,46 @@ class TrainConfig:
                             separate, labelled *oracle* figure (optimistic; never the honest result).
     """
 
-    epochs: int = 100
-    batch_size: int = 8
-    optimizer: str = "sgd"
-    lr: float = 1e-3
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
-    lr_step: int = 50
-    lr_gamma: float = 0.5
-    seed: int = 0
-    class_balanced: bool = False
-    amp: bool = True
-    device: str = "auto"
-    num_workers: int = 0
-    selection: str = "fixed"
-    val_subjects: int = 0
-    select_metric: str = "uf1"
-    oracle: bool = False
-    augment: str = "none"
+    # Each field's `setting` (cmnet_core.config_fields) says where it is shown ("cli": a cmnet train/loso flag,
+    # "runs": a runs-table column); help texts name the per-preset default from PRESET_TRAINING.
+    epochs: int = setting(100, help="epochs", group="training", unit="epochs", surfaces=("cli", "runs"))
+    batch_size: int = setting(8, help="clips per step", group="training", column="batch", unit="clips",
+                              surfaces=("cli", "runs"))
+    optimizer: str = setting(
+        "sgd", help="sgd: the paper's SGD (momentum 0.9, weight decay 1e-4); adam: Adam with the same lr and weight "
+        "decay (not in the paper; faster for small from-scratch models)", choices=OPTIMIZERS, group="training",
+        surfaces=("cli", "runs"))
+    lr: float = setting(1e-3, help="learning rate", group="training", surfaces=("cli", "runs"))
+    momentum: float = setting(0.9, help="SGD momentum (paper: 0.9)", group="training")
+    weight_decay: float = setting(1e-4, help="weight decay (paper: 1e-4)", group="training")
+    lr_step: int = setting(50, help="halve the lr every this many epochs", group="training", unit="epochs",
+                           surfaces=("cli",))
+    lr_gamma: float = setting(0.5, help="factor applied to the lr every lr_step epochs (paper: 0.5)",
+                              group="training")
+    seed: int = setting(0, help="random seed", group="training", cli_uses_default=True, surfaces=("cli",))
+    class_balanced: bool = setting(False, help="sample clips with probability ∝ 1/class count", group="training",
+                                   default_in_help=False, surfaces=("cli",))
+    amp: bool = setting(True, help="no mixed precision on CUDA", flag="--no-amp", negate=True, group="training",
+                        default_in_help=False, surfaces=("cli",))
+    device: str = setting("auto", help="auto (CUDA when available), cpu, cuda, cuda:1 ...", group="training",
+                          cli_uses_default=True, default_in_help=False, surfaces=("cli", "runs"))
+    num_workers: int = setting(
+        0, help="DataLoader worker processes (default: the CPUs SLURM gave the task, SLURM_CPUS_PER_TASK, inside a "
+        "SLURM job; else 0); they ignore SIGTERM/SIGINT, which the training process handles (clean stop)",
+        flag="--workers", group="training", default_in_help=False, surfaces=("cli",))
+    selection: str = setting(
+        "fixed", help="model selection: fixed (last epoch) or val (best epoch on validation subjects taken from the "
+        "training subjects)", choices=SELECTIONS, group="training", cli_uses_default=True, default_in_help=False,
+        surfaces=("cli",))
+    val_subjects: int = setting(0, help="training subjects held out for --selection val", group="training",
+                                cli_default=1, default_in_help=False, surfaces=("cli",))
+    select_metric: str = setting("uf1", help="uf1, uar or accuracy for validation selection",
+                                 choices=("uf1", "uar", "accuracy"), group="training", surfaces=("cli",))
+    oracle: bool = setting(False, help="ALSO report the optimistic best-epoch-on-test figure, labelled 'oracle' "
+                           "(never alone)", group="training", only="loso", default_in_help=False, surfaces=("cli",))
+    augment: str = setting(
+        "none", help="training augmentation: none (paper) or clip (per-clip flip, shift, contrast; not in the paper)",
+        choices=AUGMENTS, group="training", surfaces=("cli",))
 
     def __post_init__(self):
         if self.augment not in AUGMENTS:

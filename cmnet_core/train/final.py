@@ -16,11 +16,12 @@ import numpy as np
 from ..preprocess.apex import apex_source_counts
 from .callbacks import Callback, Callbacks
 from .checkpoint import Checkpoint, check_compatible, code_version, load_checkpoint, now_iso, save_checkpoint
+from .config import TrainConfig
 from .dataset import Sample, preprocess_clips
 from .metrics import confusion_matrix, per_class_report, scores
 from .runs import write_json
 from .splits import choose_validation_subjects
-from .trainer import Trainer, TrainConfig, describe_device, predict_samples, resolve_device
+from .trainer import Trainer, describe_device, predict_samples, resolve_device
 
 HEAD_PREFIX = "classifier."
 
@@ -79,7 +80,10 @@ def train_final(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, sett
 
     extra : more JSON-safe keys for config.json and metrics.json (e.g. the CLI's ``{"preset": {...}}``).
     Returns ``{"checkpoint", "selected_epoch", "train_clips", "held_out": scores | None, ...}`` (also written as
-    metrics.json), or None when cancelled (call again with the same ``run_dir`` to resume).
+    metrics.json; with ``selection="val"`` also ``"validation"``: the selected model's scores on the validation
+    subjects, with its ``epoch`` and ``subjects``). The checkpoint's metadata ``metrics`` records the same
+    ``held_out`` and ``validation`` scores (the prediction panel shows them), or nothing when every subject was
+    trained on. Returns None when cancelled (call again with the same ``run_dir`` to resume).
     Events: run_start (with the resolved ``device``), one ``on_preprocess`` per clip (cancel is checked between
     clips), fold_start ``"all"``, training. Raises `CheckpointError` for an unfitting ``init``, ``ValueError`` for
     bad hold-out options or a device that is not available.
@@ -127,12 +131,22 @@ def train_final(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, sett
               "held_out_clips": [f"{s.subject}/{s.name}" for s in held], "held_out": None,
               "database": db.name, "protocol": db.protocol, "apex_sources": apex_sources,
               "train_config": train_cfg.to_dict(), "history": fit.history, **(extra or {})}
+    recorded = {}  # the checkpoint's metrics: what the model scored on clips it never trained on
+    if val:
+        probs = predict_samples(fit.model, val, trainer.device, train_cfg.batch_size)
+        vcm = confusion_matrix([s.label for s in val], probs.argmax(1), len(db.labels))
+        result["validation"] = {**scores(vcm), "epoch": fit.selected_epoch,
+                                "subjects": sorted({s.subject for s in val})}
+        recorded["validation"] = result["validation"]
     if held:
         probs = predict_samples(fit.model, held, trainer.device, train_cfg.batch_size)
         cm = confusion_matrix([s.label for s in held], probs.argmax(1), len(db.labels))
         result.update(held_out=scores(cm), confusion_matrix=cm.tolist(), per_class=per_class_report(cm, db.labels))
+        recorded["held_out"] = scores(cm)
+    if recorded:
         final = load_checkpoint(fit.final_path)
-        save_checkpoint(fit.final_path, final.state_dict, {**final.metadata, "metrics": {"held_out": scores(cm)}})
+        final.meta.metrics = {**final.meta.metrics, **recorded}
+        save_checkpoint(fit.final_path, final.state_dict, final.meta)
     write_json(run_dir / "metrics.json", result)
     with open(run_dir / "metrics.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)

@@ -13,14 +13,16 @@ import sys
 import threading
 from pathlib import Path
 
+from .. import config_fields
+from ..model.config import PRESETS
 from .callbacks import Callback, Callbacks, JsonlPrinter, ResumeNotice, TqdmProgress
 from .runs import RunLog
-from .config import AUGMENTS, OPTIMIZERS, PRESET_TRAINING, TrainConfig, auto_preset
+from .config import PRESET_TRAINING, TrainConfig, auto_preset
 
-#: The named presets (`cmnet_core.model.config.PRESETS`, repeated here so building the parser imports no torch).
-PRESET_NAMES = ("paper", "fast", "cpu")
+#: The named presets (`cmnet_core.model.config.PRESETS`; that module imports no torch).
+PRESET_NAMES = PRESETS
 #: Training options whose default comes from the preset (`PRESET_TRAINING`) when not given on the command line.
-PRESET_TRAIN_FIELDS = ("epochs", "batch_size", "optimizer", "lr", "lr_step", "augment")
+PRESET_TRAIN_FIELDS = tuple(dict.fromkeys(k for values in PRESET_TRAINING.values() for k in values))
 
 EXIT_CANCELLED = 3
 #: Exit status of ``cmnet loso --merge`` when folds are missing: a partial table was written and marked as such
@@ -29,17 +31,11 @@ EXIT_CANCELLED = 3
 EXIT_INCOMPLETE = 4
 
 #: The command-line option behind a run's config.json field (``section.field``, or a whole section), for messages
-#: that name what differs between two invocations (`cmnet_core.train.loso.config_differences`).
+#: that name what differs between two invocations (`cmnet_core.train.loso.config_differences`): every CLI setting of
+#: the registry (`cmnet_core.config_fields`), the preprocessing flags and the run's own options.
 CONFIG_OPTIONS = {
-    **{f"train_config.{f}": "--" + f.replace("_", "-") for f in (
-        "epochs", "batch_size", "optimizer", "lr", "lr_step", "augment", "seed", "class_balanced", "selection",
-        "val_subjects", "oracle", "device")},
-    "train_config.amp": "--no-amp",
-    **{f"{section}.{f}": "--image-size" for section in ("model_config", "preprocess") for f in ("image_size",)},
-    **{f"{section}.num_frames": "--frames" for section in ("model_config", "preprocess")},
-    **{f"model_config.{f}": "--" + f.replace("_", "-") for f in (
-        "backbone", "pretrained", "lambdas", "epsilon", "xi", "tau", "negative_sampling", "input", "tendency_loss",
-        "readout", "position_weight")},
+    **config_fields.config_options(),
+    "preprocess.image_size": "--image-size", "preprocess.num_frames": "--frames",
     **{f"preprocess.{f}": "--" + f.replace("_", "-") for f in ("landmarks", "interpolation", "apex_mode")},
     "database.sheet": "--sheet", "database.protocol": "--protocol", "database.root": "DB (the database folder)",
     "model_kind": "--model", "split": "--k-folds", "folds": "--k-folds",
@@ -63,11 +59,7 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
                         "paper's model at 112 px) or cpu (small CNN on onset-relative 32 px frames, position-aware tendency "
                         "term, LSTM read at the apex, Adam, clip augmentation; labelled departures that learn on a "
                         "CPU; README 'The method'); default auto")
-    g.add_argument("--image-size", type=int, help="face crop side in pixels (overrides the preset)")
-    g.add_argument("--frames", type=int, help="N, frames per clip after temporal normalisation (default 16)")
-    g.add_argument("--backbone", choices=("resnet18", "resnet34", "resnet50", "small", "linear"),
-                   help="FFE/ICE backbone (overrides the preset: resnet18 for paper/fast, small for cpu)")
-    g.add_argument("--pretrained", help="backbone weights: none, imagenet, or a state-dict file (default none)")
+    config_fields.add_arguments(g, model_fields())
     g.add_argument("--landmarks", choices=("auto", "fan", "mtcnn", "hint", "none"),
                    help="landmark backend (default: hint for synthetic databases, else auto)")
     g.add_argument("--apex-mode", default="annotated", choices=("annotated", "spotting", "midpoint"),
@@ -79,50 +71,37 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     add_method_arguments(p)
 
 
-def add_method_arguments(p: argparse.ArgumentParser) -> None:
-    """The method's loss settings (`CMNetConfig` fields; default: the paper's values, see `method_overrides`)."""
-    from cmnet_core.model.config import INPUTS, NEGATIVE_SAMPLERS, READOUTS, TENDENCY_LOSSES, CMNetConfig
+def model_fields() -> list:
+    """The registered `CMNetConfig` fields of group ``"model"`` on the CLI (``--image-size``, ``--frames``,
+    ``--backbone``, ``--pretrained``): they shape the network, so a fine-tuned checkpoint keeps its own."""
+    return config_fields.registry("cli", group="model", section="model_config")
 
-    d = CMNetConfig()
+
+def method_fields() -> list:
+    """The registered `CMNetConfig` fields of group ``"method"`` on the CLI (the loss and input settings)."""
+    return config_fields.registry("cli", group="method", section="model_config")
+
+
+def add_method_arguments(p: argparse.ArgumentParser) -> None:
+    """The method's loss settings (`CMNetConfig` fields registered for the CLI in group ``"method"``; default: the
+    preset's values, see `method_overrides`)."""
     g = p.add_argument_group("method (loss settings; default: the paper's values; with --from they replace the "
                              "checkpoint's)")
-    g.add_argument("--lambdas", type=float, nargs=3, metavar=("L1", "L2", "L3"),
-                   help="loss weights λ1 (L_ID), λ2 (L_Wrst), λ3 (L_C), Eq. 10 "
-                        f"(default {' '.join(map(str, d.lambdas))})")
-    g.add_argument("--epsilon", type=float,
-                   help=f"ε, prototype intensity at onset/offset, Eqs. 2–4 (default {d.epsilon})")
-    g.add_argument("--xi", type=float, help=f"ξ, rank-sum loss margin, Eq. 9 (default {d.xi})")
-    g.add_argument("--tau", type=float, help=f"τ, similarity temperature, Eq. 1 (default {d.tau})")
-    g.add_argument("--negative-sampling", choices=NEGATIVE_SAMPLERS,
-                   help=f"negative sampling for L_ID (default {d.negative_sampling})")
-    g.add_argument("--input", choices=INPUTS,
-                   help="what the encoders see: frames (x_n, paper) or onset_diff (x_n - x_onset, cancels identity; "
-                        "not in the paper) (default: the preset's: frames for paper/fast, onset_diff for cpu)")
-    g.add_argument("--tendency-loss", choices=TENDENCY_LOSSES,
-                   help="tendency term: wrst (L_Wrst, Eqs. 5-9, paper), position (MSE of k_n to the prototype mean "
-                        "at the apex position; not in the paper), both, none (default: the preset's: wrst for "
-                        "paper/fast, both for cpu)")
-    g.add_argument("--readout", choices=READOUTS,
-                   help="clip vector from the LSTM: last (its last state, paper), k_attention (weighted by "
-                        "softmax(k_n/0.1)) or apex_attention (weighted around the apex; not in the paper) "
-                        "(default: the preset's: last for paper/fast, apex_attention for cpu)")
-    g.add_argument("--position-weight", type=float,
-                   help=f"λ_pos, weight of the position term (default {d.position_weight}; not in the paper)")
+    config_fields.add_arguments(g, method_fields())
 
 
-#: `CMNetConfig` fields set by `add_method_arguments`, by argparse destination.
-METHOD_FIELDS = ("lambdas", "epsilon", "xi", "tau", "negative_sampling", "input", "tendency_loss",
-                 "position_weight", "readout")
+#: `CMNetConfig` fields set by `add_method_arguments`, by name (`method_fields`).
+METHOD_FIELDS = tuple(f.name for f in method_fields())
 
 
 def method_overrides(args: argparse.Namespace) -> dict:
     """The `CMNetConfig` fields given on the command line by `add_method_arguments` (``lambdas`` as a tuple)."""
-    out = {}
-    for name in METHOD_FIELDS:
-        value = getattr(args, name, None)
-        if value is not None:
-            out[name] = tuple(value) if name == "lambdas" else value
-    return out
+    return config_fields.cli_values(args, method_fields())
+
+
+def model_overrides(args: argparse.Namespace) -> dict:
+    """The `CMNetConfig` fields given on the command line by `add_model_arguments` (sizes, backbone, weights)."""
+    return config_fields.cli_values(args, model_fields())
 
 
 #: ``cmnet loso --model`` choices: key → what it is (`cmnet_core.train.loso.MODEL_KINDS`, repeated here so building
@@ -143,40 +122,16 @@ def add_model_kind_arguments(p: argparse.ArgumentParser) -> None:
                         "(written to <run>/comparison.json and .csv)")
 
 
+def train_fields(oracle: bool = False) -> list:
+    """The registered `TrainConfig` fields on the CLI (``--oracle`` only with ``oracle``: ``cmnet loso``)."""
+    return [f for f in config_fields.registry("cli", section="train_config")
+            if not f.how.only or (oracle and f.how.only == "loso")]
+
+
 def add_train_arguments(p: argparse.ArgumentParser, oracle: bool = False) -> None:
-    """Optimisation options (`TrainConfig`)."""
-    d = TrainConfig()
-    cpu = {**d.to_dict(), **PRESET_TRAINING["cpu"]}
-
-    def dflt(name: str) -> str:
-        return f"default: the preset's, {d.to_dict()[name]} for paper/fast, {cpu[name]} for cpu"
-
+    """Optimisation options (`TrainConfig` fields registered for the CLI; ``--oracle`` with ``oracle``)."""
     g = p.add_argument_group("training (defaults from the preset; a flag given here wins)")
-    g.add_argument("--epochs", type=int, help=f"epochs ({dflt('epochs')})")
-    g.add_argument("--batch-size", type=int, help=f"clips per step ({dflt('batch_size')})")
-    g.add_argument("--optimizer", choices=OPTIMIZERS,
-                   help="sgd: the paper's SGD (momentum 0.9, weight decay 1e-4); adam: Adam with the same lr and "
-                        f"weight decay (not in the paper; faster for small from-scratch models) ({dflt('optimizer')})")
-    g.add_argument("--lr", type=float, help=f"learning rate ({dflt('lr')})")
-    g.add_argument("--lr-step", type=int, help=f"halve the lr every this many epochs ({dflt('lr_step')})")
-    g.add_argument("--augment", choices=AUGMENTS,
-                   help="training augmentation: none (paper) or clip (per-clip flip, shift, contrast; not in the "
-                        f"paper) ({dflt('augment')})")
-    g.add_argument("--seed", type=int, default=d.seed, help="random seed (default 0)")
-    g.add_argument("--class-balanced", action="store_true", help="sample clips with probability ∝ 1/class count")
-    g.add_argument("--selection", default="fixed", choices=("fixed", "val"),
-                   help="model selection: fixed (last epoch) or val (best epoch on validation subjects taken "
-                        "from the training subjects)")
-    g.add_argument("--val-subjects", type=int, default=1, help="training subjects held out for --selection val")
-    if oracle:
-        g.add_argument("--oracle", action="store_true",
-                       help="ALSO report the optimistic best-epoch-on-test figure, labelled 'oracle' (never alone)")
-    g.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:1 ...")
-    g.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
-    g.add_argument("--workers", type=int,
-                   help="DataLoader worker processes (default: the CPUs SLURM gave the task, SLURM_CPUS_PER_TASK, "
-                        "inside a SLURM job; else 0); they ignore SIGTERM/SIGINT, which the training process "
-                        "handles (clean stop)")
+    config_fields.add_arguments(g, train_fields(oracle))
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
@@ -264,17 +219,14 @@ def default_workers() -> int:
 
 def train_config(args: argparse.Namespace, preset: str) -> TrainConfig:
     """`TrainConfig` from the options: `TrainConfig`'s defaults, updated by ``PRESET_TRAINING[preset]``, updated by
-    the training flags actually given (``--epochs --batch-size --optimizer --lr --lr-step --augment``)."""
+    the training flags given (`train_fields`; ``--workers`` absent: `default_workers`; ``--val-subjects`` only
+    counts with ``--selection val``)."""
     values = {**TrainConfig().to_dict(), **PRESET_TRAINING.get(preset, {})}
-    for name in PRESET_TRAIN_FIELDS:
-        given = getattr(args, name, None)
-        if given is not None:
-            values[name] = given
-    values.update(seed=args.seed, class_balanced=args.class_balanced, amp=not args.no_amp, device=args.device,
-                  num_workers=args.workers if args.workers is not None else default_workers(),
-                  selection=args.selection,
-                  val_subjects=args.val_subjects if args.selection == "val" else 0,
-                  oracle=bool(getattr(args, "oracle", False)))
+    values.update(config_fields.cli_values(args, train_fields(oracle=True)))
+    if getattr(args, "workers", None) is None:
+        values["num_workers"] = default_workers()
+    if values["selection"] != "val":
+        values["val_subjects"] = 0
     return TrainConfig(**values)
 
 
@@ -282,7 +234,8 @@ def configs(args: argparse.Namespace, db_name: str, init_model=None):
     """``(CMNetConfig, TrainConfig, PreprocessSettings)`` from the parsed options.
 
     The preset is resolved first (`resolve_preset`; the choice is left in ``args.preset_choice``); the model is
-    ``CMNetConfig.preset(name)`` with the size, backbone and method flags given, the training settings come from
+    ``CMNetConfig.preset(name)`` with the model and method flags given (`model_overrides`, `method_overrides`),
+    the training settings come from
     `train_config`. ``init_model``: the `CMNetConfig` of a checkpoint to fine-tune (``--preset auto`` then follows it).
     Raises ``ValueError`` (from `CMNetConfig`) for an out-of-range method setting, e.g. ``--tau 0``.
     """
@@ -290,16 +243,7 @@ def configs(args: argparse.Namespace, db_name: str, init_model=None):
     from cmnet_core.preprocess.types import PreprocessSettings
 
     name = resolve_preset(args, init_model)["name"]
-    overrides = {}
-    if args.image_size:
-        overrides["image_size"] = args.image_size
-    if args.frames:
-        overrides["num_frames"] = args.frames
-    if args.pretrained:
-        overrides["pretrained"] = args.pretrained
-    if getattr(args, "backbone", None):
-        overrides["backbone"] = args.backbone
-    overrides.update(method_overrides(args))
+    overrides = {**model_overrides(args), **method_overrides(args)}
     mc = CMNetConfig.preset(name, **overrides)
     base = CMNetConfig.preset(name)
     # fields that differ from the named preset: "paper" with a departure switched on is no longer the paper's method

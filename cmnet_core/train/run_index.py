@@ -9,10 +9,12 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-#: `RunRecord.settings` keys taken from config.json's train_config and model_config, in display order.
-TRAIN_KEYS = ("epochs", "batch_size", "optimizer", "lr", "seed", "selection", "device")
-MODEL_KEYS = ("image_size", "num_frames", "backbone", "input", "tendency_loss", "negative_sampling", "lambdas", "tau",
-              "epsilon", "xi")
+from ..config_fields import registry
+
+#: `RunRecord.settings` keys taken from config.json's train_config and model_config, in display order: the
+#: settings registered for the runs table (surface ``"runs"`` in `cmnet_core.config_fields`).
+TRAIN_KEYS = tuple(f.name for f in registry("runs", section="train_config"))
+MODEL_KEYS = tuple(f.name for f in registry("runs", section="model_config"))
 
 
 @dataclass
@@ -122,7 +124,8 @@ def read_run(path: str | Path) -> RunRecord:
                     status=last_status(path / "log.jsonl"), database=db.get("name", ""),
                     protocol=db.get("protocol", ""))
     tc, mc = config.get("train_config", {}), config.get("model_config", {})
-    rec.settings = {**{k: tc[k] for k in TRAIN_KEYS if k in tc}, **{k: mc[k] for k in MODEL_KEYS if k in mc}}
+    sections = {"train_config": tc, "model_config": mc}   # the registry read now: a field added later shows too
+    rec.settings = {f.name: sections[f.section][f.name] for f in registry("runs") if f.name in sections[f.section]}
     if isinstance(config.get("preset"), dict) and config["preset"].get("name"):
         rec.settings["preset"] = config["preset"]["name"]
     elif "use_wrst" in mc and "tendency_loss" not in mc:  # written before tendency_loss existed

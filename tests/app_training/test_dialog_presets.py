@@ -39,18 +39,19 @@ def test_auto_preset_note_does_not_depend_on_cuda(dialog):
     # the cpu preset's defaults: Adam, 20 epochs, batch 8; position term + L_Wrst on onset-relative frames
     assert (dialog.epochs.value(), dialog.batch.value(), dialog.lr.value()) == (20, 8, 1e-3)
     assert "Adam" in dialog.lr_label.text()
-    assert (dialog.tendency.currentData(), dialog.input.currentData()) == ("both", "onset_diff")
+    assert (dialog.method["tendency_loss"].value(), dialog.method["input"].value()) == ("both", "onset_diff")
     assert dialog.image_size.specialValueText() == "preset (32)"
 
 
 def test_switching_preset_loads_its_defaults_and_the_request_carries_them(dialog):
     _select(dialog.preset, "paper")
     assert dialog.resolved_preset() == "paper"
-    assert (dialog.epochs.value(), dialog.tendency.currentData(), dialog.input.currentData()) == (100, "wrst", "frames")
+    assert (dialog.epochs.value(), dialog.method["tendency_loss"].value(), dialog.method["input"].value()) == \
+        (100, "wrst", "frames")
     assert "SGD, halved every 50 epochs" in dialog.lr_label.text()
     assert dialog.image_size.specialValueText() == "preset (224)"
-    _select(dialog.tendency, "position")
-    _select(dialog.input, "onset_diff")
+    dialog.method["tendency_loss"].set_value("position")
+    dialog.method["input"].set_value("onset_diff")
     dialog.epochs.setValue(7)
 
     class Db:  # request() needs an opened database; only these attributes are read
@@ -65,6 +66,6 @@ def test_switching_preset_loads_its_defaults_and_the_request_carries_them(dialog
     args = req.cli_arguments("/tmp/run")
     assert args[args.index("--tendency-loss") + 1] == "position" and args[args.index("--preset") + 1] == "paper"
     dialog.reset_method()  # "Preset defaults"
-    assert (dialog.tendency.currentData(), dialog.input.currentData()) == ("wrst", "frames")
+    assert (dialog.method["tendency_loss"].value(), dialog.method["input"].value()) == ("wrst", "frames")
     _select(dialog.preset, "fast")  # same training defaults as paper; the method is reloaded
     assert dialog.epochs.value() == 100 and dialog.image_size.specialValueText() == "preset (112)"

@@ -153,11 +153,12 @@ def test_merge_and_fold_alone(loso_run, capsys):
                                          "fold_averaged (PARTIAL: 2 of 3 folds; missing: s02)"]
     command = partial["missing_folds_commands"][0]
     # the database and the options of the run (the --cache off path stays "off"; no --progress, --run-dir twice)
+    # (options in the parser's order: the settings registry's field order, cmnet_core.config_fields)
     assert command == shlex.join(["cmnet", "loso", str(db_root), "--image-size", "32", "--frames", "4",
-                                  "--cache", "off", "--lambdas", "0.1", "0.6", "0.3", "--epsilon", "0.15", "--xi",
-                                  "0.02", "--tau", "0.1", "--negative-sampling", "deterministic", "--epochs", "1",
-                                  "--batch-size", "2", "--oracle", "--device", "cpu", "--run-dir", str(copy),
-                                  "--fold", "s02"])
+                                  "--cache", "off", "--tau", "0.1", "--negative-sampling", "deterministic",
+                                  "--epsilon", "0.15", "--xi", "0.02", "--lambdas", "0.1", "0.6", "0.3",
+                                  "--epochs", "1", "--batch-size", "2", "--device", "cpu", "--oracle",
+                                  "--run-dir", str(copy), "--fold", "s02"])
     assert f"Run the missing folds, then merge again:\n  {command}\n(exit status 4: incomplete)" in captured.err
     # the printed command runs the missing fold alone into the same folder and gives the same result as within
     # the whole run (fixed seeds); the run is then complete and a merge exits 0
