@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QGridLayout, QGroupBox, Q
 
 from cmnet_core.preprocess.apex import describe_apex_source
 
-from ..prediction import metadata_dict, metadata_labels
+from ..workspace.prediction import metadata_dict, metadata_labels
 
 
 def _fmt_metrics(metrics) -> str:
