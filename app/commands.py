@@ -75,6 +75,7 @@ class CommandContext:
         self.settings = settings
         self.hooks = hooks
         self.undo_stack.cleanChanged.connect(self._clean_changed)
+        self._following = True
         self.notices_shown: set[str] = set()  # "annotations found from an earlier location" told already
 
     def execute(self, command: type["AppCommand"], **params) -> bool:
@@ -94,6 +95,13 @@ class CommandContext:
     def mark_saved(self) -> None:
         """The store is saved: the undo stack's current state is the clean one."""
         self.undo_stack.setClean()
+
+    def close(self) -> None:
+        """Stop following the undo stack (before the window goes: clearing the stack on its destruction must
+        not update destroyed widgets). Idempotent."""
+        if self._following:
+            self.undo_stack.cleanChanged.disconnect(self._clean_changed)
+            self._following = False
 
     def _clean_changed(self, clean: bool) -> None:
         if clean and self.state.store is not None:

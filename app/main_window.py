@@ -210,3 +210,4 @@ class MainWindow(QMainWindow):
         self.training.shutdown()
         self.tasks.shutdown()
         self.loader.stop()
+        self.commands.close()
