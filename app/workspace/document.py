@@ -106,12 +106,6 @@ class Document:
         i = bisect.bisect_left(nums, self.frame)
         self.set_frame(nums[max(0, min(len(nums) - 1, i + delta))])
 
-    def time_of(self, number: int) -> float:
-        """Seconds from the clip's first frame to frame ``number`` (`Clip.time_of`: a video's decoded pts)."""
-        if self.clip is None or not len(self.clip):
-            return 0.0
-        return self.clip.time_of(number)
-
     # ---- annotation and labels ---------------------------------------------------------------
     def annotation(self) -> Annotation:
         """The current clip's annotation as the user sees it (a copy)."""

@@ -71,7 +71,7 @@ def test_no_recovery_question_without_edits_and_demo_store_follows_env(make_wind
     w.state.store.dirty = False
     w.shutdown()
     w2 = make_window()
-    w2.open_demo(with_model=False)
+    w2.files.open_demo(with_model=False)
     assert [m for m in messages if m[0] == "ask"] == []
     assert not aio.autosave_path(store_path).exists() and w2.state.annotation().notes == "checked"
 

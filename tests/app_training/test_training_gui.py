@@ -182,14 +182,25 @@ def test_closing_with_an_active_run_asks(qtbot, tmp_path, synth_root, manager, r
     mon.process.kill()
 
 
-def test_main_window_has_the_training_menu_and_stops_runs_on_close(qtbot, tmp_path, synth_root, run_env,
-                                                                    no_leftovers, monkeypatch):
+@pytest.fixture
+def main_window(qtbot, tmp_path, no_leftovers, monkeypatch):
+    """A main window (its frame loader thread runs), shut down before ``no_leftovers`` checks, also when the test
+    fails half-way."""
     from app import dialogs
     from app.main_window import MainWindow
 
     monkeypatch.setattr(dialogs, "error", lambda *a: None)
     w = MainWindow(data_dir=tmp_path / "appdata")
     qtbot.addWidget(w)
+    yield w
+    w.shutdown()
+
+
+def test_main_window_has_the_training_menu_and_stops_runs_on_close(qtbot, tmp_path, synth_root, run_env,
+                                                                    main_window, no_leftovers, monkeypatch):
+    from app import dialogs
+
+    w = main_window
     titles = [a.text() for m in w.menuBar().actions() if m.text() == "&Training" for a in m.menu().actions()]
     assert titles == ["&New training run…", "&Runs…"]
     assert w.training.show_runs().isVisible()
@@ -198,7 +209,6 @@ def test_main_window_has_the_training_menu_and_stops_runs_on_close(qtbot, tmp_pa
     monkeypatch.setattr(dialogs, "ask_close_with_run", lambda parent, text: "stop")
     assert w.close()
     assert not mon.process.running() and mon.status in ("cancelled", "failed")
-    w.shutdown()
 
 
 def test_monitor_shows_preprocessing_and_the_reported_device(qtbot, tmp_path):
