@@ -33,10 +33,12 @@ class AnnotationEdit(QUndoCommand):
         self.doc, self.edit = doc, edit
 
     def redo(self) -> None:
+        """Put the new annotation in the store."""
         apply_edit(self.doc.store, self.edit.key, self.edit.new)
         self.doc.annotation_changed.emit()
 
     def undo(self) -> None:
+        """Put the old annotation back."""
         apply_edit(self.doc.store, self.edit.key, self.edit.old)
         self.doc.annotation_changed.emit()
 
@@ -49,7 +51,7 @@ class WindowHooks:
     ``run_blocking(fn, label)`` run ``fn(progress, cancelled)`` in a worker, keep the GUI responsive, return its
     result or raise its exception; ``show_document(path, clips, database, store)``; ``refresh_clip_list()``;
     ``load_checkpoint(path, device)``; ``start_prediction()``; ``export_plot(path)`` the intensity plot as an
-    image; ``data_dir()`` where annotations of read-only sources are kept.
+    image.
     """
 
     status: Callable[[str, int], None]
@@ -60,7 +62,6 @@ class WindowHooks:
     load_checkpoint: Callable
     start_prediction: Callable[[], None]
     export_plot: Callable[[Path], None]
-    data_dir: Callable[[], Path]
 
 
 class CommandContext:
@@ -169,7 +170,7 @@ class OpenPath(AppCommand):
         given = params.get("fps")
         fps = given or (ctx.settings.remembered_fps(path) if path.is_dir() else None)
         sheet = params.get("sheet") or (ctx.settings.remembered_sheet(path) if path.is_dir() else None)
-        data_dir, sheet_for_root = ctx.hooks.data_dir(), ctx.settings.sheet_lookup()
+        data_dir, sheet_for_root = ctx.settings.data_dir(), ctx.settings.sheet_lookup()
 
         def work(progress, cancelled):
             """Open the path and choose its annotation store (identity hashing, database lookups) off the GUI

@@ -60,19 +60,12 @@ class MainWindow(QMainWindow):
     def __init__(self, data_dir: str | Path | None = None, autosave_ms: int = AUTOSAVE_MS) -> None:
         super().__init__()
         self.state = Document()
-        self.settings = AppSettings()
+        self.settings = AppSettings(Path(data_dir) if data_dir else None)
         self.dialogs = dialogs.Dialogs(self)
         self.loader = FrameLoader(parent=self)
         self.tasks = TaskRunner(self)
         self._build_widgets()
         status = self.statusBar().showMessage
-        self.commands = CommandContext(self.state, QUndoStack(self), self.dialogs, self.settings, WindowHooks(
-            status=status, commit_notes=self.annotation_panel.commit_notes, run_blocking=self.tasks.run_blocking,
-            show_document=lambda *a, **k: self.files.show_document(*a, **k),
-            refresh_clip_list=lambda: self.annotation.refresh_clip_list(),
-            load_checkpoint=lambda *a, **k: self.prediction.load_checkpoint(*a, **k),
-            start_prediction=lambda: self.prediction.start(), export_plot=self.intensity_plot.export_image,
-            data_dir=lambda: self.files.data_dir()))
         # the order matters: each clip change clears the old prediction before the new clip is drawn
         self.prediction = PredictionController(self.state, self.prediction_panel, self.annotation_panel,
                                                self.intensity_plot, self.timeline, self.tasks, self.dialogs, self)
@@ -83,16 +76,20 @@ class MainWindow(QMainWindow):
                                                self.prediction_panel, self.clip_list, self.setWindowTitle, status,
                                                autosave_ms, self)
         self.playback = PlaybackController(self.state, self.play_button, self.speed, self)
-        self.training = TrainingManager(self, self.state, lambda: self.files.data_dir(),
-                                        lambda path: self.prediction.load_checkpoint(path), status, self.dialogs)
+        self.commands = CommandContext(self.state, QUndoStack(self), self.dialogs, self.settings, WindowHooks(
+            status=status, commit_notes=self.annotation_panel.commit_notes, run_blocking=self.tasks.run_blocking,
+            show_document=lambda *a, **k: self.files.show_document(*a, **k),  # files is made below, with commands
+            refresh_clip_list=self.annotation.refresh_clip_list, load_checkpoint=self.prediction.load_checkpoint,
+            start_prediction=self.prediction.start, export_plot=self.intensity_plot.export_image))
+        self.training = TrainingManager(self, self.state, self.settings.data_dir, self.prediction.load_checkpoint,
+                                        status, self.dialogs)
         undo = self.commands.undo_stack
         self.actions_by_name = build_menus(self, {"undo": undo.createUndoAction(self, "&Undo"),
                                                   "redo": undo.createRedoAction(self, "&Redo"),
                                                   "clips": self.clip_dock.toggleViewAction()})
         self.overlay_action = self.actions_by_name["overlay"]
         self.viewer.overlayChanged.connect(self.overlay_action.setChecked)
-        self.files = FilesController(self.commands, Path(data_dir) if data_dir else None, self.settings,
-                                     self.dialogs, self.tasks, self.playback, self.prediction, self.annotation,
+        self.files = FilesController(self.commands, self.settings, self.dialogs, self.tasks, self.playback, self.prediction, self.annotation,
                                      self.banner, self.clip_dock, self.source_label, self.recent_menu, status, self)
         self._connect()
         self.setAcceptDrops(True)
@@ -187,16 +184,19 @@ class MainWindow(QMainWindow):
         return self.tasks.is_busy()
 
     def dragEnterEvent(self, event) -> None:
+        """Accept dragged files and folders."""
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
+        """Open the first dropped file or folder."""
         urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if urls:
             event.acceptProposedAction()
             self.commands.execute(OpenPath, path=urls[0])
 
     def closeEvent(self, event) -> None:
+        """Ask about unsaved annotations and running training first; then shut down."""
         if not self.commands.confirm_discard() or not self.training.confirm_close():
             event.ignore()
             return

@@ -1,12 +1,13 @@
-"""What the app keeps between sessions in QSettings: recent files, and the per-folder memories of
-`app.workspace.memory` (a bare frame folder's frame rate, a database root's annotation sheet) stored as JSON."""
+"""What the app keeps between sessions: its data folder, and in QSettings the recent files and the per-folder
+memories of `app.workspace.memory` (a bare frame folder's frame rate, a database root's annotation sheet) stored
+as JSON."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QStandardPaths
 
 from .workspace import memory
 
@@ -30,7 +31,18 @@ def store_dict(key: str, value: dict) -> None:
 
 
 class AppSettings:
-    """The app's memory across sessions (QSettings of the application's organisation and name)."""
+    """The app's memory across sessions (QSettings of the application's organisation and name); ``data_dir``
+    (None = Qt's AppDataLocation) keeps annotations of read-only sources, the demo's files and training runs."""
+
+    def __init__(self, data_dir: Path | None = None) -> None:
+        self._data_dir = data_dir
+
+    def data_dir(self) -> Path:
+        """Where annotations of read-only sources and the demo's files are kept."""
+        if self._data_dir is None:
+            loc = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+            self._data_dir = Path(loc or Path.home() / ".cmnet-studio")
+        return self._data_dir
 
     def recent_files(self) -> list[str]:
         """Paths opened lately, newest first."""

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QObject, QStandardPaths
+from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QDockWidget, QLabel, QMenu
 
 from cmnet_core.data.annotation_io import AnnotationFileError
@@ -24,26 +24,18 @@ from .tasks import TaskRunner
 
 
 class FilesController(QObject):
-    """Opens documents into ``commands.state``; ``data_dir`` (None = Qt's AppDataLocation) keeps annotations of
-    read-only sources and the demo's files."""
+    """Opens documents into ``commands.state``."""
 
-    def __init__(self, commands: CommandContext, data_dir: Path | None, settings: AppSettings, dialogs: Dialogs,
+    def __init__(self, commands: CommandContext, settings: AppSettings, dialogs: Dialogs,
                  tasks: TaskRunner, playback: PlaybackController, prediction: PredictionController,
                  annotation: AnnotationController, banner: QLabel, clip_dock: QDockWidget, source_label: QLabel,
                  recent_menu: QMenu, status: Callable[[str, int], None], parent: QObject) -> None:
         super().__init__(parent)
-        self.commands, self.doc, self._data_dir = commands, commands.state, data_dir
+        self.commands, self.doc = commands, commands.state
         self.settings, self.dialogs, self.tasks, self.status = settings, dialogs, tasks, status
         self.playback, self.prediction, self.annotation = playback, prediction, annotation
         self.banner, self.clip_dock, self.source_label, self.recent_menu = banner, clip_dock, source_label, recent_menu
         self.rebuild_recent()
-
-    def data_dir(self) -> Path:
-        """Where annotations of read-only sources and the demo's files are kept."""
-        if self._data_dir is None:
-            loc = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-            self._data_dir = Path(loc or Path.home() / ".cmnet-studio")
-        return self._data_dir
 
     def show_document(self, path: Path, clips: list[Clip], database, store: AnnotationStore,
                       is_demo: bool = False) -> None:
@@ -128,7 +120,7 @@ class FilesController(QObject):
 
         if not self.commands.confirm_discard():
             return
-        folder = demo_dir() if os.environ.get("CMNET_STUDIO_DEMO_DIR") else self.data_dir() / "demo"
+        folder = demo_dir() if os.environ.get("CMNET_STUDIO_DEMO_DIR") else self.settings.data_dir() / "demo"
         store = AnnotationStore(folder / "demo-annotations.json", "synthetic demo")
         self.show_document(Path("synthetic demo"), [demo_clip()], None, store, is_demo=True)
         if not with_model:
