@@ -53,6 +53,11 @@ def test_noninteractive_questions_take_the_safe_default(monkeypatch, capsys):
     assert dialogs.ask_save_discard_cancel(None, "Unsaved", "Save?") == "cancel"
     assert dialogs.open_file(None, "Open") == ""
     assert "question: Recover: Recover them? -> yes" in capsys.readouterr().err
+    # the bound seam the commands, controllers and training manager use goes through the same functions
+    seam = dialogs.Dialogs(None)
+    assert seam.ask_close_with_run("1 training run(s) still running") == "cancel"   # nothing stopped
+    assert seam.ask_yes_no("Recover", "Recover them?", default=False) is False
+    assert "question: Training is running: 1 training run(s) still running -> cancel" in capsys.readouterr().err
 
 
 def test_no_recovery_question_without_edits_and_demo_store_follows_env(make_window, tmp_path, monkeypatch, messages):
