@@ -158,7 +158,7 @@ class OpenPath(AppCommand):
                 params["path"] = ctx.dialogs.open_file("Open a video")
         if params.get("path") and params.get("choose_sheet") and not params.get("sheet"):
             params["sheet"] = ctx.dialogs.open_file(f"Annotation sheet of {Path(params['path']).name}",
-                                                SHEET_FILTER, str(Path(params["path"]).parent))
+                                                    SHEET_FILTER, str(Path(params["path"]).parent))
             if not params["sheet"]:
                 return False
         return bool(params["path"]) and ctx.confirm_discard()
@@ -190,9 +190,9 @@ class OpenPath(AppCommand):
             if sheet:                                  # a remembered sheet that no longer works: forget it
                 ctx.settings.remember_sheet(exc.root, None)
             if ctx.dialogs.ask_yes_no("Annotation sheet not found", f"{exc}\n\nChoose the sheet file now?",
-                                  default=False):
+                                      default=False):
                 chosen = ctx.dialogs.open_file(f"Annotation sheet of {exc.root.name}", SHEET_FILTER,
-                                           str(exc.root.parent))
+                                               str(exc.root.parent))
                 if chosen:
                     self.do_action(ctx, {**params, "sheet": chosen})
                     return
@@ -216,7 +216,7 @@ class OpenPath(AppCommand):
             ctx.dialogs.info("Annotations found", opened.notice)
         if skipped:
             ctx.dialogs.error("Some files not opened", f"{len(skipped)} file(s) of {path} could not be "
-                          "opened and are not in the clip list:\n" + "\n".join(skipped))
+                              "opened and are not in the clip list:\n" + "\n".join(skipped))
 
 
 class SetMark(AppCommand):
@@ -272,7 +272,7 @@ class SaveAnnotations(AppCommand):
             return False
         if params.get("save_as") and not params.get("path"):
             params["path"] = ctx.dialogs.save_file("Save annotations as", str(ctx.state.store.path),
-                                               "Annotations (*.json)")
+                                                   "Annotations (*.json)")
             return bool(params["path"])
         return True
 
@@ -283,8 +283,8 @@ class SaveAnnotations(AppCommand):
             store.save(params.get("path"))
         except OSError as exc:
             ctx.dialogs.error("Annotations not saved",
-                          f"Could not write {store.path} ({exc}). The previous file is unchanged. Choose "
-                          "File ▸ Save annotations as… to save elsewhere.")
+                              f"Could not write {store.path} ({exc}). The previous file is unchanged. Choose "
+                              "File ▸ Save annotations as… to save elsewhere.")
             params["failed"] = True
             return
         ctx.mark_saved()
@@ -300,7 +300,7 @@ class ExportCSV(AppCommand):
             return False
         if not params.get("path"):
             params["path"] = ctx.dialogs.save_file("Export annotations as CSV",
-                                               str(Path(ctx.state.store.path).with_suffix(".csv")), "CSV (*.csv)")
+                                                   str(Path(ctx.state.store.path).with_suffix(".csv")), "CSV (*.csv)")
         return bool(params["path"])
 
     def do_action(self, ctx, params):
@@ -355,7 +355,7 @@ class LoadCheckpoint(AppCommand):
     def ask(self, ctx, params):
         if not params.get("path"):
             params["path"] = ctx.dialogs.open_file("Choose a CMNet checkpoint",
-                                               "Checkpoints (*.pt *.pth *.ckpt *.safetensors);;All files (*)")
+                                                   "Checkpoints (*.pt *.pth *.ckpt *.safetensors);;All files (*)")
         return bool(params["path"])
 
     def do_action(self, ctx, params):
@@ -384,7 +384,7 @@ class ExportPlot(AppCommand):
         if not params.get("path"):
             stem = (ctx.state.clip.name if ctx.state.clip is not None else "intensity") + "_intensity"
             params["path"] = ctx.dialogs.save_file("Export intensity plot", stem + ".png",
-                                               "PNG image (*.png);;SVG drawing (*.svg);;Per-frame table (*.csv)")
+                                                   "PNG image (*.png);;SVG drawing (*.svg);;Per-frame table (*.csv)")
         return bool(params["path"])
 
     def do_action(self, ctx, params):
@@ -393,7 +393,7 @@ class ExportPlot(AppCommand):
             if path.suffix.lower() == ".csv":
                 if ctx.state.prediction is None:
                     ctx.dialogs.error("Nothing to export", "Run a prediction first; the CSV is its "
-                                  "per-frame table (frame, time, k_n, prototype mean, σ).")
+                                      "per-frame table (frame, time, k_n, prototype mean, σ).")
                     return
                 ctx.state.prediction.write_csv(path)
             else:

@@ -89,8 +89,9 @@ class MainWindow(QMainWindow):
                                                   "clips": self.clip_dock.toggleViewAction()})
         self.overlay_action = self.actions_by_name["overlay"]
         self.viewer.overlayChanged.connect(self.overlay_action.setChecked)
-        self.files = FilesController(self.commands, self.settings, self.dialogs, self.tasks, self.playback, self.prediction, self.annotation,
-                                     self.banner, self.clip_dock, self.source_label, self.recent_menu, status, self)
+        self.files = FilesController(self.commands, self.settings, self.dialogs, self.tasks, self.playback,
+                                     self.prediction, self.annotation, self.banner, self.clip_dock, self.source_label,
+                                     self.recent_menu, status, self)
         self._connect()
         self.setAcceptDrops(True)
         if ICON_PATH.is_file():  # a source checkout; an installed app without it keeps Qt's default icon
@@ -144,7 +145,8 @@ class MainWindow(QMainWindow):
         scroll.setWidget(side)
         scroll.setWidgetResizable(True)
         scroll.setMinimumWidth(360)
-        self.side_dock = self._dock("Annotation and prediction", "side_dock", scroll, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.side_dock = self._dock("Annotation and prediction", "side_dock", scroll,
+                                    Qt.DockWidgetArea.RightDockWidgetArea)
         self.side_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.clip_list = ClipList()
         self.clip_dock = self._dock("Clips", "clip_dock", self.clip_list, Qt.DockWidgetArea.LeftDockWidgetArea)
