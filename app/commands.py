@@ -2,59 +2,81 @@
 confirmations), ``do_action()`` does the work. Menus, keys and buttons all go through
 `CommandContext.execute`, and tests call it with the parameters instead of clicking.
 
-Annotation edits are pushed on a `QUndoStack` as `AnnotationEdit` so that Ctrl+Z / Ctrl+Shift+Z work.
+Commands act on the `Document`, the undo stack, a `Dialogs` seam and the `WindowHooks` (the few things only
+the window can do); they never see the window itself. Annotation edits (`app.workspace.editing.Edit`) are pushed
+on a `QUndoStack` as `AnnotationEdit` so that Ctrl+Z / Ctrl+Shift+Z work.
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Callable
 
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from cmnet_core.data.annotation_io import AnnotationFileError, export_csv, merge_imported, read_csv_annotations
-from cmnet_core.data.annotation_match import match_records
-from cmnet_core.data.clip import Annotation
+from cmnet_core.data.annotation_io import AnnotationFileError, export_csv, read_csv_annotations
 
-from . import dialogs
-from .annotations import clip_key, open_store
-from .opening import OpenError, SheetMissing, open_path
-
-if TYPE_CHECKING:
-    from .main_window import MainWindow
+from .dialogs import SHEET_FILTER, Dialogs
+from .settings import AppSettings
+from .workspace.annotations import open_store
+from .workspace.document import Document
+from .workspace.editing import Edit, all_records, annotation_edit, apply_edit, field_value, import_plan, mark_change
+from .workspace.opening import OpenError, SheetMissing, open_path
+from .workspace.timing import is_bare_folder
 
 
 class AnnotationEdit(QUndoCommand):
-    """Replace the annotation stored under ``key`` (subject, clip) — undoable."""
+    """An `Edit` of the annotation store on the undo stack (``doc.annotation_changed`` after each apply)."""
 
-    def __init__(self, ctx: "CommandContext", key: tuple[str, str], old: Annotation | None, new: Annotation | None,
-                 text: str) -> None:
-        super().__init__(text)
-        self.ctx, self.key, self.old, self.new = ctx, key, old, new
-
-    def _apply(self, ann: Annotation | None) -> None:
-        store = self.ctx.state.store
-        if ann is None:
-            store.remove(self.key)
-        else:
-            store.set_by_key(self.key, ann)
-        self.ctx.state.annotationChanged.emit()
+    def __init__(self, doc: Document, edit: Edit) -> None:
+        super().__init__(edit.text)
+        self.doc, self.edit = doc, edit
 
     def redo(self) -> None:
-        self._apply(self.new)
+        """Put the new annotation in the store."""
+        apply_edit(self.doc.store, self.edit.key, self.edit.new)
+        self.doc.annotation_changed.emit()
 
     def undo(self) -> None:
-        self._apply(self.old)
+        """Put the old annotation back."""
+        apply_edit(self.doc.store, self.edit.key, self.edit.old)
+        self.doc.annotation_changed.emit()
+
+
+@dataclass
+class WindowHooks:
+    """What commands ask of the window, as callbacks.
+
+    Attributes: ``status(text, ms)`` a status-bar message; ``commit_notes()`` take the notes field being typed;
+    ``run_blocking(fn, label)`` run ``fn(progress, cancelled)`` in a worker, keep the GUI responsive, return its
+    result or raise its exception; ``show_document(path, clips, database, store)``; ``refresh_clip_list()``;
+    ``load_checkpoint(path, device)``; ``start_prediction()``; ``export_plot(path)`` the intensity plot as an
+    image.
+    """
+
+    status: Callable[[str, int], None]
+    commit_notes: Callable[[], None]
+    run_blocking: Callable
+    show_document: Callable
+    refresh_clip_list: Callable[[], None]
+    load_checkpoint: Callable
+    start_prediction: Callable[[], None]
+    export_plot: Callable[[Path], None]
 
 
 class CommandContext:
-    """What commands act on: the window (parent of dialogs), its `AppState` and the undo stack."""
+    """What commands act on: the document, the undo stack, the dialogs, the remembered settings and the
+    window's hooks."""
 
-    def __init__(self, window: "MainWindow") -> None:
-        self.window = window
-        self.state = window.state
-        self.undo_stack = QUndoStack(window)
+    def __init__(self, doc: Document, undo_stack: QUndoStack, dialogs: Dialogs, settings: AppSettings,
+                 hooks: WindowHooks) -> None:
+        self.state = doc
+        self.undo_stack = undo_stack
+        self.dialogs = dialogs
+        self.settings = settings
+        self.hooks = hooks
         self.undo_stack.cleanChanged.connect(self._clean_changed)
+        self._following = True
         self.notices_shown: set[str] = set()  # "annotations found from an earlier location" told already
 
     def execute(self, command: type["AppCommand"], **params) -> bool:
@@ -67,33 +89,34 @@ class CommandContext:
 
     def edit_annotation(self, text: str, **changes) -> None:
         """Push an undoable change of the current clip's annotation fields."""
-        clip, store = self.state.clip, self.state.store
-        if clip is None or store is None:
-            return
-        key = clip_key(clip)
-        old = store.get(key)
-        current = self.state.annotation()
-        new = replace(current, **changes)
-        if new == current and old is not None:
-            return
-        self.undo_stack.push(AnnotationEdit(self, key, old, new, text))
+        edit = annotation_edit(self.state, text, **changes)
+        if edit is not None:
+            self.undo_stack.push(AnnotationEdit(self.state, edit))
 
     def mark_saved(self) -> None:
+        """The store is saved: the undo stack's current state is the clean one."""
         self.undo_stack.setClean()
+
+    def close(self) -> None:
+        """Stop following the undo stack (before the window goes: clearing the stack on its destruction must
+        not update destroyed widgets). Idempotent."""
+        if self._following:
+            self.undo_stack.cleanChanged.disconnect(self._clean_changed)
+            self._following = False
 
     def _clean_changed(self, clean: bool) -> None:
         if clean and self.state.store is not None:
             self.state.store.dirty = False
-            self.state.annotationChanged.emit()
+            self.state.annotation_changed.emit()
 
     def confirm_discard(self) -> bool:
         """Before the document goes away: ask to save unsaved annotations. False = the user cancelled."""
         store = self.state.store
         if store is None or not store.dirty:
             return True
-        self.window.annotation_panel.commit_notes()
-        choice = dialogs.ask_save_discard_cancel(
-            self.window, "Unsaved annotations",
+        self.hooks.commit_notes()
+        choice = self.dialogs.ask_save_discard_cancel(
+            "Unsaved annotations",
             f"The annotations of {self.state.source_path.name if self.state.source_path else 'this clip'} "
             "have unsaved changes. Save them?")
         if choice == "cancel":
@@ -112,12 +135,13 @@ class AppCommand:
         return True
 
     def do_action(self, ctx: CommandContext, params: dict) -> None:
+        """Do the work with the complete ``params``."""
         raise NotImplementedError
 
 
 # ---- opening -----------------------------------------------------------------------------------
 class OpenPath(AppCommand):
-    """Open a video, frame folder or database root in a worker (`MainWindow.run_blocking`: the GUI never waits on
+    """Open a video, frame folder or database root in a worker (`WindowHooks.run_blocking`: the GUI never waits on
     a probe or a frame index). params: ``path`` (asked when missing), ``folder`` (bool), ``fps`` (frame rate of a
     bare frame folder, remembered for it; default: the rate remembered for the folder, else unknown), ``sheet``
     (the database's annotation sheet; default: the sheet remembered for the root, else the usual one in or beside
@@ -129,12 +153,12 @@ class OpenPath(AppCommand):
     def ask(self, ctx, params):
         if not params.get("path"):
             if params.get("folder") or params.get("choose_sheet"):
-                params["path"] = dialogs.open_folder(ctx.window, "Open a frame folder or database root")
+                params["path"] = ctx.dialogs.open_folder("Open a frame folder or database root")
             else:
-                params["path"] = dialogs.open_file(ctx.window, "Open a video")
+                params["path"] = ctx.dialogs.open_file("Open a video")
         if params.get("path") and params.get("choose_sheet") and not params.get("sheet"):
-            params["sheet"] = dialogs.open_file(ctx.window, f"Annotation sheet of {Path(params['path']).name}",
-                                                dialogs.SHEET_FILTER, str(Path(params["path"]).parent))
+            params["sheet"] = ctx.dialogs.open_file(f"Annotation sheet of {Path(params['path']).name}",
+                                                    SHEET_FILTER, str(Path(params["path"]).parent))
             if not params["sheet"]:
                 return False
         return bool(params["path"]) and ctx.confirm_discard()
@@ -144,9 +168,9 @@ class OpenPath(AppCommand):
 
         path = Path(params["path"])
         given = params.get("fps")
-        fps = given or (ctx.window.remembered_fps(path) if path.is_dir() else None)
-        sheet = params.get("sheet") or (ctx.window.remembered_sheet(path) if path.is_dir() else None)
-        data_dir, sheet_for_root = ctx.window.data_dir(), ctx.window.sheet_lookup()
+        fps = given or (ctx.settings.remembered_fps(path) if path.is_dir() else None)
+        sheet = params.get("sheet") or (ctx.settings.remembered_sheet(path) if path.is_dir() else None)
+        data_dir, sheet_for_root = ctx.settings.data_dir(), ctx.settings.sheet_lookup()
 
         def work(progress, cancelled):
             """Open the path and choose its annotation store (identity hashing, database lookups) off the GUI
@@ -155,66 +179,61 @@ class OpenPath(AppCommand):
             return (*found, open_store(path, found[0], found[1], data_dir))
 
         try:
-            clips, database, skipped, opened = ctx.window.run_blocking(work, f"Opening {path.name}…")
+            clips, database, skipped, opened = ctx.hooks.run_blocking(work, f"Opening {path.name}…")
         except IndexCancelled:
-            ctx.window.statusBar().showMessage(f"Opening {path} cancelled.", 5000)
+            ctx.hooks.status(f"Opening {path} cancelled.", 5000)
             return
         except SheetMissing as exc:
             if params.get("sheet") or not exc.kind:   # the chosen sheet does not fit: say so
-                dialogs.error(ctx.window, "Cannot open", str(exc))
+                ctx.dialogs.error("Cannot open", str(exc))
                 return
             if sheet:                                  # a remembered sheet that no longer works: forget it
-                ctx.window.remember_sheet(exc.root, None)
-            if dialogs.ask_yes_no(ctx.window, "Annotation sheet not found", f"{exc}\n\nChoose the sheet file now?",
-                                  default=False):
-                chosen = dialogs.open_file(ctx.window, f"Annotation sheet of {exc.root.name}", dialogs.SHEET_FILTER,
-                                           str(exc.root.parent))
+                ctx.settings.remember_sheet(exc.root, None)
+            if ctx.dialogs.ask_yes_no("Annotation sheet not found", f"{exc}\n\nChoose the sheet file now?",
+                                      default=False):
+                chosen = ctx.dialogs.open_file(f"Annotation sheet of {exc.root.name}", SHEET_FILTER,
+                                               str(exc.root.parent))
                 if chosen:
                     self.do_action(ctx, {**params, "sheet": chosen})
                     return
-            dialogs.error(ctx.window, "Cannot open", str(exc))
+            ctx.dialogs.error("Cannot open", str(exc))
             return
         except OpenError as exc:
-            dialogs.error(ctx.window, "Cannot open", str(exc))
+            ctx.dialogs.error("Cannot open", str(exc))
             return
         except Exception as exc:  # noqa: BLE001 - a reader bug must not take the window down
-            dialogs.error(ctx.window, "Cannot open", f"{path}: unexpected error while opening ({exc}).")
+            ctx.dialogs.error("Cannot open", f"{path}: unexpected error while opening ({exc}).")
             return
-        if given and database is None and len(clips) == 1 and ctx.window.is_bare_folder(clips[0]):
-            ctx.window.remember_fps(path, given)
+        if given and database is None and len(clips) == 1 and is_bare_folder(clips[0]):
+            ctx.settings.remember_fps(path, given)
         if params.get("sheet") and database is not None:
-            ctx.window.remember_sheet(database.root, params["sheet"])   # also when a clip folder of it was opened
-        ctx.window.show_document(path, opened.clips, database, opened.store)
+            ctx.settings.remember_sheet(database.root, params["sheet"])   # also when a clip folder of it was opened
+        ctx.hooks.show_document(path, opened.clips, database, opened.store)
         if opened.status:
-            ctx.window.statusBar().showMessage(opened.status, 10000)
+            ctx.hooks.status(opened.status, 10000)
         if opened.notice and opened.notice not in ctx.notices_shown:
             ctx.notices_shown.add(opened.notice)  # once per session; the next save records the new location
-            dialogs.info(ctx.window, "Annotations found", opened.notice)
+            ctx.dialogs.info("Annotations found", opened.notice)
         if skipped:
-            dialogs.error(ctx.window, "Some files not opened", f"{len(skipped)} file(s) of {path} could not be "
-                          "opened and are not in the clip list:\n" + "\n".join(skipped))
+            ctx.dialogs.error("Some files not opened", f"{len(skipped)} file(s) of {path} could not be "
+                              "opened and are not in the clip list:\n" + "\n".join(skipped))
 
 
 class SetMark(AppCommand):
     """Set ``kind`` (onset/apex/offset) to the current frame, or clear it with ``clear=True``."""
 
     def do_action(self, ctx, params):
-        kind = params["kind"]
         value = None if params.get("clear") else int(params.get("frame", ctx.state.frame))
-        changes = {kind: value}
-        if kind == "apex":
-            changes["apex_source"] = "annotated" if value is not None else ""
-        verb = "Clear" if value is None else f"Set {kind} = {value}:"
-        ctx.edit_annotation(f"{verb} {kind}" if value is None else verb[:-1], **changes)
+        text, changes = mark_change(params["kind"], value)
+        ctx.edit_annotation(text, **changes)
 
 
 class SetField(AppCommand):
     """Set ``name`` (``emotion``, ``aus``, ``notes``) to ``value`` on the current clip."""
 
     def do_action(self, ctx, params):
-        name, value = params["name"], params["value"]
-        if name == "emotion":
-            value = value or None
+        name = params["name"]
+        value = field_value(name, params["value"])
         if getattr(ctx.state.annotation(), name) == value:
             return  # focus left a field, or the autosave timer committed unchanged notes: no edit, nothing dirty
         ctx.edit_annotation(f"Set {name}", **{name: value})
@@ -228,7 +247,7 @@ class GoToFrame(AppCommand):
         if not nums:
             return False
         if "frame" not in params and "delta" not in params and "end" not in params:
-            v = dialogs.ask_frame(ctx.window, ctx.state.frame, nums[0], nums[-1])
+            v = ctx.dialogs.ask_frame(ctx.state.frame, nums[0], nums[-1])
             if v is None:
                 return False
             params["frame"] = v
@@ -252,25 +271,25 @@ class SaveAnnotations(AppCommand):
         if ctx.state.store is None:
             return False
         if params.get("save_as") and not params.get("path"):
-            params["path"] = dialogs.save_file(ctx.window, "Save annotations as", str(ctx.state.store.path),
-                                               "Annotations (*.json)")
+            params["path"] = ctx.dialogs.save_file("Save annotations as", str(ctx.state.store.path),
+                                                   "Annotations (*.json)")
             return bool(params["path"])
         return True
 
     def do_action(self, ctx, params):
-        ctx.window.annotation_panel.commit_notes()
+        ctx.hooks.commit_notes()
         store = ctx.state.store
         try:
             store.save(params.get("path"))
         except OSError as exc:
-            dialogs.error(ctx.window, "Annotations not saved",
-                          f"Could not write {store.path} ({exc}). The previous file is unchanged. Choose "
-                          "File ▸ Save annotations as… to save elsewhere.")
+            ctx.dialogs.error("Annotations not saved",
+                              f"Could not write {store.path} ({exc}). The previous file is unchanged. Choose "
+                              "File ▸ Save annotations as… to save elsewhere.")
             params["failed"] = True
             return
         ctx.mark_saved()
-        ctx.state.annotationChanged.emit()
-        ctx.window.statusBar().showMessage(f"Annotations saved to {store.path}", 5000)
+        ctx.state.annotation_changed.emit()
+        ctx.hooks.status(f"Annotations saved to {store.path}", 5000)
 
 
 class ExportCSV(AppCommand):
@@ -280,18 +299,18 @@ class ExportCSV(AppCommand):
         if ctx.state.store is None:
             return False
         if not params.get("path"):
-            params["path"] = dialogs.save_file(ctx.window, "Export annotations as CSV",
-                                               str(Path(ctx.state.store.path).with_suffix(".csv")), "CSV (*.csv)")
+            params["path"] = ctx.dialogs.save_file("Export annotations as CSV",
+                                                   str(Path(ctx.state.store.path).with_suffix(".csv")), "CSV (*.csv)")
         return bool(params["path"])
 
     def do_action(self, ctx, params):
-        ctx.window.annotation_panel.commit_notes()
+        ctx.hooks.commit_notes()
         try:
-            export_csv(params["path"], ctx.window.all_records())
+            export_csv(params["path"], all_records(ctx.state))
         except OSError as exc:
-            dialogs.error(ctx.window, "Export failed", f"Could not write {params['path']} ({exc}).")
+            ctx.dialogs.error("Export failed", f"Could not write {params['path']} ({exc}).")
             return
-        ctx.window.statusBar().showMessage(f"Exported {params['path']}", 5000)
+        ctx.hooks.status(f"Exported {params['path']}", 5000)
 
 
 class ImportCSV(AppCommand):
@@ -307,40 +326,26 @@ class ImportCSV(AppCommand):
         if ctx.state.store is None:
             return False
         if not params.get("path"):
-            params["path"] = dialogs.open_file(ctx.window, "Import annotations (CSV)", "CSV (*.csv);;All files (*)")
+            params["path"] = ctx.dialogs.open_file("Import annotations (CSV)", "CSV (*.csv);;All files (*)")
         return bool(params["path"])
 
     def do_action(self, ctx, params):
         try:
             sheet = read_csv_annotations(params["path"])
         except AnnotationFileError as exc:
-            dialogs.error(ctx.window, "Cannot import", f"{exc}\n\nNothing was changed.")
+            ctx.dialogs.error("Cannot import", f"{exc}\n\nNothing was changed.")
             return
-        store = ctx.state.store
-        clips = {clip_key(c): c for c in ctx.state.clips}
-        result = match_records(sheet.records, list(clips))
         name = Path(params["path"]).name
-        left_out = list(sheet.problems)
+        plan = import_plan(ctx.state, sheet, name)
         ctx.undo_stack.beginMacro(f"Import {name}")
-        imported = 0
-        for rec, key in result.matched:
-            new = merge_imported(store.annotation_for(clips[key]), rec.annotation, sheet.fields)
-            misfit = new.validate(clips[key].frame_numbers)   # marks outside this clip's frames
-            if misfit:
-                left_out.append(f"row {rec.row} ({rec.subject}/{rec.name}): {'; '.join(misfit)}")
-                continue
-            ctx.undo_stack.push(AnnotationEdit(ctx, key, store.get(key), new, f"Import {rec.name}"))
-            imported += 1
+        for edit in plan.edits:
+            ctx.undo_stack.push(AnnotationEdit(ctx.state, edit))
         ctx.undo_stack.endMacro()
-        ctx.window.refresh_clip_list()
-        summary = result.summary(name)
-        if left_out:
-            summary = (f"Imported {imported} row(s) from {name}; {len(left_out)} row(s) that do not fit were "
-                       "left out:\n" + "\n".join(f"  {p}" for p in left_out[:20])
-                       + (f"\n  … and {len(left_out) - 20} more" if len(left_out) > 20 else "") + "\n" + summary)
-        ctx.window.statusBar().showMessage(summary.splitlines()[0], 8000)
-        if result.unmatched or result.ambiguous or left_out:
-            dialogs.info(ctx.window, "Some rows not imported", summary)
+        ctx.hooks.refresh_clip_list()
+        summary = plan.summary(name)
+        ctx.hooks.status(summary.splitlines()[0], 8000)
+        if plan.needs_message():
+            ctx.dialogs.info("Some rows not imported", summary)
 
 
 # ---- prediction -------------------------------------------------------------------------------
@@ -349,12 +354,12 @@ class LoadCheckpoint(AppCommand):
 
     def ask(self, ctx, params):
         if not params.get("path"):
-            params["path"] = dialogs.open_file(ctx.window, "Choose a CMNet checkpoint",
-                                               "Checkpoints (*.pt *.pth *.ckpt *.safetensors);;All files (*)")
+            params["path"] = ctx.dialogs.open_file("Choose a CMNet checkpoint",
+                                                   "Checkpoints (*.pt *.pth *.ckpt *.safetensors);;All files (*)")
         return bool(params["path"])
 
     def do_action(self, ctx, params):
-        ctx.window.load_checkpoint(params["path"], params.get("device"))
+        ctx.hooks.load_checkpoint(params["path"], params.get("device"))
 
 
 class RunPrediction(AppCommand):
@@ -364,12 +369,12 @@ class RunPrediction(AppCommand):
         if ctx.state.clip is None:
             return False
         if ctx.state.predictor is None:
-            dialogs.error(ctx.window, "No checkpoint", "Choose a checkpoint first (Prediction ▸ Choose checkpoint…).")
+            ctx.dialogs.error("No checkpoint", "Choose a checkpoint first (Prediction ▸ Choose checkpoint…).")
             return False
         return True
 
     def do_action(self, ctx, params):
-        ctx.window.start_prediction()
+        ctx.hooks.start_prediction()
 
 
 class ExportPlot(AppCommand):
@@ -378,8 +383,8 @@ class ExportPlot(AppCommand):
     def ask(self, ctx, params):
         if not params.get("path"):
             stem = (ctx.state.clip.name if ctx.state.clip is not None else "intensity") + "_intensity"
-            params["path"] = dialogs.save_file(ctx.window, "Export intensity plot", stem + ".png",
-                                               "PNG image (*.png);;SVG drawing (*.svg);;Per-frame table (*.csv)")
+            params["path"] = ctx.dialogs.save_file("Export intensity plot", stem + ".png",
+                                                   "PNG image (*.png);;SVG drawing (*.svg);;Per-frame table (*.csv)")
         return bool(params["path"])
 
     def do_action(self, ctx, params):
@@ -387,13 +392,13 @@ class ExportPlot(AppCommand):
         try:
             if path.suffix.lower() == ".csv":
                 if ctx.state.prediction is None:
-                    dialogs.error(ctx.window, "Nothing to export", "Run a prediction first; the CSV is its "
-                                  "per-frame table (frame, time, k_n, prototype mean, σ).")
+                    ctx.dialogs.error("Nothing to export", "Run a prediction first; the CSV is its "
+                                      "per-frame table (frame, time, k_n, prototype mean, σ).")
                     return
                 ctx.state.prediction.write_csv(path)
             else:
-                ctx.window.intensity_plot.export_image(path)
+                ctx.hooks.export_plot(path)
         except (OSError, ValueError) as exc:
-            dialogs.error(ctx.window, "Export failed", f"Nothing was exported to {path}:\n{exc}.")
+            ctx.dialogs.error("Export failed", f"Nothing was exported to {path}:\n{exc}.")
             return
-        ctx.window.statusBar().showMessage(f"Exported {path}", 5000)
+        ctx.hooks.status(f"Exported {path}", 5000)

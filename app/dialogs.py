@@ -1,5 +1,7 @@
 """Every question and message box the app shows, in one place (tests monkeypatch these functions).
 
+`Dialogs` binds them to a parent window: commands and controllers get one instead of the window itself.
+
 With `set_non_interactive` (``cmnet-studio --screenshot``) nothing modal is shown: messages go to stderr as one
 line each, questions take their default answer, and `errors_reported` counts the errors for the exit status.
 """
@@ -24,6 +26,7 @@ def set_non_interactive(on: bool = True) -> None:
 
 
 def is_non_interactive() -> bool:
+    """True after `set_non_interactive` (``cmnet-studio --screenshot``)."""
     return _non_interactive
 
 
@@ -42,6 +45,7 @@ def error(parent: QWidget | None, title: str, text: str) -> None:
 
 
 def info(parent: QWidget | None, title: str, text: str) -> None:
+    """Show a message that needs no decision."""
     if _non_interactive:
         _print("info", title, text)
         return
@@ -74,12 +78,14 @@ def open_file(parent: QWidget | None, title: str, filter: str = VIDEO_FILTER, fo
 
 
 def open_folder(parent: QWidget | None, title: str, folder: str = "") -> str:
+    """A folder path, or "" when cancelled (or non-interactive)."""
     if _non_interactive:
         return ""
     return QFileDialog.getExistingDirectory(parent, title, folder)
 
 
 def save_file(parent: QWidget | None, title: str, suggestion: str, filter: str) -> str:
+    """A path to write, or "" when cancelled (or non-interactive)."""
     if _non_interactive:
         return ""
     return QFileDialog.getSaveFileName(parent, title, suggestion, filter)[0]
@@ -91,3 +97,61 @@ def ask_frame(parent: QWidget | None, current: int, lo: int, hi: int) -> int | N
         return None
     value, ok = QInputDialog.getInt(parent, "Go to frame", f"Frame number ({lo}–{hi}):", current, lo, hi)
     return value if ok else None
+
+
+def ask_close_with_run(parent: QWidget | None, text: str) -> str:
+    """Ask what to do with active training runs when the app closes: ``"stop"``, ``"detach"`` or ``"cancel"``
+    (``"cancel"`` when non-interactive: the app stays open, nothing is stopped)."""
+    if _non_interactive:
+        _print("question", "Training is running", f"{text} -> cancel (non-interactive)")
+        return "cancel"
+    box = QMessageBox(QMessageBox.Icon.Question, "Training is running", text, parent=parent)
+    stop = box.addButton("Stop the run", QMessageBox.ButtonRole.DestructiveRole)
+    detach = box.addButton("Let it continue", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    return {stop: "stop", detach: "detach"}.get(box.clickedButton(), "cancel")
+
+
+class Dialogs:
+    """The questions and messages above, bound to ``parent`` (the window they are modal to). Each method calls
+    the module function of the same name at call time, so a test's monkeypatch of the module applies."""
+
+    def __init__(self, parent: QWidget | None) -> None:
+        self.parent = parent
+
+    def error(self, title: str, text: str) -> None:
+        """`error` over the parent."""
+        error(self.parent, title, text)
+
+    def info(self, title: str, text: str) -> None:
+        """`info` over the parent."""
+        info(self.parent, title, text)
+
+    def ask_yes_no(self, title: str, text: str, default: bool = False) -> bool:
+        """`ask_yes_no` over the parent."""
+        return ask_yes_no(self.parent, title, text, default=default)
+
+    def ask_save_discard_cancel(self, title: str, text: str) -> str:
+        """`ask_save_discard_cancel` over the parent."""
+        return ask_save_discard_cancel(self.parent, title, text)
+
+    def ask_close_with_run(self, text: str) -> str:
+        """`ask_close_with_run` over the parent."""
+        return ask_close_with_run(self.parent, text)
+
+    def open_file(self, title: str, filter: str = VIDEO_FILTER, folder: str = "") -> str:
+        """`open_file` over the parent."""
+        return open_file(self.parent, title, filter, folder)
+
+    def open_folder(self, title: str, folder: str = "") -> str:
+        """`open_folder` over the parent."""
+        return open_folder(self.parent, title, folder)
+
+    def save_file(self, title: str, suggestion: str, filter: str) -> str:
+        """`save_file` over the parent."""
+        return save_file(self.parent, title, suggestion, filter)
+
+    def ask_frame(self, current: int, lo: int, hi: int) -> int | None:
+        """`ask_frame` over the parent."""
+        return ask_frame(self.parent, current, lo, hi)

@@ -72,7 +72,7 @@ def take_screenshot_when_ready(window, path: str, app, timeout_s: float = 600.0)
         ready = not window.is_busy() and (window.state.clip is None or window.loader.cached(window.state.frame))
         if (ready and waited > 1.5) or waited > timeout_s:
             timer.stop()
-            window.state.frameChanged.emit(window.state.frame)
+            window.state.frame_changed.emit(window.state.frame)
             app.processEvents()
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             ok = window.grab().save(str(path))
@@ -113,11 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.path and not args.demo:
         window.commands.execute(OpenPath, path=args.path, fps=args.fps, sheet=args.sheet)
         if args.checkpoint:
-            window.load_checkpoint(args.checkpoint, predict_after=True)
+            window.prediction.load_checkpoint(args.checkpoint, predict_after=True)
     else:
-        window.open_demo(with_model=not args.checkpoint)
+        window.files.open_demo(with_model=not args.checkpoint)
         if args.checkpoint:
-            window.load_checkpoint(args.checkpoint, predict_after=True)
+            window.prediction.load_checkpoint(args.checkpoint, predict_after=True)
     if args.frame is not None:
         window.commands.execute(GoToFrame, frame=args.frame)
     if args.screenshot:

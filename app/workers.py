@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal
 
 from cmnet_core.data.clip import Clip
 
-from .prediction import Cancelled
+from .workspace.prediction import Cancelled
 
 
 def collect_garbage_in_gui_thread(interval_s: float = 1.0):

@@ -548,7 +548,7 @@ def save_keeps_a_shared_file_mode(folder: Path) -> str:
 
 def _killed_writes(folder: Path, what: str, times: int) -> str:
     """Kill -9 a process that saves (or autosaves) in a loop, ``times`` times; every file left must load."""
-    from app.annotations import AnnotationStore
+    from app.workspace.annotations import AnnotationStore
     from cmnet_core.data.annotation_io import TEMP_MIN_AGE_S, autosave_path, load_store, recoverable_temp_files
     store = folder / "cmnet-annotations.json"
     make_store(store)
@@ -606,7 +606,7 @@ def kill_during_autosave_20_times(folder: Path) -> str:
 
 @case("data-loss")
 def newer_temp_of_a_killed_save_is_offered(folder: Path) -> str:
-    from app.annotations import AnnotationStore
+    from app.workspace.annotations import AnnotationStore
     from cmnet_core.data.annotation_io import AnnotationRecord, dumps_store
     from cmnet_core.data.clip import Annotation
     store = folder / "cmnet-annotations.json"
@@ -624,7 +624,7 @@ def newer_temp_of_a_killed_save_is_offered(folder: Path) -> str:
 
 @case("data-loss")
 def garbage_autosave_is_reported_and_kept(folder: Path) -> str:
-    from app.annotations import AnnotationStore
+    from app.workspace.annotations import AnnotationStore
     from cmnet_core.data.annotation_io import autosave_path, bad_autosave_path
     store = folder / "cmnet-annotations.json"
     make_store(store)
@@ -852,7 +852,7 @@ def _two_subjects_sharing_a_clip_name(folder: Path) -> Path:
 
 @case("earlier")
 def csv_import_subject_01_lands_on_sub01(folder: Path) -> str:
-    from app.opening import open_path
+    from app.workspace.opening import open_path
     from cmnet_core.data.annotation_io import read_csv_annotations
     from cmnet_core.data.annotation_match import match_records
     root = _two_subjects_sharing_a_clip_name(folder)
@@ -886,8 +886,8 @@ def csv_import_without_emotion_column_keeps_it(folder: Path) -> str:
 
 @case("earlier")
 def read_only_database_moved_keeps_its_annotations(folder: Path) -> str:
-    from app.annotations import open_store
-    from app.opening import open_path
+    from app.workspace.annotations import open_store
+    from app.workspace.opening import open_path
     from cmnet_core.data.clip import Annotation
     db = synthetic_db(folder)
     data = folder / "_appdata"
@@ -921,8 +921,8 @@ def read_only_database_moved_keeps_its_annotations(folder: Path) -> str:
 
 @case("earlier")
 def frame_folder_of_a_database_shares_its_store(folder: Path) -> str:
-    from app.annotations import open_store
-    from app.opening import open_path
+    from app.workspace.annotations import open_store
+    from app.workspace.opening import open_path
     db = synthetic_db(folder)
     data = folder / "_appdata"
     clips, database, _ = open_path(db)

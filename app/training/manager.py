@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtCore import QObject, QSettings
-from PySide6.QtWidgets import QMessageBox, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from cmnet_core.train.run_index import read_run
 from cmnet_core.train.runs import new_run_dir
 
+from ..dialogs import Dialogs
+from ..workspace.document import Document
 from .dialog import TrainingDialog
 from .monitor import RunMonitor
 from .process import RunProcess
@@ -21,16 +24,6 @@ from .resume import read_launch, resume_offer
 from .runs_table import RunsTable
 
 SETTINGS_KEY = "training/runs_root"
-
-
-def ask_close_with_run(parent: QWidget | None, text: str) -> str:
-    """Ask what to do with active runs when the app closes: ``"stop"``, ``"detach"`` or ``"cancel"``."""
-    box = QMessageBox(QMessageBox.Icon.Question, "Training is running", text, parent=parent)
-    stop = box.addButton("Stop the run", QMessageBox.ButtonRole.DestructiveRole)
-    detach = box.addButton("Let it continue", QMessageBox.ButtonRole.AcceptRole)
-    box.addButton(QMessageBox.StandardButton.Cancel)
-    box.exec()
-    return {stop: "stop", detach: "detach"}.get(box.clickedButton(), "cancel")
 
 
 class TrainingWindow(QWidget):
@@ -47,12 +40,25 @@ class TrainingWindow(QWidget):
 
 
 class TrainingManager(QObject):
-    """Training for one main window (``window`` provides ``data_dir()``, ``state``, ``load_checkpoint(path)``
-    and ``statusBar()``)."""
+    """Training for one main window.
 
-    def __init__(self, window) -> None:
-        super().__init__(window)
-        self.main = window
+    Parameters
+    ----------
+    parent : the main window (parent of the dialogs; raised when a model is sent to prediction), or None.
+    doc : the open `Document` (its database and annotated clips are proposed for training).
+    data_dir : ``() -> Path``, the app's data folder (runs go to ``<data_dir>/runs`` by default).
+    load_checkpoint : ``(path) -> None``, load a model into the prediction panel.
+    status : ``(text, ms) -> None``, a status-bar message.
+    dialogs : the questions seam (default: `Dialogs` over ``parent``).
+    """
+
+    def __init__(self, parent: QWidget | None, doc: Document, data_dir: Callable[[], Path],
+                 load_checkpoint: Callable[[str], None], status: Callable[[str, int], None],
+                 dialogs: Dialogs | None = None) -> None:
+        super().__init__(parent)
+        self.main = parent
+        self.doc, self.data_dir, self.load_checkpoint, self.status = doc, data_dir, load_checkpoint, status
+        self.dialogs = dialogs or Dialogs(parent)
         self.monitors: list[RunMonitor] = []
         self.dialog: TrainingDialog | None = None
         self._window: TrainingWindow | None = None
@@ -61,9 +67,10 @@ class TrainingManager(QObject):
     def runs_root(self) -> Path:
         """The runs folder last used (QSettings), else ``<app data>/runs``."""
         value = QSettings().value(SETTINGS_KEY, "")
-        return Path(value) if value else self.main.data_dir() / "runs"
+        return Path(value) if value else self.data_dir() / "runs"
 
     def window(self) -> TrainingWindow:
+        """The training window (made on first use)."""
         if self._window is None:
             self._window = TrainingWindow(self.runs_root())
             self._window.runs.checkpointChosen.connect(self.use_checkpoint)
@@ -73,13 +80,13 @@ class TrainingManager(QObject):
     # ---- actions ----------------------------------------------------------------------------------------
     def annotated_pairs(self) -> list:
         """(clip, annotation as the user sees it) for every clip of the open document."""
-        s = self.main.state
+        s = self.doc
         return [(c, s.store.annotation_for(c)) for c in s.clips] if s.store is not None else []
 
     def make_dialog(self) -> TrainingDialog:
         """A training dialog proposing the open database (if any) and the app's annotated clips."""
-        db = self.main.state.database
-        self.dialog = TrainingDialog(self.runs_root(), self.main.data_dir(), self.annotated_pairs(),
+        db = self.doc.database
+        self.dialog = TrainingDialog(self.runs_root(), self.data_dir(), self.annotated_pairs(),
                                      source=db.root if db is not None else None, parent=self.main)
         return self.dialog
 
@@ -123,7 +130,7 @@ class TrainingManager(QObject):
         offer = resume_offer(read_run(run_dir), followed=run_dir in self.window().runs.active or any(
             m.is_running() and m.run_dir() == run_dir for m in self.monitors))
         if not offer.allowed:
-            self.main.statusBar().showMessage(f"Not resumed: {offer.reason}", 15_000)
+            self.status(f"Not resumed: {offer.reason}", 15_000)
             return None
         command = list(offer.command)
         if not Path(command[0]).exists():
@@ -158,16 +165,18 @@ class TrainingManager(QObject):
         runs.active.discard(monitor.run_dir())
         runs.refresh()
         runs.select(monitor.run_dir())
-        self.main.statusBar().showMessage(f"Training run {monitor.run_dir().name}: {status}.", 10_000)
+        self.status(f"Training run {monitor.run_dir().name}: {status}.", 10_000)
 
     def use_checkpoint(self, path: str) -> None:
         """Load ``path`` in the prediction panel of the main window."""
-        self.main.load_checkpoint(str(path))
-        self.main.raise_()
-        self.main.activateWindow()
+        self.load_checkpoint(str(path))
+        if self.main is not None:
+            self.main.raise_()
+            self.main.activateWindow()
 
     # ---- closing ----------------------------------------------------------------------------------------
     def active(self) -> list[RunMonitor]:
+        """The runs followed that are still running."""
         return [m for m in self.monitors if m.is_running()]
 
     def confirm_close(self) -> bool:
@@ -176,11 +185,10 @@ class TrainingManager(QObject):
         if not active:
             return True
         names = ", ".join(m.run_dir().name for m in active)
-        answer = ask_close_with_run(self.main, f"{len(active)} training run(s) still running ({names}).\n\n"
-                                               "Stop: the run stops after its current step; what finished is "
-                                               "kept and it can be resumed.\nLet it continue: it keeps running "
-                                               "without the app and writes into its run folder; its results "
-                                               "appear in the runs table later.")
+        answer = self.dialogs.ask_close_with_run(
+            f"{len(active)} training run(s) still running ({names}).\n\nStop: the run stops after its current step; "
+            "what finished is kept and it can be resumed.\nLet it continue: it keeps running without the app and "
+            "writes into its run folder; its results appear in the runs table later.")
         if answer == "cancel":
             return False
         for m in active:

@@ -1,1 +1,1 @@
-"""The main window's widgets; each reads `app.state.AppState` and changes it only through commands."""
+"""The main window's widgets: each shows what a controller gives it and reports the user's requests as signals."""

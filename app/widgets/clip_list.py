@@ -52,7 +52,7 @@ class ClipList(QWidget):
     def set_clips(self, clips, annotated: list[bool], summary: str = "") -> None:
         """Fill the table; ``annotated[i]`` tells whether clip ``i`` has an annotation made in the app. A video whose
         frame index is not built yet shows no frame count (counting is never done here, on the GUI thread)."""
-        from ..opening import needs_index
+        from ..workspace.opening import needs_index
 
         self.model.removeRows(0, self.model.rowCount())
         for i, clip in enumerate(clips):

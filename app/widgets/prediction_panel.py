@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QGridLayout, QGroupBox, Q
 from cmnet_core.preprocess.apex import describe_apex_source
 from cmnet_core.train.checkpoint_meta import CheckpointError, CheckpointMeta
 
-from ..prediction import metadata_dict
+from ..workspace.prediction import metadata_dict
 
 
 #: How the panel names the score scopes of `CheckpointMeta.metrics`.

@@ -157,10 +157,10 @@ def test_window_opens_demo_with_the_shipped_model(make_window, tmp_path, monkeyp
     prediction's k_n peak; the panel shows the held-out metrics and the synthetic note."""
     monkeypatch.setenv("CMNET_STUDIO_DEMO_DIR", str(tmp_path / "demo"))
     w = make_window()
-    w.open_demo()
+    w.files.open_demo()
     qtbot.waitUntil(lambda: w.state.prediction is not None and not w.is_busy(), timeout=60_000)
     pred = w.state.prediction
-    assert w.checkpoint_path == str(DEMO_CHECKPOINT) and pred.label == w.state.clip.label
+    assert w.prediction.checkpoint_path == str(DEMO_CHECKPOINT) and pred.label == w.state.clip.label
     assert w.intensity_plot.k_peak_frame() == pytest.approx(pred.k_peak_frame)
     assert "held-out accuracy" in w.prediction_panel.meta.text()
     assert "synthetic demo model" in w.prediction_panel.meta.text()

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from app import commands as C
-from app.annotations import AnnotationStore
+from app.workspace.annotations import AnnotationStore
 from cmnet_core.data import annotation_io as aio
 from cmnet_core.data.annotation_io import AnnotationFileError
 
@@ -73,7 +73,7 @@ def test_window_shows_wrong_shape_store_instead_of_aborting(make_window, array_c
     store = tmp_path / "clip.annotations.json"
     store.write_text(json.dumps(doc(clips=5)))
     w = make_window()
-    w.show_document(tmp_path, [array_clip(10, name="c1", subject="s1")], None, AnnotationStore(store, "test"))
+    w.files.show_document(tmp_path, [array_clip(10, name="c1", subject="s1")], None, AnnotationStore(store, "test"))
     errors = [m for m in messages if m[0] == "error"]
     assert len(errors) == 1 and str(store) in errors[0][2]
     assert w.state.clips and w.state.store is not None

@@ -2,7 +2,7 @@
 a CSV without some columns wiping those fields, annotations of a moved read-only database vanishing, and a
 frame folder of a database keeping a second, separate annotation file."""
 from app import commands as C
-from app.annotations import AnnotationStore
+from app.workspace.annotations import AnnotationStore
 from cmnet_core.data.clip import Annotation
 
 
@@ -15,7 +15,7 @@ def casme_like_clips(array_clip):
 def test_import_csv_matches_subject_spelling_and_never_moves_rows(make_window, array_clip, tmp_path, messages):
     w = make_window()
     clips = casme_like_clips(array_clip)
-    w.show_document(tmp_path, clips, None, AnnotationStore(tmp_path / "db.json"))
+    w.files.show_document(tmp_path, clips, None, AnnotationStore(tmp_path / "db.json"))
     sheet = tmp_path / "coding.csv"
     sheet.write_text("Subject,Filename,OnsetFrame,ApexFrame,OffsetFrame,Action Units,Estimated Emotion\n"
                      "01,EP02_01f,2,4,6,12,happiness\n"      # sub01 spelled as the CASME II sheet does
@@ -37,7 +37,7 @@ def test_import_csv_matches_subject_spelling_and_never_moves_rows(make_window, a
 
 def test_import_csv_without_some_columns_keeps_those_fields(make_window, array_clip, tmp_path, messages):
     w = make_window()
-    w.show_document(tmp_path, [array_clip(20, name="EP02_01f", subject="sub01")], None,
+    w.files.show_document(tmp_path, [array_clip(20, name="EP02_01f", subject="sub01")], None,
                     AnnotationStore(tmp_path / "one.json"))
     w.commands.execute(C.SetField, name="emotion", value="disgust")
     w.commands.execute(C.SetField, name="aus", value="4+L10")
@@ -94,7 +94,7 @@ def test_import_csv_leaves_out_rows_that_do_not_fit_and_says_so(make_window, arr
     """Review: marks past the clip's frames and a bad cell are listed with their row; the other rows import."""
     w = make_window()
     clips = [array_clip(20, name="EP02_01f", subject="sub01"), array_clip(20, name="EP03_02", subject="sub01")]
-    w.show_document(tmp_path, clips, None, AnnotationStore(tmp_path / "two.json"))
+    w.files.show_document(tmp_path, clips, None, AnnotationStore(tmp_path / "two.json"))
     sheet = tmp_path / "marks.csv"
     sheet.write_text("Subject,Filename,OnsetFrame,ApexFrame,OffsetFrame\n01,EP02_01f,3,150,200\n"
                      "01,EP03_02,2,peak,9\n01,EP03_02,2,4,9\n")

@@ -6,12 +6,12 @@ import numpy as np
 from PySide6.QtCore import QPoint, Qt
 
 from app import commands as C
-from app.annotations import AnnotationStore
+from app.workspace.annotations import AnnotationStore
 from cmnet_core.data import annotation_io as aio
 
 
 def open_clip_in(window, clip, store_path: Path):
-    window.show_document(store_path.parent, [clip], None, AnnotationStore(store_path, "test"))
+    window.files.show_document(store_path.parent, [clip], None, AnnotationStore(store_path, "test"))
 
 
 def shown_value(window) -> int:
@@ -139,7 +139,7 @@ def test_autosave_recovered_after_crash(make_window, array_clip, tmp_path, messa
     open_clip_in(w, array_clip(20, name="c"), store)
     w.commands.execute(C.GoToFrame, frame=6)
     w.commands.execute(C.SetMark, kind="apex")
-    w.autosave_now()
+    w.annotation.autosave_now()
     assert aio.autosave_path(store).exists() and not store.exists()
     w.state.store.dirty = False  # the "crash": the window goes away without saving
     w.shutdown()
@@ -209,7 +209,7 @@ def test_database_clip_list_filter_and_sort(make_window, tmp_path, qtbot):
     db = synthetic_database(n_subjects=2, clips_per_class=1, image_size=32, seed=1)
     w = make_window()
     w.show()
-    w.show_document(tmp_path, db.clips, db, AnnotationStore(tmp_path / "db.json"))
+    w.files.show_document(tmp_path, db.clips, db, AnnotationStore(tmp_path / "db.json"))
     assert w.clip_dock.isVisible()
     cl = w.clip_list
     assert cl.proxy.rowCount() == 8
@@ -230,16 +230,16 @@ def test_recent_files_use_test_settings(make_window, qapp):
 
     assert QSettings().organizationName() == "CMNet Studio Tests"
     w = make_window()
-    w._add_recent("/data/a.mp4")
-    w._add_recent("/data/b.mp4")
-    w._add_recent("/data/a.mp4")
-    assert w.recent_files()[:2] == ["/data/a.mp4", "/data/b.mp4"]
+    w.files.add_recent("/data/a.mp4")
+    w.files.add_recent("/data/b.mp4")
+    w.files.add_recent("/data/a.mp4")
+    assert w.settings.recent_files()[:2] == ["/data/a.mp4", "/data/b.mp4"]
     assert [a.text() for a in w.recent_menu.actions()][:2] == ["/data/a.mp4", "/data/b.mp4"]
     # read back from the INI file in a new session, a one-entry list is a plain string (review D4: it was split
     # into characters, and the Recent menu offered "/", "t", "m" ...)
     QSettings().setValue("recent", "/data/only.mp4")
-    w._add_recent("/data/c.mp4")
-    assert w.recent_files() == ["/data/c.mp4", "/data/only.mp4"]
+    w.files.add_recent("/data/c.mp4")
+    assert w.settings.recent_files() == ["/data/c.mp4", "/data/only.mp4"]
 
 
 def test_playback_runs_at_speed_and_stops_at_end(make_window, array_clip, tmp_path, qtbot):
@@ -249,9 +249,9 @@ def test_playback_runs_at_speed_and_stops_at_end(make_window, array_clip, tmp_pa
     open_clip_in(w, array_clip(30, fps=30.0), tmp_path / "p.json")
     w.speed.setCurrentIndex(w.speed.findData(1.0))
     t0 = time.monotonic()
-    w.toggle_play()
-    assert w.play_timer.isActive() and w.play_button.text() == "Pause"
-    qtbot.waitUntil(lambda: not w.play_timer.isActive(), timeout=10_000)
+    w.playback.toggle()
+    assert w.playback.timer.isActive() and w.play_button.text() == "Pause"
+    qtbot.waitUntil(lambda: not w.playback.timer.isActive(), timeout=10_000)
     elapsed = time.monotonic() - t0
     assert w.state.frame == 29 and w.play_button.text() == "Play"
     assert 0.8 < elapsed < 3.0  # 29 frames at 30 fps ≈ 0.97 s

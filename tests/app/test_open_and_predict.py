@@ -4,7 +4,7 @@ import shutil
 import numpy as np
 
 from app import commands as C
-from app.annotations import AnnotationStore, default_store_path
+from app.workspace.annotations import AnnotationStore, default_store_path
 
 
 def load(window, qtbot, path):
@@ -30,7 +30,7 @@ def test_open_real_video_step_annotate_save_reopen(make_window, face_videos, tmp
     w.commands.execute(C.SetField, name="notes", value="smile builds up")
     w.commands.execute(C.SaveAnnotations)
     assert (tmp_path / "single_face.mp4.annotations.json").exists()
-    assert "single_face.mp4" in w.recent_files()[0]
+    assert "single_face.mp4" in w.settings.recent_files()[0]
     w.close()
     w2 = make_window()
     w2.commands.execute(C.OpenPath, path=str(video))
@@ -49,7 +49,7 @@ def test_predict_updates_probabilities_and_plot(make_window, tiny_checkpoint, tm
     clip = make_synthetic_clip(5, "happiness", "s09", image_size=64, n_frames=24)
     w = make_window()
     w.show()
-    w.show_document(tmp_path, [clip], None, AnnotationStore(tmp_path / "p.json"))
+    w.files.show_document(tmp_path, [clip], None, AnnotationStore(tmp_path / "p.json"))
     load(w, qtbot, tiny_checkpoint)
     assert messages == []
     panel = w.prediction_panel
@@ -84,7 +84,7 @@ def test_checkpoint_for_other_labels_and_broken_file(make_window, tiny_checkpoin
 
     db = synthetic_database(n_subjects=1, clips_per_class=1, image_size=32, labels=("happiness", "surprise"))
     w = make_window()
-    w.show_document(tmp_path, db.clips, db, AnnotationStore(tmp_path / "db.json"))
+    w.files.show_document(tmp_path, db.clips, db, AnnotationStore(tmp_path / "db.json"))
     load(w, qtbot, tiny_checkpoint)
     kind, title, text = messages[-1]
     assert kind == "error" and "other labels" in title and "synthetic-2" in text
@@ -99,12 +99,12 @@ def test_prediction_cancel_leaves_no_result(make_window, tiny_checkpoint, tmp_pa
     from cmnet_core.data.synthetic import make_synthetic_clip
 
     w = make_window()
-    w.show_document(tmp_path, [make_synthetic_clip(6, "surprise", image_size=64, n_frames=20)], None,
+    w.files.show_document(tmp_path, [make_synthetic_clip(6, "surprise", image_size=64, n_frames=20)], None,
                     AnnotationStore(tmp_path / "c.json"))
     load(w, qtbot, tiny_checkpoint)
     w.commands.execute(C.RunPrediction)
-    w.cancel_prediction()
-    qtbot.waitUntil(lambda: w.prediction_task is None, timeout=60_000)
+    w.prediction.cancel()
+    qtbot.waitUntil(lambda: w.prediction.task is None, timeout=60_000)
     assert w.state.prediction is None and w.prediction_panel.progress.format() == "cancelled"
     assert messages == [] and w.prediction_panel.run.isEnabled()
 
@@ -112,7 +112,7 @@ def test_prediction_cancel_leaves_no_result(make_window, tiny_checkpoint, tmp_pa
 def test_demo_opens_labelled_synthetic(make_window, tmp_path, monkeypatch):
     monkeypatch.setenv("CMNET_STUDIO_DEMO_DIR", str(tmp_path / "demo"))
     w = make_window()
-    w.open_demo(with_model=False)
+    w.files.open_demo(with_model=False)
     assert w.banner.isVisibleTo(w) and "SYNTHETIC DEMO" in w.banner.text()
     assert "synthetic demo" in w.windowTitle()
     clip = w.state.clip

@@ -40,7 +40,7 @@ def test_no_sheet_asks_for_it_and_remembers_it(make_window, messages, root_and_s
     assert len(asked) == 1 and "annotation sheet" in asked[0][2] and len(chosen) == 1
     database, clip = opened_clip(w)
     assert database is not None and database.name == "casme2" and clip.annotation.apex == 71
-    assert w.remembered_sheet(root) == str(sheet.resolve())
+    assert w.settings.remembered_sheet(root) == str(sheet.resolve())
     messages.clear()
     w.commands.execute(OpenPath, path=str(root))            # the remembered sheet: no question again
     assert not [m for m in messages if m[0] in ("ask", "error")] and w.state.database.sheet == sheet.resolve()
@@ -96,7 +96,7 @@ def test_clip_folder_of_a_database_whose_sheet_is_elsewhere(make_window, message
     asked = [m for m in messages if m[0] == "ask"]
     assert len(asked) == 1 and "clip folder of a CASME II database" in asked[0][2]
     assert w.state.clip.fps == 200.0 and w.state.clip.annotation.apex == 71
-    assert w.remembered_sheet(root) == str(sheet.resolve())
+    assert w.settings.remembered_sheet(root) == str(sheet.resolve())
     messages.clear()
     w.commands.execute(OpenPath, path=str(folder))
     w.commands.execute(OpenPath, path=str(root))

@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from app.annotations import choose_store, open_store
-from app.opening import open_path
+from app.workspace.annotations import choose_store, open_store
+from app.workspace.opening import open_path
 from cmnet_core.data.annotation_io import dumps_store
 from cmnet_core.data.clip import Annotation
 from cmnet_core.data.synthetic import write_synthetic_database

@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from app.annotations import AnnotationStore
+from app.workspace.annotations import AnnotationStore
 from cmnet_core.data import annotation_io as aio
 from cmnet_core.data.annotation_io import AnnotationRecord
 from cmnet_core.data.clip import Annotation
@@ -208,7 +208,7 @@ def test_window_tells_about_a_garbage_autosave(make_window, array_clip, tmp_path
     aio.save_store(path, [rec(50, subject="s1", name="c1")])
     aio.autosave_path(path).write_text("{not json")
     w = make_window()
-    w.show_document(tmp_path, [array_clip(10, name="c1", subject="s1")], None, AnnotationStore(path, "test"))
+    w.files.show_document(tmp_path, [array_clip(10, name="c1", subject="s1")], None, AnnotationStore(path, "test"))
     shown = [m for m in messages if "autosave.bad" in m[2]]
     assert len(shown) == 1 and str(aio.autosave_path(path)) in shown[0][2]
     assert w.state.store.get(("s1", "c1")).apex == 50
@@ -228,7 +228,7 @@ def test_window_garbage_store_dialog_without_backup(make_window, array_clip, tmp
     path = tmp_path / "clip.annotations.json"
     path.write_text("{not json")
     w = make_window()
-    w.show_document(tmp_path, [array_clip(10, name="c1", subject="s1")], None, AnnotationStore(path, "test"))
+    w.files.show_document(tmp_path, [array_clip(10, name="c1", subject="s1")], None, AnnotationStore(path, "test"))
     (err,) = [m for m in messages if m[0] == "error"]
     assert ".001" not in err[2].replace("no backup .001 exists yet", "")
     assert str(path) in err[2]
@@ -240,6 +240,6 @@ def test_window_garbage_store_dialog_with_backup(make_window, array_clip, tmp_pa
     aio.save_store(path, [rec(51, subject="s1", name="c1")])
     path.write_text("{not json")
     w = make_window()
-    w.show_document(tmp_path, [array_clip(10, name="c1", subject="s1")], None, AnnotationStore(path, "test"))
+    w.files.show_document(tmp_path, [array_clip(10, name="c1", subject="s1")], None, AnnotationStore(path, "test"))
     (err,) = [m for m in messages if m[0] == "error"]
     assert "clip.annotations.json.001" in err[2]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app import commands as C
-from app.annotations import AnnotationStore
+from app.workspace.annotations import AnnotationStore
 from cmnet_core.data import annotation_io as aio
 
 REPO = Path(__file__).resolve().parents[2]
@@ -22,7 +22,7 @@ def load(window, qtbot, path):
 def test_plot_export_to_unwritable_path_or_unknown_suffix_is_an_error(make_window, array_clip, tmp_path, messages):
     w = make_window()
     w.show()
-    w.show_document(tmp_path, [array_clip(20, name="c")], None, AnnotationStore(tmp_path / "s.json"))
+    w.files.show_document(tmp_path, [array_clip(20, name="c")], None, AnnotationStore(tmp_path / "s.json"))
     for path in ("/proc/nope/x.png", str(tmp_path / "x.txt")):
         w.commands.execute(C.ExportPlot, path=path)
         kind, title, text = messages[-1]
@@ -53,16 +53,21 @@ def test_noninteractive_questions_take_the_safe_default(monkeypatch, capsys):
     assert dialogs.ask_save_discard_cancel(None, "Unsaved", "Save?") == "cancel"
     assert dialogs.open_file(None, "Open") == ""
     assert "question: Recover: Recover them? -> yes" in capsys.readouterr().err
+    # the bound seam the commands, controllers and training manager use goes through the same functions
+    seam = dialogs.Dialogs(None)
+    assert seam.ask_close_with_run("1 training run(s) still running") == "cancel"   # nothing stopped
+    assert seam.ask_yes_no("Recover", "Recover them?", default=False) is False
+    assert "question: Training is running: 1 training run(s) still running -> cancel" in capsys.readouterr().err
 
 
 def test_no_recovery_question_without_edits_and_demo_store_follows_env(make_window, tmp_path, monkeypatch, messages):
     monkeypatch.setenv("CMNET_STUDIO_DEMO_DIR", str(tmp_path / "demo"))
     w = make_window()
-    w.open_demo(with_model=False)
+    w.files.open_demo(with_model=False)
     store_path = w.state.store.path
     assert store_path.parent == tmp_path / "demo"
     w.annotation_panel.commit_notes()  # what the autosave timer does: unchanged notes make no edit
-    w.autosave_now()
+    w.annotation.autosave_now()
     assert not w.state.store.dirty and not aio.autosave_path(store_path).exists()
     # an autosave equal to the saved annotations (e.g. written just before a clean save) is not offered
     w.commands.execute(C.SetField, name="notes", value="checked")
@@ -71,7 +76,7 @@ def test_no_recovery_question_without_edits_and_demo_store_follows_env(make_wind
     w.state.store.dirty = False
     w.shutdown()
     w2 = make_window()
-    w2.open_demo(with_model=False)
+    w2.files.open_demo(with_model=False)
     assert [m for m in messages if m[0] == "ask"] == []
     assert not aio.autosave_path(store_path).exists() and w2.state.annotation().notes == "checked"
 
@@ -84,14 +89,14 @@ def test_changing_clip_clears_prediction_and_warns_about_labels(make_window, tin
     b = make_synthetic_clip(6, "surprise", "s01", image_size=64, n_frames=20, name="b")
     w = make_window()
     w.show()
-    w.show_document(tmp_path, [a, b], None, AnnotationStore(tmp_path / "p.json"))
+    w.files.show_document(tmp_path, [a, b], None, AnnotationStore(tmp_path / "p.json"))
     load(w, qtbot, tiny_checkpoint)
     panel = w.prediction_panel
     assert "trained on synthetic data" in panel.meta.text() and "demo model" not in panel.meta.text()
     w.commands.execute(C.RunPrediction)
     qtbot.waitUntil(lambda: w.state.prediction is not None, timeout=60_000)
     assert len(w.intensity_plot.k_curve.getData()[0]) > 0 and panel.progress.format() == "done"
-    w.select_clip(1)
+    w.files.select_clip(1)
     assert w.state.clip is b and w.state.prediction is None
     assert w.intensity_plot.k_curve.getData()[0] is None or len(w.intensity_plot.k_curve.getData()[0]) == 0
     assert w.intensity_plot.upper.getData()[0] is None or len(w.intensity_plot.upper.getData()[0]) == 0
@@ -172,7 +177,7 @@ def test_csv_import_optional_columns_and_excel(tmp_path):
 
 def test_import_csv_error_names_missing_columns(make_window, array_clip, tmp_path, messages):
     w = make_window()
-    w.show_document(tmp_path, [array_clip(20, name="c")], None, AnnotationStore(tmp_path / "s.json"))
+    w.files.show_document(tmp_path, [array_clip(20, name="c")], None, AnnotationStore(tmp_path / "s.json"))
     bad = tmp_path / "bad.csv"
     bad.write_text("Filename,Apex\nc,3\n")
     w.commands.execute(C.ImportCSV, path=str(bad))

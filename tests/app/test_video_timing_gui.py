@@ -55,10 +55,10 @@ def test_vfr_video_label_timeline_and_playback_use_pts(make_window, vfr_video, q
     # playback shows the frame whose pts is due: 0.07 s after frame 0 → frame 1 (0.06 s); frame / fps said 2
     w.speed.setCurrentIndex(w.speed.findData(1.0))
     w.commands.execute(C.GoToFrame, frame=0)
-    w._play_origin = (time.monotonic() - 0.07, 0.0)
-    w.play_timer.start()
-    w._play_tick()
-    w.stop_playing()
+    w.playback._origin = (time.monotonic() - 0.07, 0.0)
+    w.playback.timer.start()
+    w.playback._tick()
+    w.playback.stop()
     assert w.state.frame == 1
 
 
@@ -91,7 +91,7 @@ def test_bare_folder_fps_field_marks_assumed_times_and_is_remembered(make_window
     assert w.state.clip.fps == 200.0 and w.state.clip.time_source == "nominal"
     # the app's --fps (OpenPath fps=) wins and is remembered
     w.commands.execute(C.OpenPath, path=str(bare_folder), fps=50.0)
-    assert w.state.clip.fps == 50.0 and w.remembered_fps(bare_folder) == 50.0
+    assert w.state.clip.fps == 50.0 and w.settings.remembered_fps(bare_folder) == 50.0
     assert not [m for m in messages if m[0] == "error"]
 
 
@@ -129,6 +129,6 @@ def test_folder_of_videos_is_indexed_off_the_gui_thread(make_window, tmp_path, m
     assert len(builders) == 2 and gui not in builders
     frames = [w.clip_list.model.item(r, 3).text() for r in range(w.clip_list.model.rowCount())]
     assert frames == ["30", "30"]
-    w.select_clip(1)
+    w.files.select_clip(1)
     assert w.state.clip.name == "vfr.mp4" and len(builders) == 2
     assert "(pts, variable frame rate)" in w.frame_label.text()

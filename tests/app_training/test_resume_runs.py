@@ -145,9 +145,11 @@ def test_a_killed_run_resumes_from_the_table_with_the_same_command(qtbot, tmp_pa
     from app.training.request import TrainingRequest
 
     monkeypatch.setenv("CMNET_CACHE_DIR", run_env["CMNET_CACHE_DIR"])  # also for the run the Resume button starts
-    manager = TrainingManager(None)
+    from app.workspace.document import Document
+
     win = FakeWindow(tmp_path / "data")
-    manager.main = win
+    manager = TrainingManager(win.qt, Document(), win.data_dir, lambda path: None,
+                              lambda text, ms: win.statusBar().showMessage(text, ms))
     try:
         request = TrainingRequest(db=str(synth_root), mode="fold", fold="s01", image_size=32, frames=4,
                                   batch_size=8, epochs=500, device="cpu")  # as the dialog builds it

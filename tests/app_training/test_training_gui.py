@@ -27,7 +27,9 @@ class FakeWindow:
         self.qt = QMainWindow()
         self._data_dir = data_dir
         self.loaded = []
-        self.state = type("S", (), {"store": None, "clips": [], "database": None})()
+        from app.workspace.document import Document
+
+        self.state = Document()
 
     def data_dir(self):
         return self._data_dir
@@ -38,11 +40,10 @@ class FakeWindow:
     def statusBar(self):
         return self.qt.statusBar()
 
-    def raise_(self):
-        pass
-
-    def activateWindow(self):
-        pass
+    def manager(self):
+        """A `TrainingManager` over this window's parts."""
+        return TrainingManager(self.qt, self.state, self.data_dir, self.load_checkpoint,
+                               lambda text, ms: self.statusBar().showMessage(text, ms))
 
 
 def dialog_for(qtbot, tmp_path, synth_root, mode="loso", epochs=1, **extra):
@@ -68,10 +69,12 @@ def dialog_for(qtbot, tmp_path, synth_root, mode="loso", epochs=1, **extra):
 
 
 @pytest.fixture
-def manager(tmp_path, qapp):
-    m = TrainingManager(None)
+def manager(tmp_path, qapp, no_leftovers):
+    """A training manager over a stand-in main window; shut down before ``no_leftovers`` checks (it depends on
+    it, so its teardown runs first)."""
     win = FakeWindow(tmp_path / "data")
-    m.main = win
+    m = win.manager()
+    m.fake = win
     yield m
     m.shutdown()
     win.qt.close()
@@ -161,16 +164,16 @@ def test_final_model_goes_to_the_prediction_panel(qtbot, tmp_path, synth_root, m
     assert table.use_button.isEnabled()
     table.use_button.click()
     mon.use_button.click()
-    assert manager.main.loaded == [str(ckpt), str(ckpt)]
+    assert manager.fake.loaded == [str(ckpt), str(ckpt)]
 
 
 def test_closing_with_an_active_run_asks(qtbot, tmp_path, synth_root, manager, run_env, no_leftovers, monkeypatch):
-    from app.training import manager as manager_module
+    from app import dialogs
 
     dlg = dialog_for(qtbot, tmp_path, synth_root, mode="fold", epochs=500, fold="s01")
     mon = manager.launch(dlg.request(), dlg.runs_folder(), env=run_env, cancel_grace=3.0)
     answers = iter(["cancel", "detach"])
-    monkeypatch.setattr(manager_module, "ask_close_with_run", lambda parent, text: next(answers))
+    monkeypatch.setattr(dialogs, "ask_close_with_run", lambda parent, text: next(answers))
     assert manager.confirm_close() is False and mon.is_running()  # "cancel": the app stays open
     assert manager.confirm_close() is True  # "let it continue": detached, still running
     assert mon.status == "detached" and mon.process.running() and manager.active() == []
@@ -179,24 +182,33 @@ def test_closing_with_an_active_run_asks(qtbot, tmp_path, synth_root, manager, r
     mon.process.kill()
 
 
-def test_main_window_has_the_training_menu_and_stops_runs_on_close(qtbot, tmp_path, synth_root, run_env,
-                                                                    no_leftovers, monkeypatch):
+@pytest.fixture
+def main_window(qtbot, tmp_path, no_leftovers, monkeypatch):
+    """A main window (its frame loader thread runs), shut down before ``no_leftovers`` checks, also when the test
+    fails half-way."""
     from app import dialogs
     from app.main_window import MainWindow
-    from app.training import manager as manager_module
 
     monkeypatch.setattr(dialogs, "error", lambda *a: None)
     w = MainWindow(data_dir=tmp_path / "appdata")
     qtbot.addWidget(w)
+    yield w
+    w.shutdown()
+
+
+def test_main_window_has_the_training_menu_and_stops_runs_on_close(qtbot, tmp_path, synth_root, run_env,
+                                                                    main_window, no_leftovers, monkeypatch):
+    from app import dialogs
+
+    w = main_window
     titles = [a.text() for m in w.menuBar().actions() if m.text() == "&Training" for a in m.menu().actions()]
     assert titles == ["&New training run…", "&Runs…"]
     assert w.training.show_runs().isVisible()
     dlg = dialog_for(qtbot, tmp_path, synth_root, mode="fold", epochs=500, fold="s02")
     mon = w.training.launch(dlg.request(), dlg.runs_folder(), env=run_env, cancel_grace=3.0)
-    monkeypatch.setattr(manager_module, "ask_close_with_run", lambda parent, text: "stop")
+    monkeypatch.setattr(dialogs, "ask_close_with_run", lambda parent, text: "stop")
     assert w.close()
     assert not mon.process.running() and mon.status in ("cancelled", "failed")
-    w.shutdown()
 
 
 def test_monitor_shows_preprocessing_and_the_reported_device(qtbot, tmp_path):

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from app.opening import open_path
+from app.workspace.opening import open_path
 from cmnet_core.cli import main
 
 

@@ -78,7 +78,7 @@ def test_generic_clip_column_only_lists_unlabelled_clips(tmp_path):
 
 
 def test_gui_opens_unlabelled_generic_database(tmp_path):
-    from app.opening import open_path
+    from app.workspace.opening import open_path
 
     clips, db, _ = open_path(only_clip_column(tmp_path))
     assert db is not None and [c.name for c in clips] == ["trial1", "trial2"]

@@ -304,7 +304,7 @@ class OpenedStore:
 
 
 def open_store(path: str | Path, clips: list[Clip], database: Database | None, data_dir: str | Path) -> OpenedStore:
-    """The annotation store of what `app.opening.open_path` opened at ``path``.
+    """The annotation store of what `app.workspace.opening.open_path` opened at ``path``.
 
     A frame folder opened alone that lies inside a database tree (`find_enclosing_database`) is one of that
     database's clips: its annotations go to, and are read from, the database's store (`choose_store` of the

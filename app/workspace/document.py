@@ -1,13 +1,14 @@
-"""What the window shows: the opened source, the current clip and frame, annotations, prediction.
+"""The document the window shows: the opened source, its clips, the current clip and frame, the annotation store,
+the prediction and the loaded predictor. Plain Python: widgets never read a Qt object to know what is open.
 
-Widgets read this object and listen to its signals; commands change it. Nothing here draws.
+Views listen through `Event` (a list of callbacks); commands and controllers change the document. Everything
+here runs on the GUI thread: workers hand their results back before the document is touched.
 """
 from __future__ import annotations
 
 import bisect
 from pathlib import Path
-
-from PySide6.QtCore import QObject, Signal
+from typing import Callable
 
 from cmnet_core.data.clip import Annotation, Clip
 from cmnet_core.data.database import Database
@@ -19,18 +20,33 @@ from .prediction import metadata_labels
 DEFAULT_LABELS = ["happiness", "disgust", "repression", "surprise", "others"]
 
 
-class AppState(QObject):
-    """The document: source path, optional database, clips, current clip/frame, annotation store, prediction."""
-
-    sourceChanged = Signal()       # a new video / folder / database was opened
-    clipChanged = Signal()         # another clip became current
-    frameChanged = Signal(int)     # current source frame number
-    annotationChanged = Signal()   # the current clip's annotation (or the store) changed
-    predictionChanged = Signal()   # a prediction arrived or was cleared
-    predictorChanged = Signal()    # a checkpoint was loaded
+class Event:
+    """A tiny observer list: ``connect(callback)``, then ``emit(*args)`` calls every callback in connection
+    order (the same contract as a direct Qt signal connection, without Qt)."""
 
     def __init__(self) -> None:
-        super().__init__()
+        self._callbacks: list[Callable] = []
+
+    def connect(self, callback: Callable) -> None:
+        """Call ``callback(*args)`` on every later ``emit(*args)``."""
+        self._callbacks.append(callback)
+
+    def emit(self, *args) -> None:
+        """Call the connected callbacks with ``args``."""
+        for callback in list(self._callbacks):
+            callback(*args)
+
+
+class Document:
+    """The open document: source path, optional database, clips, current clip/frame (source frame numbers),
+    annotation store, prediction and predictor.
+
+    Events: ``clip_changed()`` another clip became current; ``frame_changed(number)`` the current frame moved;
+    ``annotation_changed()`` the current clip's annotation (or the store) changed; ``prediction_changed()`` a
+    prediction arrived or was cleared.
+    """
+
+    def __init__(self) -> None:
         self.source_path: Path | None = None
         self.database: Database | None = None
         self.clips: list[Clip] = []
@@ -40,6 +56,10 @@ class AppState(QObject):
         self.prediction = None
         self.predictor = None
         self.is_demo = False
+        self.clip_changed = Event()
+        self.frame_changed = Event()
+        self.annotation_changed = Event()
+        self.prediction_changed = Event()
 
     # ---- clips and frames --------------------------------------------------------------------
     def set_source(self, path: Path, clips: list[Clip], store: AnnotationStore,
@@ -47,18 +67,19 @@ class AppState(QObject):
         """Make ``clips`` (from ``path``) the document; the first clip becomes current."""
         self.source_path, self.clips, self.store, self.database, self.is_demo = path, clips, store, database, is_demo
         self.clip = None
-        self.sourceChanged.emit()
         self.set_clip(clips[0] if clips else None)
 
     def set_clip(self, clip: Clip | None) -> None:
+        """Make ``clip`` current at its first frame; its prediction is cleared."""
         self.clip = clip
         self.prediction = None
         self.frame = int(clip.frame_numbers[0]) if clip is not None and len(clip) else 0
-        self.clipChanged.emit()
-        self.predictionChanged.emit()
-        self.frameChanged.emit(self.frame)
+        self.clip_changed.emit()
+        self.prediction_changed.emit()
+        self.frame_changed.emit(self.frame)
 
     def frame_numbers(self) -> list[int]:
+        """The current clip's source frame numbers ([] without a clip)."""
         return list(self.clip.frame_numbers) if self.clip is not None else []
 
     def snap(self, number: float) -> int:
@@ -71,11 +92,11 @@ class AppState(QObject):
         return int(min(cands, key=lambda n: abs(n - number)))
 
     def set_frame(self, number: float) -> None:
-        """Go to the frame nearest ``number``; emits ``frameChanged`` when it moves."""
+        """Go to the frame nearest ``number``; emits ``frame_changed`` when it moves."""
         n = self.snap(number)
         if n != self.frame:
             self.frame = n
-            self.frameChanged.emit(n)
+            self.frame_changed.emit(n)
 
     def step(self, delta: int) -> None:
         """Move ``delta`` frames (in the clip's own order, so gaps count as one step)."""
@@ -84,12 +105,6 @@ class AppState(QObject):
             return
         i = bisect.bisect_left(nums, self.frame)
         self.set_frame(nums[max(0, min(len(nums) - 1, i + delta))])
-
-    def time_of(self, number: int) -> float:
-        """Seconds from the clip's first frame to frame ``number`` (`Clip.time_of`: a video's decoded pts)."""
-        if self.clip is None or not len(self.clip):
-            return 0.0
-        return self.clip.time_of(number)
 
     # ---- annotation and labels ---------------------------------------------------------------
     def annotation(self) -> Annotation:
@@ -106,5 +121,6 @@ class AppState(QObject):
         return labels or list(DEFAULT_LABELS)
 
     def set_prediction(self, prediction) -> None:
+        """Show ``prediction`` (a `cmnet_core.inference.Prediction`, or None to clear it)."""
         self.prediction = prediction
-        self.predictionChanged.emit()
+        self.prediction_changed.emit()
