@@ -115,9 +115,10 @@ def write_eaf(path: str | Path, annotations: Sequence[Annotation], clip: Clip, m
     for ann in annotations:
         for t in tier_annotations(ann, clip):
             eaf.add_annotation(t.tier, t.begin_ms, t.end_ms, t.value)
-    buf = io.BytesIO()
-    eaf.to_file(buf)
-    atomic_write_text(path, buf.getvalue().decode("utf-8"))
+    from xml.etree import ElementTree
+
+    text = ElementTree.tostring(pympi.Elan.to_adocument(eaf, True), encoding="unicode")
+    atomic_write_text(path, '<?xml version="1.0" encoding="UTF-8"?>\n' + text + "\n")
     return Path(path)
 
 
