@@ -15,6 +15,7 @@ from typing import Callable
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from cmnet_core.data.annotation_io import AnnotationFileError, export_csv, read_csv_annotations
+from cmnet_core.data.elan import TIME_UNITS, ElanError, read_eaf, write_eaf, write_tab_delimited
 
 from .dialogs import SHEET_FILTER, Dialogs
 from .settings import AppSettings
@@ -346,6 +347,75 @@ class ImportCSV(AppCommand):
         ctx.hooks.status(summary.splitlines()[0], 8000)
         if plan.needs_message():
             ctx.dialogs.info("Some rows not imported", summary)
+
+
+# ---- ELAN exchange ----------------------------------------------------------------------------
+#: File filters of the ELAN export: the .eaf itself, or ELAN's tab-delimited text.
+ELAN_FILTER = "ELAN annotation file (*.eaf);;Tab-delimited text, as ELAN exports it (*.txt)"
+
+
+class ExportELAN(AppCommand):
+    """Export the current clip's annotation as an ELAN ``.eaf`` (tiers ME, apex, AU, notes; times in ms from the
+    decoded timestamps; the video linked) or, for a ``.txt`` path, as ELAN-style tab-delimited text in ``unit``
+    (`cmnet_core.data.elan.TIME_UNITS`, asked when missing)."""
+
+    def ask(self, ctx, params):
+        if ctx.state.clip is None:
+            return False
+        if not params.get("path"):
+            params["path"] = ctx.dialogs.save_file("Export annotation for ELAN", ctx.state.clip.name + ".eaf",
+                                                   ELAN_FILTER)
+        if params["path"] and Path(params["path"]).suffix.lower() == ".txt" and not params.get("unit"):
+            params["unit"] = ctx.dialogs.choose("Time unit", "Times in the tab-delimited text:", list(TIME_UNITS))
+            return bool(params["unit"])
+        return bool(params["path"])
+
+    def do_action(self, ctx, params):
+        ctx.hooks.commit_notes()
+        path, clip = Path(params["path"]), ctx.state.clip
+        try:
+            if path.suffix.lower() == ".txt":
+                write_tab_delimited(path, [ctx.state.annotation()], clip, params["unit"])
+            else:
+                write_eaf(path, [ctx.state.annotation()], clip)
+        except (OSError, ValueError) as exc:
+            ctx.dialogs.error("Export failed", f"Nothing was exported to {path}:\n{exc}.")
+            return
+        ctx.hooks.status(f"Exported {path}", 5000)
+
+
+class ImportELAN(AppCommand):
+    """Read the current clip's annotation from an ELAN ``.eaf`` (`read_eaf`: the first micro-expression of its
+    ME tier with the apex, AUs and notes inside it), undoable. Several micro-expressions in the file: the first is
+    taken and the message says how many there were."""
+
+    def ask(self, ctx, params):
+        if ctx.state.clip is None or ctx.state.store is None:
+            return False
+        if not params.get("path"):
+            params["path"] = ctx.dialogs.open_file("Import annotation from ELAN",
+                                                   "ELAN annotation file (*.eaf);;All files (*)")
+        return bool(params["path"])
+
+    def do_action(self, ctx, params):
+        path = Path(params["path"])
+        try:
+            found = read_eaf(path, ctx.state.clip)
+        except (ElanError, OSError) as exc:
+            ctx.dialogs.error("Cannot import", f"{exc}\n\nNothing was changed.")
+            return
+        if not found:
+            ctx.dialogs.error("Nothing to import", f"{path} holds no annotation on its ME or apex tier.\n\n"
+                              "Nothing was changed.")
+            return
+        first = found[0]
+        ctx.edit_annotation(f"Import {path.name}", onset=first.onset, apex=first.apex, offset=first.offset,
+                            emotion=first.emotion, aus=first.aus, notes=first.notes, apex_source=first.apex_source)
+        ctx.hooks.refresh_clip_list()
+        ctx.hooks.status(f"Imported {path.name} into {ctx.state.clip.name}", 8000)
+        if len(found) > 1:
+            ctx.dialogs.info("Several micro-expressions", f"{path.name} holds {len(found)} micro-expressions; the "
+                             "first (in time) was imported, as a clip holds one annotation.")
 
 
 # ---- prediction -------------------------------------------------------------------------------

@@ -99,6 +99,14 @@ def ask_frame(parent: QWidget | None, current: int, lo: int, hi: int) -> int | N
     return value if ok else None
 
 
+def choose(parent: QWidget | None, title: str, text: str, options: list[str], current: int = 0) -> str:
+    """One of ``options`` picked from a list, or "" when cancelled (or non-interactive)."""
+    if _non_interactive:
+        return ""
+    value, ok = QInputDialog.getItem(parent, title, text, options, current, False)
+    return value if ok else ""
+
+
 def ask_close_with_run(parent: QWidget | None, text: str) -> str:
     """Ask what to do with active training runs when the app closes: ``"stop"``, ``"detach"`` or ``"cancel"``
     (``"cancel"`` when non-interactive: the app stays open, nothing is stopped)."""
@@ -155,3 +163,7 @@ class Dialogs:
     def ask_frame(self, current: int, lo: int, hi: int) -> int | None:
         """`ask_frame` over the parent."""
         return ask_frame(self.parent, current, lo, hi)
+
+    def choose(self, title: str, text: str, options: list[str], current: int = 0) -> str:
+        """`choose` over the parent."""
+        return choose(self.parent, title, text, options, current)
