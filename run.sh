@@ -4,4 +4,6 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 bash "$ROOT/scripts/ensure_venv.sh"
+# Qt's X11 plugin needs system libraries pip cannot install: name the one install line when any is missing.
+"$ROOT/.venv/bin/python" -m app.qt_libs || exit 1
 exec "$ROOT/.venv/bin/cmnet-studio" "$@"
