@@ -97,9 +97,12 @@ def main(argv: list[str] | None = None) -> int:
         dialogs.set_non_interactive(True)
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
-    if not app.organizationName():  # tests set their own, so QSettings never touch the user's
+    if not app.organizationName():  # tests set their own (and their own settings folder)
         app.setOrganizationName(ORGANISATION)
         app.setApplicationName(APPLICATION)
+        from .settings import migrate_legacy_settings
+
+        migrate_legacy_settings()
     from .workers import collect_garbage_in_gui_thread
 
     app.garbage_collector = collect_garbage_in_gui_thread()  # never in a worker thread (segfault otherwise)

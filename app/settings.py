@@ -1,13 +1,19 @@
-"""What the app keeps between sessions: its data folder, and in QSettings the recent files and the per-folder
-memories of `app.workspace.memory` (a bare frame folder's frame rate, a database root's annotation sheet) stored
-as JSON."""
+"""What the app keeps between sessions: its data folder, and in its settings file the recent files and the
+per-folder memories of `app.workspace.memory` (a bare frame folder's frame rate, a database root's annotation
+sheet) stored as JSON.
+
+The settings file is ``settings.ini`` in the platform's settings folder and the data folder the platform's data
+folder (`cmnet_core.paths`: platformdirs; ``CMNET_STUDIO_CONFIG_DIR`` / ``CMNET_STUDIO_DATA_DIR`` move them).
+`migrate_legacy_settings` carries over what earlier versions kept in Qt's native settings."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QSettings, QStandardPaths
+from PySide6.QtCore import QSettings
+
+from cmnet_core import paths
 
 from .workspace import memory
 
@@ -16,10 +22,43 @@ FPS_KEY = "folder_fps"
 SHEETS_KEY = "database_sheets"
 
 
+#: The settings file's name in `cmnet_core.paths.config_dir`.
+SETTINGS_FILE = "settings.ini"
+#: Organisation and application under which versions before platformdirs kept Qt's native settings.
+LEGACY_NAMES = (paths.APP_AUTHOR, paths.APP_NAME)
+
+
+def settings_path() -> Path:
+    """``<settings folder>/settings.ini`` (`cmnet_core.paths.config_dir`)."""
+    return paths.config_dir() / SETTINGS_FILE
+
+
+def qsettings() -> QSettings:
+    """The app's settings (INI file `settings_path`); every setting goes through this."""
+    return QSettings(str(settings_path()), QSettings.Format.IniFormat)
+
+
+def migrate_legacy_settings() -> int:
+    """Copy the settings earlier versions kept in Qt's native store (organisation ``CMNet``, application ``CMNet
+    Studio``: ``~/.config/CMNet/CMNet Studio.conf`` on Linux) into `settings_path`, once: only while that file
+    does not exist. Returns the number of keys copied (0 when there was nothing or the file exists)."""
+    if settings_path().exists():
+        return 0
+    old = QSettings(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, *LEGACY_NAMES)
+    keys = old.allKeys()
+    if not keys:
+        return 0
+    new = qsettings()
+    for key in keys:
+        new.setValue(key, old.value(key))
+    new.sync()
+    return len(keys)
+
+
 def settings_dict(key: str) -> dict:
     """A dict kept as JSON under ``key`` in QSettings (``{}`` when absent or damaged)."""
     try:
-        value = json.loads(QSettings().value(key, "{}") or "{}")
+        value = json.loads(qsettings().value(key, "{}") or "{}")
     except (TypeError, ValueError):
         return {}
     return value if isinstance(value, dict) else {}
@@ -27,12 +66,12 @@ def settings_dict(key: str) -> dict:
 
 def store_dict(key: str, value: dict) -> None:
     """Keep ``value`` as JSON under ``key`` in QSettings."""
-    QSettings().setValue(key, json.dumps(value))
+    qsettings().setValue(key, json.dumps(value))
 
 
 class AppSettings:
-    """The app's memory across sessions (QSettings of the application's organisation and name); ``data_dir``
-    (None = Qt's AppDataLocation) keeps annotations of read-only sources, the demo's files and training runs."""
+    """The app's memory across sessions (`qsettings`); ``data_dir`` (None = `cmnet_core.paths.data_dir`) keeps
+    annotations of read-only sources, the demo's files and training runs."""
 
     def __init__(self, data_dir: Path | None = None) -> None:
         self._data_dir = data_dir
@@ -40,19 +79,18 @@ class AppSettings:
     def data_dir(self) -> Path:
         """Where annotations of read-only sources and the demo's files are kept."""
         if self._data_dir is None:
-            loc = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-            self._data_dir = Path(loc or Path.home() / ".cmnet-studio")
+            self._data_dir = paths.data_dir()
         return self._data_dir
 
     def recent_files(self) -> list[str]:
         """Paths opened lately, newest first."""
-        value = QSettings().value("recent", []) or []
+        value = qsettings().value("recent", []) or []
         return [value] if isinstance(value, str) else list(value)   # QSettings gives a 1-entry list as a str
 
     def add_recent(self, path: str) -> None:
         """Put ``path`` first in the recent files (at most `MAX_RECENT`)."""
         recent = [p for p in self.recent_files() if p != path]
-        QSettings().setValue("recent", [path] + recent[: MAX_RECENT - 1])
+        qsettings().setValue("recent", [path] + recent[: MAX_RECENT - 1])
 
     def remembered_fps(self, folder: Path) -> float | None:
         """The frame rate the user set for frame folder ``folder``, or None."""

@@ -162,9 +162,12 @@ def score_clips(predictor, clips: list[Clip]) -> dict:
 
 
 def demo_dir() -> Path:
-    """``$CMNET_STUDIO_DEMO_DIR`` or ``~/.cache/cmnet-studio/demo``: where the demo's annotations may be kept."""
+    """``$CMNET_STUDIO_DEMO_DIR`` or ``<data>/demo`` (`cmnet_core.paths.data_dir`): where the demo's annotations
+    are kept."""
+    from .paths import data_dir
+
     env = os.environ.get("CMNET_STUDIO_DEMO_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "cmnet-studio" / "demo"
+    return Path(env) if env else data_dir() / "demo"
 
 
 def demo_checkpoint_path() -> Path:

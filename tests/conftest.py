@@ -74,4 +74,10 @@ def qsettings_sandbox(qapp, qapp_args, tmp_path_factory):
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
                       str(tmp_path_factory.mktemp("qsettings")))
+    old = os.environ.get("CMNET_STUDIO_CONFIG_DIR")
+    os.environ["CMNET_STUDIO_CONFIG_DIR"] = str(tmp_path_factory.mktemp("settings"))  # app.settings.qsettings()
     yield
+    if old is None:
+        os.environ.pop("CMNET_STUDIO_CONFIG_DIR", None)
+    else:
+        os.environ["CMNET_STUDIO_CONFIG_DIR"] = old

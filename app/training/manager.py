@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QObject, QSettings
+from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from cmnet_core.train.run_index import read_run
@@ -16,6 +16,7 @@ from cmnet_core.train.runs import new_run_dir
 
 from ..dialogs import Dialogs
 from ..workspace.document import Document
+from ..settings import qsettings
 from .dialog import TrainingDialog
 from .monitor import RunMonitor
 from .process import RunProcess
@@ -65,8 +66,8 @@ class TrainingManager(QObject):
 
     # ---- places ---------------------------------------------------------------------------------------
     def runs_root(self) -> Path:
-        """The runs folder last used (QSettings), else ``<app data>/runs``."""
-        value = QSettings().value(SETTINGS_KEY, "")
+        """The runs folder last used (the app's settings), else ``<app data>/runs``."""
+        value = qsettings().value(SETTINGS_KEY, "")
         return Path(value) if value else self.data_dir() / "runs"
 
     def window(self) -> TrainingWindow:
@@ -110,7 +111,7 @@ class TrainingManager(QObject):
                cancel_grace: float | None = None) -> RunMonitor:
         """Create the run folder, start ``cmnet`` in it, and show its monitor in a new tab."""
         runs_root = Path(runs_root)
-        QSettings().setValue(SETTINGS_KEY, str(runs_root))
+        qsettings().setValue(SETTINGS_KEY, str(runs_root))
         run_dir = new_run_dir(runs_root, request.run_name())
         title = (f"{MODES[request.mode]} · {Path(request.db).name}"
                  + (f" · fold {request.fold}" if request.fold else "")

@@ -34,9 +34,11 @@ CACHE_DIR_ENV = "CMNET_CACHE_DIR"
 
 
 def default_cache_dir() -> Path:
-    """``$CMNET_CACHE_DIR/preprocess`` when set, else ``~/.cache/cmnet/preprocess``."""
-    base = os.environ.get(CACHE_DIR_ENV)
-    return (Path(base) if base else Path.home() / ".cache" / "cmnet") / "preprocess"
+    """``<cache>/preprocess``: ``$CMNET_CACHE_DIR/preprocess`` when set, else the platform's cache folder
+    (`cmnet_core.paths.cache_dir`; ``~/.cache/cmnet/preprocess`` on Linux)."""
+    from ..paths import cache_dir
+
+    return cache_dir() / "preprocess"
 
 
 def _stat_identity(path: Path) -> dict:
