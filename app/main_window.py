@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QIcon, QUndoStack
+from PySide6.QtGui import QGuiApplication, QIcon, QUndoStack
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from . import dialogs
@@ -23,7 +23,7 @@ from .controllers.prediction import PredictionController
 from .controllers.tasks import TaskRunner
 from .controllers.viewer import ViewerController
 from .menus import build_menus
-from .settings import AppSettings
+from .settings import AppSettings, default_window_size
 from .training.manager import TrainingManager
 from .widgets.annotation_panel import AnnotationPanel
 from .widgets.clip_list import ClipList
@@ -96,7 +96,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         if ICON_PATH.is_file():  # a source checkout; an installed app without it keeps Qt's default icon
             self.setWindowIcon(QIcon(str(ICON_PATH)))
-        self.resize(1500, 920)
+        self._restore_geometry()
         self.annotation.update_title()
 
     # ---- construction ---------------------------------------------------------------------------
@@ -154,6 +154,18 @@ class MainWindow(QMainWindow):
         self.source_label = QLabel()
         self.statusBar().addPermanentWidget(self.source_label)
 
+    def _restore_geometry(self) -> None:
+        """The size and docks of the last session, else `default_window_size` for the screen (a 1366×768 laptop
+        gets a window that fits)."""
+        geometry, state = self.settings.window_geometry()
+        if geometry is not None and self.restoreGeometry(geometry):
+            if state is not None:
+                self.restoreState(state)
+            return
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        avail = screen.availableGeometry()
+        self.resize(*default_window_size(avail.width(), avail.height()))
+
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
@@ -202,6 +214,7 @@ class MainWindow(QMainWindow):
         if not self.commands.confirm_discard() or not self.training.confirm_close():
             event.ignore()
             return
+        self.settings.save_window_geometry(self.saveGeometry(), self.saveState())
         self.shutdown()
         event.accept()
 

@@ -18,6 +18,16 @@ from cmnet_core import paths
 from .workspace import memory
 
 MAX_RECENT = 10
+#: The main window's preferred size (pixels), used when it fits the screen; the settings keys of its geometry.
+PREFERRED_WINDOW = (1500, 920)
+GEOMETRY_KEY, WINDOW_STATE_KEY = "window/geometry", "window/state"
+
+
+def default_window_size(available_width: int, available_height: int,
+                        preferred: tuple[int, int] = PREFERRED_WINDOW) -> tuple[int, int]:
+    """The first window's size in pixels: `PREFERRED_WINDOW`, shrunk to 96 % of the screen's available width and
+    94 % of its height (a 1366×768 laptop: 1311×721), so the frame, the panels and the title bar are on screen."""
+    return (min(preferred[0], int(available_width * 0.96)), min(preferred[1], int(available_height * 0.94)))
 FPS_KEY = "folder_fps"
 SHEETS_KEY = "database_sheets"
 
@@ -81,6 +91,18 @@ class AppSettings:
         if self._data_dir is None:
             self._data_dir = paths.data_dir()
         return self._data_dir
+
+    def window_geometry(self) -> tuple[bytes | None, bytes | None]:
+        """The main window's saved geometry and dock/toolbar state (`QMainWindow.saveGeometry` / ``saveState``),
+        None each when never saved."""
+        s = qsettings()
+        return s.value(GEOMETRY_KEY), s.value(WINDOW_STATE_KEY)
+
+    def save_window_geometry(self, geometry: bytes, state: bytes) -> None:
+        """Keep the main window's geometry and dock state for the next start."""
+        s = qsettings()
+        s.setValue(GEOMETRY_KEY, geometry)
+        s.setValue(WINDOW_STATE_KEY, state)
 
     def recent_files(self) -> list[str]:
         """Paths opened lately, newest first."""

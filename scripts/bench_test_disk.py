@@ -44,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
                                *args.pytest_args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
         wall = time.perf_counter() - started
-        per_test = {p.name: folder_bytes(p) for p in base.iterdir() if p.is_dir()} if base.exists() else {}
+        # pytest adds a "<name>current" link to each test's latest folder: count the folders, not the links
+        per_test = ({p.name: folder_bytes(p) for p in base.iterdir() if p.is_dir() and not p.is_symlink()}
+                    if base.exists() else {})
     total_mb = sum(per_test.values()) / 1e6
     largest = sorted(per_test.items(), key=lambda kv: -kv[1])[:8]
     tail = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""

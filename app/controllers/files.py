@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QDockWidget, QLabel, QMenu
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu
 
 from cmnet_core.data.annotation_io import AnnotationFileError
 from cmnet_core.data.clip import Clip
@@ -71,10 +71,21 @@ class FilesController(QObject):
         self.annotation.panel.set_labels(self.doc.labels())
         self.annotation.refresh_clip_list()
         self.clip_dock.setVisible(database is not None or len(clips) > 1)
+        if self.clip_dock.isVisible():
+            QTimer.singleShot(0, self.fit_clip_dock)   # once the table and the dock are laid out
         if not is_demo:
             self.add_recent(str(path))
         self.source_label.setText(source_label(path, database))
         self.annotation.update_title()
+
+    def fit_clip_dock(self) -> None:
+        """Widen the clip list to show all its columns, up to 25 % of the window (the frame keeps the rest; the
+        list scrolls sideways beyond that)."""
+        window, table = self.clip_dock.parentWidget(), self.clip_dock.widget().table
+        if not isinstance(window, QMainWindow):
+            return
+        wanted = table.horizontalHeader().length() + table.verticalScrollBar().sizeHint().width() + 16
+        window.resizeDocks([self.clip_dock], [min(wanted, int(window.width() * 0.25))], Qt.Orientation.Horizontal)
 
     def select_clip(self, index: int) -> None:
         """Make clip ``index`` of the document current (a video's frame index is built first, in a worker)."""

@@ -30,6 +30,7 @@ class Transport(QWidget):
         self.frame_label = QLabel("no clip")
         self.frame_label.setStyleSheet("font-family:monospace; font-size:11pt")
         self.frame_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.frame_label.setWordWrap(True)  # on a narrow (laptop) window it takes two lines instead of width
         self.fps_label = QLabel("frame rate:")
         self.fps_box = QDoubleSpinBox()
         self.fps_box.setRange(0.01, 100_000.0)

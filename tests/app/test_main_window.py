@@ -225,10 +225,10 @@ def test_database_clip_list_filter_and_sort(make_window, tmp_path, qtbot):
     assert cl.model.item(db.clips.index(w.state.clip), 4).text() == "yes"
 
 
-def test_recent_files_use_test_settings(make_window, qapp):
-    from PySide6.QtCore import QSettings
+def test_recent_files_use_test_settings(make_window, qapp, tmp_path_factory):
+    from app.settings import qsettings, settings_path
 
-    assert QSettings().organizationName() == "CMNet Studio Tests"
+    assert settings_path().parent.parent == tmp_path_factory.getbasetemp()  # the sandbox, not the user's folder
     w = make_window()
     w.files.add_recent("/data/a.mp4")
     w.files.add_recent("/data/b.mp4")
@@ -237,7 +237,7 @@ def test_recent_files_use_test_settings(make_window, qapp):
     assert [a.text() for a in w.recent_menu.actions()][:2] == ["/data/a.mp4", "/data/b.mp4"]
     # read back from the INI file in a new session, a one-entry list is a plain string (review D4: it was split
     # into characters, and the Recent menu offered "/", "t", "m" ...)
-    QSettings().setValue("recent", "/data/only.mp4")
+    qsettings().setValue("recent", "/data/only.mp4")
     w.files.add_recent("/data/c.mp4")
     assert w.settings.recent_files() == ["/data/c.mp4", "/data/only.mp4"]
 
