@@ -221,10 +221,11 @@ class OpenPath(AppCommand):
 
 
 class SetMark(AppCommand):
-    """Set ``kind`` (onset/apex/offset) to the current frame, or clear it with ``clear=True``."""
+    """Set ``kind`` (onset/apex/offset) to the current frame (while playing: the frame on screen,
+    `Document.mark_frame`), or clear it with ``clear=True``."""
 
     def do_action(self, ctx, params):
-        value = None if params.get("clear") else int(params.get("frame", ctx.state.frame))
+        value = None if params.get("clear") else int(params.get("frame", ctx.state.mark_frame()))
         text, changes = mark_change(params["kind"], value)
         ctx.edit_annotation(text, **changes)
 

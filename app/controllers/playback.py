@@ -33,11 +33,15 @@ class PlaybackController(QObject):
                 self.doc.set_frame(nums[0])
             self.restart_clock()
             self.timer.start()
+            self.doc.playing = True
             self._set_look(True)
 
     def stop(self) -> None:
-        """Pause."""
+        """Pause (the label and picture settle on the current frame)."""
         self.timer.stop()
+        if self.doc.playing:
+            self.doc.playing = False
+            self.doc.frame_changed.emit(self.doc.frame)
         self._set_look(False)
 
     def _set_look(self, playing: bool) -> None:

@@ -64,15 +64,28 @@ class ViewerController(QObject):
         self.intensity_plot.set_cursor(number)
         clip = self.doc.clip
         if clip is not None:
-            self.frame_label.setText(frame_label(clip, number))
+            if not self.doc.playing:
+                self.frame_label.setText(frame_label(clip, number))
             frame = self.loader.request(number)
             if frame is not None:
-                self.frame_view.set_frame(frame)
+                self._show(number, frame)
             self._update_overlay()
 
+    def _show(self, number: int, frame) -> None:
+        """Put frame ``number``'s picture on screen; while playing, the label follows the picture."""
+        self.frame_view.set_frame(frame)
+        self.doc.shown_frame = number
+        if self.doc.playing and self.doc.clip is not None:
+            self.frame_label.setText(frame_label(self.doc.clip, number))
+
     def _frame_ready(self, number: int, frame) -> None:
-        if number == self.doc.frame:
-            self.frame_view.set_frame(frame)
+        """A decoded frame: shown when it is the current one, or — while playback runs ahead of a slow decoder —
+        when it is newer than the picture on screen and not past the current frame (the picture keeps moving
+        instead of freezing until the decoder catches up)."""
+        shown, current = self.doc.shown_frame, self.doc.frame
+        late_but_newer = self.doc.playing and shown is not None and shown < number <= current
+        if number == current or late_but_newer:
+            self._show(number, frame)
             if self._overlay_pending:
                 self._update_overlay()
 

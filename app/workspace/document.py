@@ -52,6 +52,8 @@ class Document:
         self.clips: list[Clip] = []
         self.clip: Clip | None = None
         self.frame: int = 0
+        self.shown_frame: int | None = None   # the frame whose picture is on screen (the viewer sets it)
+        self.playing = False                  # playback runs (the playback controller sets it)
         self.store: AnnotationStore | None = None
         self.prediction = None
         self.predictor = None
@@ -73,6 +75,7 @@ class Document:
         """Make ``clip`` current at its first frame; its prediction is cleared."""
         self.clip = clip
         self.prediction = None
+        self.shown_frame = None
         self.frame = int(clip.frame_numbers[0]) if clip is not None and len(clip) else 0
         self.clip_changed.emit()
         self.prediction_changed.emit()
@@ -97,6 +100,13 @@ class Document:
         if n != self.frame:
             self.frame = n
             self.frame_changed.emit(n)
+
+    def mark_frame(self) -> int:
+        """The frame a mark (O / A / F) goes to: while playing, the frame on screen (``shown_frame``; playback
+        may have asked for the next one already, not yet decoded); otherwise the current frame."""
+        if self.playing and self.shown_frame is not None:
+            return self.shown_frame
+        return self.frame
 
     def step(self, delta: int) -> None:
         """Move ``delta`` frames (in the clip's own order, so gaps count as one step)."""
