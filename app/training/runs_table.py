@@ -7,14 +7,15 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSplitter,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from cmnet_core.config_fields import Field, registry
-from cmnet_core.train.run_index import RunRecord, list_runs
+from cmnet_core.train.run_index import RunRecord, confusion_results, list_runs
 
 from .. import dialogs
 from .resume import launch_alive, read_launch, resume_offer
+from .results_figure import ResultsFigure
 
 
 def _pct(v) -> str:
@@ -163,9 +164,15 @@ class RunsTable(QWidget):
         bottom.addWidget(self.open_button)
         bottom.addWidget(self.resume_button)
         bottom.addWidget(self.use_button)
+        self.figure = ResultsFigure()
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.table)
+        split.addWidget(self.figure)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
         lay = QVBoxLayout(self)
         lay.addLayout(top)
-        lay.addWidget(self.table, 1)
+        lay.addWidget(split, 1)
         lay.addLayout(bottom)
         self.refresh()
 
@@ -237,6 +244,7 @@ class RunsTable(QWidget):
         self.resume_button.setEnabled(offer is not None and offer.allowed)
         self.resume_button.setToolTip(offer.reason if offer is not None else "Select a cancelled or stopped run "
                                                                              "to resume it")
+        self.figure.show_results(confusion_results(rec.path) if rec is not None else None)
         if rec is None:
             self.detail.setText(f"{len(self.records)} run(s) in {self.root()}")
         elif rec.checkpoint is not None:

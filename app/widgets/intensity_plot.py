@@ -8,14 +8,12 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401 - registers ImageExporter
-from PySide6.QtCore import QRectF, Signal
-from PySide6.QtGui import QPainter
-from PySide6.QtSvg import QSvgGenerator
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from cmnet_core.preprocess.apex import describe_apex_source
 
-from .plot_style import styled_plot
+from .plot_style import render_svg, styled_plot
 from .timeline import MARK_COLOURS
 
 #: File suffixes `IntensityPlot.export_image` writes (Qt image formats and SVG).
@@ -200,30 +198,13 @@ class IntensityPlot(QWidget):
         if rect.width() < 50 or rect.height() < 50:  # hidden or collapsed: the exporter cannot scale it
             raise OSError("the intensity plot is hidden or too small; enlarge it in the window and export again")
         if path.suffix.lower() == ".svg":
-            self._export_svg(path, rect)
+            render_svg(self.plot.scene(), rect, path, "CMNet intensity clues")
         else:
             exporter = pg.exporters.ImageExporter(item)
             exporter.parameters()["width"] = 1600
             if not exporter.export(str(path)) or not path.is_file():
                 raise OSError(f"{path} could not be written; check that its folder exists and is writable, "
                               "or choose another folder")
-
-    def _export_svg(self, path: Path, rect) -> None:
-        """Render the plot into an SVG with Qt's generator (pyqtgraph 0.14's SVGExporter fails on the path
-        syntax Qt 6.12 writes: ``ValueError: not enough values to unpack``)."""
-        generator = QSvgGenerator()
-        generator.setFileName(str(path))
-        generator.setSize(rect.size().toSize())
-        generator.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
-        generator.setTitle("CMNet intensity clues")
-        painter = QPainter(generator)
-        try:
-            self.plot.scene().render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
-        finally:
-            painter.end()
-        if not path.is_file() or path.stat().st_size == 0:
-            raise OSError(f"{path} could not be written; check that its folder exists and is writable, "
-                          "or choose another folder")
 
     # ---- internals ----------------------------------------------------------------------------
     def _update_legend(self) -> None:

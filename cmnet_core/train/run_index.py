@@ -5,6 +5,7 @@ Reads only what the runs wrote (config.json, metrics.json, log.jsonl, checkpoint
 """
 from __future__ import annotations
 
+import datetime as _dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,8 +40,9 @@ class RunRecord:
         baseline run ``image_size`` is the preprocessing crop size (config.json ``preprocess``), not the side of
         the difference image the baseline reads (``baseline_features``).
     baseline_features : side in pixels of the apex − onset difference a baseline run reads (16); 0 for CMNet.
-    checkpoint : ``checkpoints/final.pt`` of a finished final / fine-tuned model, else None (a LOSO / k-fold run's
-        fold models each miss their fold's test subjects; they are evaluations, not models to use).
+    checkpoint : ``checkpoints/final.pt`` of a finished final / fine-tuned model, the checkpoint a ``cmnet evaluate
+        --out`` folder evaluated, else None (a LOSO / k-fold run's fold models each miss their fold's test
+        subjects; they are evaluations, not models to use).
     baseline_scores : the pooled accuracy / uf1 / uar / paper_f1 of the baseline run beside a CMNet LOSO run
         (``<run>/baseline/metrics.json``, from ``--with-baseline``); empty when there is none.
     baseline_folds_done : finished folds of that baseline run.
@@ -158,6 +160,15 @@ def read_run(path: str | Path) -> RunRecord:
                     "CMNet's, so the two do not compare")
     elif metrics.get("held_out"):
         rec.scores, rec.scope = {k: metrics["held_out"][k] for k in keys}, "held-out"
+    elif not config and metrics.get("scores") and metrics.get("confusion_matrix"):   # cmnet evaluate --out
+        rec.kind, rec.status, rec.scope = "evaluate", "finished", "evaluated"
+        rec.scores = {k: metrics["scores"][k] for k in keys}
+        db = metrics.get("database") or {}
+        rec.database, rec.protocol = db.get("name", ""), db.get("protocol", "")
+        rec.created = _dt.datetime.fromtimestamp((path / "metrics.json").stat().st_mtime).isoformat(timespec="seconds")
+        evaluated = Path(str(metrics.get("checkpoint") or ""))
+        if evaluated.is_file():   # the model it evaluated, offered for prediction
+            rec.checkpoint = evaluated
     final = path / "checkpoints" / "final.pt"
     if rec.kind in ("final", "finetune") and rec.status == "finished" and final.is_file():
         rec.checkpoint = final
@@ -165,11 +176,31 @@ def read_run(path: str | Path) -> RunRecord:
 
 
 def list_runs(root: str | Path) -> list[RunRecord]:
-    """Every run folder directly under ``root`` (a folder holding config.json, log.jsonl or checkpoints/),
-    newest first by folder name (names start with the date). An absent root gives an empty list."""
+    """Every run folder directly under ``root`` (a folder holding config.json, log.jsonl or checkpoints/, or the
+    metrics.json of ``cmnet evaluate --out``), newest first by folder name (names start with the date). An absent
+    root gives an empty list."""
     root = Path(root)
     if not root.is_dir():
         return []
     runs = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
-            and any((p / f).exists() for f in ("config.json", "log.jsonl", "checkpoints"))]
+            and any((p / f).exists() for f in ("config.json", "log.jsonl", "checkpoints", "metrics.json"))]
     return [read_run(p) for p in sorted(runs, key=lambda p: p.name, reverse=True)]
+
+
+def confusion_results(path: str | Path) -> dict | None:
+    """What the runs view draws for run folder ``path``: ``{"labels", "confusion_matrix" (C, C) counts, rows =
+    true class, "f1" per class (None without support), "scope"}`` from its metrics.json — the pooled matrix of a
+    LOSO / k-fold run, the held-out clips' of a final model, an evaluation's — or None when it has none (a run
+    that is not finished, a final model trained on every subject)."""
+    metrics = _json(Path(path) / "metrics.json")
+    cm, per_class = metrics.get("confusion_matrix"), metrics.get("per_class")
+    if not cm or not per_class:
+        return None
+    if "pooled" in metrics:
+        scope = "all test clips, pooled over the folds"
+    elif metrics.get("held_out"):
+        scope = f"{metrics['held_out'].get('n', '')} held-out clips".strip()
+    else:
+        scope = "the evaluated clips"
+    return {"labels": [r["label"] for r in per_class], "confusion_matrix": cm,
+            "f1": [r.get("f1") for r in per_class], "scope": scope}
