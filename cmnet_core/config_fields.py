@@ -12,8 +12,8 @@ Adding a setting is one edit: the field with its `setting(...)` on the config da
 are (`cmnet_core.model.config.PRESET_FIELDS`, `cmnet_core.train.config.PRESET_TRAINING`); help texts name a field's
 per-preset default from them (`default_text`).
 
-No torch (and no import of the config modules at import time: they import this module), so the ``cmnet`` argument
-parser stays fast.
+No torch, so the ``cmnet`` argument parser stays fast. The config dataclasses declare their fields with
+`cmnet_core.config_setting.setting` (re-exported here); this module reads them.
 """
 from __future__ import annotations
 
@@ -21,75 +21,13 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-#: The surfaces a setting can appear on.
-SURFACES = ("cli", "dialog", "runs")
-#: Groups: ``"model"`` (the network's shape: sizes, backbone; fixed by a checkpoint when fine-tuning), ``"method"``
-#: (loss and input settings; a flag replaces a checkpoint's value with ``--from``), ``"training"`` (`TrainConfig`).
-GROUPS = ("model", "method", "training")
-#: config.json section of each registered dataclass (by class name) and where the class lives.
+from .config_setting import _KEY, GROUPS, SURFACES, Setting, setting
+from .model.config import PRESET_FIELDS
+from .train.config import PRESET_TRAINING
+
+#: config.json section of each registered dataclass.
 SECTIONS = {"train_config": ("cmnet_core.train.config", "TrainConfig"),
             "model_config": ("cmnet_core.model.config", "CMNetConfig")}
-_KEY = "cmnet_setting"
-
-
-@dataclass(frozen=True)
-class Setting:
-    """How one config field is shown. Only ``help`` is required.
-
-    help : one sentence for ``--help`` and the dialog's tooltip (the default is appended by `default_text`
-        unless ``default_in_help`` is False).
-    label : the dialog's row label / the runs table's column header (default: the field name).
-    column : the runs table's header when it differs from ``label`` (e.g. ``"px"``).
-    flag : the CLI flag (default ``--`` + the name with dashes); ``negate``: a store-true flag that sets the
-        field to False (``--no-amp``).
-    choices : allowed values (a combo box in the dialog, ``choices=`` on the CLI); ``choice_text``: how the dialog
-        names each one.
-    range : ``(low, high)`` of the dialog's spin box; ``decimals``, ``step``: its precision and step.
-    unit : shown after values (``"px"``, ``"frames"``, ``"epochs"``); ``parts``: names of a tuple's items in the
-        dialog (``("λ1", "λ2", "λ3")``), ``metavar``: on the CLI.
-    group : one of `GROUPS`. surfaces : a subset of `SURFACES`.
-    cli_default : the argparse default (None: "not given", the preset's or the checkpoint's value is used);
-        ``cli_uses_default``: the field's own default instead.
-    only : ``"loso"`` for a flag only ``cmnet loso`` has (``--oracle``).
-    """
-
-    help: str
-    label: str = ""
-    column: str = ""
-    flag: str = ""
-    negate: bool = False
-    choices: tuple | None = None
-    choice_text: dict | None = None
-    range: tuple[float, float] | None = None
-    decimals: int = 3
-    step: float = 0.01
-    unit: str = ""
-    parts: tuple[str, ...] = ()
-    metavar: tuple[str, ...] | str | None = None
-    group: str = "method"
-    surfaces: tuple[str, ...] = ()
-    cli_default: Any = None
-    cli_uses_default: bool = False
-    only: str = ""
-    default_in_help: bool = True
-
-    def __post_init__(self) -> None:
-        if self.group not in GROUPS:
-            raise ValueError(f"Setting.group {self.group!r}: choose one of {GROUPS}")
-        unknown = set(self.surfaces) - set(SURFACES)
-        if unknown:
-            raise ValueError(f"Setting.surfaces {sorted(unknown)}: choose from {SURFACES}")
-
-
-def setting(default: Any = dataclasses.MISSING, *, default_factory: Any = dataclasses.MISSING, **how: Any):
-    """A dataclass field with its `Setting`: ``x: float = setting(0.5, help="...", surfaces=("cli",))``.
-
-    ``how`` are `Setting`'s fields. Raises ``ValueError`` for an unknown group or surface.
-    """
-    meta = {_KEY: Setting(**how)}
-    if default_factory is not dataclasses.MISSING:
-        return dataclasses.field(default_factory=default_factory, metadata=meta)
-    return dataclasses.field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)
@@ -168,9 +106,6 @@ def field(section: str, name: str) -> Field:
 # ---- presets ------------------------------------------------------------------------------------------------
 def preset_values(section: str, name: str) -> dict[str, Any]:
     """The value of field ``name`` in each named preset (`PRESET_FIELDS` / `PRESET_TRAINING`), by preset name."""
-    from cmnet_core.model.config import PRESET_FIELDS
-    from cmnet_core.train.config import PRESET_TRAINING
-
     presets = PRESET_FIELDS if section == "model_config" else PRESET_TRAINING
     default = field(section, name).default
     return {p: values.get(name, default) for p, values in presets.items()}

@@ -89,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
     """0 done, 2 bad input."""
     from ..data.database import DatabaseError
     from ..train.checkpoint import CheckpointError
-    from ..train.comparison import comparison_table, merge_with_baseline
+    from ..train.comparison import comparison_table
+    from ..train.loso import merge_with_baseline
     from ..train.loso import LosoError, summary_table
 
     from ..demo import resolve_checkpoint

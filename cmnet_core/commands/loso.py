@@ -168,7 +168,8 @@ def _merge(args) -> int:
     must be a CMNet run holding a baseline run with finished folds (else refused, nothing written). Returns 0 when
     every fold (and every baseline fold) is there, `EXIT_INCOMPLETE` when some are missing: the partial table is
     written, marked partial, and the command that runs exactly the missing folds is printed."""
-    from ..train.comparison import BASELINE_DIR, merge_with_baseline
+    from ..train.comparison import BASELINE_DIR
+    from ..train.loso import merge_with_baseline
     from ..train.loso import LosoError, check_loso_config, merge, model_kind
     from ..train.runs import read_json
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from ..config_fields import setting
+from ..config_setting import setting
 
 NEGATIVE_SAMPLERS = ("probabilistic", "deterministic", "random")
 PVALUE_MODES = ("density", "two_sided")

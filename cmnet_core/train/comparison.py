@@ -88,21 +88,3 @@ def comparison_table(comp: dict) -> str:
             rows.append(f"{label} folds: {t['total_fold_wall_s']:.1f} s in all"
                         + (f", {t['step_s']:.3f} s per optimiser step" if t.get("step_s") is not None else ""))
     return "\n".join(rows)
-
-
-def merge_with_baseline(run_dir: str | Path) -> tuple[dict, dict | None]:
-    """Merge a run (`merge`) and, when it holds ``baseline/`` with finished folds, the baseline too, and write
-    the comparison. Returns ``(summary, comparison or None)``. Raises `LosoError` when the run has no finished
-    fold; a ``baseline/`` without finished folds gives no comparison."""
-    from .loso import LosoError, merge
-
-    run_dir = Path(run_dir)
-    summary = merge(run_dir)
-    bdir = run_dir / BASELINE_DIR
-    if not (bdir / "config.json").exists():
-        return summary, None
-    try:
-        baseline = merge(bdir)
-    except LosoError:
-        return summary, None
-    return summary, write_comparison(run_dir, summary, baseline)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from ..config_fields import setting
+from ..config_setting import setting
 
 SELECTIONS = ("fixed", "val")
 OPTIMIZERS = ("sgd", "adam")

@@ -48,6 +48,7 @@ import numpy as np
 from ..preprocess.apex import apex_source_counts
 from .callbacks import Callback, Callbacks, to_plain
 from .checkpoint import code_version, now_iso
+from .comparison import BASELINE_DIR, write_comparison
 from .dataset import Sample
 from .metrics import confusion_matrix, loso_summary, scores
 from .runs import RunFolder, RunLog, fold_dirname, read_json, write_json
@@ -328,7 +329,6 @@ def check_run_dir(run_dir: str | Path, db_root: str | Path | None = None) -> Non
             read_json(fold.result, fix=_rerun_fix(fold.result))
     if run.timing.exists():
         read_json(run.timing, fix="delete it (only the record of preprocessing times is lost)")
-    from .comparison import BASELINE_DIR
 
     if (run_dir / BASELINE_DIR).is_dir():
         check_run_dir(run_dir / BASELINE_DIR)
@@ -480,7 +480,8 @@ def run_baseline_fold(run_dir: Path, samples: Sequence[Sample], subject: str, la
               "y_pred": y_pred, "probabilities": probs.round(6).tolist(), "confusion_matrix": cm.tolist(),
               "scores": scores(cm), "selected_epoch": None, "selection": BASELINE_SELECTION,
               "val_subjects": sorted({s.subject for s in val}),
-              "train_subjects": sorted({s.subject for s in train}), "history": [], "checkpoint": str(path),
+              "train_subjects": sorted({s.subject for s in train}), "history": [], "intensity": None,
+              "checkpoint": str(path),
               "steps": 0, "step_s": None, "wall_s": time.perf_counter() - started}
     write_json(fold_dir.result, result)
     cb.on_checkpoint(path)
@@ -558,7 +559,6 @@ def missing_folds_commands(run_dir: str | Path, config: dict, missing: Sequence[
     (the same invocation runs both)."""
     import shlex
 
-    from .comparison import BASELINE_DIR
 
     run_dir = Path(run_dir)
     if run_dir.name == BASELINE_DIR and (run_dir.parent / "config.json").is_file():
@@ -873,8 +873,6 @@ def _finish(run_dir: Path, cb: Callback, baseline: dict | None = None) -> dict:
     summary = merge(run_dir)
     comparison = None
     if baseline is not None:
-        from .comparison import write_comparison
-
         comparison = summary["comparison"] = write_comparison(run_dir, summary, baseline)
     cb.on_run_end({"status": "finished", "run_dir": run_dir, "pooled": summary["pooled"],
                    "fold_averaged": summary["fold_averaged"], "complete": summary["complete"],
@@ -926,3 +924,19 @@ def cost_line(timing: dict) -> str:
     if timing.get("step_s") is not None:
         parts.append(f"{timing['steps']} optimiser steps, {timing['step_s']:.3f} s per step")
     return "cost: " + "; ".join(parts)
+
+
+def merge_with_baseline(run_dir: str | Path) -> tuple[dict, dict | None]:
+    """Merge a run (`merge`) and, when it holds ``baseline/`` with finished folds, the baseline too, and write
+    the comparison. Returns ``(summary, comparison or None)``. Raises `LosoError` when the run has no finished
+    fold; a ``baseline/`` without finished folds gives no comparison."""
+    run_dir = Path(run_dir)
+    summary = merge(run_dir)
+    bdir = RunFolder(run_dir).baseline.path
+    if not (bdir / "config.json").exists():
+        return summary, None
+    try:
+        baseline = merge(bdir)
+    except LosoError:
+        return summary, None
+    return summary, write_comparison(run_dir, summary, baseline)

@@ -22,7 +22,7 @@ TINY = ["--image-size", "32", "--frames", "8", "--cache", "off", "--device", "cp
 CMNET_TINY = ["--epochs", "1", "--batch-size", "4"]
 #: result.json keys of every fold, CMNet or baseline.
 RESULT_KEYS = {"subject", "test_subjects", "test_clips", "y_true", "y_pred", "probabilities", "confusion_matrix", "scores",
-               "selected_epoch", "selection", "val_subjects", "train_subjects", "history", "checkpoint", "steps",
+               "selected_epoch", "selection", "val_subjects", "train_subjects", "history", "intensity", "checkpoint", "steps",
                "step_s", "wall_s"}
 
 

@@ -95,7 +95,7 @@ def test_two_fold_run_writes_fold_folders_and_merges_all_clips(kfold_run, capsys
         assert {c.split("_")[0] for c in res["test_clips"]} == {"happiness", "surprise"} and len(res["y_true"]) == 4
         assert not set(res["train_subjects"]) & set(subjects)
         assert sorted(res["train_subjects"] + subjects) == list(SUBJECTS)
-        assert (run / "folds" / name / "checkpoints" / "final.pt").exists()
+        assert not (run / "folds" / name / "checkpoints").exists()   # fold models are kept only when asked
     metrics = _read(run / "metrics.json")
     assert metrics["split"] == "k-fold" and metrics["folds"] == FOLDS and metrics["complete"]
     assert metrics["pooled"]["n"] == 8 and sorted(metrics["per_fold"]) == ["fold1", "fold2"]

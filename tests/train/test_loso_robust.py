@@ -138,7 +138,7 @@ def test_baseline_with_other_settings_is_refused_before_cmnet_trains(dbs, tmp_pa
 def val_run(dbs):
     db, _, base = dbs
     run = base / "val-run"
-    assert main(["loso", str(db), "--with-baseline", "--selection", "val", "--fold", "s01", *CMNET_TINY, *TINY,
+    assert main(["loso", str(db), "--with-baseline", "--selection", "val", "--fold", "s01", "--keep-fold-models", *CMNET_TINY, *TINY,
                  "--run-dir", str(run), "--progress", "jsonl"]) == 0
     return run
 
