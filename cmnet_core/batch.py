@@ -102,7 +102,7 @@ def predict_many(predictor: Predictor, items: Iterable[BatchItem],
                  cancel: Callable[[], bool] | None = None,
                  progress: Callable[[float, str], None] | None = None,
                  started: Callable[[int, int, str, str], None] | None = None,
-                 close: bool = True) -> Iterator[BatchResult]:
+                 close: bool = True, count: int | None = None) -> Iterator[BatchResult]:
     """Predict ``items`` one after the other, yielding a `BatchResult` per clip as soon as it is done.
 
     A clip that could not be opened (``clip`` None), does not decode (`ClipError`) or has no face / cannot be
@@ -114,12 +114,15 @@ def predict_many(predictor: Predictor, items: Iterable[BatchItem],
     started : ``started(index, count, ident, source)`` before each clip (1-based index).
     close : close each clip's source after its prediction (the CLI opens them for this run only; pass False
         for clips whose source someone else still reads).
+    count : the number of items when ``items`` is a generator (each clip then opened just before its prediction);
+        by default ``items`` is listed first.
     """
     from .inference import PredictionCancelled
 
-    items = list(items)
+    if count is None:
+        items = list(items)
+        count = len(items)
     used: set[str] = set()
-    count = len(items)
     for i, item in enumerate(items, start=1):
         ident = safe_ident(item.ident, used)
         if cancel is not None and cancel():
