@@ -67,10 +67,14 @@ class BatchTableModel(QAbstractTableModel):
 
 
 class _SortProxy(QSortFilterProxyModel):
-    """Sorts on the model's UserRole tuples (Qt cannot compare Python tuples itself)."""
+    """Sorts on the model's UserRole tuples (Qt cannot compare Python tuples itself); empty cells go last in
+    either order."""
 
     def lessThan(self, left, right) -> bool:  # noqa: N802 - Qt's name
-        return left.data(Qt.ItemDataRole.UserRole) < right.data(Qt.ItemDataRole.UserRole)
+        a, b = left.data(Qt.ItemDataRole.UserRole), right.data(Qt.ItemDataRole.UserRole)
+        if a[0] != b[0] and self.sortOrder() == Qt.SortOrder.DescendingOrder:
+            return a[0] > b[0]
+        return a < b
 
 
 class BatchPanel(QWidget):
