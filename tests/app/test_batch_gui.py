@@ -161,3 +161,25 @@ def test_selected_clips_cancel_and_no_checkpoint(make_window, tiny_checkpoint, s
     assert "cancelled" in statuses and "queued" not in statuses
     assert w.batch_panel.summary.text().startswith("cancelled:") and len(messages) == count
     assert not w.batch_panel.cancel.isEnabled()
+
+
+def test_ctrl_and_shift_click_select_clips_without_opening_them(make_window, small_db, qtbot):
+    w = make_window()
+    w.show()
+    w.commands.execute(C.OpenPath, path=str(small_db))
+    table, first = w.clip_list.table, w.state.clip
+
+    def click(view_row, modifier=Qt.KeyboardModifier.NoModifier):
+        rect = table.visualRect(w.clip_list.proxy.index(view_row, 1))
+        qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, modifier, rect.center())
+
+    click(0)
+    opened = w.state.clip
+    click(2, Qt.KeyboardModifier.ControlModifier)
+    click(3, Qt.KeyboardModifier.ControlModifier)
+    assert w.state.clip is opened and len(w.clip_list.selected_indices()) == 3
+    click(1, Qt.KeyboardModifier.ShiftModifier)
+    assert w.state.clip is opened
+    click(3)  # a plain click opens the clip and selects only it
+    assert w.state.clip is not opened and w.clip_list.selected_indices() == [w.state.clips.index(w.state.clip)]
+    assert first is not None
