@@ -20,6 +20,7 @@ from cmnet_core.data.elan import TIME_UNITS, ElanError, read_eaf, write_eaf, wri
 from .dialogs import SHEET_FILTER, Dialogs
 from .settings import AppSettings
 from .workspace.annotations import open_store
+from .workspace.batch import BATCH_RUNNING
 from .workspace.document import Document
 from .workspace.editing import Edit, all_records, annotation_edit, apply_edit, field_value, import_plan, mark_change
 from .workspace.opening import OpenError, SheetMissing, open_path
@@ -53,7 +54,8 @@ class WindowHooks:
     result or raise its exception; ``show_document(path, clips, database, store)``; ``refresh_clip_list()``;
     ``load_checkpoint(path, device)``; ``start_prediction()``; ``export_plot(path)`` the intensity plot as an
     image; ``selected_clips()`` the indices of the clips selected in the clip list; ``start_batch(indices)``
-    predict those clips in one worker task; ``batch_running()``; ``export_batch(path)`` the batch results as CSV
+    predict those clips in one worker task; ``prediction_running()`` what prediction runs now ("" when none: a
+    batch and a single-clip prediction never run together); ``export_batch(path)`` the batch results as CSV
     (raises `OSError`, `ValueError` when there are none).
     """
 
@@ -67,7 +69,7 @@ class WindowHooks:
     export_plot: Callable[[Path], None]
     selected_clips: Callable[[], list[int]] = lambda: []             # noqa: E731 - no clip list: none selected
     start_batch: Callable[[list[int]], None] = lambda indices: None   # noqa: E731 - no window: nothing to run
-    batch_running: Callable[[], bool] = lambda: False                 # noqa: E731
+    prediction_running: Callable[[], str] = lambda: ""                # noqa: E731
     export_batch: Callable[[Path], object] = lambda path: None        # noqa: E731
 
 
@@ -447,6 +449,10 @@ class RunPrediction(AppCommand):
         if ctx.state.predictor is None:
             ctx.dialogs.error("No checkpoint", "Choose a checkpoint first (Prediction ▸ Choose checkpoint…).")
             return False
+        if ctx.hooks.prediction_running() == BATCH_RUNNING:
+            ctx.dialogs.error("Prediction running", "Wait for the batch prediction to finish, or cancel it "
+                              "(Batch results ▸ Cancel); its results include this clip when it was selected.")
+            return False
         return True
 
     def do_action(self, ctx, params):
@@ -493,8 +499,9 @@ class RunBatch(AppCommand):
         if doc.predictor is None:
             ctx.dialogs.error("No checkpoint", "Choose a checkpoint first (Prediction ▸ Choose checkpoint…).")
             return False
-        if ctx.hooks.batch_running():
-            ctx.dialogs.error("Batch prediction running", "Wait for the running batch to finish, or cancel it.")
+        running = ctx.hooks.prediction_running()
+        if running:
+            ctx.dialogs.error("Prediction running", f"Wait for {running} to finish, or cancel it.")
             return False
         if params.get("all"):
             params["indices"] = list(range(len(doc.clips)))

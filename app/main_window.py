@@ -85,11 +85,11 @@ class MainWindow(QMainWindow):
             refresh_clip_list=self.annotation.refresh_clip_list, load_checkpoint=self.prediction.load_checkpoint,
             start_prediction=self.prediction.start, export_plot=self.intensity_plot.export_image,
             selected_clips=self.clip_list.selected_indices, start_batch=lambda indices: self.batch.start(indices),
-            batch_running=lambda: self.batch.is_running(), export_batch=lambda path: self.batch.export(path)))
+            prediction_running=lambda: self.batch.running(), export_batch=lambda path: self.batch.export(path)))
         self.training = TrainingManager(self, self.state, self.settings.data_dir, self.prediction.load_checkpoint,
                                         status, self.dialogs)
         self.batch = BatchController(self.state, self.batch_panel, self.batch_dock, self.tasks, self.dialogs,
-                                     lambda i: self.files.select_clip(i), status, self)
+                                     self.prediction, lambda i: self.files.select_clip(i), status, self)
         undo = self.commands.undo_stack
         self.actions_by_name = build_menus(self, {"undo": undo.createUndoAction(self, "&Undo"),
                                                   "redo": undo.createRedoAction(self, "&Redo"),

@@ -14,8 +14,9 @@ from cmnet_core.batch import BatchResult
 from ..dialogs import Dialogs
 from ..widgets.batch_table import BatchPanel
 from ..workers import Task
-from ..workspace.batch import BatchResults, batch_clips, run_batch
+from ..workspace.batch import BATCH_RUNNING, BatchResults, batch_clips, run_batch
 from ..workspace.document import Document
+from .prediction import PredictionController
 from .tasks import TaskRunner
 
 
@@ -23,16 +24,19 @@ class BatchController(QObject):
     """Runs batches with ``doc.predictor`` and keeps the last run's `BatchResults` (``results``).
 
     ``select_clip(index)`` makes clip ``index`` of the document current (`FilesController.select_clip`);
-    ``status(text, ms)`` writes to the status bar.
+    ``status(text, ms)`` writes to the status bar; ``prediction`` the single-clip prediction (a batch and it never
+    run at the same time: the face detector sets torch's process-wide thread count while it runs).
     """
 
     #: A clip's result, emitted from the worker thread and delivered on the GUI thread.
     resultReady = Signal(object)
 
     def __init__(self, doc: Document, panel: BatchPanel, dock: QDockWidget, tasks: TaskRunner, dialogs: Dialogs,
-                 select_clip: Callable[[int], None], status: Callable[[str, int], None], parent: QObject) -> None:
+                 prediction: PredictionController, select_clip: Callable[[int], None],
+                 status: Callable[[str, int], None], parent: QObject) -> None:
         super().__init__(parent)
         self.doc, self.panel, self.dock, self.tasks, self.dialogs = doc, panel, dock, tasks, dialogs
+        self.prediction = prediction
         self.select_clip, self.status = select_clip, status
         self.results: BatchResults | None = None
         self.task: Task | None = None
@@ -44,10 +48,16 @@ class BatchController(QObject):
         """True while a batch runs."""
         return self.task is not None
 
+    def running(self) -> str:
+        """What prediction runs now, for a message ("" when none): a batch, or the current clip's."""
+        if self.task is not None:
+            return BATCH_RUNNING
+        return "the prediction of the current clip" if self.prediction.task is not None else ""
+
     def start(self, indices: list[int]) -> None:
         """Predict clips ``indices`` of the document in one worker task (nothing when a batch runs already)."""
         doc = self.doc
-        if self.task is not None or doc.predictor is None:
+        if self.running() or doc.predictor is None:
             return
         store = doc.store
         clips = batch_clips(doc.clips, indices, store.annotation_for if store is not None else (lambda c: c.annotation),

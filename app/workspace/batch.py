@@ -17,6 +17,8 @@ from .prediction import Cancelled, fresh_clip
 
 #: Status of a row whose clip has not been predicted yet / was not reached before Cancel.
 QUEUED, CANCELLED = "queued", "cancelled"
+#: What `BatchController.running` says while a batch runs (the single-clip prediction waits for it).
+BATCH_RUNNING = "a batch prediction"
 
 
 @dataclass(frozen=True)

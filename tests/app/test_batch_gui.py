@@ -182,3 +182,19 @@ def test_ctrl_and_shift_click_select_clips_without_opening_them(make_window, sma
     assert w.state.clip is opened
     click(3)  # a plain click opens the clip and selects only it
     assert w.state.clip is not opened and w.clip_list.selected_indices() == [w.state.clips.index(w.state.clip)]
+
+
+def test_batch_and_single_clip_prediction_do_not_run_together(make_window, tiny_checkpoint, small_db, qtbot,
+                                                              messages):
+    w = make_window()
+    w.commands.execute(C.OpenPath, path=str(small_db))
+    load(w, qtbot, tiny_checkpoint)
+    assert w.commands.execute(C.RunBatch, all=True)
+    assert not w.commands.execute(C.RunPrediction)
+    assert messages[-1][:2] == ("error", "Prediction running") and "batch" in messages[-1][2]
+    qtbot.waitUntil(lambda: not w.batch.is_running(), timeout=120_000)
+    assert w.commands.execute(C.RunPrediction)
+    assert not w.commands.execute(C.RunBatch, all=True)
+    assert messages[-1][:2] == ("error", "Prediction running") and "current clip" in messages[-1][2]
+    qtbot.waitUntil(lambda: not w.is_busy(), timeout=120_000)
+    assert w.state.prediction is not None
