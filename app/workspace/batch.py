@@ -24,7 +24,7 @@ BATCH_RUNNING = "a batch prediction"
 @dataclass(frozen=True)
 class BatchClip:
     """One clip of the document to predict: ``index`` in ``doc.clips``, ``ident`` its name in the results
-    (``<subject>_<clip>`` in a database, as ``cmnet predict`` names it; else the clip's name) and the annotation
+    (`clip_ident`) and the annotation
     the app shows for it (onset, apex, offset and emotion are predicted with, as for the current clip)."""
 
     index: int
@@ -39,8 +39,15 @@ def batch_clips(clips: list[Clip], indices: list[int], annotation_for: Callable[
     dropped). ``annotation_for(clip)``: the annotation the app shows (the store's, else the sheet's). Cheap: runs
     on the GUI thread, opens nothing."""
     chosen = sorted({i for i in indices if 0 <= i < len(clips)})
-    return [BatchClip(i, clips[i], f"{clips[i].subject}_{clips[i].name}" if in_database and clips[i].subject
-                      else clips[i].name or clips[i].path.stem, annotation_for(clips[i])) for i in chosen]
+    return [BatchClip(i, clips[i], clip_ident(clips[i], in_database), annotation_for(clips[i])) for i in chosen]
+
+
+def clip_ident(clip: Clip, in_database: bool) -> str:
+    """A clip's name in batch results, as ``cmnet predict`` names it: ``<subject>_<clip>`` in a database, else
+    the file or folder name without its extension (``张三.mp4`` → ``张三``)."""
+    if in_database and clip.subject:
+        return f"{clip.subject}_{clip.name}"
+    return clip.path.stem or clip.path.name or clip.name
 
 
 def work_item(bc: BatchClip) -> BatchItem:

@@ -138,6 +138,9 @@ def test_selected_clips_cancel_and_no_checkpoint(make_window, tiny_checkpoint, s
     w.commands.execute(C.OpenPath, path=str(small_db))
     assert not w.commands.execute(C.RunBatch, all=True)
     assert messages[-1][:2] == ("error", "No checkpoint")
+    w.commands.execute(C.ExportBatchCSV, path=str(small_db.parent / "none.csv"))
+    assert messages[-1][:2] == ("error", "Export failed") and "no batch results yet" in messages[-1][2]
+    assert not (small_db.parent / "none.csv").exists()
     load(w, qtbot, tiny_checkpoint)
     # nothing selected in the list but the current clip: asked to select
     w.clip_list.table.clearSelection()
@@ -198,3 +201,51 @@ def test_batch_and_single_clip_prediction_do_not_run_together(make_window, tiny_
     assert messages[-1][:2] == ("error", "Prediction running") and "current clip" in messages[-1][2]
     qtbot.waitUntil(lambda: not w.is_busy(), timeout=120_000)
     assert w.state.prediction is not None
+
+
+def test_folder_of_videos_spotted_apex_and_non_ascii_names(make_window, tiny_checkpoint, face_videos, tmp_path,
+                                                           qtbot, messages):
+    """Real videos (no annotation: the apex is spotted), one without a face, one that is not a video, one with a
+    non-ASCII name: the same statuses, labels, probabilities and spotted apexes as cmnet predict."""
+    import shutil
+
+    from cmnet_core.cli import main
+
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    shutil.copyfile(face_videos / "single_face.mp4", folder / "a_face.mp4")
+    shutil.copyfile(face_videos / "single_face.mp4", folder / "张三.mp4")
+    shutil.copyfile(face_videos / "no_face.mp4", folder / "no_face.mp4")
+    (folder / "fake.mp4").write_bytes(b"not a video")
+    w = make_window()
+    w.commands.execute(C.OpenPath, path=str(folder))
+    load(w, qtbot, tiny_checkpoint)
+    results = run_batch(w, qtbot, all=True)
+    rows = {r["clip"]: r for r in results.rows}
+    # the file that is no video is not in the clip list (the window said so when opening); the others are
+    assert [m[1] for m in messages] == ["Some files not opened"] and list(rows) == ["a_face", "no_face", "张三"]
+    out = tmp_path / "cli"
+    assert main(["predict", str(tiny_checkpoint), str(folder), "--out", str(out), "--device", "cpu",
+                 "--progress", "jsonl"]) == 1
+    with open(out / "predictions.csv", encoding="utf-8", newline="") as f:
+        cli = {r["clip"]: r for r in csv.DictReader(f)}
+    done = [k for k, r in cli.items() if r["status"] == "done"]
+    assert sorted(done) == ["a_face", "张三"] and cli["no_face"]["status"] == "failed"
+    for ident in done:
+        row = rows[ident]
+        assert row["status"] == "done" and row["label"] == cli[ident]["label"]
+        assert row["p_happiness"] == pytest.approx(float(cli[ident]["p_happiness"]), abs=1e-6)
+        assert row["apex_source"] == "spotted" and row["apex_frame"] == float(cli[ident]["apex_frame"])
+        assert row["apex_confidence"] == pytest.approx(float(cli[ident]["apex_confidence"]), abs=1e-6)
+    assert rows["no_face"]["status"] == "failed" and "no face" in rows["no_face"]["error"]
+    # the table shows the spotted apex and its confidence
+    panel = w.batch_panel
+    r = results.rows.index(rows["张三"])
+    assert panel.model.index(r, 0).data() == "张三"
+    assert panel.model.index(r, 9).data() == f"{rows['张三']['apex_frame']:g}"
+    assert panel.model.index(r, 10).data() == f"{rows['张三']['apex_confidence']:.3f}"
+    assert panel.model.index(r, 8).data() == ""  # nothing annotated
+    target = tmp_path / "batch.csv"
+    assert w.commands.execute(C.ExportBatchCSV, path=str(target))
+    with open(target, encoding="utf-8-sig", newline="") as f:
+        assert "张三" in [row["clip"] for row in csv.DictReader(f)]

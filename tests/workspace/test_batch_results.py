@@ -4,7 +4,7 @@ import csv
 from cmnet_core.batch import BatchResult
 from cmnet_core.data.clip import Annotation, Clip
 
-from app.workspace.batch import BatchResults, batch_clips, cell_text, table_columns
+from app.workspace.batch import BatchResults, batch_clips, cell_text, clip_ident, table_columns
 
 
 class Source:
@@ -27,6 +27,7 @@ def test_clips_rows_and_csv_read_back(tmp_path):
     chosen = batch_clips(clips, [2, 0, 2, 7], lambda c: edited.get(c.name, c.annotation), in_database=True)
     assert [(b.index, b.ident) for b in chosen] == [(0, "张三_EP01"), (2, "s3_EP03")]
     assert [b.ident for b in batch_clips(clips, [1], lambda c: c.annotation, in_database=False)] == ["EP02"]
+    assert clip_ident(Clip(Source("/v/张三.mp4"), name="张三.mp4"), in_database=False) == "张三"
     assert batch_clips(clips, [1], lambda c: edited.get(c.name, c.annotation), True)[0].annotation.apex == 3
 
     results = BatchResults(chosen, ["happiness", "surprise"], clips)
