@@ -56,8 +56,8 @@ class MainWindow(QMainWindow):
     autosave_ms : autosave period in milliseconds.
 
     Attributes: ``state`` the `Document`; ``commands`` the `CommandContext`; the controllers ``files``,
-    ``playback``, ``viewer``, ``annotation``, ``prediction``, ``batch``, ``training``, ``tasks``; ``actions_by_name`` the
-    QActions of `app.actions.ACTIONS`.
+    ``playback``, ``viewer``, ``annotation``, ``prediction``, ``batch``, ``training``, ``tasks``;
+    ``actions_by_name`` the QActions of `app.actions.ACTIONS`.
     """
 
     def __init__(self, data_dir: str | Path | None = None, autosave_ms: int = AUTOSAVE_MS) -> None:

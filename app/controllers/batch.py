@@ -60,8 +60,8 @@ class BatchController(QObject):
         if self.running() or doc.predictor is None:
             return
         store = doc.store
-        clips = batch_clips(doc.clips, indices, store.annotation_for if store is not None else (lambda c: c.annotation),
-                            doc.database is not None)
+        annotation_for = store.annotation_for if store is not None else (lambda c: c.annotation)
+        clips = batch_clips(doc.clips, indices, annotation_for, doc.database is not None)
         if not clips:
             return
         predictor = doc.predictor

@@ -155,7 +155,7 @@ class BatchPanel(QWidget):
     def show_progress(self, fraction: float, message: str) -> None:
         """The run's progress bar: ``fraction`` of the whole run and the stage of the clip being predicted."""
         self.progress.setValue(int(round(max(0.0, min(1.0, fraction)) * 1000)))
-        self.progress.setFormat(message or "%p %")
+        self.progress.setFormat(message.replace("%", "%%") if message else "%p %")
 
     def select_row(self, row: int) -> None:
         """Select the view row that shows results row ``row`` (emits ``rowSelected``)."""

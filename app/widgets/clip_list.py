@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import QAbstractItemView, QApplication, QHeaderView, QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QAbstractItemView, QApplication, QHeaderView, QLabel, QLineEdit, QTableView,
+                               QVBoxLayout, QWidget)
 
 COLUMNS = ("Subject", "Clip", "Label", "Frames", "Annotated")
 INDEX_ROLE = Qt.ItemDataRole.UserRole + 1
