@@ -20,8 +20,8 @@ class ActionSpec:
     menu : title of the menu it is in.
     command : name of an `app.commands` class run through `CommandContext.execute` with ``params``; or
     handler : dotted attribute path of a method of the window run with ``args`` (``"playback.toggle"``); or
-        neither, for actions the window makes itself (``undo``, ``redo`` from the undo stack, ``clips`` the dock's
-        toggle, ``recent`` the Open recent submenu).
+        neither, for actions the window makes itself (``undo``, ``redo`` from the undo stack, ``clips`` and
+        ``batch_results`` the docks' toggles, ``recent`` the Open recent submenu).
     keys : the shortcuts, portable `QKeySequence` strings (the first is the main one).
     standard : a `QKeySequence.StandardKey` name used for the binding instead of ``keys`` (the platform's own key;
         ``keys`` then documents it as on Linux and Windows).
@@ -87,6 +87,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     _A("overlay", "Face &landmark overlay", "&View", handler="viewer.set_overlay", checkable=True, keys=("L",),
        help="face-crop and landmark overlay"),
     _A("clips", "Clips", "&View"),
+    _A("batch_results", "Batch results", "&View"),
     # Navigate
     _A("play", "&Play / pause", "&Navigate", handler="playback.toggle", keys=("Space",),
        help="play / pause (speed 0.1×–1× of real time, frames shown at their pts)"),
@@ -114,6 +115,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
        help="choose checkpoint, run prediction, cancel"),
     _A("cancel", "&Cancel", "&Prediction", handler="prediction.cancel", keys=("Esc",),
        help="choose checkpoint, run prediction, cancel"),
+    _A("predict_selected", "Run on &selected clips", "&Prediction", command="RunBatch", separator_before=True,
+       tip="predict the clips selected in the Clips list (Ctrl/Shift+click) in one background run; results table"),
+    _A("predict_all", "Run on &all clips", "&Prediction", command="RunBatch", params={"all": True},
+       tip="predict every clip of the open database or folder in one background run; results table"),
+    _A("cancel_batch", "Cancel &batch", "&Prediction", handler="batch.cancel"),
+    _A("export_batch", "&Export batch results as CSV…", "&Prediction", command="ExportBatchCSV",
+       tip="the batch results table as CSV (UTF-8 with BOM; the columns of cmnet predict's predictions.csv)"),
     # Training
     _A("new_run", "&New training run…", "&Training", handler="training.new_run",
        tip="Train or evaluate CMNet (LOSO, fine-tune, final model) in a separate process"),

@@ -20,6 +20,7 @@ from cmnet_core.data.elan import TIME_UNITS, ElanError, read_eaf, write_eaf, wri
 from .dialogs import SHEET_FILTER, Dialogs
 from .settings import AppSettings
 from .workspace.annotations import open_store
+from .workspace.batch import BATCH_RUNNING
 from .workspace.document import Document
 from .workspace.editing import Edit, all_records, annotation_edit, apply_edit, field_value, import_plan, mark_change
 from .workspace.opening import OpenError, SheetMissing, open_path
@@ -52,7 +53,10 @@ class WindowHooks:
     ``run_blocking(fn, label)`` run ``fn(progress, cancelled)`` in a worker, keep the GUI responsive, return its
     result or raise its exception; ``show_document(path, clips, database, store)``; ``refresh_clip_list()``;
     ``load_checkpoint(path, device)``; ``start_prediction()``; ``export_plot(path)`` the intensity plot as an
-    image.
+    image; ``selected_clips()`` the indices of the clips selected in the clip list; ``start_batch(indices)``
+    predict those clips in one worker task; ``prediction_running()`` what prediction runs now ("" when none: a
+    batch and a single-clip prediction never run together); ``export_batch(path)`` the batch results as CSV
+    (raises `OSError`, `ValueError` when there are none).
     """
 
     status: Callable[[str, int], None]
@@ -63,6 +67,10 @@ class WindowHooks:
     load_checkpoint: Callable
     start_prediction: Callable[[], None]
     export_plot: Callable[[Path], None]
+    selected_clips: Callable[[], list[int]] = lambda: []             # noqa: E731 - no clip list: none selected
+    start_batch: Callable[[list[int]], None] = lambda indices: None   # noqa: E731 - no window: nothing to run
+    prediction_running: Callable[[], str] = lambda: ""                # noqa: E731
+    export_batch: Callable[[Path], object] = lambda path: None        # noqa: E731
 
 
 class CommandContext:
@@ -442,6 +450,10 @@ class RunPrediction(AppCommand):
         if ctx.state.predictor is None:
             ctx.dialogs.error("No checkpoint", "Choose a checkpoint first (Prediction ▸ Choose checkpoint…).")
             return False
+        if ctx.hooks.prediction_running() == BATCH_RUNNING:
+            ctx.dialogs.error("Prediction running", "Wait for the batch prediction to finish, or cancel it "
+                              "(Batch results ▸ Cancel); its results include this clip when it was selected.")
+            return False
         return True
 
     def do_action(self, ctx, params):
@@ -471,5 +483,57 @@ class ExportPlot(AppCommand):
                 ctx.hooks.export_plot(path)
         except (OSError, ValueError) as exc:
             ctx.dialogs.error("Export failed", f"Nothing was exported to {path}:\n{exc}.")
+            return
+        ctx.hooks.status(f"Exported {path}", 5000)
+
+
+# ---- batch prediction ---------------------------------------------------------------------------
+class RunBatch(AppCommand):
+    """Predict several clips of the document in one worker task (progress, Cancel; a failed clip does not stop
+    the others); the results table shows them. ``all`` True: every clip; else the clips selected in the clip list
+    (or the only clip); ``indices`` given: those."""
+
+    def ask(self, ctx, params):
+        doc = ctx.state
+        if not doc.clips:
+            return False
+        if doc.predictor is None:
+            ctx.dialogs.error("No checkpoint", "Choose a checkpoint first (Prediction ▸ Choose checkpoint…).")
+            return False
+        running = ctx.hooks.prediction_running()
+        if running:
+            ctx.dialogs.error("Prediction running", f"Wait for {running} to finish, or cancel it.")
+            return False
+        if params.get("all"):
+            params["indices"] = list(range(len(doc.clips)))
+        elif params.get("indices") is None:
+            params["indices"] = ctx.hooks.selected_clips() or ([0] if len(doc.clips) == 1 else [])
+        if not params["indices"]:
+            ctx.dialogs.error("No clips selected", "Select clips in the Clips list (Ctrl+click or Shift+click for "
+                              "several), or use Prediction ▸ Run on all clips.")
+            return False
+        return True
+
+    def do_action(self, ctx, params):
+        ctx.hooks.start_batch(list(params["indices"]))
+
+
+class ExportBatchCSV(AppCommand):
+    """Export the batch results table as CSV (UTF-8 with BOM, one header row: the columns of cmnet predict's
+    predictions.csv)."""
+
+    def ask(self, ctx, params):
+        if not params.get("path"):
+            stem = ctx.state.source_path.stem if ctx.state.source_path is not None else "batch"
+            params["path"] = ctx.dialogs.save_file("Export batch results", f"{stem}_predictions.csv",
+                                                   "CSV table (*.csv)")
+        return bool(params["path"])
+
+    def do_action(self, ctx, params):
+        path = Path(params["path"])
+        try:
+            ctx.hooks.export_batch(path)
+        except (OSError, ValueError) as exc:
+            ctx.dialogs.error("Export failed", f"Nothing was exported to {path}:\n{exc}")
             return
         ctx.hooks.status(f"Exported {path}", 5000)

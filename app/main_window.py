@@ -15,8 +15,10 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QScrollArea, QSp
 
 from . import dialogs
 from .actions import help_text, tooltip
-from .commands import CommandContext, GoToFrame, LoadCheckpoint, OpenPath, RunPrediction, SetField, SetMark, WindowHooks
+from .commands import (CommandContext, ExportBatchCSV, GoToFrame, LoadCheckpoint, OpenPath, RunPrediction, SetField,
+                       SetMark, WindowHooks)
 from .controllers.annotation import AnnotationController
+from .controllers.batch import BatchController
 from .controllers.files import FilesController
 from .controllers.playback import PlaybackController
 from .controllers.prediction import PredictionController
@@ -26,6 +28,7 @@ from .menus import build_menus
 from .settings import AppSettings, default_window_size
 from .training.manager import TrainingManager
 from .widgets.annotation_panel import AnnotationPanel
+from .widgets.batch_table import BatchPanel
 from .widgets.clip_list import ClipList
 from .widgets.frame_view import FrameView
 from .widgets.intensity_plot import IntensityPlot
@@ -53,8 +56,8 @@ class MainWindow(QMainWindow):
     autosave_ms : autosave period in milliseconds.
 
     Attributes: ``state`` the `Document`; ``commands`` the `CommandContext`; the controllers ``files``,
-    ``playback``, ``viewer``, ``annotation``, ``prediction``, ``training``, ``tasks``; ``actions_by_name`` the
-    QActions of `app.actions.ACTIONS`.
+    ``playback``, ``viewer``, ``annotation``, ``prediction``, ``batch``, ``training``, ``tasks``;
+    ``actions_by_name`` the QActions of `app.actions.ACTIONS`.
     """
 
     def __init__(self, data_dir: str | Path | None = None, autosave_ms: int = AUTOSAVE_MS) -> None:
@@ -80,13 +83,18 @@ class MainWindow(QMainWindow):
             status=status, commit_notes=self.annotation_panel.commit_notes, run_blocking=self.tasks.run_blocking,
             show_document=lambda *a, **k: self.files.show_document(*a, **k),  # files is made below, with commands
             refresh_clip_list=self.annotation.refresh_clip_list, load_checkpoint=self.prediction.load_checkpoint,
-            start_prediction=self.prediction.start, export_plot=self.intensity_plot.export_image))
+            start_prediction=self.prediction.start, export_plot=self.intensity_plot.export_image,
+            selected_clips=self.clip_list.selected_indices, start_batch=lambda indices: self.batch.start(indices),
+            prediction_running=lambda: self.batch.running(), export_batch=lambda path: self.batch.export(path)))
         self.training = TrainingManager(self, self.state, self.settings.data_dir, self.prediction.load_checkpoint,
                                         status, self.dialogs)
+        self.batch = BatchController(self.state, self.batch_panel, self.batch_dock, self.tasks, self.dialogs,
+                                     self.prediction, lambda i: self.files.select_clip(i), status, self)
         undo = self.commands.undo_stack
         self.actions_by_name = build_menus(self, {"undo": undo.createUndoAction(self, "&Undo"),
                                                   "redo": undo.createRedoAction(self, "&Redo"),
-                                                  "clips": self.clip_dock.toggleViewAction()})
+                                                  "clips": self.clip_dock.toggleViewAction(),
+                                                  "batch_results": self.batch_dock.toggleViewAction()})
         self.overlay_action = self.actions_by_name["overlay"]
         self.viewer.overlayChanged.connect(self.overlay_action.setChecked)
         self.files = FilesController(self.commands, self.settings, self.dialogs, self.tasks, self.playback,
@@ -151,6 +159,10 @@ class MainWindow(QMainWindow):
         self.clip_list = ClipList()
         self.clip_dock = self._dock("Clips", "clip_dock", self.clip_list, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.clip_dock.hide()
+        self.batch_panel = BatchPanel()
+        self.batch_dock = self._dock("Batch results", "batch_dock", self.batch_panel,
+                                     Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.batch_dock.hide()
         self.source_label = QLabel()
         self.statusBar().addPermanentWidget(self.source_label)
 
@@ -187,6 +199,7 @@ class MainWindow(QMainWindow):
         self.prediction_panel.chooseRequested.connect(lambda: ex(LoadCheckpoint))
         self.prediction_panel.runRequested.connect(lambda: ex(RunPrediction))
         self.clip_list.clipActivated.connect(self.files.select_clip)
+        self.batch_panel.exportRequested.connect(lambda: ex(ExportBatchCSV))
 
     # ---- window-level behaviour -----------------------------------------------------------------------
     def show_shortcuts(self) -> None:

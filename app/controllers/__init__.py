@@ -9,6 +9,7 @@ document or of the user's actions.
 | `viewer` | the frame view, timeline and frame label for the current frame; the frame-rate field; the overlay |
 | `annotation` | the annotation panel, marks on timeline and plot, title, autosave |
 | `prediction` | checkpoint loading, prediction, cancel, device; showing the prediction |
+| `batch` | batch prediction of several clips in one worker task; the results table; showing a row's clip |
 
 Training has its own controller, `app.training.manager.TrainingManager`.
 """

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QAbstractItemView, QApplication, QHeaderView, QLabel, QLineEdit, QTableView,
+                               QVBoxLayout, QWidget)
 
 COLUMNS = ("Subject", "Clip", "Label", "Frames", "Annotated")
 INDEX_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 class ClipList(QWidget):
-    """``clipActivated(index)`` carries the index into the clip list given to `set_clips`."""
+    """``clipActivated(index)`` carries the index into the clip list given to `set_clips`: a plain click, Enter
+    or a double click opens a clip; Ctrl+click and Shift+click select several (for batch prediction,
+    `selected_indices`) without opening them."""
 
     clipActivated = Signal(int)
 
@@ -32,13 +35,13 @@ class ClipList(QWidget):
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setAlternatingRowColors(True)
-        self.table.clicked.connect(self._activated)
+        self.table.clicked.connect(self._clicked)
         self.table.activated.connect(self._activated)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
@@ -83,6 +86,16 @@ class ClipList(QWidget):
     def visible_rows(self) -> list[int]:
         """Clip indices in the order shown (after filter and sort)."""
         return [self.proxy.index(r, 0).data(INDEX_ROLE) for r in range(self.proxy.rowCount())]
+
+    def selected_indices(self) -> list[int]:
+        """Indices (into the clip list of `set_clips`) of the selected clips, in the order shown."""
+        rows = sorted(i.row() for i in self.table.selectionModel().selectedRows())
+        return [int(self.proxy.index(r, 0).data(INDEX_ROLE)) for r in rows]
+
+    def _clicked(self, proxy_index) -> None:
+        mods = QApplication.keyboardModifiers()
+        if not mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier):
+            self._activated(proxy_index)
 
     def _activated(self, proxy_index) -> None:
         i = proxy_index.data(INDEX_ROLE)

@@ -5,7 +5,6 @@ import argparse
 import csv
 import io
 import json
-import re
 import sys
 import time
 from pathlib import Path
@@ -120,9 +119,10 @@ def _emit(args, event: str, **fields) -> None:
         print(json.dumps({"event": event, **fields}), flush=True)
 
 
-def _open_all(paths: list[Path], args) -> list[tuple[str, str, object, str]]:
-    """(id, source, Clip or None, error) for every clip the paths stand for; a path that cannot be opened
+def _open_all(paths: list[Path], args) -> list:
+    """A `BatchItem` (id, source, Clip or None, error) for every clip the paths stand for; a path that cannot be opened
     becomes one failed entry (its error message), so that the other paths still run."""
+    from ..batch import BatchItem
     from ..data.clip import ClipError
     from ..data.database import DatabaseError
 
@@ -132,16 +132,15 @@ def _open_all(paths: list[Path], args) -> list[tuple[str, str, object, str]]:
             items += _clips(path, args)
         except (ClipError, DatabaseError, OSError) as exc:
             items.append((path.stem or path.name, str(path), None, str(exc)))
-    return items
+    return [BatchItem(*item) for item in items]
 
 
 def run(args: argparse.Namespace) -> int:
     """Predict every clip; 0 all done, 1 some clips failed, 2 unusable checkpoint, no existing path or a result
     that cannot be written (disk full: "disk full at PATH (N MB free)")."""
-    from ..data.clip import ClipError
+    from ..batch import predict_many, row_columns
     from ..demo import resolve_checkpoint
     from ..inference import Predictor
-    from ..preprocess.errors import PreprocessError
     from ..safe_write import write_text_atomically
     from ..train.checkpoint import CheckpointError
 
@@ -175,64 +174,37 @@ def run(args: argparse.Namespace) -> int:
     notes_said: set[str] = set()   # a note shared by every clip (e.g. the landmark fallback) is printed once
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    rows, dicts, used = [], [], set()
+    rows, dicts = [], []
     _emit(args, "run_start", clips=len(items), device=str(predictor.device), checkpoint=args.checkpoint)
 
-    def fail(i: int, ident: str, source: str, error: str, seconds: float) -> None:
-        rows.append({"clip": ident, "source": source, "status": "failed", "error": error,
-                     "seconds": round(seconds, 3)})
-        _emit(args, "clip_error", index=i, clip=ident, error=error, seconds=round(seconds, 3))
-        say(args, f"[{i}/{len(items)}] {ident}: FAILED after {seconds:.2f} s: {error}")
+    def started(i: int, count: int, ident: str, source: str) -> None:
+        _emit(args, "clip_start", index=i, clips=count, clip=ident, source=source)
 
     try:
-        for i, (ident, source, clip, error) in enumerate(items, start=1):
-            ident = re.sub(r"[^\w.-]+", "_", ident)   # letters of any script kept (张三.mp4 stays 张三)
-            base, k = ident, 1
-            while ident in used:
-                k += 1
-                ident = f"{base}-{k}"
-            used.add(ident)
-            _emit(args, "clip_start", index=i, clips=len(items), clip=ident, source=source)
-            if clip is None:
-                fail(i, ident, source, error, 0.0)
+        for res in predict_many(predictor, items, started=started):
+            i, ident, pred, row = res.index, res.ident, res.prediction, res.row
+            rows.append(row)
+            if pred is None:
+                _emit(args, "clip_error", index=i, clip=ident, error=row["error"], seconds=row["seconds"])
+                say(args, f"[{i}/{len(items)}] {ident}: FAILED after {res.seconds:.2f} s: {row['error']}")
                 continue
-            t = time.perf_counter()
-            try:
-                pred = predictor.predict(clip)
-            except (PreprocessError, ClipError) as exc:
-                fail(i, ident, source, str(exc), time.perf_counter() - t)
-                continue
-            finally:
-                clip.close()
-            seconds = time.perf_counter() - t
             pred.write_csv(out / f"{ident}.csv")
             d = pred.to_dict()
-            d.update(id=ident, true_label=clip.label, seconds=round(seconds, 3))
+            d.update(id=ident, true_label=res.clip.label, seconds=round(res.seconds, 3))
             dicts.append(d)
-            rows.append({"clip": ident, "source": str(clip.path), "status": "done", "error": "",
-                         "seconds": round(seconds, 3), "label": pred.label, "true_label": clip.label or "",
-                         "apex_position": pred.apex_position, "apex_source": pred.provenance["apex_source"],
-                         "apex_spotter": pred.provenance.get("apex_spotter", ""),
-                         "apex_confidence": pred.provenance.get("apex_confidence"),
-                         "apex_frame": float(pred.frame_map[pred.apex_position]), "k_peak_frame": pred.k_peak_frame,
-                         "apex_change": round(float(pred.apex_change), 4), "time_source": pred.time_source,
-                         "backend": pred.provenance["preprocess_backend"], "device": str(predictor.device),
-                         "notes": "; ".join(pred.provenance["notes"]),
-                         **{f"p_{lab}": round(float(p), 6) for lab, p in zip(pred.labels, pred.probabilities)}})
-            _emit(args, "clip_end", index=i, clip=ident, label=pred.label, seconds=round(seconds, 3),
+            _emit(args, "clip_end", index=i, clip=ident, label=pred.label, seconds=round(res.seconds, 3),
                   probabilities=d["probabilities"])
             apex_text = describe_apex_source(pred.provenance["apex_source"], pred.provenance.get("apex_confidence"))
             say(args, f"[{i}/{len(items)}] {ident}: {pred.label} "
-                      f"({max(pred.probabilities) * 100:.1f} %) in {seconds:.2f} s "
+                      f"({max(pred.probabilities) * 100:.1f} %) in {res.seconds:.2f} s "
                       f"[{pred.provenance['preprocess_backend']}, apex {apex_text}]")
             for note in pred.provenance["notes"]:
                 if note not in notes_said:
                     notes_said.add(note)
                     say(args, f"    note: {note}")
         failed = sum(r["status"] == "failed" for r in rows)
-        fields = list(dict.fromkeys(k for r in rows for k in r))
         table = io.StringIO()
-        w = csv.DictWriter(table, fieldnames=fields)
+        w = csv.DictWriter(table, fieldnames=row_columns(rows))
         w.writeheader()
         w.writerows(rows)
         write_text_atomically(out / "predictions.csv", table.getvalue())
