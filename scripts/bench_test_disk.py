@@ -49,11 +49,13 @@ def main(argv: list[str] | None = None) -> int:
                     if base.exists() else {})
     total_mb = sum(per_test.values()) / 1e6
     largest = sorted(per_test.items(), key=lambda kv: -kv[1])[:8]
-    tail = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    lines = done.stdout.strip().splitlines()
+    tail = lines[-1] if lines else ""
+    failed = [ln.split(" ", 1)[1].split(" - ")[0] for ln in lines if ln.startswith(("FAILED ", "ERROR "))]
     print(json.dumps({"bench": "test_disk", "written_mb": round(total_mb, 1), "goal_mb": GOAL_MB,
                       "goal_met": total_mb < GOAL_MB, "test_folders": len(per_test),
                       "largest_mb": {k: round(v / 1e6, 1) for k, v in largest},
-                      "pytest": tail, "pytest_rc": done.returncode, "wall_s": round(wall, 1)}), flush=True)
+                      "pytest": tail, "failed": failed, "pytest_rc": done.returncode, "wall_s": round(wall, 1)}), flush=True)
     return done.returncode
 
 

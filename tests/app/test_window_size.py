@@ -1,11 +1,19 @@
 """The main window fits a 1366×768 laptop screen at its default size and remembers its geometry."""
 from __future__ import annotations
 
+import pytest
+
 from app.commands import OpenPath
 from app.settings import default_window_size
 from cmnet_core.data.synthetic import write_synthetic_database
 
 LAPTOP = (1366, 768 - 40)   # the available area of a 1366×768 screen under a 40 px panel
+
+
+@pytest.fixture(autouse=True)
+def first_start(monkeypatch, tmp_path):
+    """A settings folder of its own: the window starts as on a first start (no remembered geometry or docks)."""
+    monkeypatch.setenv("CMNET_STUDIO_CONFIG_DIR", str(tmp_path / "settings"))
 
 
 def test_default_size_fits_the_screen():
