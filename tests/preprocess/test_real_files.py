@@ -119,3 +119,17 @@ def test_last_frame_check_finds_a_moved_face_nearby_and_notes_a_far_move(face_vi
     assert bool(note) == noted, result.notes
     if noted:
         assert "or move far" in note[0]
+
+
+def test_last_frame_check_finds_a_face_that_fills_its_frame(face_videos, tmp_path, mtcnn):
+    """A pre-cropped clip (the frame ends at the face box): the check's view reaches past the frame (padded with the
+    clip's mean colour) and still finds the face, so no 'left the view' note."""
+    img = cv2.imread(str(face_videos / "single_face.jpg"))
+    x0, y0, x1, y1 = mtcnn.detect(img[..., ::-1].copy())[0].box.astype(int)
+    folder = tmp_path / "tight"
+    folder.mkdir()
+    for i in range(5):
+        cv2.imwrite(str(folder / f"f{i:03d}.png"), img[max(0, y0):y1, max(0, x0):x1])
+    result = preprocess_clip(open_clip(folder), SETTINGS)
+    assert any("pre-cropped" in n for n in result.notes), result.notes
+    assert not any("no face found in the last frame" in n for n in result.notes), result.notes
