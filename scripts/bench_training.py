@@ -13,6 +13,9 @@ For comparison it also times a naive L_ID encoding that runs the ICE once per (a
 
     .venv/bin/python scripts/bench_training.py [--sizes 224,112] [--repeats 3] [--naive-anchors 4] [--threads N]
 
+``augment_ms_per_frame`` is the two views' time per augmented frame (2 x 16 per step; `ContrastiveAugment`
+augments all of them in one batch since issue 17). Smaller sizes (``--sizes 64,32``) show the fixed per-step costs.
+
 On a shared, busy machine two intra-op threads can be several times slower than one (each parallel op waits
 for a core): compare runs with ``--threads 1`` and the default, and read the load average in the output.
 
@@ -116,6 +119,7 @@ def main() -> None:
             "step_s": summary(steps), "floor_64_resnet18_fwd_bwd_s": summary(floors),
             "ratio_median": round(ms / mf, 3), "ratio_best": round(min(steps) / min(floors), 3),
             "breakdown_median_s": {key: round(statistics.median(p[key] for p in parts), 4) for key in parts[0]},
+            "augment_ms_per_frame": round(1000 * statistics.median(p["augment"] for p in parts) / (2 * N), 3),
             "naive_per_pair_ice_s": round(naive, 3),
             "naive_note": f"272 ICE fwd+bwd passes (16 anchors x 17); {k} anchors timed" +
                           ("" if k == N else f", extrapolated x{N / k:g}"),

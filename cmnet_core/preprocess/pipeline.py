@@ -9,7 +9,8 @@ Steps (DESIGN.md §3, "Preprocessing (paper)"):
    the largest (noted). The crop is kept inside the frame where the face allows (`align.fit_crop`: shifted, then
    a smaller margin; a face that fills its frame is cropped within it); what still lies outside is padded with the
    frame's mean colour and its share recorded (noted). After cropping,
-   the last frame of the span is checked for a face too; a face that has left the view is noted;
+   the last frame of the span is checked for a face too, on a small view around the reference face (`face_in_view`:
+   one full-frame detection per clip); a face that has left the view (or moved far) is noted;
 3. apex: annotated, spotted (`apex.spot_apex` on every aligned frame of the span: the spotter's name and
    confidence are recorded on the result) or the midpoint;
 4. L >= N frames: N frames at regular intervals, the one nearest the apex moved onto the apex frame;
@@ -25,8 +26,8 @@ from typing import Callable
 import numpy as np
 
 from ..data.clip import Clip, ClipError
-from .align import (centre_crop_matrix, crop_is_sane, fill_value, fit_crop, outside_note, padded_fraction,
-                    warp)
+from .align import (alignment_matrix, centre_crop_matrix, crop_is_sane, fill_value, fit_crop, outside_note,
+                    padded_fraction, warp)
 from .apex import APEX_MODES, SPOTTER, ApexSpot, apex_position, flow_image, midpoint, spot_apex
 from .cache import PreprocessCache, cache_key
 from .errors import NoFaceError, PreprocessError
@@ -87,10 +88,10 @@ def _key_extra(clip: Clip, settings: PreprocessSettings, backend: str, fan_dir) 
 
 
 def _detect_reference(clip: Clip, span: list[int], settings: PreprocessSettings, backend: str,
-                      fan_dir) -> tuple[np.ndarray, int, list[str], object]:
+                      fan_dir) -> tuple[np.ndarray, int, list[str], object, np.ndarray]:
     """Transform from the first frame with a face among onset + the frames to be sampled.
 
-    Returns ``(matrix (2, 3), reference index in span, notes, detector)``.
+    Returns ``(matrix (2, 3), reference index in span, notes, detector, the face's landmarks (5, 2) pixels)``.
     """
     detector = get_backend(backend, None if fan_dir is None else str(fan_dir))
     candidates = list(dict.fromkeys([0, *sample_indices(len(span), min(settings.num_frames, len(span)))]))
@@ -115,7 +116,7 @@ def _detect_reference(clip: Clip, span: list[int], settings: PreprocessSettings,
     if detect_note:
         notes.append(detect_note)
     matrix, crop_notes = _fitted_crop(faces[0].points, image, settings, f"{clip.path} frame {span[idx]}")
-    return matrix, idx, notes + crop_notes, detector
+    return matrix, idx, notes + crop_notes, detector, faces[0].points
 
 
 def _fitted_crop(points: np.ndarray, image: np.ndarray, settings: PreprocessSettings,
@@ -148,18 +149,19 @@ def _fitted_crop(points: np.ndarray, image: np.ndarray, settings: PreprocessSett
 
 
 def _reference(clip: Clip, span: list[int], settings: PreprocessSettings, backend: str, fan_dir):
-    """``(matrix, reference index, notes, detector or None)`` for any backend."""
+    """``(matrix, reference index, notes, detector or None, reference landmarks (5, 2) or None)`` for any
+    backend (a detector and landmarks for the detector backends only)."""
     size = settings.image_size
     if backend == "none":
         first = clip.frame(span[0])
-        return centre_crop_matrix(first.shape[1], first.shape[0], size), 0, [], None
+        return centre_crop_matrix(first.shape[1], first.shape[0], size), 0, [], None, None
     if backend == "hint":
         if clip.landmarks_hint is None:
             raise PreprocessError(f"{clip.path}: landmarks 'hint' needs clip.landmarks_hint (synthetic clips carry "
                                   "it); use 'auto' for real clips")
         matrix, notes = _fitted_crop(np.asarray(clip.landmarks_hint)[:5], clip.frame(span[0]), settings,
                                      f"{clip.path} frame {span[0]}")
-        return matrix, 0, notes, None
+        return matrix, 0, notes, None, None
     return _detect_reference(clip, span, settings, backend, fan_dir)
 
 
@@ -177,6 +179,32 @@ def _annotated_apex(clip: Clip, mode: str, span: list[int]) -> tuple[int | None,
     return None, "spotted"
 
 
+CHECK_VIEW_PX = 128
+"""Side (pixels) of the view the last-frame face check runs the detector on (`face_in_view`)."""
+
+CHECK_MARGIN = 1.2
+"""Margin (face units, `align`) of the last-frame check's view around the reference face: the view spans
+2.4 + 2 x 1.2 = 4.8 face units, the face ~55 px of its 128 (MTCNN looks for faces from 40 px,
+`face.MTCNN_MIN_FACE`); a face that moved by up to about one face unit (an eye distance) is still found in it."""
+
+
+def face_in_view(detector, image: np.ndarray, points: np.ndarray, fill: tuple[float, ...] | None = None) -> bool:
+    """True when ``detector`` finds a face in ``image`` around where the reference face was.
+
+    points : (5, 2) landmarks (pixels) of the clip's reference face (the one the crop is aligned on).
+    image : uint8 RGB (H, W, 3), a frame of the same clip (the span's last frame).
+    fill : padding colour where the view reaches outside the frame (the clip's `align.fill_value`).
+
+    ``image`` is warped to a `CHECK_VIEW_PX` x `CHECK_VIEW_PX` view aligned on ``points`` with margin
+    `CHECK_MARGIN` (`align.alignment_matrix`: the face crop's framing, wider) and the detector runs on that view
+    only: one detection on a 128-px view instead of a second one on the whole frame, ~12 ms instead of ~40 ms for
+    MTCNN on a 640x480 frame on one CPU core (issue 17; measured in docs/performance.md). A face that has left the
+    view, or moved more than about one face unit from where it was, is not found.
+    """
+    view = warp(image, alignment_matrix(points, CHECK_VIEW_PX, CHECK_MARGIN), CHECK_VIEW_PX, fill)
+    return bool(detector.detect(view))
+
+
 SPOT_CROP_PX = 112
 """Side (pixels) of the aligned crop the apex spotter works on when the model's input is smaller (`bench_apex.py`
 measures the spotter at this size)."""
@@ -185,7 +213,7 @@ measures the spotter at this size)."""
 def _compute(clip: Clip, settings: PreprocessSettings, backend: str, notes: list[str], fan_dir) -> PreprocessedClip:
     span = span_frames(clip)
     size, n, length = settings.image_size, settings.num_frames, len(span)
-    matrix, ref_idx, ref_notes, detector = _reference(clip, span, settings, backend, fan_dir)
+    matrix, ref_idx, ref_notes, detector, ref_points = _reference(clip, span, settings, backend, fan_dir)
     notes = notes + ref_notes
     apex_frame, apex_source = _annotated_apex(clip, settings.apex_mode, span)
     spot = apex_frame is None
@@ -233,9 +261,9 @@ def _compute(clip: Clip, settings: PreprocessSettings, backend: str, notes: list
             notes.append(f"spotted apex {apex_frame} has low confidence {spotted.confidence:.2f}: the motion from "
                          "the onset shows no clear rise and fall; check it or annotate the apex")
 
-    if detector is not None and ref_idx != length - 1 and not detector.detect(last_raw):
-        notes.append(f"no face found in the last frame {span[-1]}: the face may leave the view; every frame is "
-                     f"cropped where the face was in frame {span[ref_idx]}")
+    if detector is not None and ref_idx != length - 1 and not face_in_view(detector, last_raw, ref_points, fill):
+        notes.append(f"no face found in the last frame {span[-1]} around the face's place: the face may leave the view "
+                     f"(or move far); every frame is cropped where the face was in frame {span[ref_idx]}")
 
     stack = np.stack([crops[i] for i in chosen.tolist()])
     if sampled:
