@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QIcon, QUndoStack
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
@@ -67,6 +67,7 @@ class MainWindow(QMainWindow):
         self.dialogs = dialogs.Dialogs(self)
         self.loader = FrameLoader(parent=self)
         self.tasks = TaskRunner(self)
+        self.tasks.busyChanged.connect(self.loader.set_quiet)   # prediction gets the cores and the memory
         self._build_widgets()
         status = self.statusBar().showMessage
         # the order matters: each clip change clears the old prediction before the new clip is drawn
@@ -106,6 +107,7 @@ class MainWindow(QMainWindow):
             self.setWindowIcon(QIcon(str(ICON_PATH)))
         self._restore_geometry()
         self.annotation.update_title()
+        QTimer.singleShot(300, self.prediction.warm_up)   # torch loads while the user looks at the first frame
 
     # ---- construction ---------------------------------------------------------------------------
     def _build_widgets(self) -> None:

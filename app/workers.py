@@ -133,6 +133,7 @@ class FrameLoader(QObject):
         self._anchor: int | None = None
         self._generation = 0
         self._stopping = False
+        self._quiet = False
         self._thread = _LoaderThread(self)
         self._thread.start()
 
@@ -148,6 +149,18 @@ class FrameLoader(QObject):
             self._wanted = None
             self._anchor = None
             self._generation += 1
+            self._cond.notify_all()
+
+    def set_quiet(self, quiet: bool) -> None:
+        """While ``quiet`` (a prediction or batch runs in a worker): decode only the frames asked for, no
+        prefetch, and keep just the two most recent frames, so the loader takes neither a core nor memory from
+        the work (the GUI then costs what ``cmnet predict`` costs). Prefetch resumes when it is turned off."""
+        with self._cond:
+            self._quiet = bool(quiet)
+            if self._quiet:
+                while len(self._cache) > 2:
+                    _, old = self._cache.popitem(last=False)
+                    self._used -= old.nbytes
             self._cond.notify_all()
 
     def request(self, number: int) -> np.ndarray | None:
@@ -185,7 +198,7 @@ class FrameLoader(QObject):
                         n, self._wanted = self._wanted, None
                         if n not in self._cache:
                             return n, self._clip, self._generation, True
-                    if self._anchor is not None and self._anchor in self._index:
+                    if not self._quiet and self._anchor is not None and self._anchor in self._index:
                         i0 = self._index[self._anchor]
                         for n in self._numbers[i0: i0 + self._prefetch + 1]:
                             if n not in self._cache:
@@ -198,7 +211,8 @@ class FrameLoader(QObject):
                 return False
             self._cache[number] = frame
             self._used += frame.nbytes
-            while self._used > self._cache_bytes and len(self._cache) > 1:
+            limit = 2 if self._quiet else None
+            while len(self._cache) > 1 and (self._used > self._cache_bytes or (limit and len(self._cache) > limit)):
                 _, old = self._cache.popitem(last=False)
                 self._used -= old.nbytes
             return True

@@ -3,6 +3,8 @@ cancel), the device choice, and showing the prediction on the intensity plot, th
 timeline's predicted apex."""
 from __future__ import annotations
 
+import threading
+
 from PySide6.QtCore import QObject
 
 from cmnet_core.preprocess.apex import describe_apex_source
@@ -34,6 +36,20 @@ class PredictionController(QObject):
         doc.prediction_changed.connect(self.prediction_changed)
         panel.cancelRequested.connect(self.cancel)
         panel.deviceChanged.connect(self.device_changed)
+
+    @staticmethod
+    def warm_up() -> threading.Thread:
+        """Import PyTorch and the `Predictor` in a background thread (started once the first frame is on screen).
+
+        A module's import holds Python's GIL while its C extension initialises (torch: ~0.23 s at a stretch on
+        a 2-core machine), and the GUI thread waits for it: done now, while the user looks at the first frame,
+        that wait does not fall on the first checkpoint load or prediction. Returns the (daemon) thread."""
+        def work() -> None:
+            import cmnet_core.inference  # noqa: F401 - imports torch and the model
+
+        thread = threading.Thread(target=work, name="cmnet-warm-up", daemon=True)
+        thread.start()
+        return thread
 
     def clip_changed(self) -> None:
         """The checkpoint stays; the last clip's results go."""

@@ -2,14 +2,19 @@
 `run_blocking`, which waits for one task while the GUI keeps handling events."""
 from __future__ import annotations
 
-from PySide6.QtCore import QEventLoop, QObject, Qt, QThreadPool, QTimer
+from PySide6.QtCore import QEventLoop, QObject, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from ..workers import Task
 
 
 class TaskRunner(QObject):
-    """The window's running `Task` objects (prediction, checkpoint loading, face detection)."""
+    """The window's running `Task` objects (prediction, checkpoint loading, face detection).
+
+    ``busyChanged(bool)``: True when the first task starts, False when the last one ends (the frame loader
+    goes quiet meanwhile, `FrameLoader.set_quiet`)."""
+
+    busyChanged = Signal(bool)
 
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
@@ -27,11 +32,15 @@ class TaskRunner(QObject):
         task.signals.finished.connect(lambda _r, t=task: self._forget(t))
         task.signals.error.connect(lambda _m, t=task: self._forget(t))
         self.tasks.append(task)
+        if len(self.tasks) == 1:
+            self.busyChanged.emit(True)
         return task.start()
 
     def _forget(self, task: Task) -> None:
         if task in self.tasks:
             self.tasks.remove(task)
+            if not self.tasks:
+                self.busyChanged.emit(False)
 
     def is_busy(self) -> bool:
         """True while a listed task runs."""
