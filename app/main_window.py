@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QIcon, QUndoStack
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
@@ -107,7 +107,7 @@ class MainWindow(QMainWindow):
             self.setWindowIcon(QIcon(str(ICON_PATH)))
         self._restore_geometry()
         self.annotation.update_title()
-        QTimer.singleShot(300, self.prediction.warm_up)   # torch loads while the user looks at the first frame
+        self.prediction.after_first_frame(self.prediction.warm_up)   # torch loads while the user looks at it
 
     # ---- construction ---------------------------------------------------------------------------
     def _build_widgets(self) -> None:

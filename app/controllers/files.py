@@ -137,8 +137,8 @@ class FilesController(QObject):
         if not with_model:
             return
         ckpt = demo_checkpoint_path()
-        if ckpt.exists():
-            self.prediction.load_checkpoint(str(ckpt), predict_after=True)
+        if ckpt.exists():   # once the clip is on screen: loading imports torch, which holds the GIL a while
+            self.prediction.after_first_frame(lambda: self.prediction.load_checkpoint(str(ckpt), predict_after=True))
         else:
             self.status(f"The demo model {ckpt} is missing: rebuild it with .venv/bin/python scripts/build_demo.py, "
                         "or choose a checkpoint (Ctrl+K).", 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QTimer
 
 from cmnet_core.preprocess.apex import describe_apex_source
 
@@ -36,6 +36,14 @@ class PredictionController(QObject):
         doc.prediction_changed.connect(self.prediction_changed)
         panel.cancelRequested.connect(self.cancel)
         panel.deviceChanged.connect(self.device_changed)
+
+    def after_first_frame(self, fn, waited_ms: int = 0) -> None:
+        """Call ``fn()`` once a frame is on screen (``doc.shown_frame``), or after 3 s without one (an empty
+        window): work that imports torch starts only when the user already sees the clip."""
+        if self.doc.shown_frame is not None or waited_ms >= 3000:
+            fn()
+        else:
+            QTimer.singleShot(20, lambda: self.after_first_frame(fn, waited_ms + 20))
 
     @staticmethod
     def warm_up() -> threading.Thread:
