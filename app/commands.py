@@ -15,7 +15,7 @@ from typing import Callable
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from cmnet_core.data.annotation_io import AnnotationFileError, export_csv, read_csv_annotations
-from cmnet_core.data.elan import TIME_UNITS, ElanError, read_eaf, write_eaf, write_tab_delimited
+from cmnet_core.data.elan import TIME_UNITS, ElanError, left_out, read_eaf, write_eaf, write_tab_delimited
 
 from .dialogs import SHEET_FILTER, Dialogs
 from .settings import AppSettings
@@ -391,6 +391,16 @@ class ExportELAN(AppCommand):
             ctx.dialogs.error("Export failed", f"Nothing was exported to {path}:\n{exc}.")
             return
         ctx.hooks.status(f"Exported {path}", 5000)
+        warnings = []
+        missing = left_out(ctx.state.annotation())
+        if missing:
+            warnings.append("Not in the file: " + "; ".join(missing) + " (an ELAN interval needs both onset and "
+                            "offset).")
+        if clip.time_source == "assumed":
+            warnings.append(f"The times assume {clip.fps:g} fps: this frame folder has no frame rate of its own. "
+                            "Set it in the frame-rate field under the frame and export again for real times.")
+        if warnings:
+            ctx.dialogs.info("Exported with gaps", f"{path}\n\n" + "\n\n".join(warnings))
 
 
 class ImportELAN(AppCommand):

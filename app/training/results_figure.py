@@ -51,7 +51,7 @@ class ResultsFigure(QWidget):
         self.title.setText(f"Confusion matrix and per-class F1 — {results['scope']} ({int(cm.sum())} clips)")
         matrix = self.graphics.addPlot(row=0, col=0, title="confusion matrix (rows: true, columns: predicted)")
         share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
-        image = pg.ImageItem(share.T)           # ImageItem's first axis is x: columns = predicted
+        image = pg.ImageItem(share, axisOrder="row-major")   # rows (y) = true class, columns (x) = predicted
         image.setLookupTable(_CMAP.getLookupTable(0.0, 1.0, 256))
         image.setLevels((0.0, 1.0))
         matrix.addItem(image)

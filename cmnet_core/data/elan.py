@@ -66,6 +66,19 @@ def frame_end_ms(clip: Clip, number: int) -> int:
     return _ms(clip.time_of(number + 1))
 
 
+def left_out(annotation: Annotation) -> list[str]:
+    """What of ``annotation`` an ELAN export cannot carry, as phrases for a message: ELAN intervals need both
+    onset and offset, so an onset or offset alone, and the emotion, AUs and notes of an annotation without both,
+    are left out ([] when everything goes into the file)."""
+    a = annotation
+    if a.onset is not None and a.offset is not None:
+        return []
+    out = [f"the {name} (frame {getattr(a, name)}) without its {other}" for name, other in
+           (("onset", "offset"), ("offset", "onset")) if getattr(a, name) is not None]
+    out += [f"the {what}" for what, value in (("emotion", a.emotion), ("AUs", a.aus), ("notes", a.notes)) if value]
+    return out
+
+
 def tier_annotations(annotation: Annotation, clip: Clip) -> list[TierAnnotation]:
     """The tier annotations (`TIERS`) of one clip annotation, times from ``clip``'s timestamps (ms).
 
@@ -172,12 +185,12 @@ def read_eaf(path: str | Path, clip: Clip) -> list[Annotation]:
 
     apexes, aus, notes = tier("apex"), tier("aus"), tier("notes")
     result = []
-    intervals = tier("interval") or [(b, e, "") for b, e, _ in apexes]
-    for begin, end, value in intervals:
-        ann = Annotation(onset=_frame_starting_near(clip, begin), offset=_frame_showing_before(clip, end),
-                         emotion=value or None)
-        if TIERS["interval"] not in names:  # apex tier only: the apex is all there is
-            ann = Annotation()
+    intervals = tier("interval")
+    apex_only = not intervals   # no ME interval (or an empty ME tier): each apex is all there is
+    for begin, end, value in intervals or [(b, e, "") for b, e, _ in apexes]:
+        ann = Annotation() if apex_only else Annotation(onset=_frame_starting_near(clip, begin),
+                                                        offset=_frame_showing_before(clip, end),
+                                                        emotion=value or None)
         found = inside(apexes, begin, end)
         if found:
             ann = replace(ann, apex=_frame_starting_near(clip, found[0][0]), apex_source=found[0][2] or "annotated")
@@ -228,5 +241,5 @@ def write_tab_delimited(path: str | Path, annotations: Sequence[Annotation], cli
     return Path(path)
 
 
-__all__ = ["ElanError", "LINGUISTIC_TYPE", "TIERS", "TIME_UNITS", "TierAnnotation", "frame_end_ms", "read_eaf",
+__all__ = ["ElanError", "LINGUISTIC_TYPE", "TIERS", "TIME_UNITS", "TierAnnotation", "frame_end_ms", "left_out", "read_eaf",
            "tab_delimited_text", "tier_annotations", "write_eaf", "write_tab_delimited"]

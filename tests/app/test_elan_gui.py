@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import csv
 
+import numpy as np
+from PIL import Image
+
 from app import commands as C
 from app import dialogs
 from app.actions import spec
@@ -43,3 +46,20 @@ def test_elan_export_import_round_trip_and_tab_text(make_window, array_clip, tmp
     assert messages[-1][:2] == ("error", "Cannot import") and "bad.eaf is not an ELAN" in messages[-1][2]
     assert w.state.annotation().emotion == "surprise"              # nothing changed
     assert spec("export_elan").command == "ExportELAN" and "export_elan" in w.actions_by_name
+
+
+def test_export_says_what_it_left_out_and_assumed_times(make_window, tmp_path, messages):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+
+    for i in range(1, 9):
+        Image.fromarray(np.full((16, 16, 3), i * 20, np.uint8)).save(folder / f"img{i:03d}.png")
+    w = make_window()
+    w.commands.execute(C.OpenPath, path=str(folder))
+    w.commands.execute(C.GoToFrame, frame=3)
+    w.commands.execute(C.SetMark, kind="onset")
+    w.commands.execute(C.SetField, name="emotion", value="surprise")
+    assert w.commands.execute(C.ExportELAN, path=str(tmp_path / "f.eaf"))
+    kind, title, text = messages[-1]
+    assert (kind, title) == ("info", "Exported with gaps")
+    assert "the onset (frame 3) without its offset; the emotion" in text and "assume 30 fps" in text

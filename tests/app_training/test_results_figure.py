@@ -46,6 +46,13 @@ def test_evaluate_and_loso_runs_show_their_confusion_matrix(qtbot, tmp_path, syn
     assert img.width() >= 800 and img.height() > 100
     svg = table.figure.export(tmp_path / "cm.svg").read_text()
     assert "<svg" in svg and "surprise" in svg and "F1 per class" in svg
+    # an asymmetric matrix: cell (true t, predicted p) is drawn at row t, column p, shaded by its share of row t
+    table.figure.show_results({"labels": ["a", "b"], "confusion_matrix": [[3, 1], [0, 4]], "f1": [0.86, 0.89],
+                               "scope": "test"})
+    image = next(i for i in table.figure.graphics.ci.getItem(0, 0).items if type(i).__name__ == "ImageItem")
+    rect = image.mapRectToView(image.boundingRect())
+    assert image.axisOrder == "row-major" and (rect.width(), rect.height()) == (2, 2)
+    assert np.allclose(image.image, [[0.75, 0.25], [0.0, 1.0]])
 
 
 def test_runs_without_results_show_none(qtbot, tmp_path):

@@ -97,3 +97,14 @@ def test_tab_delimited_export_in_each_time_unit(synthetic_clip, tmp_path):
         tab_delimited_text([ann], synthetic_clip, "min")
     out = write_tab_delimited(tmp_path / "t.txt", [ann], synthetic_clip, "frames")
     assert out.read_text().count("\n") == 4
+
+
+def test_apex_alone_comes_back_alone_and_partial_annotations_are_named(synthetic_clip, tmp_path):
+    from cmnet_core.data.elan import left_out
+
+    first = int(synthetic_clip.frame_numbers[0])
+    apex_only = Annotation(apex=first + 7, apex_source="spotted")
+    assert read_eaf(write_eaf(tmp_path / "a.eaf", [apex_only], synthetic_clip), synthetic_clip) == [apex_only]
+    partial = Annotation(onset=first + 3, emotion="surprise", notes="n")
+    assert left_out(partial) == [f"the onset (frame {first + 3}) without its offset", "the emotion", "the notes"]
+    assert left_out(Annotation(onset=first, offset=first + 5, emotion="x")) == []
