@@ -51,8 +51,11 @@ def qsettings() -> QSettings:
 def migrate_legacy_settings() -> int:
     """Copy the settings earlier versions kept in Qt's native store (organisation ``CMNet``, application ``CMNet
     Studio``: ``~/.config/CMNet/CMNet Studio.conf`` on Linux) into `settings_path`, once: only while that file
-    does not exist. Returns the number of keys copied (0 when there was nothing or the file exists)."""
-    if settings_path().exists():
+    does not exist, and not when ``CMNET_STUDIO_CONFIG_DIR`` chooses another settings folder (a fresh or test
+    folder stays fresh). Returns the number of keys copied (0 when there was nothing to do)."""
+    import os
+
+    if settings_path().exists() or os.environ.get(paths.CONFIG_ENV):
         return 0
     old = QSettings(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, *LEGACY_NAMES)
     keys = old.allKeys()
@@ -110,7 +113,9 @@ class AppSettings:
         return [value] if isinstance(value, str) else list(value)   # QSettings gives a 1-entry list as a str
 
     def add_recent(self, path: str) -> None:
-        """Put ``path`` first in the recent files (at most `MAX_RECENT`)."""
+        """Put ``path`` first in the recent files (at most `MAX_RECENT`), as an absolute path (a path typed on the
+        command line, ``clip.mp4`` or ``.``, would otherwise reopen relative to another folder)."""
+        path = str(Path(path).expanduser().absolute()) if path else path
         recent = [p for p in self.recent_files() if p != path]
         qsettings().setValue("recent", [path] + recent[: MAX_RECENT - 1])
 

@@ -94,8 +94,12 @@ def prediction_row(pred: Prediction, clip: Clip, ident: str, seconds: float, dev
 
 
 def row_columns(rows: Iterable[dict]) -> list[str]:
-    """The CSV header for ``rows``: every key in first-seen order (failed rows lack the prediction's columns)."""
-    return list(dict.fromkeys(k for r in rows for k in r))
+    """The CSV header for ``rows``: the keys of the first done row (`prediction_row`'s order), then any other
+    key in first-seen order — so the order is the same whichever clip failed first (failed rows lack the
+    prediction's columns)."""
+    rows = list(rows)
+    done = [r for r in rows if r.get("status") == "done"]
+    return list(dict.fromkeys(k for r in [*done[:1], *rows] for k in r))
 
 
 def predict_many(predictor: Predictor, items: Iterable[BatchItem],

@@ -43,13 +43,16 @@ def test_settings_of_earlier_versions_are_carried_over_once(qapp, monkeypatch, t
 
     from app import settings
 
-    monkeypatch.setenv(paths.CONFIG_ENV, str(tmp_path / "new"))
+    monkeypatch.setenv(paths.CONFIG_ENV, str(tmp_path / "chosen"))
     QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "native"))
     monkeypatch.setattr(settings, "LEGACY_NAMES", ("CMNet Studio Tests", "legacy"))
     old = QSettings(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, "CMNet Studio Tests", "legacy")
     old.setValue("recent", ["/data/a.mp4", "/data/b.mp4"])
     old.setValue("database_sheets", '{"/db": "/db/sheet.xlsx"}')
     old.sync()
+    assert settings.migrate_legacy_settings() == 0      # a settings folder chosen by the variable stays fresh
+    monkeypatch.delenv(paths.CONFIG_ENV)
+    monkeypatch.setattr(paths, "config_dir", lambda: tmp_path / "new")   # the platform's folder, first start
     assert settings.migrate_legacy_settings() == 2
     assert settings.settings_path() == tmp_path / "new" / "settings.ini" and settings.settings_path().is_file()
     assert settings.AppSettings().recent_files() == ["/data/a.mp4", "/data/b.mp4"]

@@ -19,7 +19,7 @@ from .checkpoint import Checkpoint, check_compatible, code_version, load_checkpo
 from .config import TrainConfig
 from .dataset import Sample, preprocess_clips
 from .metrics import confusion_matrix, per_class_report, scores
-from .runs import write_json
+from .runs import RunFolder, write_json
 from .splits import choose_validation_subjects
 from .trainer import Trainer, describe_device, predict_samples, resolve_device
 
@@ -112,15 +112,15 @@ def train_final(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, sett
                 "apex_sources": apex_sources, "run": str(run_dir),
                 "fine_tuned_from": str(init.path) if init is not None else None, "new_head": bool(new_head),
                 "train_subjects": sorted({s.subject for s in train})}
-    if not (run_dir / "config.json").exists():
-        write_json(run_dir / "config.json", {
+    if not RunFolder(run_dir).config.exists():
+        write_json(RunFolder(run_dir).config, {
             "kind": metadata_kind, "database": {"name": db.name, "root": str(db.root), "protocol": db.protocol,
                                                 "labels": list(db.labels), "clips": len(samples)},
             "model_config": model_cfg.to_dict(), "train_config": train_cfg.to_dict(), "preprocess": settings.to_dict(),
             "apex_sources": apex_sources, "fine_tuned_from": metadata["fine_tuned_from"], "new_head": bool(new_head),
             "holdout_subjects": list(holdout_subjects), "holdout_fraction": holdout_fraction,
             "code_version": code_version(), "created": now_iso(), **(extra or {})})
-    trainer = Trainer(model_cfg, train_cfg, db.labels, run_dir / "checkpoints", metadata, cb)
+    trainer = Trainer(model_cfg, train_cfg, db.labels, RunFolder(run_dir).checkpoints, metadata, cb)
     cb.on_fold_start("all", {"train_clips": len(train), "val_clips": len(val), "test_clips": len(held),
                              "device": describe_device(trainer.device)})
     fit = trainer.fit(train, val=val, init_state=start)
@@ -147,8 +147,10 @@ def train_final(db, run_dir: str | Path, model_cfg, train_cfg: TrainConfig, sett
         final = load_checkpoint(fit.final_path)
         final.meta.metrics = {**final.meta.metrics, **recorded}
         save_checkpoint(fit.final_path, final.state_dict, final.meta)
-    write_json(run_dir / "metrics.json", result)
-    with open(run_dir / "metrics.csv", "w", newline="", encoding="utf-8") as f:
+    write_json(RunFolder(run_dir).metrics, result)
+    for name in ("last.pt", "best.pt"):   # finished: final.pt is the model; the resume state is not needed
+        (RunFolder(run_dir).checkpoints / name).unlink(missing_ok=True)
+    with open(RunFolder(run_dir).metrics_csv, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["scope", "n", "accuracy", "uf1", "uar", "paper_f1", "database", "protocol", "checkpoint"])
         if result["held_out"]:

@@ -8,6 +8,7 @@ the same rule.
 """
 from __future__ import annotations
 
+import zlib
 from typing import Iterable
 
 import numpy as np
@@ -19,7 +20,7 @@ FINAL_FOLD = "all"
 def choose_validation_subjects(subjects: Iterable[str], count: int, seed: int, fold: str = FINAL_FOLD) -> list[str]:
     """``count`` subjects drawn from ``subjects`` (the training subjects of a fold, test subjects excluded).
 
-    The draw uses ``numpy.random.default_rng([seed, Σ ord(fold)])`` over the sorted, de-duplicated subject
+    The draw uses ``numpy.random.default_rng([seed, crc32(fold)])`` over the sorted, de-duplicated subject
     names, so it depends on the seed, the fold and the set of subjects only. Returns them sorted; [] for
     ``count`` 0. Raises ``ValueError`` when fewer than ``count + 1`` subjects are given (at least one must
     remain to train on) or ``count`` is negative.
@@ -31,7 +32,7 @@ def choose_validation_subjects(subjects: Iterable[str], count: int, seed: int, f
         return []
     if len(pool) <= count:
         raise ValueError(f"{len(pool)} training subjects cannot spare {count} for validation")
-    rng = np.random.default_rng([int(seed), sum(map(ord, fold))])
+    rng = np.random.default_rng([int(seed), zlib.crc32(fold.encode("utf-8"))])   # anagrams differ too
     return sorted(rng.choice(pool, size=count, replace=False).tolist())
 
 

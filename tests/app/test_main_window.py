@@ -240,6 +240,8 @@ def test_recent_files_use_test_settings(make_window, qapp, tmp_path_factory):
     qsettings().setValue("recent", "/data/only.mp4")
     w.files.add_recent("/data/c.mp4")
     assert w.settings.recent_files() == ["/data/c.mp4", "/data/only.mp4"]
+    w.files.add_recent("clip.mp4")                      # typed on the command line: kept as an absolute path
+    assert w.settings.recent_files()[0] == str(Path.cwd() / "clip.mp4")
 
 
 def test_playback_runs_at_speed_and_stops_at_end(make_window, array_clip, tmp_path, qtbot):

@@ -106,3 +106,13 @@ def test_safe_ident_and_prediction_row_without_annotation():
     w.writeheader()
     w.writerow(row)
     assert next(csv.DictReader(io.StringIO(text.getvalue())))["device"] == "cuda:0"
+
+
+def test_columns_keep_the_prediction_order_when_a_failed_row_comes_first():
+    from cmnet_core.batch import row_columns
+
+    failed = {"clip": "a", "subject": "s", "source": "x", "status": "failed", "error": "e", "seconds": 0,
+              "true_label": "t"}
+    done = {"clip": "b", "subject": "s", "source": "y", "status": "done", "error": "", "seconds": 1, "label": "l",
+            "true_label": "t", "p_l": 1.0}
+    assert row_columns([failed, done]) == list(done)
