@@ -243,9 +243,16 @@ class Predictor:
 
         progress(fraction in [0, 1], message) is called at each stage; cancel() is checked between stages.
         cache : an optional `PreprocessCache`.
-        Raises `PredictionCancelled` on cancel, `PreprocessError`/`ClipError` when the clip cannot be preprocessed.
+        Raises `PredictionCancelled` on cancel, `PreprocessError`/`ClipError` when the clip cannot be preprocessed
+        or is a single image (a micro-expression is a change over frames; one frame repeated N times carries no
+        motion, and with onset-relative input the model would see zeros and give the same label for any image).
         """
+        from .preprocess.errors import PreprocessError
         from .preprocess.pipeline import preprocess_clip
+
+        if len(clip) < 2:
+            raise PreprocessError(f"{clip.path} is a single image: CMNet reads a micro-expression from the change "
+                                  "over frames; open the video or the folder of frames it comes from")
 
         def stage(fraction: float, message: str) -> None:
             if progress is not None:

@@ -11,6 +11,7 @@ with the clips, not with the model). Goal (performance issue): a LOSO run withou
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -43,7 +44,8 @@ def main() -> int:
         sizes, walls = {}, {}
         for name, extra in (("default", []), ("keep_fold_models", ["--keep-fold-models"])):
             t = time.perf_counter()
-            rc = cmnet([*common, *extra, "--run-dir", str(tmp / name)])
+            with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
+                rc = cmnet([*common, *extra, "--run-dir", str(tmp / name)])
             walls[name] = round(time.perf_counter() - t, 1)
             if rc != 0:
                 print(json.dumps({"bench": "loso_disk", "error": f"cmnet loso exited {rc} ({name})"}))

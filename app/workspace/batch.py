@@ -36,9 +36,10 @@ class BatchClip:
 def batch_clips(clips: list[Clip], indices: list[int], annotation_for: Callable[[Clip], Annotation],
                 in_database: bool) -> list[BatchClip]:
     """The `BatchClip` s of ``clips[i]`` for ``i`` in ``indices`` (sorted, duplicates and out-of-range indices
-    dropped). ``annotation_for(clip)``: the annotation the app shows (the store's, else the sheet's). Cheap: runs
-    on the GUI thread, opens nothing."""
-    chosen = sorted({i for i in indices if 0 <= i < len(clips)})
+    dropped, and single images left out as ``cmnet predict`` leaves them out of a folder: a still photograph in a
+    folder of videos is not a clip to predict). ``annotation_for(clip)``: the annotation the app shows (the
+    store's, else the sheet's). Cheap: runs on the GUI thread, opens nothing."""
+    chosen = sorted({i for i in indices if 0 <= i < len(clips) and len(clips[i]) != 1})
     return [BatchClip(i, clips[i], clip_ident(clips[i], in_database), annotation_for(clips[i])) for i in chosen]
 
 

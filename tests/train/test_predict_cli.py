@@ -154,3 +154,13 @@ def test_demo_is_a_checkpoint_name_for_evaluate_and_fine_tuning(tmp_path, capsys
     out, err = capsys.readouterr()
     assert rc == 0 and "does not exist" not in err, err
     assert (tmp_path / "ft" / "checkpoints" / "final.pt").exists()
+
+
+def test_a_single_image_is_refused_with_what_to_open_instead(face_videos, tmp_path):
+    import csv
+
+    from cmnet_core.cli import main
+
+    assert main(["predict", "demo", str(face_videos / "single_face.jpg"), "--out", str(tmp_path / "o")]) == 1
+    (row,) = list(csv.DictReader(open(tmp_path / "o" / "predictions.csv", encoding="utf-8")))
+    assert row["status"] == "failed" and "is a single image" in row["error"] and "open the video" in row["error"]
