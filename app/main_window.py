@@ -131,6 +131,7 @@ class MainWindow(QMainWindow):
         vl.addWidget(self.transport)
         vl.addWidget(self.timeline)
         self.intensity_plot = IntensityPlot()
+        self.intensity_plot.setMinimumHeight(150)   # a dock opened below (batch results) cannot squash the curve
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(viewer)
         self.splitter.addWidget(self.intensity_plot)

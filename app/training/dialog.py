@@ -11,9 +11,9 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFrame,
                                QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
-                               QListWidgetItem, QPushButton, QRadioButton, QSpinBox, QVBoxLayout, QWidget)
+                               QListWidgetItem, QPushButton, QRadioButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
 
 from cmnet_core.config_fields import Field, registry
 from cmnet_core.model.config import CMNetConfig
@@ -249,6 +249,7 @@ class TrainingDialog(QDialog):
                                                  for f in registry("dialog", section="model_config")}
         method = QGroupBox("Method (defaults: the preset's values)")
         fm = QFormLayout(method)
+        fm.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         for editor in self.method.values():
             fm.addRow(editor.field.label, editor.widget)
         reset = QPushButton("Preset defaults")
@@ -285,6 +286,7 @@ class TrainingDialog(QDialog):
         rr.addWidget(runs_browse)
         train = QGroupBox("Training")
         ft = QFormLayout(train)
+        ft.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)   # long labels above their field when narrow
         ft.addRow("Epochs", self.epochs)
         ft.addRow("Preset", self.preset)
         ft.addRow("", self.preset_note)
@@ -316,18 +318,29 @@ class TrainingDialog(QDialog):
         left.addWidget(mode_box)
         left.addWidget(QLabel("Checks before launch"))
         left.addWidget(self.problem_list, 1)
-        right = QVBoxLayout()
+        settings = QWidget()
+        right = QVBoxLayout(settings)
+        right.setContentsMargins(0, 0, 0, 0)
         right.addWidget(method)
         right.addWidget(train)
         right.addStretch(1)
+        scroll = QScrollArea()   # the settings scroll rather than widen the dialog past a laptop screen
+        scroll.setWidget(settings)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
         cols = QHBoxLayout()
-        cols.addLayout(left, 3)
-        cols.addLayout(right, 2)
+        cols.addLayout(left, 2)
+        cols.addWidget(scroll, 3)
         lay = QVBoxLayout(self)
         lay.addLayout(cols, 1)
         lay.addWidget(self.buttons)
         self._mode_changed()
-        self.resize(1120, 640)
+        for combo in self.findChildren(QComboBox):   # long choice texts elide instead of widening the dialog
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(16)
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        self.resize(min(1400, int(screen.width() * 0.96)) if screen else 1400,
+                    min(700, int(screen.height() * 0.92)) if screen else 700)
 
     # ---- source ---------------------------------------------------------------------------------------
     def _browse_db(self) -> None:

@@ -42,6 +42,10 @@ def test_every_panel_fits_a_laptop_screen(make_window, tiny_checkpoint, tmp_path
             (type(panel).__name__, panel.width(), panel.height())
         right = panel.mapTo(w, panel.rect().bottomRight())
         assert right.x() <= w.width() and right.y() <= w.height()
+    w.batch_dock.show()                      # the batch results open below: the curve keeps room to be read
+    qtbot.wait(50)
+    assert w.intensity_plot.height() >= 150 and w.batch_dock.height() >= 100, \
+        (w.intensity_plot.height(), w.batch_dock.height())
 
 
 def test_geometry_is_remembered(make_window, qtbot):
