@@ -17,6 +17,7 @@ No torch, so the ``cmnet`` argument parser stays fast. The config dataclasses de
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 from dataclasses import dataclass
 from typing import Any
@@ -138,7 +139,10 @@ def add_arguments(group, fields: list[Field]) -> None:
     for f in fields:
         kw: dict[str, Any] = {"help": help_text(f)}
         if isinstance(f.default, bool):
-            kw["action"] = "store_true"
+            # absent = None: the preset's / checkpoint's value stays. A switch that is on by default gets both
+            # --x and --no-x (unless it declares its own negating flag), so it can be turned either way.
+            both = f.default and not f.how.negate
+            kw.update(action=argparse.BooleanOptionalAction if both else "store_true", default=None)
         else:
             if isinstance(f.default, tuple):
                 kw.update(type=type(f.default[0]), nargs=len(f.default))
@@ -175,7 +179,10 @@ def cli_flags(values: dict[str, Any], fields: list[Field]) -> list[str]:
             continue
         value = values[f.name]
         if isinstance(f.default, bool):
-            out += [f.flag] if bool(value) != f.how.negate else []
+            if f.default and not f.how.negate:                      # --x / --no-x
+                out += [f.flag if value else "--no-" + f.flag[2:]]
+            else:
+                out += [f.flag] if bool(value) != f.how.negate else []
             continue
         items = value if isinstance(value, (tuple, list)) else [value]
         out += [f.flag, *(repr(float(v)) if isinstance(f.default if not isinstance(f.default, tuple) else

@@ -295,6 +295,11 @@ class TrainingDialog(QDialog):
         ft.addRow("Image size override", self.image_size)
         ft.addRow("Frames per clip N", self.frames)
         ft.addRow("Device", self.device)
+        # training settings registered for the dialog (cmnet_core.config_fields), after the hand-built ones
+        self.training_settings: dict[str, SettingEditor] = {
+            f.name: SettingEditor(f, t[f.name]) for f in registry("dialog", section="train_config")}
+        for editor in self.training_settings.values():
+            ft.addRow(editor.field.label, editor.widget)
         ft.addRow("Runs folder", rr)
         self._applied_preset = None
         self.preset.currentIndexChanged.connect(self._preset_changed)
@@ -459,6 +464,8 @@ class TrainingDialog(QDialog):
             self.epochs.setValue(t["epochs"])
             self.batch.setValue(t["batch_size"])
             self.lr.setValue(t["lr"])
+            for fname, editor in self.training_settings.items():
+                editor.set_value(t[fname])
             self.image_size.setSpecialValueText(f"preset ({CMNetConfig.preset(name).image_size})")
             self.reset_method()
         self.checked_for = None
@@ -485,6 +492,7 @@ class TrainingDialog(QDialog):
             frames=self.frames.value() if self.frames.value() != CMNetConfig().num_frames else None,
             epochs=self.epochs.value(), batch_size=self.batch.value(), lr=self.lr.value(),
             method={name: editor.value() for name, editor in self.method.items()},
+            training={name: editor.value() for name, editor in self.training_settings.items()},
             device=self.device.currentData(), model=self.model_kind(),
             with_baseline=(mode in LOSO_MODES and self.model_kind() == "cmnet" and self.with_baseline.isChecked()),
             k_folds=self.k_folds.value() if mode == "loso" and self.k_folds.value() >= 2 else None)

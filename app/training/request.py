@@ -57,6 +57,16 @@ def method_defaults(preset: str = "paper") -> dict:
     return {f.name: getattr(cfg, f.name) for f in registry("dialog", section="model_config")}
 
 
+def training_flags(training: dict) -> list[str]:
+    """``cmnet`` flags for `TrainConfig` settings ``training`` (fields with a CLI flag; missing keys left out).
+    Raises ``ValueError`` for a key without one (the run would silently differ from its train_config)."""
+    fields = registry("cli", section="train_config")
+    unknown = sorted(set(training) - {f.name for f in fields})
+    if unknown:
+        raise ValueError(f"{unknown}: no cmnet training flag sets them; give them the 'cli' surface too")
+    return cli_flags(training, fields)
+
+
 def method_flags(method: dict) -> list[str]:
     """``cmnet`` flags for the method settings ``method`` (`METHOD_FIELDS`, or any other `CMNetConfig` field with a
     method flag, e.g. ``position_weight``; missing keys are left out), in the registry's order:
@@ -82,6 +92,8 @@ class TrainingRequest:
     epochs, batch_size, lr : None = the preset's (`training_defaults`; not sent, the CLI fills them in).
     method : values of `METHOD_FIELDS` to set (λ1–λ3, ε, ξ, τ, negative sampling, tendency term, input); the
              fields left out keep the preset's values.
+    training : values of the `TrainConfig` settings registered for the dialog (`training_flags`; the training box's
+             own epochs / batch size / lr are the fields above); left out = the preset's.
     device : ``"cpu"``, ``"cuda"``, ``"cuda:1"``… (the dialog resolves "auto" so the GUI knows the device).
     cache : preprocessing cache folder, ``"off"``, or None for the CLI's default.
     model : ``"cmnet"`` or ``"baseline"`` (a key of `MODEL_CHOICES`; the baseline only for ``loso`` / ``fold``).
@@ -105,6 +117,7 @@ class TrainingRequest:
     lr: float | None = None
     seed: int = TrainConfig.seed
     method: dict = field(default_factory=dict)
+    training: dict = field(default_factory=dict)
     device: str = "cpu"
     cache: str | None = None
     model: str = "cmnet"
@@ -180,6 +193,8 @@ class TrainingRequest:
         for flag, value in (("--epochs", self.epochs), ("--batch-size", self.batch_size), ("--lr", self.lr)):
             if value is not None and not baseline:
                 args += [flag, repr(value) if isinstance(value, float) else str(value)]
+        if not baseline:
+            args += training_flags(self.training)
         args += ["--seed", str(self.seed), "--device", self.device]
         if self.cache:
             args += ["--cache", self.cache]

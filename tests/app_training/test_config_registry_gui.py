@@ -102,3 +102,27 @@ def test_a_new_field_shows_in_the_dialog_its_command_line_and_the_runs_table(ext
     table = RunsTable(tmp_path / "runs")
     qtbot.addWidget(table)
     assert table.cell(run, "warm-up") == "0.4" and table.cell(run, "px") == "32"
+
+
+def test_a_new_training_setting_shows_in_the_dialog_and_its_command_line(monkeypatch, qtbot, tmp_path):
+    """A `TrainConfig` field declared for the dialog and the CLI gets an editor in the Training box, the preset's
+    value, and its flag in the command the dialog launches (and the review's switch: on by default, --no-x)."""
+    from app.training import dialog as dialog_module
+    from cmnet_core.train import config as train_config
+    from cmnet_core.train.config import TrainConfig
+
+    @dataclasses.dataclass
+    class ExtendedTrain(TrainConfig):
+        ema: bool = setting(True, help="keep an exponential moving average of the weights", label="EMA weights",
+                            surfaces=("cli", "dialog"), group="training")
+
+    monkeypatch.setattr(train_config, "TrainConfig", ExtendedTrain)
+    monkeypatch.setattr(request_module, "TrainConfig", ExtendedTrain)
+    monkeypatch.setattr(dialog_module, "training_defaults",
+                        lambda preset: {**ExtendedTrain().to_dict(), **train_config.PRESET_TRAINING[preset]})
+    dlg = _dialog(qtbot, tmp_path)
+    editor = dlg.training_settings["ema"]
+    assert editor.value() is True
+    editor.set_value(False)
+    args = dlg.request().cli_arguments(tmp_path / "run")
+    assert "--no-ema" in args and "--ema" not in args

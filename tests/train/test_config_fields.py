@@ -116,3 +116,24 @@ def test_a_new_field_becomes_a_flag_and_reaches_the_model_config(extended):
     assert isinstance(mc, ExtendedConfig) and mc.warmup_frac == 0.5 and mc.backbone == "small"
     assert args.preset_choice["changed"] == ["warmup_frac"]
     assert options.method_overrides(_parser("train").parse_args(["db"])) == {}
+
+
+def test_switches_keep_the_preset_value_when_absent_and_turn_both_ways(monkeypatch):
+    """A boolean setting on by default gets --x / --no-x; an absent flag leaves the preset's value."""
+    import argparse
+
+    from cmnet_core.config_fields import Field, add_arguments, cli_flags, cli_values
+    from cmnet_core.config_setting import Setting
+
+    on = Field("train_config", "review_switch", True, Setting(help="a switch on by default", surfaces=("cli",),
+                                                                         default_in_help=False))
+    off = Field("train_config", "other_switch", False, Setting(help="a switch off by default", surfaces=("cli",),
+                                                                           default_in_help=False))
+    p = argparse.ArgumentParser()
+    add_arguments(p, [on, off])
+    assert cli_values(p.parse_args([]), [on, off]) == {}              # absent: nothing overridden
+    assert cli_values(p.parse_args(["--no-review-switch", "--other-switch"]), [on, off]) == \
+        {"review_switch": False, "other_switch": True}
+    assert cli_values(p.parse_args(["--review-switch"]), [on]) == {"review_switch": True}
+    assert cli_flags({"review_switch": False, "other_switch": True}, [on, off]) == ["--no-review-switch",
+                                                                                     "--other-switch"]
