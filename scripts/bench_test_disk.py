@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         per_test = ({p.name: folder_bytes(p) for p in base.iterdir() if p.is_dir() and not p.is_symlink()}
                     if base.exists() else {})
     total_mb = sum(per_test.values()) / 1e6
-    largest = sorted(per_test.items(), key=lambda kv: -kv[1])[:8]
+    largest = sorted(per_test.items(), key=lambda kv: -kv[1])[:15]
     lines = done.stdout.strip().splitlines()
     tail = lines[-1] if lines else ""
     failed = [ln.split(" ", 1)[1].split(" - ")[0] for ln in lines if ln.startswith(("FAILED ", "ERROR "))]
