@@ -52,7 +52,7 @@ class MainWindow(QMainWindow):
 
     Parameters
     ----------
-    data_dir : folder for annotation files of read-only sources; default: Qt's AppDataLocation.
+    data_dir : folder for annotation files of read-only sources; default: `cmnet_core.paths.data_dir`.
     autosave_ms : autosave period in milliseconds.
 
     Attributes: ``state`` the `Document`; ``commands`` the `CommandContext`; the controllers ``files``,

@@ -4,7 +4,8 @@ range, unit, CLI flag, group, and on which surfaces it appears:
 
 ``"cli"``     a flag of ``cmnet train`` / ``cmnet loso`` (`cmnet_core.train.options` builds them and turns the parsed
               values into config overrides with `cli_values`);
-``"dialog"``  a widget in the training dialog's method box (`app.training.dialog` builds it from `dialog_fields`);
+``"dialog"``  a widget in the training dialog (`app.training.dialog`): a model setting in its method box, a training
+              setting in its Training box (both built from `registry`);
 ``"runs"``    a column of the runs table (`cmnet_core.train.run_index` reads it from config.json, `app.training.
               runs_table` shows it).
 
@@ -82,7 +83,7 @@ def fields_of(section: str) -> list[Field]:
         how = f.metadata.get(_KEY)
         if how is None:
             raise TypeError(f"{cls.__name__}.{f.name} has no Setting: declare it with "
-                            "cmnet_core.config_fields.setting(default, help=..., surfaces=...)")
+                            "cmnet_core.config_setting.setting(default, help=..., surfaces=...)")
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         out.append(Field(section, f.name, default, how))
     return out

@@ -5,7 +5,8 @@ passes through `CheckpointMeta.from_dict` (so an inconsistent one is never writt
 too (so an inconsistent one is refused with a `CheckpointError` naming the file, the field and what to do).
 
 Keys this class does not name (older or newer checkpoints, the demo's ``demo_recipe`` …) are kept in ``extra`` and
-written back unchanged, so ``CheckpointMeta.from_dict(d).to_dict() == d`` for every dict without ``None`` values.
+written back unchanged. ``to_dict`` leaves out empty and default values (``synthetic: False``, empty ``metrics``),
+so a round trip keeps every value that says something, not necessarily every key.
 """
 from __future__ import annotations
 
