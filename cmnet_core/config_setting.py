@@ -1,6 +1,6 @@
 """How a config field is shown: the `Setting` each `CMNetConfig` / `TrainConfig` field carries, declared with
 `setting` (``dataclasses.field(metadata=...)``). The registry that reads them — CLI flags, dialog widgets,
-runs-table columns — is `cmnet_core.config_fields`; this module is what the config dataclasses import (no torch,
+runs-table columns — is `cmnet_core.train.config_fields`; this module is what the config dataclasses import (no torch,
 nothing of the project), so the registry can import the configs without a circle.
 """
 from __future__ import annotations

@@ -102,7 +102,7 @@ def training(size: int, batch: int, iters: int, fast: bool) -> dict:
 
 
 def loso(args) -> dict:
-    from cmnet_core.data.synthetic import write_synthetic_database
+    from cmnet_core.data.synthetic_writer import write_synthetic_database
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "synth"

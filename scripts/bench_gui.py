@@ -206,7 +206,7 @@ def main() -> None:
     from app.commands import GoToFrame, LoadCheckpoint, OpenPath, RunPrediction
     from app.main_window import MainWindow
     from app.training.request import TrainingRequest
-    from cmnet_core.data.synthetic import write_synthetic_database
+    from cmnet_core.data.synthetic_writer import write_synthetic_database
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -34,7 +34,7 @@ def main() -> int:
     ap.add_argument("--subjects", type=int, default=3)
     args = ap.parse_args()
     from cmnet_core.cli import main as cmnet
-    from cmnet_core.data.synthetic import write_synthetic_database
+    from cmnet_core.data.synthetic_writer import write_synthetic_database
 
     with tempfile.TemporaryDirectory(prefix="cmnet-loso-disk-") as tmp:
         tmp = Path(tmp)

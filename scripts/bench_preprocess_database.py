@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from bench_common import emit
-from cmnet_core.data.synthetic import write_synthetic_database
+from cmnet_core.data.synthetic_writer import write_synthetic_database
 from cmnet_core.preprocess.cache import PreprocessCache
 from cmnet_core.preprocess.pipeline import preprocess_database, span_frames
 from cmnet_core.preprocess.types import PreprocessSettings

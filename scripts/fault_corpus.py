@@ -214,7 +214,7 @@ _SCRATCH: list[Path] = []   # shared inputs built once, removed at the end
 
 def synthetic_db(folder: Path, name: str = "db", subjects: int = 2, clips_per_class: int = 1) -> Path:
     """A tiny synthetic database (built once per shape, copied into the case's folder)."""
-    from cmnet_core.data.synthetic import write_synthetic_database
+    from cmnet_core.data.synthetic_writer import write_synthetic_database
     key = f"{subjects}-{clips_per_class}"
     if key not in _DB_CACHE:
         _SCRATCH.append(Path(tempfile.mkdtemp(prefix="corpus-db-")))

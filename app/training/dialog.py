@@ -1,5 +1,5 @@
 """The training dialog: source, mode, the method's settings (one `SettingEditor` per `CMNetConfig` field registered
-for the dialog in `cmnet_core.config_fields`; defaults: the preset's), device, runs folder, and the pre-launch
+for the dialog in `cmnet_core.train.config_fields`; defaults: the preset's), device, runs folder, and the pre-launch
 checks (`cmnet_core.train.preflight`). It builds a `TrainingRequest`; the training manager launches it.
 
 Opening the database and the checks run in a worker (a large database's sheet and folders take seconds).
@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDia
                                QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
                                QListWidgetItem, QPushButton, QRadioButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
 
-from cmnet_core.config_fields import Field, registry
+from cmnet_core.train.config_fields import Field, registry
 from cmnet_core.model.config import CMNetConfig
 
 from .. import dialogs
@@ -58,7 +58,7 @@ def _ispin(lo: int, hi: int, value: int) -> QSpinBox:
 
 
 class SettingEditor:
-    """The dialog's editor of one registered setting (`cmnet_core.config_fields`, surface ``"dialog"``), built from
+    """The dialog's editor of one registered setting (`cmnet_core.train.config_fields`, surface ``"dialog"``), built from
     its `Setting`: a combo box for ``choices`` (items named by ``choice_text``, data = the value), a row of spin
     boxes for a tuple (labelled by ``parts``), a check box for a bool, a spin box for a number (``range``,
     ``decimals``, ``step``, ``unit`` as suffix), else a line edit. The help text is the tooltip.
@@ -243,7 +243,7 @@ class TrainingDialog(QDialog):
         f.addRow("Start from", ck)
         f.addRow("", self.new_head)
 
-        # the method (paper defaults): one editor per setting registered for the dialog (cmnet_core.config_fields)
+        # the method (paper defaults): one editor per setting registered for the dialog (cmnet_core.train.config_fields)
         d = method_defaults()
         self.method: dict[str, SettingEditor] = {f.name: SettingEditor(f, d[f.name])
                                                  for f in registry("dialog", section="model_config")}
@@ -295,7 +295,7 @@ class TrainingDialog(QDialog):
         ft.addRow("Image size override", self.image_size)
         ft.addRow("Frames per clip N", self.frames)
         ft.addRow("Device", self.device)
-        # training settings registered for the dialog (cmnet_core.config_fields), after the hand-built ones
+        # training settings registered for the dialog (cmnet_core.train.config_fields), after the hand-built ones
         self.training_settings: dict[str, SettingEditor] = {
             f.name: SettingEditor(f, t[f.name]) for f in registry("dialog", section="train_config")}
         for editor in self.training_settings.values():

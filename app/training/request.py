@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cmnet_core.config_fields import cli_flags, registry
+from cmnet_core.train.config_fields import cli_flags, registry
 from cmnet_core.model.config import CMNetConfig
 from cmnet_core.train.config import PRESET_TRAINING, TrainConfig, auto_preset
 from cmnet_core.train.options import MODEL_CHOICES
@@ -26,7 +26,7 @@ from cmnet_core.train.options import MODEL_CHOICES
 MODES = {"loso": "LOSO evaluation (all folds)", "fold": "One LOSO fold",
          "finetune": "Fine-tune from a checkpoint", "final": "Final model on all data"}
 #: CMNetConfig fields the dialog edits (the method's settings), in display order: those registered for the dialog
-#: (surface ``"dialog"`` in `cmnet_core.config_fields`).
+#: (surface ``"dialog"`` in `cmnet_core.train.config_fields`).
 METHOD_FIELDS = tuple(f.name for f in registry("dialog", section="model_config"))
 #: The dialog's preset choices: key → text.
 PRESET_CHOICES = {"auto": "auto (cpu on any device; paper only on request)",

@@ -10,7 +10,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSplitter,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from cmnet_core.config_fields import Field, registry
+from cmnet_core.train.config_fields import Field, registry
 from cmnet_core.train.run_index import RunRecord, confusion_results, list_runs
 
 from .. import dialogs
@@ -53,7 +53,7 @@ TOOLTIPS = {
 }
 
 def _setting_column(f: Field) -> tuple:
-    """``(header, sort key, text)`` of a setting registered for the runs table (`cmnet_core.config_fields`,
+    """``(header, sort key, text)`` of a setting registered for the runs table (`cmnet_core.train.config_fields`,
     surface ``"runs"``): its value in `RunRecord.settings`, absent values sorting first."""
     def key(r: RunRecord):
         value = r.settings.get(f.name)
@@ -68,7 +68,7 @@ def _setting_column(f: Field) -> tuple:
 
 def columns() -> tuple:
     """The table's columns: ``(header, value of a record used for sorting, text shown)``; the settings' columns
-    come from the registry (`cmnet_core.config_fields`, surface ``"runs"``), read when called."""
+    come from the registry (`cmnet_core.train.config_fields`, surface ``"runs"``), read when called."""
     return _FIXED + tuple(_setting_column(f) for f in registry("runs"))
 
 

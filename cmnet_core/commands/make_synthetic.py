@@ -8,7 +8,8 @@ from pathlib import Path
 import cv2
 from tqdm import tqdm
 
-from ..data.synthetic import SYNTHETIC_LABELS, SYNTHETIC_RECIPES, Distractors, contact_sheet, write_synthetic_database
+from ..data.synthetic import SYNTHETIC_LABELS, SYNTHETIC_RECIPES, Distractors, contact_sheet
+from ..data.synthetic_writer import write_synthetic_database
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

@@ -21,7 +21,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .database import Database
+from .database_types import Database
 
 _EDGE_BYTES = 1 << 20
 

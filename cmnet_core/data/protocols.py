@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .database import DatabaseError
+from .database_types import DatabaseError
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .database import DatabaseError
+from .database_types import DatabaseError
 
 #: How far down a sheet the header row is looked for (SAMM v2 has it on row 14).
 HEADER_SEARCH_ROWS = 40

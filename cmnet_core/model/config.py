@@ -33,7 +33,7 @@ class CMNetConfig:
     Raises ``ValueError`` (from ``__post_init__``) for an unknown choice or an out-of-range value.
     """
 
-    # Each field's `setting` (cmnet_core.config_fields) says where it is shown: "cli" (a cmnet train/loso flag),
+    # Each field's `setting` (cmnet_core.train.config_fields) says where it is shown: "cli" (a cmnet train/loso flag),
     # "dialog" (the training dialog's method box), "runs" (a runs-table column). Adding a field here is the one edit
     # that puts it on those surfaces.
 

@@ -57,7 +57,7 @@ class TrainConfig:
                             separate, labelled *oracle* figure (optimistic; never the honest result).
     """
 
-    # Each field's `setting` (cmnet_core.config_fields) says where it is shown ("cli": a cmnet train/loso flag,
+    # Each field's `setting` (cmnet_core.train.config_fields) says where it is shown ("cli": a cmnet train/loso flag,
     # "runs": a runs-table column); help texts name the per-preset default from PRESET_TRAINING.
     epochs: int = setting(100, help="epochs", group="training", unit="epochs", surfaces=("cli", "runs"))
     batch_size: int = setting(8, help="clips per step", group="training", column="batch", unit="clips",

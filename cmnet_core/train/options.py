@@ -13,7 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .. import config_fields
+from . import config_fields
 from ..model.config import PRESETS
 from .callbacks import Callback, Callbacks, JsonlPrinter, ResumeNotice, TqdmProgress
 from .runs import RunLog
@@ -32,7 +32,7 @@ EXIT_INCOMPLETE = 4
 
 #: The command-line option behind a run's config.json field (``section.field``, or a whole section), for messages
 #: that name what differs between two invocations (`cmnet_core.train.loso.config_differences`): every CLI setting of
-#: the registry (`cmnet_core.config_fields`), the preprocessing flags and the run's own options.
+#: the registry (`cmnet_core.train.config_fields`), the preprocessing flags and the run's own options.
 CONFIG_OPTIONS = {
     **config_fields.config_options(),
     "preprocess.image_size": "--image-size", "preprocess.num_frames": "--frames",

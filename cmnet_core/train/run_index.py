@@ -10,10 +10,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config_fields import registry
+from .config_fields import registry
 
 #: `RunRecord.settings` keys taken from config.json's train_config and model_config, in display order: the
-#: settings registered for the runs table (surface ``"runs"`` in `cmnet_core.config_fields`).
+#: settings registered for the runs table (surface ``"runs"`` in `cmnet_core.train.config_fields`).
 TRAIN_KEYS = tuple(f.name for f in registry("runs", section="train_config"))
 MODEL_KEYS = tuple(f.name for f in registry("runs", section="model_config"))
 

@@ -18,7 +18,7 @@ def load(window, qtbot, path):
 @pytest.fixture
 def small_db(tmp_path):
     """A synthetic database (1 subject, one clip per class, 48 px) whose disgust clip's frames are unreadable."""
-    from cmnet_core.data.synthetic import write_synthetic_database
+    from cmnet_core.data.synthetic_writer import write_synthetic_database
 
     root = tmp_path / "db"
     db = write_synthetic_database(root, n_subjects=1, clips_per_class=1, image_size=48)

@@ -68,7 +68,8 @@ def test_demo_clip_is_predicted_right(predictor):
 
 def test_cmnet_predict_demo_name(tmp_path, monkeypatch):
     from cmnet_core.cli import main
-    from cmnet_core.data.synthetic import SYNTHETIC_RECIPES, write_synthetic_database
+    from cmnet_core.data.synthetic import SYNTHETIC_RECIPES
+    from cmnet_core.data.synthetic_writer import write_synthetic_database
 
     monkeypatch.chdir(tmp_path)  # no file called "demo" here
     assert resolve_checkpoint("demo") == DEMO_CHECKPOINT and str(resolve_checkpoint("x.pt")) == "x.pt"

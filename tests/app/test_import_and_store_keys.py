@@ -54,7 +54,7 @@ def test_import_csv_without_some_columns_keeps_those_fields(make_window, array_c
 def test_moved_read_only_database_reopens_with_its_annotations(make_window, tmp_path, messages):
     import os
 
-    from cmnet_core.data.synthetic import write_synthetic_database
+    from cmnet_core.data.synthetic_writer import write_synthetic_database
 
     root = tmp_path / "mnt" / "db"
     write_synthetic_database(root, n_subjects=1, clips_per_class=1, image_size=32, labels=("happiness", "surprise"))

@@ -9,7 +9,7 @@ from app.workspace.annotations import choose_store, open_store
 from app.workspace.opening import open_path
 from cmnet_core.data.annotation_io import dumps_store
 from cmnet_core.data.clip import Annotation
-from cmnet_core.data.synthetic import write_synthetic_database
+from cmnet_core.data.synthetic_writer import write_synthetic_database
 
 
 def tiny_db(root):

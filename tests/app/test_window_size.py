@@ -5,7 +5,7 @@ import pytest
 
 from app.commands import OpenPath
 from app.settings import default_window_size
-from cmnet_core.data.synthetic import write_synthetic_database
+from cmnet_core.data.synthetic_writer import write_synthetic_database
 
 LAPTOP = (1366, 768 - 40)   # the available area of a 1366×768 screen under a 40 px panel
 

@@ -12,7 +12,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 @pytest.fixture(scope="session")
 def synth_root(tmp_path_factory):
     """A synthetic database: 2 subjects × 4 classes × 1 clip, 32 px (write_synthetic_database)."""
-    from cmnet_core.data.synthetic import write_synthetic_database
+    from cmnet_core.data.synthetic_writer import write_synthetic_database
 
     root = tmp_path_factory.mktemp("synth") / "db"
     write_synthetic_database(root, n_subjects=2, clips_per_class=1, image_size=32, seed=3)

@@ -1,5 +1,5 @@
 """The training dialog's method widgets and the runs table's setting columns come from the settings registry
-(`cmnet_core.config_fields`): every registered setting shows on its surfaces, and a field declared with
+(`cmnet_core.train.config_fields`): every registered setting shows on its surfaces, and a field declared with
 `setting(...)` shows in the dialog, the command line it sends and the runs table with no other edit (issue 15)."""
 import dataclasses
 import json
@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox
 from app.training import request as request_module
 from app.training.dialog import TrainingDialog
 from app.training.runs_table import HEADERS, RunsTable
-from cmnet_core.config_fields import registry, setting
+from cmnet_core.train.config_fields import registry, setting
 from cmnet_core.model import config as model_config
 from cmnet_core.model.config import CMNetConfig
 

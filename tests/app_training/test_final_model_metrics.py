@@ -4,7 +4,7 @@
 import pytest
 
 from cmnet_core.cli import main
-from cmnet_core.data.synthetic import write_synthetic_database
+from cmnet_core.data.synthetic_writer import write_synthetic_database
 from cmnet_core.train.checkpoint import load_checkpoint
 
 TINY = ["--image-size", "32", "--frames", "4", "--epochs", "2", "--batch-size", "2", "--cache", "off",

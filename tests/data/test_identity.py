@@ -9,7 +9,7 @@ from cmnet_core.data.annotation_io import (AnnotationFileError, AnnotationRecord
 from cmnet_core.data.clip import Annotation
 from cmnet_core.data.database import find_enclosing_database, open_database
 from cmnet_core.data.identity import database_identity, file_identity, folder_identity
-from cmnet_core.data.synthetic import write_synthetic_database
+from cmnet_core.data.synthetic_writer import write_synthetic_database
 
 
 def tiny_db(root):

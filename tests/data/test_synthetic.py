@@ -9,8 +9,8 @@ import pytest
 from cmnet_core.cli import main as cmnet_main
 from cmnet_core.data.database import open_database
 from cmnet_core.data.synthetic import (SYNTHETIC_LABELS, Distractors, FaceIdentity, contact_sheet,
-                                       intensity_curve, make_synthetic_clip, synthetic_database,
-                                       write_synthetic_database)
+                                       intensity_curve, make_synthetic_clip, synthetic_database)
+from cmnet_core.data.synthetic_writer import write_synthetic_database
 
 AU_REGION = {"happiness": "mouth", "repression": "mouth", "surprise": "brows", "disgust": "brows"}
 

@@ -7,7 +7,7 @@ import pytest
 
 from cmnet_core.cli import main
 from cmnet_core.data.readers import open_clip
-from cmnet_core.data.synthetic import write_synthetic_database
+from cmnet_core.data.synthetic_writer import write_synthetic_database
 from cmnet_core.preprocess.apex import SPOTTER
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from cmnet_core.cli import main
 from cmnet_core.data.database import open_database
-from cmnet_core.data.synthetic import write_synthetic_database
+from cmnet_core.data.synthetic_writer import write_synthetic_database
 from cmnet_core.preprocess.types import PreprocessSettings
 from cmnet_core.train.dataset import preprocess_clips
 from cmnet_core.train.fidelity import DifferenceBaseline

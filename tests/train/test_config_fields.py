@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from cmnet_core import config_fields
+from cmnet_core.train import config_fields
 from cmnet_core.cli import build_parser
-from cmnet_core.config_fields import registry, setting
+from cmnet_core.train.config_fields import registry, setting
 from cmnet_core.model import config as model_config
 from cmnet_core.model.config import PRESET_FIELDS, CMNetConfig
 from cmnet_core.train import options
@@ -83,7 +83,7 @@ def test_flags_written_from_values_parse_back_to_the_same_values():
 
 
 def test_the_registry_and_the_parser_import_no_torch():
-    code = ("import sys; from cmnet_core import config_fields as r; import cmnet_core.cli as cli; "
+    code = ("import sys; from cmnet_core.train import config_fields as r; import cmnet_core.cli as cli; "
             "cli.build_parser(); r.registry(); print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == "False"
@@ -122,7 +122,7 @@ def test_switches_keep_the_preset_value_when_absent_and_turn_both_ways(monkeypat
     """A boolean setting on by default gets --x / --no-x; an absent flag leaves the preset's value."""
     import argparse
 
-    from cmnet_core.config_fields import Field, add_arguments, cli_flags, cli_values
+    from cmnet_core.train.config_fields import Field, add_arguments, cli_flags, cli_values
     from cmnet_core.config_setting import Setting
 
     on = Field("train_config", "review_switch", True, Setting(help="a switch on by default", surfaces=("cli",),

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from cmnet_core.cli import main
-from cmnet_core.data.synthetic import write_synthetic_database
+from cmnet_core.data.synthetic_writer import write_synthetic_database
 
 TINY = ["--image-size", "16", "--frames", "4", "--epochs", "1", "--batch-size", "2", "--cache", "off",
         "--device", "cpu"]

@@ -11,7 +11,7 @@ from cmnet_core.cli import main
 from cmnet_core.preprocess.types import PreprocessedClip, PreprocessSettings
 from cmnet_core.train.dataset import Sample
 from cmnet_core.train.loso import LosoError, ensure_config, kfold_folds, merge, natural_key, run_folds, split_fold
-from cmnet_core.data.synthetic import write_synthetic_database
+from cmnet_core.data.synthetic_writer import write_synthetic_database
 from cmnet_core.train.run_index import read_run
 
 TINY = ["--image-size", "32", "--frames", "8", "--cache", "off", "--device", "cpu"]

@@ -11,7 +11,7 @@ import torch
 
 from cmnet_core.cli import main
 from cmnet_core.data.database import open_database
-from cmnet_core.data.synthetic import write_synthetic_database
+from cmnet_core.data.synthetic_writer import write_synthetic_database
 from cmnet_core.inference import Predictor
 from cmnet_core.model import CMNetConfig
 from cmnet_core.preprocess.types import PreprocessSettings
@@ -153,7 +153,7 @@ def test_merge_and_fold_alone(loso_run, capsys):
                                          "fold_averaged (PARTIAL: 2 of 3 folds; missing: s02)"]
     command = partial["missing_folds_commands"][0]
     # the database and the options of the run (the --cache off path stays "off"; no --progress, --run-dir twice)
-    # (options in the parser's order: the settings registry's field order, cmnet_core.config_fields)
+    # (options in the parser's order: the settings registry's field order, cmnet_core.train.config_fields)
     assert command == shlex.join(["cmnet", "loso", str(db_root), "--image-size", "32", "--frames", "4",
                                   "--cache", "off", "--tau", "0.1", "--negative-sampling", "deterministic",
                                   "--epsilon", "0.15", "--xi", "0.02", "--lambdas", "0.1", "0.6", "0.3",

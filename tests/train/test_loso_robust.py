@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from cmnet_core.cli import main
-from cmnet_core.data.synthetic import write_synthetic_database
+from cmnet_core.data.synthetic_writer import write_synthetic_database
 from cmnet_core.train.loso import LosoError
 from cmnet_core.train.options import EXIT_INCOMPLETE
 

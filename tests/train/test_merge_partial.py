@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from cmnet_core.cli import main
-from cmnet_core.data.synthetic import write_synthetic_database
+from cmnet_core.data.synthetic_writer import write_synthetic_database
 from cmnet_core.train.loso import merge
 from cmnet_core.train.options import EXIT_INCOMPLETE
 

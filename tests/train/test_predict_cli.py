@@ -142,7 +142,7 @@ def test_one_unreadable_video_in_a_folder_does_not_stop_the_others(tmp_path, fac
 
 def test_demo_is_a_checkpoint_name_for_evaluate_and_fine_tuning(tmp_path, capsys):
     """Review: `cmnet evaluate demo DB` and `cmnet train DB --from demo` take the shipped demo model by name."""
-    from cmnet_core.data.synthetic import write_synthetic_database
+    from cmnet_core.data.synthetic_writer import write_synthetic_database
     db = tmp_path / "db"
     write_synthetic_database(db, n_subjects=2, clips_per_class=1, image_size=64,
                              labels=("happiness", "surprise", "disgust", "repression"))

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from cmnet_core.cli import main
-from cmnet_core.data.synthetic import write_synthetic_database
+from cmnet_core.data.synthetic_writer import write_synthetic_database
 from cmnet_core.train import options
 from cmnet_core.train.callbacks import format_age, resume_line
 
@@ -108,7 +108,7 @@ def test_resume_line_and_age_wording():
 def test_a_damaged_resume_checkpoint_says_to_delete_it(tmp_path, capsys):
     """Review: a truncated last.pt cannot be 're-saved'; the message says to delete it to start over."""
     from cmnet_core.cli import main
-    from cmnet_core.data.synthetic import write_synthetic_database
+    from cmnet_core.data.synthetic_writer import write_synthetic_database
     db = tmp_path / "db"
     write_synthetic_database(db, n_subjects=2, clips_per_class=1, image_size=32, labels=("happiness", "surprise"))
     run = tmp_path / "run"
@@ -131,7 +131,7 @@ def test_a_second_process_cannot_train_in_a_run_folder_in_use(tmp_path):
     import sys
     import time
 
-    from cmnet_core.data.synthetic import write_synthetic_database
+    from cmnet_core.data.synthetic_writer import write_synthetic_database
     db = tmp_path / "db"
     write_synthetic_database(db, n_subjects=2, clips_per_class=2, image_size=32, labels=("happiness", "surprise"))
     run = tmp_path / "run"

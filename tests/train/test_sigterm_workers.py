@@ -12,7 +12,7 @@ import time
 import pytest
 import torch
 
-from cmnet_core.data.synthetic import write_synthetic_database
+from cmnet_core.data.synthetic_writer import write_synthetic_database
 from cmnet_core.train import options as opt
 
 

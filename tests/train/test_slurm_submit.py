@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from cmnet_core.cli import main
-from cmnet_core.data.synthetic import write_synthetic_database
+from cmnet_core.data.synthetic_writer import write_synthetic_database
 from cmnet_core.train.loso import LosoError
 from cmnet_core.train import slurm
 from cmnet_core.train.slurm import SlurmResources, check_resources, mem_mb

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..database import Adapter, Database, register_adapter
+from ..database_types import Adapter, Database, register_adapter
 from ..protocols import get_protocol
 from .common import SheetRow, Skip, build_database, find_sheet, subject_folder_rows, unlisted_folders
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..database import Adapter, Database, register_adapter
+from ..database_types import Adapter, Database, register_adapter
 from ..protocols import get_protocol
 from ..sheets import as_text, read_table
 from .common import FRAME_ALIASES, SheetRow, Skip, build_database, find_sheet, rows_from_table

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..clip import Annotation, Clip, ClipError
-from ..database import Database, DatabaseError, SheetNotFoundError, Skip
+from ..database_types import Database, DatabaseError, SheetNotFoundError, Skip
 from ..protocols import LabelProtocol
 from ..readers import FolderSource
 from ..sheets import NotAFrame, Table, as_frame, as_text, cell, read_table, subject_id

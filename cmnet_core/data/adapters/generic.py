@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..clip import Annotation, Clip, ClipError
-from ..database import Adapter, Database, DatabaseError, Skip, register_adapter
+from ..database_types import Adapter, Database, DatabaseError, Skip, register_adapter
 from ..protocols import PROTOCOLS, LabelProtocol, as_is_protocol
 from ..readers import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, open_source
 from ..sheets import NotAFrame, as_frame, as_text, cell, read_csv_rows, read_table

@@ -26,7 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..clip import Clip
-from ..database import Adapter, Database, register_adapter
+from ..database_types import Adapter, Database, register_adapter
 from ..protocols import get_protocol
 from ..sheets import NotAFrame, as_frame, as_text, cell, read_table
 from .common import SheetRow, Skip, build_database

@@ -1,4 +1,4 @@
-"""Adapter for synthetic databases written by `cmnet_core.data.synthetic.write_synthetic_database`.
+"""Adapter for synthetic databases written by `cmnet_core.data.synthetic_writer.write_synthetic_database`.
 
 Recognised by ``synthetic.json`` at the root. Annotations come from ``clips.csv`` (so a user's
 edits there are honoured), ground truth (true intensity, landmarks) from ``truth.json``.
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..clip import Annotation, Clip, ClipError
-from ..database import Adapter, Database, DatabaseError, Skip, register_adapter
+from ..database_types import Adapter, Database, DatabaseError, Skip, register_adapter
 from ..readers import FolderSource
 from ..synthetic import FRAME_PATTERN, SHEET_COLUMNS, SHEET_FILE, SPEC_FILE, TRUTH_FILE
 

@@ -23,9 +23,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from .config_setting import _KEY, GROUPS, SURFACES, Setting, setting
-from .model.config import PRESET_FIELDS
-from .train.config import PRESET_TRAINING
+from ..config_setting import _KEY, GROUPS, SURFACES, Setting, setting
+from ..model.config import PRESET_FIELDS
+from .config import PRESET_TRAINING
 
 #: config.json section of each registered dataclass.
 SECTIONS = {"train_config": ("cmnet_core.train.config", "TrainConfig"),
