@@ -1,7 +1,7 @@
 """The database types every adapter builds: `Database` (clips with their label protocol, what was skipped and why),
 `Skip`, the errors, and the adapter registry (`Adapter`, `register_adapter`, `ADAPTERS`).
 
-Adapters (``cmnet_core.data.adapters``: CASME II, SAMM, SMIC-HS, CAS(ME)^3, generic CSV, synthetic) import this
+Adapters (the ``adapters`` package: CASME II, SAMM, SMIC-HS, CAS(ME)^3, generic CSV, synthetic) import this
 module to build a `Database` and register themselves; `cmnet_core.data.database` (``open_database``, the search
 for an enclosing database) imports the adapters. Nothing here imports an adapter, so the imports run one way.
 """
@@ -251,12 +251,16 @@ class Adapter:
 
     detect(root) -> bool : True when ``root`` looks like this database's layout.
     load(root, sheet, protocol) -> Database : read the sheet and the tree; ``sheet``/``protocol`` may be None (defaults).
+    title : the database's name for people (``"CASME II"``); sheet_patterns : its usual annotation sheet names
+    (glob patterns), used to tell a user who gave another database's sheet.
     """
 
     name: str
     detect: Callable[[Path], bool]
     load: Callable[[Path, Path | None, str | None], Database]
     protocols: tuple[str, ...] = ()
+    title: str = ""
+    sheet_patterns: tuple[str, ...] = ()
 
 
 ADAPTERS: dict[str, Adapter] = {}
@@ -281,17 +285,15 @@ def _reason_kind(reason: str) -> str:
 
 
 def _sheet_kind(sheet_name: str, kind: str) -> str:
-    """The database whose usual sheet name ``sheet_name`` matches, when it is not ``kind``; else ``""``."""
+    """The database whose usual sheet name ``sheet_name`` matches (an adapter's ``sheet_patterns``, in
+    registration order), when it is not ``kind``; else ``""``."""
     import fnmatch
 
-    from .adapters import casme2, casme3, samm, smic
-
-    for mod, label in ((samm, "SAMM"), (casme2, "CASME II"), (casme3, "CAS(ME)^3"), (smic, "SMIC")):
-        if mod.NAME == kind:
+    for adapter in ADAPTERS.values():
+        if adapter.name == kind or not adapter.sheet_patterns:
             continue
-        if any(fnmatch.fnmatch(sheet_name.lower(), pat.lower()) for pat in mod.SHEET_PATTERNS):
-            return label
+        if any(fnmatch.fnmatch(sheet_name.lower(), pat.lower()) for pat in adapter.sheet_patterns):
+            return adapter.title or adapter.name
     return ""
-
 
 __all__ = ["ADAPTERS", "Adapter", "Database", "DatabaseError", "SheetNotFoundError", "Skip", "register_adapter"]

@@ -56,4 +56,5 @@ def load(root: Path, sheet: Path | None = None, protocol: str | None = None, *,
     return build_database(NAME, root, sheet, proto, rows, skips, FPS)
 
 
-register_adapter(Adapter(NAME, detect, load, protocols=("casme2-5", "megc2019-3")))
+register_adapter(Adapter(NAME, detect, load, protocols=("casme2-5", "megc2019-3"), title="CASME II",
+                         sheet_patterns=SHEET_PATTERNS))

@@ -68,4 +68,5 @@ def load(root: Path, sheet: Path | None = None, protocol: str | None = None, *,
     return build_database(NAME, root, sheet, proto, rows, skips, FPS)
 
 
-register_adapter(Adapter(NAME, detect, load, protocols=("casme3-7", "casme3-4", "casme3-3")))
+register_adapter(Adapter(NAME, detect, load, protocols=("casme3-7", "casme3-4", "casme3-3"), title="CAS(ME)^3",
+                         sheet_patterns=SHEET_PATTERNS))

@@ -147,4 +147,5 @@ def load(root: Path, sheet: Path | None = None, protocol: str | None = None) -> 
     return db
 
 
-register_adapter(Adapter(NAME, detect, load, protocols=("smic-3", "megc2019-3")))
+register_adapter(Adapter(NAME, detect, load, protocols=("smic-3", "megc2019-3"), title="SMIC",
+                         sheet_patterns=SHEET_PATTERNS))
