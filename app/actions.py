@@ -87,6 +87,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
     _A("overlay", "Face &landmark overlay", "&View", handler="viewer.set_overlay", checkable=True, keys=("L",),
        help="face-crop and landmark overlay"),
     _A("clips", "Clips", "&View"),
+    _A("magnified", "&Magnified view", "&View", handler="toggle_magnified", keys=("M",),
+       help="magnified view on / off (Eulerian magnification; α and the band in the Magnification panel)",
+       tip="the clip's small motions amplified α times (Wu et al. 2012), alone or beside the original"),
+    _A("magnify_panel", "Magnification panel", "&View"),
     _A("batch_results", "Batch results", "&View"),
     # Navigate
     _A("play", "&Play / pause", "&Navigate", handler="playback.toggle", keys=("Space",),

@@ -20,6 +20,7 @@ from .commands import (CommandContext, ExportBatchCSV, GoToFrame, LoadCheckpoint
 from .controllers.annotation import AnnotationController
 from .controllers.batch import BatchController
 from .controllers.files import FilesController
+from .controllers.magnify import MagnifyController
 from .controllers.playback import PlaybackController
 from .controllers.prediction import PredictionController
 from .controllers.tasks import TaskRunner
@@ -32,6 +33,7 @@ from .widgets.batch_table import BatchPanel
 from .widgets.clip_list import ClipList
 from .widgets.frame_view import FrameView
 from .widgets.intensity_plot import IntensityPlot
+from .widgets.magnify_panel import MagnifyPanel
 from .widgets.prediction_panel import PredictionPanel
 from .widgets.timeline import Timeline
 from .widgets.transport import Transport
@@ -91,11 +93,14 @@ class MainWindow(QMainWindow):
                                         status, self.dialogs)
         self.batch = BatchController(self.state, self.batch_panel, self.batch_dock, self.tasks, self.dialogs,
                                      self.prediction, lambda i: self.files.select_clip(i), status, self)
+        self.magnify = MagnifyController(self.state, self.magnify_panel, self.viewer, self.tasks, self.dialogs,
+                                         status, self)
         undo = self.commands.undo_stack
         self.actions_by_name = build_menus(self, {"undo": undo.createUndoAction(self, "&Undo"),
                                                   "redo": undo.createRedoAction(self, "&Redo"),
                                                   "clips": self.clip_dock.toggleViewAction(),
-                                                  "batch_results": self.batch_dock.toggleViewAction()})
+                                                  "batch_results": self.batch_dock.toggleViewAction(),
+                                                  "magnify_panel": self.magnify_dock.toggleViewAction()})
         self.overlay_action = self.actions_by_name["overlay"]
         self.viewer.overlayChanged.connect(self.overlay_action.setChecked)
         self.files = FilesController(self.commands, self.settings, self.dialogs, self.tasks, self.playback,
@@ -163,6 +168,10 @@ class MainWindow(QMainWindow):
         self.clip_dock = self._dock("Clips", "clip_dock", self.clip_list, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.clip_dock.hide()
         self.batch_panel = BatchPanel()
+        self.magnify_panel = MagnifyPanel()
+        self.magnify_dock = self._dock("Magnification", "magnify_dock", self.magnify_panel,
+                                       Qt.DockWidgetArea.RightDockWidgetArea)
+        self.magnify_dock.hide()
         self.batch_dock = self._dock("Batch results", "batch_dock", self.batch_panel,
                                      Qt.DockWidgetArea.BottomDockWidgetArea)
         self.batch_dock.hide()
@@ -208,6 +217,12 @@ class MainWindow(QMainWindow):
     def show_shortcuts(self) -> None:
         """Help ▸ Keyboard shortcuts (F1): the keys table of `app.actions`."""
         self.dialogs.info("Keyboard shortcuts", help_text())
+
+    def toggle_magnified(self) -> None:
+        """View ▸ Magnified view (M): turn the magnified view on or off (its panel shows while it is on)."""
+        on = not self.magnify_panel.enabled.isChecked()
+        self.magnify_dock.setVisible(on or self.magnify_dock.isVisible())
+        self.magnify_panel.enabled.setChecked(on)
 
     def is_busy(self) -> bool:
         """True while a worker task (prediction, checkpoint loading) runs."""

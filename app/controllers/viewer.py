@@ -36,6 +36,9 @@ class ViewerController(QObject):
          self.fps_box) = intensity_plot, frame_label, fps_label, fps_box
         self.tasks, self.settings, self.dialogs, self.status = tasks, settings, dialogs, status
         self.overlay_on = False
+        #: ``frame_filter(number, frame) -> frame`` applied to every frame before it is shown (the magnified view,
+        #: side by side or alone); None = the decoded frame as it is.
+        self.frame_filter: Callable[[int, object], object] | None = None
         self._overlay_task = None
         self._overlay_pending = False
         doc.clip_changed.connect(self.clip_changed)
@@ -72,8 +75,9 @@ class ViewerController(QObject):
             self._update_overlay()
 
     def _show(self, number: int, frame) -> None:
-        """Put frame ``number``'s picture on screen; while playing, the label follows the picture."""
-        self.frame_view.set_frame(frame)
+        """Put frame ``number``'s picture on screen (through `frame_filter` when set); while playing, the label
+        follows the picture."""
+        self.frame_view.set_frame(frame if self.frame_filter is None else self.frame_filter(number, frame))
         self.doc.shown_frame = number
         if self.doc.playing and self.doc.clip is not None:
             self.frame_label.setText(frame_label(self.doc.clip, number))
@@ -93,6 +97,12 @@ class ViewerController(QObject):
         if number == self.doc.frame:
             self.frame_view.show_message(f"frame {number} cannot be decoded:\n{message}")
             self.status(f"Frame {number} cannot be decoded ({message}).", 8000)
+
+    def redraw(self) -> None:
+        """Show the current frame again (after `frame_filter` changed)."""
+        frame = self.loader.request(self.doc.frame) if self.doc.clip is not None else None
+        if frame is not None:
+            self._show(self.doc.frame, frame)
 
     # ---- time ---------------------------------------------------------------------------------------------
     def show_timing(self) -> None:

@@ -1,0 +1,140 @@
+"""The magnified view: computes the motion-magnified frames of the current clip in a worker (`cmnet_core.magnify`,
+over the window `app.workspace.magnify_view` chooses) and shows them through the viewer's frame filter, alone or
+side by side with the original, frame-exact; exports them as a video."""
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import QObject
+
+from ..dialogs import Dialogs
+from ..widgets.magnify_panel import MagnifyPanel
+from ..workspace.document import Document
+from ..workspace.magnify_view import average_fps, compose, make_job, run_job
+from ..workspace.prediction import fresh_clip
+from .tasks import TaskRunner
+from .viewer import ViewerController
+
+#: Magnified windows kept (clip, window, settings): switching α back and forth costs nothing.
+CACHE_ENTRIES = 3
+
+
+class MagnifyController(QObject):
+    """Drives ``panel`` for ``doc``'s current clip; shows results through ``viewer.frame_filter``."""
+
+    def __init__(self, doc: Document, panel: MagnifyPanel, viewer: ViewerController, tasks: TaskRunner,
+                 dialogs: Dialogs, status: Callable[[str, int], None], parent: QObject) -> None:
+        super().__init__(parent)
+        self.doc, self.panel, self.viewer, self.tasks, self.dialogs, self.status = (
+            doc, panel, viewer, tasks, dialogs, status)
+        self.cache: OrderedDict[tuple, tuple[dict, object]] = OrderedDict()
+        self.shown: tuple[dict, object] | None = None   # ({frame number: index}, frames) on screen
+        self.task = None
+        self._pending = False
+        panel.settingsChanged.connect(self.update)
+        panel.exportRequested.connect(self.export)
+        doc.clip_changed.connect(self.update)
+
+    def settings(self):
+        """The panel's `MagnifySettings` (raises ``ValueError`` for a band that does not fit)."""
+        from cmnet_core.magnify import MagnifySettings
+
+        v = self.panel.values()
+        return MagnifySettings(alpha=v["alpha"], low_hz=v["low_hz"], high_hz=v["high_hz"])
+
+    def update(self) -> None:
+        """Turn the view on or off, or recompute for new settings / another clip (in a worker; one at a time)."""
+        clip = self.doc.clip
+        if not self.panel.values()["on"] or clip is None or len(clip) < 3:
+            self._show(None)
+            if self.panel.values()["on"] and clip is not None:
+                self.panel.status.setText("a clip of at least 3 frames is needed")
+            return
+        if self.task is not None:
+            self._pending = True
+            return
+        try:
+            job = make_job(clip, self.doc.frame, self.doc.annotation(), self.settings())
+        except ValueError as exc:
+            self.panel.status.setText(str(exc))
+            return
+        if job.key in self.cache:
+            self.cache.move_to_end(job.key)
+            self._show(self.cache[job.key])
+            return
+        fps = average_fps(clip)
+        from cmnet_core.magnify import magnify_frames
+
+        def work(progress, cancelled):
+            own = fresh_clip(clip)
+            try:
+                return run_job(job, own, fps, magnify_frames, progress=progress, cancelled=cancelled)
+            finally:
+                own.close()
+
+        def done(frames) -> None:
+            self.task = None
+            result = ({n: i for i, n in enumerate(job.numbers)}, frames)
+            self.cache[job.key] = result
+            while len(self.cache) > CACHE_ENTRIES:
+                self.cache.popitem(last=False)
+            if clip is self.doc.clip:
+                self._show(result)
+                self.panel.status.setText(f"frames {job.numbers[0]}–{job.numbers[-1]} magnified "
+                                          f"({job.size[0]}×{job.size[1]} px, {job.settings.low_hz:g}–"
+                                          f"{job.settings.high_hz:g} Hz, α {job.settings.alpha:g})")
+            self._again()
+
+        def failed(message: str) -> None:
+            self.task = None
+            self.panel.status.setText(f"not magnified: {message}")
+            self._again()
+
+        self.panel.status.setText(f"magnifying {len(job.numbers)} frames…")
+        self.task = self.tasks.run(work, done, failed,
+                                   lambda f, m: self.panel.status.setText(f"magnifying… {int(100 * f)} %"))
+
+    def _again(self) -> None:
+        if self._pending:
+            self._pending = False
+            self.update()
+
+    def _show(self, result) -> None:
+        self.shown = result
+        self.panel.export_button.setEnabled(result is not None)
+        side = self.panel.values()["side_by_side"]
+        if result is None:
+            self.viewer.frame_filter = None
+        else:
+            index, frames = result
+            self.viewer.frame_filter = lambda n, frame: compose(
+                frame, frames[index[n]] if n in index else None, side)
+            if self.viewer.overlay_on:
+                self.viewer.set_overlay(False)   # landmarks are in the original frame's pixels
+        self.viewer.redraw()
+
+    def export(self, path: str | None = None) -> Path | None:
+        """Write the magnified frames on screen as an H.264 video at the clip's timestamps (asks for ``path``)."""
+        if self.shown is None or self.doc.clip is None:
+            return None
+        from cmnet_core.magnify import write_video
+
+        path = path or self.dialogs.save_file("Export magnified video", f"{self.doc.clip.name}_magnified.mp4",
+                                              "MP4 video (*.mp4)")
+        if not path:
+            return None
+        index, frames = self.shown
+        numbers = sorted(index, key=index.get)
+        times = [self.doc.clip.time_of(n) for n in numbers]
+        try:
+            out = write_video(frames, path, fps=self.doc.clip.fps, times_s=[t - times[0] for t in times])
+        except (OSError, ValueError) as exc:
+            self.dialogs.error("Video not written", f"{path}:\n{exc}")
+            return None
+        self.status(f"Magnified video written to {out}", 8000)
+        return Path(out)
+
+
+__all__ = ["MagnifyController"]

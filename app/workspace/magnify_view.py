@@ -1,0 +1,97 @@
+"""What the magnified view shows (Qt-free): which frames are magnified, at what size, and how a shown frame is
+composed (magnified alone, or the original and the magnified side by side).
+
+The magnification itself is `cmnet_core.magnify` (Eulerian, Wu et al. 2012); it runs in a worker over a window of
+the clip — the annotated onset..offset with a margin, else `WINDOW_FRAMES` from the current frame — at a working
+size of at most `MAX_SIDE` pixels on the long side, so a long or 4K video stays interactive.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from cmnet_core.data.clip import Annotation, Clip
+
+#: Frames magnified when no onset..offset is annotated (from the current frame on).
+WINDOW_FRAMES = 300
+#: Frames added before the onset and after the offset.
+MARGIN_FRAMES = 20
+#: Long side of the working size, pixels.
+MAX_SIDE = 360
+
+
+@dataclass(frozen=True)
+class MagnifyJob:
+    """One magnification to compute: the clip's frame numbers ``numbers`` (the window), the working ``size``
+    (width, height) in pixels and the settings (`cmnet_core.magnify.MagnifySettings`)."""
+
+    key: tuple
+    numbers: tuple[int, ...]
+    size: tuple[int, int]
+    settings: object
+
+
+def magnify_window(clip: Clip, current: int, annotation: Annotation) -> tuple[int, ...]:
+    """The frame numbers to magnify: onset − margin .. offset + margin when both are annotated, else
+    `WINDOW_FRAMES` frames from ``current`` (fewer at the clip's end)."""
+    nums = [int(n) for n in clip.frame_numbers]
+    if annotation.onset is not None and annotation.offset is not None:
+        lo, hi = annotation.onset - MARGIN_FRAMES, annotation.offset + MARGIN_FRAMES
+        chosen = [n for n in nums if lo <= n <= hi]
+    else:
+        start = next((i for i, n in enumerate(nums) if n >= current), 0)
+        chosen = nums[start:start + WINDOW_FRAMES]
+        if len(chosen) < min(len(nums), WINDOW_FRAMES):   # near the end: take the last WINDOW_FRAMES
+            chosen = nums[-WINDOW_FRAMES:]
+    return tuple(chosen)
+
+
+def working_size(width: int, height: int, max_side: int = MAX_SIDE) -> tuple[int, int]:
+    """(width, height) scaled down so that the long side is at most ``max_side`` pixels (never up)."""
+    scale = min(1.0, max_side / max(width, height))
+    return max(2, int(round(width * scale))), max(2, int(round(height * scale)))
+
+
+def make_job(clip: Clip, current: int, annotation: Annotation, settings) -> MagnifyJob:
+    """The job for ``clip`` around ``current`` with ``settings``; its ``key`` identifies the result for a cache."""
+    numbers = magnify_window(clip, current, annotation)
+    size = working_size(*clip.size)
+    return MagnifyJob((str(clip.path), clip.name, numbers[0] if numbers else None, numbers[-1] if numbers else None,
+                       size, settings), numbers, size, settings)
+
+
+def run_job(job: MagnifyJob, clip: Clip, fps: float, magnify_frames: Callable, progress=None,
+            cancelled=None) -> np.ndarray:
+    """Read the job's frames from ``clip`` (in the worker: its own decoder), resize them to the working size and
+    magnify them: (T, h, w, 3) uint8, one per ``job.numbers``."""
+    frames = np.stack([cv2.resize(clip.frame(n), job.size, interpolation=cv2.INTER_AREA) for n in job.numbers])
+    return magnify_frames(frames, fps, job.settings, progress=progress, cancelled=cancelled)
+
+
+def average_fps(clip: Clip) -> float:
+    """Frames per second over the clip's own timestamps (a video's pts), else its nominal rate: the sampling rate
+    the temporal band-pass assumes."""
+    times = clip.times_s
+    if len(times) > 1 and times[-1] > times[0]:
+        return float(len(times) - 1) / float(times[-1] - times[0])
+    return float(clip.fps)
+
+
+def compose(original: np.ndarray, magnified: np.ndarray | None, side_by_side: bool) -> np.ndarray:
+    """The picture to show: ``magnified`` alone, or the original (resized to the magnified frame's size) and the
+    magnified side by side with a 4-pixel black gap; the original alone when there is no magnified frame."""
+    if magnified is None:
+        return original
+    if not side_by_side:
+        return magnified
+    h, w = magnified.shape[:2]
+    left = cv2.resize(original, (w, h), interpolation=cv2.INTER_AREA) if original.shape[:2] != (h, w) else original
+    gap = np.zeros((h, 4, 3), np.uint8)
+    return np.concatenate([left[..., :3], gap, magnified], axis=1)
+
+
+__all__ = ["MAX_SIDE", "MagnifyJob", "WINDOW_FRAMES", "average_fps", "compose", "magnify_window", "make_job", "run_job",
+           "working_size"]

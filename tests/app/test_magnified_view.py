@@ -1,0 +1,55 @@
+"""The magnified view in the window: computed in a worker, shown frame-exact beside the original (or alone),
+off again on M, exported as a video."""
+from __future__ import annotations
+
+import av
+import numpy as np
+
+from app.commands import GoToFrame
+from app.workspace.magnify_view import compose, magnify_window, working_size
+from cmnet_core.data.clip import Annotation
+from cmnet_core.data.synthetic import make_synthetic_clip
+
+from test_main_window import open_clip_in
+
+
+class Frames:  # magnify_window reads only the frame numbers
+    frame_numbers = range(1, 501)
+
+
+def test_window_size_and_composition():
+    clip = Frames()
+    assert magnify_window(clip, 10, Annotation(onset=100, offset=140)) == tuple(range(80, 161))
+    window = magnify_window(clip, 10, Annotation())
+    assert window[0] == 10 and len(window) == 300
+    assert magnify_window(clip, 480, Annotation())[-1] == 500            # near the end: the last 300 frames
+    assert working_size(2880, 2160) == (360, 270) and working_size(64, 48) == (64, 48)
+    a, m = np.zeros((10, 8, 3), np.uint8), np.full((10, 8, 3), 200, np.uint8)
+    assert compose(a, m, True).shape == (10, 20, 3) and (compose(a, m, False) == 200).all()
+    assert compose(a, None, True) is a
+
+
+def test_magnified_view_side_by_side_then_alone_then_off_and_export(make_window, tmp_path, qtbot):
+    clip = make_synthetic_clip(5, "surprise", image_size=64, n_frames=40)
+    w = make_window()
+    open_clip_in(w, clip, tmp_path / "m.json")
+    qtbot.waitUntil(lambda: w.frame_view.image.image is not None, timeout=10_000)
+    original = w.frame_view.image.image.copy()
+    w.actions_by_name["magnified"].trigger()                                    # M
+    qtbot.waitUntil(lambda: w.magnify.shown is not None, timeout=30_000)
+    assert w.magnify_dock.isVisible() and "magnified" in w.magnify_panel.status.text()
+    shown = w.frame_view.image.image
+    assert shown.shape == (64, 64 * 2 + 4, 3)                                   # original | gap | magnified
+    assert np.array_equal(shown[:, :64], original)
+    index, frames = w.magnify.shown
+    w.commands.execute(GoToFrame, frame=20)
+    qtbot.waitUntil(lambda: w.state.shown_frame == 20, timeout=10_000)
+    assert np.array_equal(w.frame_view.image.image[:, 68:], frames[index[20]])  # frame-exact
+    w.magnify_panel.side_by_side.setChecked(False)
+    assert w.frame_view.image.image.shape == (64, 64, 3)
+    out = w.magnify.export(str(tmp_path / "mag.mp4"))
+    with av.open(str(out)) as c:
+        assert sum(1 for _ in c.decode(video=0)) == len(index)
+    w.actions_by_name["magnified"].trigger()                                    # M again: off
+    assert w.magnify.shown is None and w.frame_view.image.image.shape == (64, 64, 3)
+    assert np.array_equal(w.frame_view.image.image, w.loader.request(20))
