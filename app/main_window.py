@@ -21,6 +21,7 @@ from .controllers.annotation import AnnotationController
 from .controllers.batch import BatchController
 from .controllers.files import FilesController
 from .controllers.magnify import MagnifyController
+from .controllers.motion import MotionController
 from .controllers.playback import PlaybackController
 from .controllers.prediction import PredictionController
 from .controllers.tasks import TaskRunner
@@ -95,6 +96,7 @@ class MainWindow(QMainWindow):
                                      self.prediction, lambda i: self.files.select_clip(i), status, self)
         self.magnify = MagnifyController(self.state, self.magnify_panel, self.viewer, self.tasks, self.dialogs,
                                          status, self)
+        self.motion = MotionController(self.state, self.magnify_panel, self.loader, self.frame_view, self)
         undo = self.commands.undo_stack
         self.actions_by_name = build_menus(self, {"undo": undo.createUndoAction(self, "&Undo"),
                                                   "redo": undo.createRedoAction(self, "&Redo"),
@@ -169,7 +171,7 @@ class MainWindow(QMainWindow):
         self.clip_dock.hide()
         self.batch_panel = BatchPanel()
         self.magnify_panel = MagnifyPanel()
-        self.magnify_dock = self._dock("Magnification", "magnify_dock", self.magnify_panel,
+        self.magnify_dock = self._dock("Motion: magnification and map", "magnify_dock", self.magnify_panel,
                                        Qt.DockWidgetArea.RightDockWidgetArea)
         self.magnify_dock.hide()
         self.batch_dock = self._dock("Batch results", "batch_dock", self.batch_panel,
@@ -223,6 +225,12 @@ class MainWindow(QMainWindow):
         on = not self.magnify_panel.enabled.isChecked()
         self.magnify_dock.setVisible(on or self.magnify_dock.isVisible())
         self.magnify_panel.enabled.setChecked(on)
+
+    def toggle_motion_map(self) -> None:
+        """View ▸ Motion map (N): the optical-flow map over the frame on or off (its panel shows while it is on)."""
+        on = not self.magnify_panel.motion.isChecked()
+        self.magnify_dock.setVisible(on or self.magnify_dock.isVisible())
+        self.magnify_panel.motion.setChecked(on)
 
     def is_busy(self) -> bool:
         """True while a worker task (prediction, checkpoint loading) runs."""

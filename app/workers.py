@@ -175,6 +175,11 @@ class FrameLoader(QObject):
             self._cond.notify_all()
             return frame
 
+    def peek(self, number: int) -> np.ndarray | None:
+        """The frame if cached, else None; unlike `request` it neither queues a decode nor moves the prefetch."""
+        with self._cond:
+            return self._cache.get(number)
+
     def cached(self, number: int) -> bool:
         with self._cond:
             return number in self._cache

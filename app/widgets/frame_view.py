@@ -28,6 +28,9 @@ class FrameView(QWidget):
         self.box.setPen(pg.mkPen("#00e5ff", width=2, cosmetic=True))
         self.box.hide()
         self.view.addItem(self.box)
+        self.motion = pg.ImageItem()          # the motion map (RGBA), stretched over the frame
+        self.motion.setZValue(5)
+        self.view.addItem(self.motion)
         self.message = pg.TextItem("", color="#dddddd", anchor=(0.5, 0.5))
         self.view.addItem(self.message)
         self.overlay = False
@@ -57,6 +60,7 @@ class FrameView(QWidget):
 
     def clear(self) -> None:
         self.image.clear()
+        self.motion.clear()
         self.points.clear()
         self._shape = None
 
@@ -65,6 +69,14 @@ class FrameView(QWidget):
         if self._shape is not None:
             h, w = self._shape
             self.view.setRange(xRange=(0, w), yRange=(0, h), padding=0.01)
+
+    def set_motion_map(self, rgba: np.ndarray | None) -> None:
+        """Draw ``rgba`` (h, w, 4) uint8 over the whole frame (stretched to its pixels), or remove it (None)."""
+        if rgba is None or self._shape is None:
+            self.motion.clear()
+            return
+        self.motion.setImage(rgba, autoLevels=False, levels=(0, 255))
+        self.motion.setRect(QRectF(0, 0, self._shape[1], self._shape[0]))
 
     def zoom(self, factor: float) -> None:
         """Zoom in (factor < 1) or out (factor > 1) around the centre."""

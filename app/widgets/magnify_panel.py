@@ -1,5 +1,6 @@
-"""The magnification panel: turn the motion-magnified view on, choose the amplification α and the band, show it
-alone or side by side with the original, export the magnified clip as a video."""
+"""The motion panel: the motion-magnified view (amplification α, band, alone or side by side with the original,
+export as a video) and the motion map (optical flow from the onset or the previous frame, head motion removed,
+drawn over the frame with an adjustable opacity)."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
@@ -13,6 +14,7 @@ class MagnifyPanel(QWidget):
 
     settingsChanged = Signal()
     exportRequested = Signal()
+    motionChanged = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -38,6 +40,13 @@ class MagnifyPanel(QWidget):
         self.status.setStyleSheet("color:#444")
         self.export_button = QPushButton("Export video…")
         self.export_button.setEnabled(False)
+        self.motion = QCheckBox("Motion map")
+        self.motion.setToolTip("dense optical flow (OpenCV DIS) to the current frame, global head motion removed: "
+                               "colour = how far the face moved there, hue = direction where it is strong")
+        self.from_previous = QCheckBox("from the previous frame (else from the onset)")
+        self.opacity = QSlider(Qt.Orientation.Horizontal)
+        self.opacity.setRange(10, 100)
+        self.opacity.setValue(60)
         top = QHBoxLayout()
         top.addWidget(self.enabled)
         top.addWidget(self.side_by_side)
@@ -55,6 +64,9 @@ class MagnifyPanel(QWidget):
         form.addRow("temporal band", band)
         form.addRow(self.status)
         form.addRow(self.export_button)
+        form.addRow(self.motion)
+        form.addRow(self.from_previous)
+        form.addRow("opacity", self.opacity)
         self.enabled.toggled.connect(lambda _on: self.settingsChanged.emit())
         self.side_by_side.toggled.connect(lambda _on: self.settingsChanged.emit())
         self.alpha.valueChanged.connect(lambda v: self.alpha_label.setText(f"α {v}×"))
@@ -63,6 +75,9 @@ class MagnifyPanel(QWidget):
         self.low.valueChanged.connect(lambda _v: self.settingsChanged.emit())
         self.high.valueChanged.connect(lambda _v: self.settingsChanged.emit())
         self.export_button.clicked.connect(self.exportRequested.emit)
+        for box in (self.motion, self.from_previous):
+            box.toggled.connect(lambda _on: self.motionChanged.emit())
+        self.opacity.valueChanged.connect(lambda _v: self.motionChanged.emit())
 
     def values(self) -> dict:
         """``{"on", "side_by_side", "alpha", "low_hz", "high_hz"}`` as set."""
