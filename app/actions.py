@@ -55,7 +55,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
        help="open a video / a frame folder or database / a database with its annotation sheet"),
     _A("open_folder", "Open frame &folder or database…", "&File", command="OpenPath", params={"folder": True},
        keys=("Ctrl+Shift+O",), help="open a video / a frame folder or database / a database with its annotation sheet"),
-    _A("open_with_sheet", "Open database with &sheet…", "&File", command="OpenPath", params={"choose_sheet": True},
+    _A("open_with_sheet", "Open database with s&heet…", "&File", command="OpenPath", params={"choose_sheet": True},
        keys=("Ctrl+Alt+O",), help="open a video / a frame folder or database / a database with its annotation sheet",
        tip="choose a database root, then its annotation sheet (when it is not in or beside the root)"),
     _A("recent", "Open &recent", "&File"),
@@ -94,6 +94,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
        help="motion map on / off (optical flow from the onset or the previous frame, head motion removed)",
        tip="where and how far the face moved since the onset, drawn over the frame"),
     _A("magnify_panel", "Motion panel", "&View"),
+    _A("candidates", "Candidates (spotting)", "&View"),
     _A("batch_results", "Batch results", "&View"),
     # Navigate
     _A("play", "&Play / pause", "&Navigate", handler="playback.toggle", keys=("Space",),
@@ -115,12 +116,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
     *(_A(f"set_{kind}", f"Set {kind} to current frame", "&Annotate", command="SetMark", params={"kind": kind},
          keys=(key,), help="set onset / apex / offset to the current frame")
       for kind, key in (("onset", "O"), ("apex", "A"), ("offset", "F"))),
+    _A("accept_candidate", "Accept spotted &candidate as annotation", "&Annotate", handler="spotting.accept",
+       keys=("K",), help="accept the selected spotted candidate as the clip's annotation",
+       tip="onset, apex and offset of the candidate selected in the Candidates panel (undoable)"),
     # Prediction
     _A("choose_checkpoint", "&Choose checkpoint…", "&Prediction", command="LoadCheckpoint", keys=("Ctrl+K",),
        help="choose checkpoint, run prediction, cancel"),
     _A("predict", "&Run on current clip", "&Prediction", command="RunPrediction", keys=("Ctrl+R",),
        help="choose checkpoint, run prediction, cancel"),
-    _A("cancel", "&Cancel", "&Prediction", handler="prediction.cancel", keys=("Esc",),
+    _A("cancel", "Ca&ncel", "&Prediction", handler="prediction.cancel", keys=("Esc",),
        help="choose checkpoint, run prediction, cancel"),
     _A("predict_selected", "Run on &selected clips", "&Prediction", command="RunBatch", separator_before=True,
        tip="predict the clips selected in the Clips list (Ctrl/Shift+click) in one background run; results table"),

@@ -22,6 +22,7 @@ from .controllers.batch import BatchController
 from .controllers.files import FilesController
 from .controllers.magnify import MagnifyController
 from .controllers.motion import MotionController
+from .controllers.spotting import SpottingController
 from .controllers.playback import PlaybackController
 from .controllers.prediction import PredictionController
 from .controllers.tasks import TaskRunner
@@ -30,6 +31,7 @@ from .menus import build_menus
 from .settings import AppSettings, default_window_size
 from .training.manager import TrainingManager
 from .widgets.annotation_panel import AnnotationPanel
+from .widgets.candidates_panel import CandidatesPanel
 from .widgets.batch_table import BatchPanel
 from .widgets.clip_list import ClipList
 from .widgets.frame_view import FrameView
@@ -97,12 +99,16 @@ class MainWindow(QMainWindow):
         self.magnify = MagnifyController(self.state, self.magnify_panel, self.viewer, self.tasks, self.dialogs,
                                          status, self)
         self.motion = MotionController(self.state, self.magnify_panel, self.loader, self.frame_view, self)
+        self.spotting = SpottingController(self.state, self.candidates_panel, self.tasks, self.dialogs,
+                                           lambda n: self.commands.execute(GoToFrame, frame=n),
+                                           self.commands.edit_annotation, status, self)
         undo = self.commands.undo_stack
         self.actions_by_name = build_menus(self, {"undo": undo.createUndoAction(self, "&Undo"),
                                                   "redo": undo.createRedoAction(self, "&Redo"),
                                                   "clips": self.clip_dock.toggleViewAction(),
                                                   "batch_results": self.batch_dock.toggleViewAction(),
-                                                  "magnify_panel": self.magnify_dock.toggleViewAction()})
+                                                  "magnify_panel": self.magnify_dock.toggleViewAction(),
+                                                  "candidates": self.candidates_dock.toggleViewAction()})
         self.overlay_action = self.actions_by_name["overlay"]
         self.viewer.overlayChanged.connect(self.overlay_action.setChecked)
         self.files = FilesController(self.commands, self.settings, self.dialogs, self.tasks, self.playback,
@@ -170,6 +176,11 @@ class MainWindow(QMainWindow):
         self.clip_dock = self._dock("Clips", "clip_dock", self.clip_list, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.clip_dock.hide()
         self.batch_panel = BatchPanel()
+        self.candidates_panel = CandidatesPanel()
+        self.candidates_dock = self._dock("Candidates (spotting)", "candidates_dock", self.candidates_panel,
+                                          Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.tabifyDockWidget(self.clip_dock, self.candidates_dock)
+        self.candidates_dock.hide()
         self.magnify_panel = MagnifyPanel()
         self.magnify_dock = self._dock("Motion: magnification and map", "magnify_dock", self.magnify_panel,
                                        Qt.DockWidgetArea.RightDockWidgetArea)

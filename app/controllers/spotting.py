@@ -1,0 +1,127 @@
+"""Candidate intervals of a long video: `cmnet_core.spotting.spot` in a worker (progress, cancel), the list in
+the candidates panel, a click jumps to a candidate, **Accept** turns one into the clip's annotation (an undoable
+edit, noted as a candidate accepted by the user), export as CSV or an ELAN tier."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import QObject
+
+from ..dialogs import Dialogs
+from ..widgets.candidates_panel import CandidatesPanel
+from ..workspace.document import Document
+from ..workspace.prediction import fresh_clip
+from .tasks import TaskRunner
+
+
+class SpottingController(QObject):
+    """Drives ``panel`` for ``doc``'s current clip. ``go_to(frame)`` moves the window to a frame;
+    ``edit(text, **fields)`` makes an undoable annotation edit (`CommandContext.edit_annotation`)."""
+
+    def __init__(self, doc: Document, panel: CandidatesPanel, tasks: TaskRunner, dialogs: Dialogs,
+                 go_to: Callable[[int], None], edit: Callable, status: Callable[[str, int], None],
+                 parent: QObject) -> None:
+        super().__init__(parent)
+        self.doc, self.panel, self.tasks, self.dialogs = doc, panel, tasks, dialogs
+        self.go_to, self.edit, self.status = go_to, edit, status
+        self.candidates: list = []
+        self.clip = None          # the clip the candidates belong to
+        self.task = None
+        panel.spotRequested.connect(self.start)
+        panel.cancelRequested.connect(self.cancel)
+        panel.jumpRequested.connect(self.jump)
+        panel.acceptRequested.connect(self.accept)
+        panel.exportRequested.connect(self.export)
+        doc.clip_changed.connect(self._clip_changed)
+
+    def _clip_changed(self) -> None:
+        if self.doc.clip is not self.clip:
+            self.cancel()
+            self.candidates, self.clip = [], None
+            self.panel.set_candidates([])
+            self.panel.summary.setText("")
+
+    def start(self) -> None:
+        """Spot the current clip in a worker."""
+        clip = self.doc.clip
+        if clip is None or self.task is not None:
+            return
+        from cmnet_core.spotting import spot
+
+        def work(progress, cancelled):
+            own = fresh_clip(clip)
+            try:
+                return spot(own, progress=progress, cancelled=cancelled)
+            finally:
+                own.close()
+
+        def done(candidates) -> None:
+            self.task = None
+            self.panel.set_running(False)
+            self.clip, self.candidates = clip, list(candidates)
+            self.panel.set_candidates(self.candidates)
+            micro = sum(c.kind == "micro" for c in self.candidates)
+            self.panel.progress.setValue(1000)
+            self.panel.summary.setText(f"{len(self.candidates)} candidates ({micro} micro, "
+                                       f"{len(self.candidates) - micro} macro)")
+
+        def failed(message: str) -> None:
+            self.task = None
+            self.panel.set_running(False)
+            self.panel.summary.setText(f"not spotted: {message}")
+
+        def progress(fraction: float, message: str) -> None:
+            self.panel.progress.setValue(int(1000 * fraction))
+            self.panel.progress.setFormat(message or "%p %")
+
+        self.panel.set_running(True)
+        self.panel.summary.setText("spotting…")
+        self.task = self.tasks.run(work, done, failed, progress)
+
+    def cancel(self) -> None:
+        """Stop a running spotting run (what it found so far is dropped)."""
+        if self.task is not None:
+            self.task.cancel()
+
+    def jump(self, row: int) -> None:
+        """Show candidate ``row`` at its onset."""
+        if 0 <= row < len(self.candidates) and self.clip is self.doc.clip:
+            self.go_to(self.candidates[row].onset)
+
+    def accept(self, row: int = -1) -> None:
+        """Make candidate ``row`` (default: the selected one) the clip's annotation: onset, apex, offset, apex from
+        spotting, and the note "candidate from spotting, accepted by the user" (one undoable edit)."""
+        from cmnet_core.spotting import candidates_to_annotations
+
+        row = row if row >= 0 else self.panel.selected_row()
+        if not 0 <= row < len(self.candidates) or self.clip is not self.doc.clip:
+            return
+        ann = candidates_to_annotations([self.candidates[row]])[0]
+        self.edit(f"Accept candidate {ann.onset}–{ann.offset}", onset=ann.onset, apex=ann.apex, offset=ann.offset,
+                  apex_source=ann.apex_source, notes=ann.notes)
+        self.status(f"Candidate {ann.onset}–{ann.offset} is now the annotation (Ctrl+Z undoes it)", 6000)
+
+    def export(self, kind: str, path: str | None = None) -> Path | None:
+        """Write the candidates as CSV (``kind`` "csv") or an ELAN file with a candidates tier ("eaf")."""
+        if not self.candidates or self.clip is None:
+            return None
+        from cmnet_core import spotting
+
+        suffix, flt = (".csv", "CSV (*.csv)") if kind == "csv" else (".eaf", "ELAN annotation file (*.eaf)")
+        path = path or self.dialogs.save_file("Export candidates", f"{self.clip.name}_candidates{suffix}", flt)
+        if not path:
+            return None
+        try:
+            if kind == "csv":
+                spotting.candidates_csv(self.candidates, path, self.clip)
+            else:
+                spotting.write_candidates_eaf(path, self.candidates, self.clip)
+        except (OSError, ValueError) as exc:
+            self.dialogs.error("Candidates not exported", f"{path}:\n{exc}")
+            return None
+        self.status(f"Candidates written to {path}", 6000)
+        return Path(path)
+
+
+__all__ = ["SpottingController"]
