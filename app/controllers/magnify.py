@@ -7,6 +7,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 from PySide6.QtCore import QObject
 
 from ..dialogs import Dialogs
@@ -129,7 +130,7 @@ class MagnifyController(QObject):
         numbers = sorted(index, key=index.get)
         times = [self.doc.clip.time_of(n) for n in numbers]
         try:
-            out = write_video(frames, path, fps=self.doc.clip.fps, times_s=[t - times[0] for t in times])
+            out = write_video(frames, path, fps=self.doc.clip.fps, times_s=np.asarray(times) - times[0])
         except (OSError, ValueError) as exc:
             self.dialogs.error("Video not written", f"{path}:\n{exc}")
             return None
