@@ -404,7 +404,9 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float, times_s: np.nd
                 crf: int = 16) -> Path:
     """Write uint8 RGB frames (T, H, W, 3) as an H.264 (libx264, yuv420p) mp4 at ``path``, atomically.
 
-    ``times_s`` (float (T,), seconds, increasing) stamps each frame's pts (1/90000 s ticks) so a variable-rate
+    ``crf`` is x264's constant rate factor (0 lossless .. 51; 16 is visually lossless for viewing; preset
+    ``veryfast``, ~3x faster than the default at a slightly larger file). ``times_s`` (float (T,), seconds,
+    increasing) stamps each frame's pts (1/90000 s ticks) so a variable-rate
     clip keeps its timing; without it frames are ``1 / fps`` s apart. An odd width or height is padded by one
     edge-replicated pixel (yuv420p needs even sides). The file is written beside the target under a temporary
     name and moved over it only when complete, so an old file survives a failed write.
@@ -440,7 +442,7 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float, times_s: np.nd
             stream = out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
             stream.width, stream.height = w + pad_w, h + pad_h
             stream.pix_fmt = "yuv420p"
-            stream.options = {"crf": str(int(crf))}
+            stream.options = {"crf": str(int(crf)), "preset": "veryfast"}
             stream.time_base = tb
             stream.codec_context.time_base = tb
             for image, p in zip(frames, pts):

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     """Magnify and write the video; exit status 2 for unusable input or settings, 1 when writing fails."""
     from ..data.clip import ClipError
     from ..data.readers import open_clip
-    from ..magnify import MagnifySettings, magnify_clip, write_video
+    from ..magnify import MagnifySettings, clip_rate, effective_band, magnify_clip, write_video
 
     try:
         settings = MagnifySettings(alpha=args.alpha, low_hz=args.low, high_hz=args.high, levels=args.levels,
@@ -88,8 +88,10 @@ def run(args: argparse.Namespace) -> int:
                 print(f"cmnet magnify: {args.path}: no face found in frame {first} (MTCNN); leave out --face to "
                       "magnify the whole frame, or crop the video to the face first", file=sys.stderr)
                 return 2
-        frames = magnify_clip(clip, settings, crop=crop, cache=None)
         times = clip.times_s
+        low, high = effective_band(clip_rate(times, clip.fps), settings)
+        frames = magnify_clip(clip, settings, crop=crop, cache=None)
+        magnified_s = time.perf_counter() - start
     except (ClipError, KeyError, ValueError) as exc:
         print(f"cmnet magnify: {exc}", file=sys.stderr)
         return 2
@@ -103,6 +105,6 @@ def run(args: argparse.Namespace) -> int:
         clip.close()
     t, h, w = frames.shape[:3]
     where = f", face box {crop}" if crop else ""
-    print(f"{out}: {t} frames {w}x{h} px, alpha {settings.alpha:g}, band {settings.low_hz:g}-{settings.high_hz:g} Hz"
-          f"{where}, {time.perf_counter() - start:.1f} s")
+    print(f"{out}: {t} frames {w}x{h} px, alpha {settings.alpha:g}, band {low:g}-{high:.3g} Hz{where}; "
+          f"read and magnified in {magnified_s:.1f} s, total {time.perf_counter() - start:.1f} s")
     return 0
