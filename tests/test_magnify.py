@@ -185,5 +185,5 @@ def test_cli_face_without_a_face_exit_2(tmp_path, capsys):
     for n in range(1, 6):
         cv2.imwrite(str(folder / f"img{n:04d}.png"), np.full((64, 64, 3), 128, np.uint8))
     assert main(["magnify", str(folder), "--face", "--out", str(tmp_path / "o.mp4")]) == 2
-    assert "no face found in frame 1" in capsys.readouterr().err
+    assert "no face found in frames 1, 2, 3, 4, 5" in capsys.readouterr().err
     assert not (tmp_path / "o.mp4").exists()

@@ -33,7 +33,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--lambda-c", type=float, default=d.lambda_c,
                    help=f"wavelength in pixels below which alpha is reduced, default {d.lambda_c:g}")
     p.add_argument("--face", action="store_true",
-                   help="magnify only the face: crop to the face box (MTCNN) of the first frame")
+                   help="magnify only the face: crop every frame to the face box (MTCNN) of the first frame, else of the "
+                        "first of the frames a quarter, half, three quarters and all the way in that shows one")
     p.add_argument("--out", metavar="FILE.mp4", help="output video, default PATH's name + _magnified.mp4 beside it")
     p.add_argument("--fps", type=positive_fps, default=None,
                    help="frame rate of a frame folder (frames/s); without it 30 fps is assumed. Videos use "
@@ -82,12 +83,20 @@ def run(args: argparse.Namespace) -> int:
         clip = open_clip(args.path, fps=args.fps)
         crop = None
         if args.face:
-            first = clip.frame_numbers[0]
-            crop = face_crop(clip.frame(first))
-            if crop is None:
-                print(f"cmnet magnify: {args.path}: no face found in frame {first} (MTCNN); leave out --face to "
-                      "magnify the whole frame, or crop the video to the face first", file=sys.stderr)
+            numbers = list(clip.frame_numbers)
+            tried = list(dict.fromkeys(numbers[(len(numbers) - 1) * k // 4] for k in range(5)))
+            for number in tried:   # the first frame, else a quarter, half, ... of the way in
+                crop = face_crop(clip.frame(number))
+                if crop is not None:
+                    break
+            else:
+                print(f"cmnet magnify: {args.path}: no face found in frames {', '.join(map(str, tried))} (MTCNN); "
+                      "leave out --face to magnify the whole frame, or crop the video to the face first",
+                      file=sys.stderr)
                 return 2
+            if number != numbers[0]:
+                print(f"cmnet magnify: no face in the first frame {numbers[0]}; the face box of frame {number} "
+                      "is used for every frame", file=sys.stderr)
         times = clip.times_s
         low, high = effective_band(clip_rate(times, clip.fps), settings)
         frames = magnify_clip(clip, settings, crop=crop, cache=None)
