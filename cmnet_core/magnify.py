@@ -3,9 +3,9 @@ in the World", SIGGRAPH 2012), to make micro-expressions visible to an annotator
 
 Each frame is split into a spatial Laplacian pyramid (cv2.pyrDown / pyrUp, float32); every pyramid pixel is
 band-passed along time (Butterworth, zero-phase, so the output stays frame-exact in sync with the input);
-the band-passed signal is amplified by alpha (reduced on the fine levels, Eq. 14) and added back
-(Eq. 2-4: I(x, t) + alpha * B(x, t) ~ f(x + (1 + alpha) delta(t))); the pyramid is collapsed and clipped to
-uint8. Luminance is amplified fully and chrominance by alpha * attenuation (Sec. 4 of the paper), in YIQ.
+the band-passed signal B (Eq. 3) is amplified by alpha (reduced on the fine levels, Eq. 14) and added back
+(Eq. 4-6: I(x, t) + alpha B(x, t) ~ f(x + (1 + alpha) delta(t))); the pyramid is collapsed and clipped to uint8.
+Luminance is amplified fully and chrominance by alpha * attenuation (Sec. 4 of the paper), in YIQ.
 
 No Qt here: the GUI and ``cmnet magnify`` call `magnify_clip` / `magnify_frames` and `write_video`.
 """
@@ -52,7 +52,7 @@ class MagnifyCancelled(Exception):
 class MagnifySettings:
     """Parameters of Eulerian linear magnification (Wu et al. 2012).
 
-    alpha : amplification factor alpha of Eq. 4 (1-30); a motion delta(t) inside the band appears as
+    alpha : amplification factor alpha of Eq. 4-6 (1-30); a motion delta(t) inside the band appears as
         (1 + alpha) * delta(t). Linear magnification holds while (1 + alpha) * delta stays below ~1/8 of the
         structure's wavelength (Eq. 14): micro-expressions (a few pixels) take alpha ~5-20.
     low_hz, high_hz : temporal pass band in Hz. Defaults 0.4-3 Hz: a micro-expression lasts 0.2-0.5 s from
@@ -179,7 +179,7 @@ class _Stages:
 def magnify_frames(frames: np.ndarray, fps: float, settings: MagnifySettings,
                    progress: Callable[[float, str], None] | None = None,
                    cancelled: Callable[[], bool] | None = None) -> np.ndarray:
-    """Eulerian linear magnification of a frame sequence (Wu et al. 2012, Eq. 4 and 14, Sec. 4).
+    """Eulerian linear magnification of a frame sequence (Wu et al. 2012, Eq. 4-6 and 14, Sec. 4).
 
     Parameters
     ----------

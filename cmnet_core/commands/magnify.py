@@ -33,8 +33,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--lambda-c", type=float, default=d.lambda_c,
                    help=f"wavelength in pixels below which alpha is reduced, default {d.lambda_c:g}")
     p.add_argument("--face", action="store_true",
-                   help="magnify only the face: crop every frame to the face box (MTCNN) of the first frame, else of the "
-                        "first of the frames a quarter, half, three quarters and all the way in that shows one")
+                   help="magnify only the face: crop every frame to the face box (MTCNN) of the first frame, else "
+                        "of the first of the frames a quarter, half, three quarters and all the way in that shows one")
     p.add_argument("--out", metavar="FILE.mp4", help="output video, default PATH's name + _magnified.mp4 beside it")
     p.add_argument("--fps", type=positive_fps, default=None,
                    help="frame rate of a frame folder (frames/s); without it 30 fps is assumed. Videos use "
