@@ -35,6 +35,10 @@ BUTTER_ORDER = 2
 #: Highest band edge used, as a fraction of the Nyquist frequency (fps / 2): `effective_band` clamps to it.
 NYQUIST_FRACTION = 0.95
 
+#: Largest float32 pyramid `magnify_frames` builds, in bytes (about 4/3 x T x H x W x 3 x 4): 3 GiB, e.g. 200
+#: frames of 1280x720 px. Larger requests raise ValueError asking for a crop or a shorter range.
+MAX_PYRAMID_BYTES = 3 * 1024 ** 3
+
 #: Columns (pixels x 3 channels) band-passed per matrix product in `magnify_frames`: a multiple of 3.
 _CHUNK = 3 * 2 ** 14
 
@@ -196,9 +200,11 @@ def magnify_frames(frames: np.ndarray, fps: float, settings: MagnifySettings,
 
     Raises
     ------
-    ValueError : wrong shape/dtype, fewer than 3 frames, or a band that does not fit ``fps`` (see
-        `effective_band`). Memory: the pyramid, ~1.33x the frames as float32 (a 200-frame 256x256 clip:
-        ~0.28 GB). Time grows with T^2 (one (T, T) matrix product per pixel block): split long clips.
+    ValueError : wrong shape/dtype, fewer than 3 frames, a band that does not fit ``fps`` (see
+        `effective_band`), or a pyramid larger than `MAX_PYRAMID_BYTES`.
+
+    Memory: the pyramid, ~4/3 x the frames as float32 (a 200-frame 256x256 clip: ~0.28 GB). Time grows with
+    T^2 (one (T, T) matrix product per block of pixels): magnify long recordings one range at a time.
     """
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
@@ -210,6 +216,10 @@ def magnify_frames(frames: np.ndarray, fps: float, settings: MagnifySettings,
     band = effective_band(fps, settings)
     done = _Stages(progress, cancelled)
     n_bands = _n_levels(h, w, settings.levels)
+    need = sum(4 * 3 * t * math.prod(_level_shape(h, w, l)) for l in range(n_bands + 1))
+    if need > MAX_PYRAMID_BYTES:
+        raise ValueError(f"{t} frames of {w}x{h} px need {need / 1e9:.1f} GB for the pyramid (limit "
+                         f"{MAX_PYRAMID_BYTES / 1e9:.1f} GB); magnify the face crop or a shorter frame range")
 
     # Laplacian pyramid per frame, stacked over time: pyr[l] has shape (T, h_l, w_l, 3), YIQ float32.
     # Colour is converted per frame with cv2.transform (numpy's (N, 3) @ (3, 3) is ~4x slower on long clips).

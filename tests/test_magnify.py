@@ -125,6 +125,14 @@ def test_bad_input_raises():
         magnify_frames(np.zeros((5, 16, 16, 3), np.uint8), 0.5, MagnifySettings())
 
 
+def test_too_large_a_request_is_refused(monkeypatch):
+    import cmnet_core.magnify as magnify
+
+    monkeypatch.setattr(magnify, "MAX_PYRAMID_BYTES", 10_000)
+    with pytest.raises(ValueError, match="face crop or a shorter frame range"):
+        magnify_frames(np.zeros((5, 32, 32, 3), np.uint8), FPS, MagnifySettings())
+
+
 def test_high_edge_clamped_below_nyquist():
     assert effective_band(4.0, MagnifySettings()) == (0.4, pytest.approx(1.9))
     assert effective_band(200.0, MagnifySettings()) == (0.4, 3.0)
