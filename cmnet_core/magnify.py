@@ -167,6 +167,14 @@ def _level_shape(height: int, width: int, level: int) -> tuple[int, int]:
     return height, width
 
 
+def _check_size(t: int, h: int, w: int, n_bands: int) -> None:
+    """ValueError when the float32 pyramid of T frames of H x W px would exceed `MAX_PYRAMID_BYTES`."""
+    need = sum(4 * 3 * t * math.prod(_level_shape(h, w, l)) for l in range(n_bands + 1))
+    if need > MAX_PYRAMID_BYTES:
+        raise ValueError(f"{t} frames of {w}x{h} px need {need / 1e9:.1f} GB for the pyramid (limit "
+                         f"{MAX_PYRAMID_BYTES / 1e9:.1f} GB); magnify the face crop or a shorter frame range")
+
+
 class _Stages:
     """Reports progress and checks cancellation between the stages of `magnify_frames`."""
 
@@ -216,10 +224,7 @@ def magnify_frames(frames: np.ndarray, fps: float, settings: MagnifySettings,
     band = effective_band(fps, settings)
     done = _Stages(progress, cancelled)
     n_bands = _n_levels(h, w, settings.levels)
-    need = sum(4 * 3 * t * math.prod(_level_shape(h, w, l)) for l in range(n_bands + 1))
-    if need > MAX_PYRAMID_BYTES:
-        raise ValueError(f"{t} frames of {w}x{h} px need {need / 1e9:.1f} GB for the pyramid (limit "
-                         f"{MAX_PYRAMID_BYTES / 1e9:.1f} GB); magnify the face crop or a shorter frame range")
+    _check_size(t, h, w, n_bands)
 
     # Laplacian pyramid per frame, stacked over time: pyr[l] has shape (T, h_l, w_l, 3), YIQ float32.
     # Colour is converted per frame with cv2.transform (numpy's (N, 3) @ (3, 3) is ~4x slower on long clips).
@@ -368,7 +373,8 @@ def magnify_clip(clip, settings: MagnifySettings, crop: tuple[float, float, floa
 
     Raises
     ------
-    ValueError : fewer than 3 frames in the range, an empty crop, or a band that does not fit the rate.
+    ValueError : fewer than 3 frames in the range, an empty crop, a band that does not fit the rate, or
+        too many pixels (`MAX_PYRAMID_BYTES`; checked before any frame is read).
     MagnifyCancelled : ``cancelled()`` returned True.  KeyError / ClipError : a frame cannot be read.
     """
     numbers = list(clip.frame_numbers)
@@ -381,6 +387,9 @@ def magnify_clip(clip, settings: MagnifySettings, crop: tuple[float, float, floa
                          f"has {len(idx)}; choose a longer range")
     width, height = clip.size if hasattr(clip, "size") else clip.frame(numbers[idx[0]]).shape[1::-1]
     box = _checked_crop(crop, width, height)
+    if box is not None:
+        width, height = box[2] - box[0], box[3] - box[1]
+    _check_size(len(idx), height, width, _n_levels(height, width, settings.levels))  # before reading frames
     times = np.asarray(clip.times_s, dtype=np.float64)[idx]
     fps = clip_rate(times, clip.fps)
     key = (str(clip.path), clip.name, _file_stamp(clip.path), numbers[idx[0]], numbers[idx[-1]], len(idx),

@@ -131,6 +131,9 @@ def test_too_large_a_request_is_refused(monkeypatch):
     monkeypatch.setattr(magnify, "MAX_PYRAMID_BYTES", 10_000)
     with pytest.raises(ValueError, match="face crop or a shorter frame range"):
         magnify_frames(np.zeros((5, 32, 32, 3), np.uint8), FPS, MagnifySettings())
+    clip = make_synthetic_clip(0, "surprise", image_size=64, n_frames=40)
+    with pytest.raises(ValueError, match="40 frames of 64x64 px need"):
+        magnify_clip(clip, MagnifySettings(), cache=None)
 
 
 def test_high_edge_clamped_below_nyquist():
