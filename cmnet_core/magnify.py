@@ -23,7 +23,6 @@ from typing import Callable
 
 import cv2
 import numpy as np
-from scipy.signal import butter, sosfiltfilt
 
 REGIONS = ("frame", "face")
 
@@ -145,6 +144,8 @@ def _band_matrix(n_frames: int, fps: float, band: tuple[float, float]) -> np.nda
     is that matrix; one BLAS product then filters every pyramid pixel (~17x faster than sosfiltfilt on
     200 x 150k float32 samples).
     """
+    from scipy.signal import butter, sosfiltfilt  # ~0.4 s to import: not at `cmnet --help`
+
     sos = butter(BUTTER_ORDER, band, btype="bandpass", fs=fps, output="sos")
     padlen = min(3 * (2 * len(sos) + 1), n_frames - 1)
     return sosfiltfilt(sos, np.eye(n_frames), axis=0, padlen=padlen).astype(np.float32)
