@@ -1,4 +1,4 @@
-"""The ``cmnet`` command line: ``cmnet info | preprocess | train | loso | predict | evaluate | make-synthetic``.
+"""The ``cmnet`` command line: ``cmnet info | preprocess | train | loso | predict | evaluate | make-synthetic | magnify``.
 
 Each subcommand lives in ``cmnet_core/commands/<name>.py`` and exposes ``add_parser(subparsers)``
 (which sets ``func`` on its parser) so that modules stay small and independent.
@@ -9,7 +9,7 @@ import argparse
 import sys
 from importlib import import_module
 
-COMMANDS = ("info", "preprocess", "train", "loso", "predict", "evaluate", "make_synthetic")
+COMMANDS = ("info", "preprocess", "train", "loso", "predict", "evaluate", "make_synthetic", "magnify")
 
 
 def build_parser() -> argparse.ArgumentParser:
