@@ -230,7 +230,7 @@ def region_curves(frames: np.ndarray | Sequence[np.ndarray], reference: int = 0,
     return {name: out[:, i] for i, name in enumerate(boxes)}
 
 
-def blink_frames(curves: dict[str, np.ndarray], fps: float = 30.0, max_s: float = 0.5, ratio: float = 2.0,
+def blink_frames(curves: dict[str, np.ndarray], fps: float = 30.0, max_s: float = 0.5, ratio: float = 1.5,
                  floor: float | None = None) -> list[tuple[int, int]]:
     """Frame-index intervals ``(start, end)`` (0-based, inclusive) of ``curves`` (`region_curves`) that look like
     blinks: both eyes move (the smaller of the two eye curves is used, so a one-sided eye or brow movement is not
@@ -239,7 +239,7 @@ def blink_frames(curves: dict[str, np.ndarray], fps: float = 30.0, max_s: float 
     Longer runs are kept as motion, not blinks. Raises ``KeyError`` when an eye or lower-face curve is missing.
     """
     eyes = np.minimum(curves["left_eye"], curves["right_eye"])
-    lower = np.max([curves[k] for k in ("nose", "left_mouth", "right_mouth", "chin")], axis=0)
+    lower = np.max([curves[k] for k in ("left_mouth", "right_mouth", "chin")], axis=0)
     thr = floor if floor is not None else max(3.0 * float(np.median(eyes)), 0.05)
     on = (eyes > thr) & (eyes > ratio * lower)
     out, t, n = [], 0, len(on)
