@@ -133,15 +133,20 @@ def _signal_from_regions(r: np.ndarray, k: int, blink_mask: np.ndarray) -> tuple
 def _signals(r: dict, ks: list[int], boxes: dict, fps: float, smooth_s: float) -> dict:
     """{k: (smoothed signal (T,), combined per region (T, R))}; blinks found on the smallest scale."""
     n = len(next(iter(r.values())))
-    kmax, kmin = ks[0], ks[-1]
+    kmin = ks[-1]
     curves = {name: r[kmin][:, j] for j, name in enumerate(boxes)}
-    blink_mask = np.zeros(n, bool)
-    for a, b in motion.blink_frames(curves, fps):
-        blink_mask[max(0, a - kmax):b + kmax + 1] = True
+    blinks = motion.blink_frames(curves, fps)
     sigma = max(smooth_s * fps, 0.5)
     out = {}
     for k in ks:
+        blink_mask = np.zeros(n, bool)
+        for a, b in blinks:  # r(t) + r(t + k) sees a blink from k frames before it to k frames after it
+            blink_mask[max(0, a - k):b + k + 1] = True
         s, comb = _signal_from_regions(r[k], k, blink_mask)
+        if 2 * k <= MICRO_MAX_S * fps * 1.5 and blink_mask.any() and not blink_mask.all():
+            # at the micro scale optical flow spreads a blink over the whole face (DIS's smoothing reaches the
+            # mouth at 64 px): nothing is spotted while the eyes blink
+            s[blink_mask] = np.median(s[~blink_mask])
         out[k] = (gaussian_filter1d(s, sigma), comb)
     return out
 
