@@ -135,18 +135,22 @@ def _signals(r: dict, ks: list[int], boxes: dict, fps: float, smooth_s: float) -
     n = len(next(iter(r.values())))
     kmin = ks[-1]
     curves = {name: r[kmin][:, j] for j, name in enumerate(boxes)}
-    blinks = motion.blink_frames(curves, fps)
+    blink = np.zeros(n, bool)
+    for a, b in motion.blink_frames(curves, fps):
+        blink[max(0, a - kmin - 1):b + 2] = True  # the frames whose eyelids differ from k frames before
     sigma = max(smooth_s * fps, 0.5)
     out = {}
+    idx = np.arange(n)
     for k in ks:
-        blink_mask = np.zeros(n, bool)
-        for a, b in blinks:  # r(t) + r(t + k) sees a blink from k frames before it to k frames after it
-            blink_mask[max(0, a - k):b + k + 1] = True
-        s, comb = _signal_from_regions(r[k], k, blink_mask)
-        if 2 * k <= MICRO_MAX_S * fps * 1.5 and blink_mask.any() and not blink_mask.all():
-            # at the micro scale optical flow spreads a blink over the whole face (DIS's smoothing reaches the
-            # mouth at 64 px): nothing is spotted while the eyes blink
-            s[blink_mask] = np.median(s[~blink_mask])
+        # r_k(t) compares frames t - k and t: useless when either is inside a blink (optical flow spreads a
+        # blink over the whole face at these sizes); such rows are interpolated from their neighbours
+        bad = blink.copy()
+        bad[k:] |= blink[:-k] if k < n else False
+        rk = r[k].copy()
+        if bad.any() and not bad.all():
+            for j in range(rk.shape[1]):
+                rk[bad, j] = np.interp(idx[bad], idx[~bad], rk[~bad, j])
+        s, comb = _signal_from_regions(rk, k, np.zeros(n, bool))
         out[k] = (gaussian_filter1d(s, sigma), comb)
     return out
 
@@ -214,10 +218,11 @@ def _scan(source, fps, progress, cancelled, windows_s, size, landmarks, face_box
             ref = history[max(0, len(history) - 1 - k)]
             if method == "flow":
                 f = motion.remove_head_motion(dis.calc(ref, g, None), mask, "similarity")
-                mag = np.sqrt(f[..., 0] ** 2 + f[..., 1] ** 2)
+                # the length of each region's mean flow vector: noise (random directions) averages out, an
+                # action unit (a coherent motion within the box) adds up
+                r[k][i] = np.hypot(motion.region_means(f[..., 0], boxes), motion.region_means(f[..., 1], boxes))
             else:
-                mag = np.abs(g.astype(np.float32) - ref.astype(np.float32))
-            r[k][i] = motion.region_means(mag, boxes)
+                r[k][i] = motion.region_means(np.abs(g.astype(np.float32) - ref.astype(np.float32)), boxes)
         if (i + 1) % 64 == 0 or i == n - 1:
             if cancelled is not None and cancelled():
                 raise SpottingCancelled(f"spotting cancelled at frame {fr.numbers[i]} of {n}")
@@ -228,8 +233,8 @@ def _scan(source, fps, progress, cancelled, windows_s, size, landmarks, face_box
 
 def spot(source: Clip | np.ndarray | Sequence[np.ndarray], fps: float | None = None,
          progress: Callable[[int, int], None] | None = None, cancelled: Callable[[], bool] | None = None, *,
-         windows_s: Sequence[float] = (0.3, 3.0), size: int = 64, p: float = 0.3, threshold_window_s: float = 60.0,
-         smooth_s: float = 0.05, bounds_fraction: float = 0.5, landmarks: np.ndarray | None = None,
+         windows_s: Sequence[float] = (0.3, 3.0), size: int = 128, p: float = 0.3, threshold_window_s: float = 60.0,
+         smooth_s: float = 0.05, bounds_fraction: float = 0.35, landmarks: np.ndarray | None = None,
          face_box: tuple[int, int, int, int] | None = None, method: str = "flow", min_duration_s: float = 0.1
          ) -> list[Candidate]:
     """Candidate expression intervals in ``source`` (method in the module docstring).
