@@ -10,6 +10,7 @@ import sys
 from importlib import import_module
 
 COMMANDS = ("info", "preprocess", "train", "loso", "predict", "evaluate", "make_synthetic")
+COMMANDS += ("spot",)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -136,3 +136,24 @@ def test_candidates_export_and_accept(tmp_path):
     bad.write_text("onset,apex\n1,2\n")
     with pytest.raises(ValueError, match="missing column"):
         read_candidates_csv(bad)
+
+
+def test_cli_spot_writes_csv_and_eaf(tmp_path, capsys):
+    pympi = pytest.importorskip("pympi")
+    from cmnet_core.cli import main
+
+    clip, truth = synthetic_long_video(0, 10 / 60, n_expressions=1, micro_fraction=1.0, blinks_per_minute=12)
+    video = tmp_path / "long.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (96, 96))
+    for n in clip.frame_numbers:
+        writer.write(cv2.cvtColor(clip.frame(n), cv2.COLOR_RGB2BGR))
+    writer.release()
+    out, eaf = tmp_path / "c.csv", tmp_path / "c.eaf"
+    assert main(["spot", str(video), "--out", str(out), "--eaf", str(eaf), "--face-box", "9,14,82,82"]) == 0
+    assert "candidates" in capsys.readouterr().out
+    found = read_candidates_csv(out)
+    (true,) = truth
+    assert max(interval_iou((c.onset, c.offset), (true.onset, true.offset)) for c in found) >= 0.5
+    assert len(pympi.Elan.Eaf(str(eaf)).get_annotation_data_for_tier(CANDIDATE_TIER)) == len(found)
+    assert main(["spot", str(video), "--out", str(out), "--face-box", "0,0,200,200"]) == 2
+    assert "does not fit" in capsys.readouterr().err
