@@ -7,20 +7,26 @@ Method (after the MEGC spotting baselines):
   baseline): frame t is compared with the head frame t − k and the tail frame t + k, k = half the interval length
   L of interest. Here the comparison is dense optical flow instead of LBP histograms, as in the optical-flow
   spotters (He et al. 2020, "Spotting macro- and micro-expression intervals in long video sequences", MDMD, FG 2020):
-  r(t) = mean residual flow magnitude from t − k to t per face region (`cmnet_core.motion`), with the head's
+  r(t) = residual flow from t − k to t per face region (`cmnet_core.motion`), with the head's
   motion (a RANSAC similarity fit) removed, and the per-frame signal is r(t) + r(t + k) (= the flow from the
   head frame and towards the tail frame), which peaks at the apex of an expression of length ~2k.
-* Two scales (``windows_s``, default 0.3 s for micro- and 3 s for macro-expressions); the eye regions never count,
-  the brows not while the eyes blink (`cmnet_core.motion.blink_frames`); the signal is the mean of the two
-  strongest remaining regions, smoothed with a Gaussian.
+* Two scales (``windows_s``, default 0.3 s for micro- and 3 s for macro-expressions); the eye regions never count;
+  the signal is the mean of the two strongest remaining regions, smoothed with a Gaussian.
 * **Adaptive threshold** T = mean + p·(max − mean) over windows of ``threshold_window_s`` (Li et al. 2018);
   peaks above T at least k apart (`scipy.signal.find_peaks`); each peak's interval runs to where the signal falls
   below ``baseline + bounds_fraction·(peak − baseline)`` (baseline = the window's median).
 * Candidates of the larger scale are kept first; a smaller-scale candidate overlapping a kept one by more than half
   of the shorter is dropped. Kind: ``"micro"`` when onset..offset lasts ≤ 0.5 s, else ``"macro"``.
+* Blinks: where the eyes move both and alone (`cmnet_core.motion.blink_frames`), the rows r_k(t) whose frame t or
+  t − k lies in a blink are interpolated from their neighbours (optical flow spreads a blink over the whole face).
+* Each region's motion is the length of its *mean* flow vector (sensor noise averages out, an action unit's
+  coherent motion adds up).
 
-Cost: one DIS flow per frame and scale at ``size`` px (64 by default: ~0.5 ms each) plus decoding; a 30-fps video
-is scanned several times faster than real time on one core (`scripts/bench_spotting.py`). Qt-free.
+Cost: one DIS flow per frame and scale at ``size`` px (128 by default, ~1 ms each) plus decoding: on this
+project's 2-core machine a 30-fps video is scanned about 5 times faster than real time, decoding a 640x480 MP4
+included (`scripts/bench_spotting.py`). On the synthetic long videos of that benchmark the flow signal finds
+expressions far better than chance but not reliably better than the same pipeline on frame differences (README,
+"Spotting in long videos"). Qt-free.
 """
 from __future__ import annotations
 
