@@ -2,7 +2,7 @@
 """Spotting benchmark: MEGC interval F1 of `cmnet_core.spotting.spot` on synthetic long videos, against frame
 differencing and random intervals; apex error of the flow peak on short clips; speed. Prints ONE JSON line.
 
-    .venv/bin/python scripts/bench_spotting.py                    # 3 videos x 1.5 min, 48 short clips (~3 min)
+    .venv/bin/python scripts/bench_spotting.py                    # 6 videos x 2 min, 48 short clips (~6 min on 2 cores)
     .venv/bin/python scripts/bench_spotting.py --videos 1 --minutes 0.5 --apex-clips 8 --no-decode
 
 * **F1** (MEGC spotting, e.g. MEGC 2020-2022): a spotted interval is a hit when its IoU with a true interval is
@@ -114,8 +114,8 @@ def _apex_errors(n_clips: int) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--videos", type=int, default=3)
-    ap.add_argument("--minutes", type=float, default=1.5)
+    ap.add_argument("--videos", type=int, default=6)
+    ap.add_argument("--minutes", type=float, default=2.0)
     ap.add_argument("--seed", type=int, default=10, help="first video seed (thresholds were tuned on 0-2)")
     ap.add_argument("--apex-clips", type=int, default=48)
     ap.add_argument("--decode", action=argparse.BooleanOptionalAction, default=True,
