@@ -108,6 +108,8 @@ def test_spot_errors_and_cancel():
         spot(frames)
     with pytest.raises(ValueError, match="method"):
         spot(frames, fps=30, method="lbp")
+    assert spot(frames, fps=30) == []  # nothing moves: no candidate (and no crash on a clip shorter than k)
+    assert spot(frames[:1], fps=30) == []
     clip, _ = synthetic_long_video(1, 10 / 60, n_expressions=1)
     with pytest.raises(SpottingCancelled, match="cancelled at frame 63"):
         spot(clip, cancelled=lambda: True)
