@@ -9,7 +9,7 @@ import argparse
 import sys
 from importlib import import_module
 
-COMMANDS = ("info", "preprocess", "train", "loso", "predict", "evaluate", "make_synthetic", "magnify")
+COMMANDS = ("info", "preprocess", "train", "loso", "predict", "evaluate", "make_synthetic", "magnify", "spot")
 
 
 def build_parser() -> argparse.ArgumentParser:

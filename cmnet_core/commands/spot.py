@@ -1,0 +1,68 @@
+"""``cmnet spot VIDEO --out candidates.csv [--eaf FILE]``: candidate micro-/macro-expression intervals in a video."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..data.clip import ClipError
+
+
+def _box(text: str) -> tuple[int, int, int, int]:
+    try:
+        x, y, w, h = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give the face box as X,Y,W,H in pixels, e.g. 170,90,300,300")
+    return x, y, w, h
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Register ``spot`` on the ``cmnet`` subparsers."""
+    p = subparsers.add_parser("spot", help="spot candidate expression intervals in a long video",
+                              description="Scan a video (or frame folder) for candidate micro- and macro-expression "
+                                          "intervals (optical flow against a sliding reference, head motion and "
+                                          "blinks removed, adaptive threshold; cmnet_core.spotting) and write them "
+                                          "as CSV, and optionally as an ELAN tier 'candidates'.")
+    p.add_argument("video", help="video file or frame folder")
+    p.add_argument("--out", required=True, help="CSV to write (onset, apex, offset, times, duration, kind, ...)")
+    p.add_argument("--eaf", help="also write an ELAN file with the tier 'candidates' (media linked)")
+    p.add_argument("--fps", type=float, help="frame rate of a frame folder (videos carry their own)")
+    p.add_argument("--face-box", type=_box, metavar="X,Y,W,H",
+                   help="face box in pixels (default: detected with MTCNN on the first frame; the whole frame "
+                        "when no face is found)")
+    p.add_argument("--threshold", type=float, default=0.3,
+                   help="p of the threshold mean + p*(max - mean) over each minute, default 0.3 (higher: fewer)")
+    p.set_defaults(func=run)
+    return p
+
+
+def _landmarks(clip):
+    """5 landmarks of the first frame from MTCNN, or None (no detector, no face)."""
+    try:
+        from ..preprocess.face import detect_faces, get_backend
+
+        faces, _ = detect_faces(get_backend("mtcnn"), clip.frame(clip.frame_numbers[0]))
+    except Exception as exc:  # noqa: BLE001 - detection is a convenience: fall back to the whole frame
+        print(f"cmnet spot: no face detection ({exc}); using the whole frame", file=sys.stderr)
+        return None
+    return faces[0].points if faces else None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Spot, write the CSV (and ELAN file), print a summary; 2 with the reason when the input cannot be read."""
+    from ..data.readers import open_clip
+    from ..spotting import candidates_csv, spot, write_candidates_eaf
+
+    try:
+        clip = open_clip(args.video, fps=args.fps)
+        landmarks = None if args.face_box else _landmarks(clip)
+        found = spot(clip, face_box=args.face_box, landmarks=landmarks, p=args.threshold)
+        candidates_csv(found, args.out, clip)
+        if args.eaf:
+            write_candidates_eaf(args.eaf, found, clip)
+    except (ClipError, ValueError, OSError) as exc:
+        print(f"cmnet spot: {exc}", file=sys.stderr)
+        return 2
+    micro = sum(c.kind == "micro" for c in found)
+    print(f"{len(found)} candidates ({micro} micro, {len(found) - micro} macro) in {len(clip)} frames "
+          f"({clip.times_s[-1]:.1f} s) -> {args.out}" + (f", {args.eaf}" if args.eaf else ""))
+    return 0

@@ -1,0 +1,161 @@
+"""Motion maps (cmnet_core.motion) and spotting in long videos (cmnet_core.spotting): tiny inputs, a few seconds."""
+from __future__ import annotations
+
+import csv
+
+import cv2
+import numpy as np
+import pytest
+
+from cmnet_core import motion
+from cmnet_core.data.clip import Annotation
+from cmnet_core.data.synthetic_long import synthetic_long_video
+from cmnet_core.spotting import (ACCEPTED_NOTE, CANDIDATE_TIER, Candidate, SpottingCancelled, candidates_csv,
+                                 candidates_to_annotations, interval_iou, read_candidates_csv, spot, spotting_f1,
+                                 write_candidates_eaf)
+
+
+def _texture(size=128, seed=0):
+    r = np.random.default_rng(seed)
+    img = cv2.GaussianBlur((r.random((size, size)) * 255).astype(np.uint8), (0, 0), 2)
+    return cv2.normalize(img, None, 0, 255, cv2.NORM_MINMAX)
+
+
+def _inner_mean(flow, margin=16):
+    return float(motion.motion_map(flow)[0][margin:-margin, margin:-margin].mean())
+
+
+@pytest.mark.parametrize("matrix", [np.float32([[1, 0, 1.5], [0, 1, -0.8]]),
+                                    cv2.getRotationMatrix2D((64, 64), 2.0, 1.0).astype(np.float32),
+                                    cv2.getRotationMatrix2D((60, 70), -1.0, 1.02).astype(np.float32)],
+                         ids=["translation", "rotation", "rotation+scale"])
+def test_head_motion_leaves_no_residual(matrix):
+    a = _texture()
+    b = cv2.warpAffine(a, matrix, (128, 128), borderMode=cv2.BORDER_REFLECT)
+    flow = motion.flow_between(a, b, 128)
+    assert flow.shape == (128, 128, 2) and flow.dtype == np.float32
+    assert _inner_mean(flow) > 0.9  # the whole face moved about a pixel or more
+    assert _inner_mean(motion.remove_head_motion(flow)) < 0.1
+
+
+def test_median_removal_handles_translation_only():
+    a = _texture()
+    rot = cv2.warpAffine(a, cv2.getRotationMatrix2D((64, 64), 2.0, 1.0), (128, 128), borderMode=cv2.BORDER_REFLECT)
+    flow = motion.flow_between(a, rot, 128)
+    assert _inner_mean(motion.remove_head_motion(flow, how="median")) > 0.8  # a rotation is no translation
+    with pytest.raises(ValueError, match="how="):
+        motion.remove_head_motion(flow, how="affine")
+
+
+def test_local_motion_survives_and_shows_in_its_region():
+    a = _texture(seed=1)
+    boxes = motion.region_boxes(None, 128)
+    x0, y0, x1, y1 = boxes["left_mouth"]
+    b = a.copy()
+    patch = cv2.warpAffine(a, np.float32([[1, 0, 0], [0, 1, -1.5]]), (128, 128), borderMode=cv2.BORDER_REFLECT)
+    b[y0:y1, x0:x1] = patch[y0:y1, x0:x1]  # only the left mouth corner moves up 1.5 px
+    curves = motion.region_curves(np.stack([np.dstack([a] * 3), np.dstack([b] * 3)]), 0, None, "onset", size=128)
+    assert set(curves) == set(motion.REGIONS) and all(v.shape == (2,) for v in curves.values())
+    assert curves["left_mouth"][0] == pytest.approx(0.0, abs=1e-6)
+    assert curves["left_mouth"][1] > 0.5
+    others = [curves[k][1] for k in motion.REGIONS if k not in ("left_mouth", "chin", "nose")]
+    assert curves["left_mouth"][1] > 5 * max(others)
+
+
+def test_blinks_are_symmetric_short_eye_motion():
+    t = 60
+    quiet = {k: np.full(t, 0.02) for k in motion.REGIONS}
+    both = dict(quiet, left_eye=quiet["left_eye"].copy(), right_eye=quiet["right_eye"].copy())
+    both["left_eye"][10:13] = 0.8
+    both["right_eye"][10:14] = 0.7
+    assert motion.blink_frames(both, fps=30) == [(10, 12)]
+    one = dict(quiet, left_eye=both["left_eye"])  # one eye only: a wink or a brow, not a blink
+    assert motion.blink_frames(one, fps=30) == []
+    long = dict(quiet, left_eye=np.full(t, 0.02), right_eye=np.full(t, 0.02))
+    long["left_eye"][5:40] = long["right_eye"][5:40] = 0.8  # 35 frames = 1.2 s: longer than a blink
+    assert motion.blink_frames(long, fps=30) == []
+    mouth_too = dict(both, left_mouth=np.full(t, 0.9))  # the whole face moves: not a blink
+    assert motion.blink_frames(mouth_too, fps=30) == []
+
+
+def test_flow_to_rgba_is_transparent_where_nothing_moves():
+    flow = np.zeros((32, 32, 2), np.float32)
+    flow[8:16, 8:16, 0] = 2.0
+    rgba = motion.flow_to_rgba(flow, opacity=0.6, min_px=0.2)
+    assert rgba.shape == (32, 32, 4) and rgba.dtype == np.uint8
+    assert rgba[0, 0, 3] == 0 and rgba[12, 12, 3] == round(0.6 * 255)
+    mag, ang = motion.motion_map(flow)
+    assert mag[12, 12] == pytest.approx(2.0) and ang[12, 12] == pytest.approx(0.0, abs=1e-3)
+
+
+def test_spot_finds_an_inserted_expression():
+    clip, truth = synthetic_long_video(0, 10 / 60, n_expressions=1, micro_fraction=1.0, blinks_per_minute=12)
+    (true,) = truth
+    assert true.kind == "micro" and true.offset - true.onset + 1 <= 15
+    calls = []
+    cands = spot(clip, progress=lambda done, total: calls.append((done, total)))
+    assert calls[-1] == (300, 300)
+    best = max(cands, key=lambda c: c.score)
+    assert interval_iou((best.onset, best.offset), (true.onset, true.offset)) >= 0.5
+    assert best.onset <= true.apex <= best.offset and best.kind == "micro" and best.score == 1.0
+    assert best.peak_region in motion.REGIONS and "eye" not in best.peak_region
+    assert spotting_f1([(best.onset, best.offset)], [(true.onset, true.offset)])["f1"] == 1.0
+
+
+def test_spot_errors_and_cancel():
+    frames = np.zeros((20, 32, 32, 3), np.uint8)
+    with pytest.raises(ValueError, match="fps"):
+        spot(frames)
+    with pytest.raises(ValueError, match="method"):
+        spot(frames, fps=30, method="lbp")
+    assert spot(frames, fps=30) == []  # nothing moves: no candidate (and no crash on a clip shorter than k)
+    assert spot(frames[:1], fps=30) == []
+    clip, _ = synthetic_long_video(1, 10 / 60, n_expressions=1)
+    with pytest.raises(SpottingCancelled, match="cancelled at frame 63"):
+        spot(clip, cancelled=lambda: True)
+
+
+def test_candidates_export_and_accept(tmp_path):
+    pympi = pytest.importorskip("pympi")
+    clip, _ = synthetic_long_video(2, 10 / 60, n_expressions=1)
+    cands = [Candidate(30, 33, 38, 0.3, "micro", "left_brow", 0.83), Candidate(100, 120, 160, 2.0333, "macro",
+                                                                                 "right_mouth", 0.5)]
+    path = candidates_csv(cands, tmp_path / "c.csv", clip)
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows[0]["onset_s"] == "1.0000" and rows[0]["offset_s"] == f"{38 / 30:.4f}" and rows[1]["kind"] == "macro"
+    assert read_candidates_csv(path) == cands
+    eaf_path = write_candidates_eaf(tmp_path / "c.eaf", cands, clip)
+    eaf = pympi.Elan.Eaf(str(eaf_path))
+    got = sorted(eaf.get_annotation_data_for_tier(CANDIDATE_TIER))
+    assert [(b, e, v) for b, e, v, *_ in got] == [(1000, 1300, "micro 0.83"), (3333, 5367, "macro 0.50")]
+    assert [a[2] for a in eaf.get_annotation_data_for_tier("apex")] == ["spotted", "spotted"]
+    anns = candidates_to_annotations(cands)
+    assert anns[0] == Annotation(onset=30, apex=33, offset=38, notes=ACCEPTED_NOTE, apex_source="spotted")
+    assert ACCEPTED_NOTE == "candidate from spotting, accepted by the user"
+    assert cands[1].to_annotation("happiness").emotion == "happiness"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("onset,apex\n1,2\n")
+    with pytest.raises(ValueError, match="missing column"):
+        read_candidates_csv(bad)
+
+
+def test_cli_spot_writes_csv_and_eaf(tmp_path, capsys):
+    pympi = pytest.importorskip("pympi")
+    from cmnet_core.cli import main
+
+    clip, truth = synthetic_long_video(0, 10 / 60, n_expressions=1, micro_fraction=1.0, blinks_per_minute=12)
+    video = tmp_path / "long.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (96, 96))
+    for n in clip.frame_numbers:
+        writer.write(cv2.cvtColor(clip.frame(n), cv2.COLOR_RGB2BGR))
+    writer.release()
+    out, eaf = tmp_path / "c.csv", tmp_path / "c.eaf"
+    assert main(["spot", str(video), "--out", str(out), "--eaf", str(eaf), "--face-box", "9,14,82,82"]) == 0
+    assert "candidates" in capsys.readouterr().out
+    found = read_candidates_csv(out)
+    (true,) = truth
+    assert max(interval_iou((c.onset, c.offset), (true.onset, true.offset)) for c in found) >= 0.5
+    assert len(pympi.Elan.Eaf(str(eaf)).get_annotation_data_for_tier(CANDIDATE_TIER)) == len(found)
+    assert main(["spot", str(video), "--out", str(out), "--face-box", "0,0,200,200"]) == 2
+    assert "does not fit" in capsys.readouterr().err
