@@ -240,7 +240,7 @@ def magnify_frames(frames: np.ndarray, fps: float, settings: MagnifySettings,
         pyr[n_bands][i] = g
     done(0.4, "pyramid built")
 
-    # Temporal band-pass + amplification per level (Eq. 4), chroma attenuated (Sec. 4).
+    # Temporal band-pass + amplification per level (Eq. 4-6, alpha per level by Eq. 14), chroma attenuated (Sec. 4).
     m = _band_matrix(t, fps, band)
     gains = level_alphas(settings.alpha, settings.lambda_c, n_bands)
     channel = np.array([1.0, settings.attenuation, settings.attenuation], np.float32)
@@ -253,7 +253,7 @@ def magnify_frames(frames: np.ndarray, fps: float, settings: MagnifySettings,
                 block += (m @ block) * gain[:block.shape[1]]
         done(0.4 + 0.4 * (l + 1) / len(pyr), f"level {l + 1}/{len(pyr)} filtered")
 
-    # Collapse each frame's pyramid and go back to RGB (uint8, rounded and clipped by OpenCV's saturate_cast).
+    # Collapse each frame's pyramid and go back to RGB, rounded and clipped to uint8.
     to_rgb = _YIQ_TO_RGB * np.float32(255.0)
     result = np.empty((t, h, w, 3), np.uint8)
     for i in range(t):
