@@ -52,7 +52,9 @@ class SpottingController(QObject):
         def work(progress, cancelled):
             own = fresh_clip(clip)
             try:
-                return spot(own, progress=progress, cancelled=cancelled)
+                return spot(own, progress=lambda done, total: progress(done / max(total, 1),
+                                                                       f"frame {done} of {total}"),
+                            cancelled=cancelled)
             finally:
                 own.close()
 
@@ -92,12 +94,10 @@ class SpottingController(QObject):
     def accept(self, row: int = -1) -> None:
         """Make candidate ``row`` (default: the selected one) the clip's annotation: onset, apex, offset, apex from
         spotting, and the note "candidate from spotting, accepted by the user" (one undoable edit)."""
-        from cmnet_core.spotting import candidates_to_annotations
-
         row = row if row >= 0 else self.panel.selected_row()
         if not 0 <= row < len(self.candidates) or self.clip is not self.doc.clip:
             return
-        ann = candidates_to_annotations([self.candidates[row]])[0]
+        ann = self.candidates[row].to_annotation()
         self.edit(f"Accept candidate {ann.onset}–{ann.offset}", onset=ann.onset, apex=ann.apex, offset=ann.offset,
                   apex_source=ann.apex_source, notes=ann.notes)
         self.status(f"Candidate {ann.onset}–{ann.offset} is now the annotation (Ctrl+Z undoes it)", 6000)

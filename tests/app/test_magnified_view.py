@@ -37,7 +37,7 @@ def test_magnified_view_side_by_side_then_alone_then_off_and_export(make_window,
     original = w.frame_view.image.image.copy()
     w.actions_by_name["magnified"].trigger()                                    # M
     qtbot.waitUntil(lambda: w.magnify.shown is not None, timeout=30_000)
-    assert w.magnify_dock.isVisible() and "magnified" in w.magnify_panel.status.text()
+    assert not w.magnify_dock.isHidden() and "magnified" in w.magnify_panel.status.text()
     shown = w.frame_view.image.image
     assert shown.shape == (64, 64 * 2 + 4, 3)                                   # original | gap | magnified
     assert np.array_equal(shown[:, :64], original)

@@ -18,7 +18,7 @@ def test_motion_map_follows_the_frame_on_screen(make_window, tmp_path, qtbot):
     qtbot.waitUntil(lambda: w.frame_view.image.image is not None, timeout=10_000)
     onset, apex = clip.annotation.onset, clip.annotation.apex
     w.actions_by_name["motion_map"].trigger()                                   # N
-    assert w.magnify_dock.isVisible() and w.magnify_panel.motion.isChecked()
+    assert not w.magnify_dock.isHidden() and w.magnify_panel.motion.isChecked()
     w.commands.execute(GoToFrame, frame=onset)
     assert reference_frame(w.state, previous=False) is None and w.motion.last is None   # nothing moved yet
     w.commands.execute(GoToFrame, frame=apex)

@@ -11,5 +11,5 @@ def test_build_parser_does_not_import_torch():
     out = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True, timeout=120, check=True)
     names, torch_loaded = out.stdout.split("\n")[:2]
     # every subcommand is registered, and none pulled torch in
-    assert names.split() == ["evaluate", "info", "loso", "magnify", "make-synthetic", "predict", "preprocess", "train"]
+    assert names.split() == ["evaluate", "info", "loso", "magnify", "make-synthetic", "predict", "preprocess", "spot", "train"]
     assert torch_loaded == "False"
