@@ -1,0 +1,41 @@
+"""Candidates in a long video from the window: spotted in a worker, listed, a click jumps, K accepts one as the
+clip's annotation (undoable), CSV and ELAN export."""
+from __future__ import annotations
+
+import csv
+
+import pympi
+
+from cmnet_core.data.synthetic_long import synthetic_long_video
+from cmnet_core.spotting import ACCEPTED_NOTE, interval_iou
+
+from test_main_window import open_clip_in
+
+
+def test_spot_list_jump_accept_and_export(make_window, tmp_path, qtbot):
+    clip, (true,) = synthetic_long_video(0, 10 / 60, n_expressions=1, micro_fraction=1.0, blinks_per_minute=12)
+    w = make_window()
+    open_clip_in(w, clip, tmp_path / "s.json")
+    w.candidates_dock.show()
+    w.candidates_panel.spot_button.click()
+    qtbot.waitUntil(lambda: w.spotting.task is None and bool(w.spotting.candidates), timeout=60_000)
+    panel = w.candidates_panel
+    assert panel.table.rowCount() == len(w.spotting.candidates) and "candidates" in panel.summary.text()
+    best = max(range(len(w.spotting.candidates)), key=lambda i: w.spotting.candidates[i].score)
+    cand = w.spotting.candidates[best]
+    assert interval_iou((cand.onset, cand.offset), (true.onset, true.offset)) >= 0.5
+    panel.table.selectRow(best)
+    panel.jumpRequested.emit(best)                                   # a click on the row
+    assert w.state.frame == cand.onset
+    before = w.state.annotation()
+    w.actions_by_name["accept_candidate"].trigger()                  # K
+    ann = w.state.annotation()
+    assert (ann.onset, ann.apex, ann.offset, ann.notes, ann.apex_source) == (
+        cand.onset, cand.apex, cand.offset, ACCEPTED_NOTE, "spotted")
+    w.commands.undo_stack.undo()
+    assert w.state.annotation() == before                           # one undoable edit
+    out = w.spotting.export("csv", str(tmp_path / "c.csv"))
+    rows = list(csv.DictReader(open(out, encoding="utf-8")))
+    assert len(rows) == len(w.spotting.candidates) and int(rows[best]["onset"]) == cand.onset
+    eaf = pympi.Elan.Eaf(str(w.spotting.export("eaf", str(tmp_path / "c.eaf"))))
+    assert any(len(eaf.get_annotation_data_for_tier(t)) == len(rows) for t in eaf.get_tier_names())
