@@ -14,6 +14,9 @@ from ..workspace.document import Document
 
 #: Side of the square the flow is computed at, pixels.
 FLOW_SIZE = 128
+#: Residual motion (pixels at `FLOW_SIZE`) below which the map stays transparent: above camera noise and
+#: compression flicker of ordinary video (0.2 px coloured whole frames of a webcam clip).
+MIN_PX = 0.5
 
 
 def reference_frame(doc: Document, previous: bool) -> int | None:
@@ -64,7 +67,7 @@ class MotionController(QObject):
             return   # drawn when the frames arrive (frameReady)
         flow = remove_head_motion(flow_between(a, b, FLOW_SIZE))
         self.last = flow
-        self.frame_view.set_motion_map(flow_to_rgba(flow, opacity=self.panel.opacity.value() / 100.0))
+        self.frame_view.set_motion_map(flow_to_rgba(flow, opacity=self.panel.opacity.value() / 100.0, min_px=MIN_PX))
 
 
     def _reference(self, ref: int):
