@@ -301,6 +301,20 @@ def _candidates(fr: "_Frames", r: dict, ks: list[int], boxes: dict, p: float, th
     return sorted(kept, key=lambda c: c.onset)
 
 
+def spot_signals(source: Clip | np.ndarray | Sequence[np.ndarray], fps: float | None = None,
+                 progress: Callable[[int, int], None] | None = None, cancelled: Callable[[], bool] | None = None, *,
+                 windows_s: Sequence[float] = (0.3, 3.0), size: int = 128, smooth_s: float = 0.05,
+                 landmarks: np.ndarray | None = None, face_box: tuple[int, int, int, int] | None = None,
+                 method: str = "flow") -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """The motion signals `spot` thresholds, for a plot under the video: ``(frame_numbers int64 (T,),
+    {k: float64 (T,)})`` with k the reference distance in frames of each scale (``round(L·fps/2)`` for each
+    ``windows_s`` L), values in pixels of the ``size`` face image (the mean of the two most moving regions, head
+    motion and blinks removed, smoothed). Arguments and errors as `spot`."""
+    fr, r, ks, boxes = _scan(source, fps, progress, cancelled, windows_s, size, landmarks, face_box, method)
+    signals = _signals(r, ks, boxes, fr.fps, smooth_s)
+    return np.asarray(fr.numbers, dtype=np.int64), {k: v[0] for k, v in signals.items()}
+
+
 def candidates_to_annotations(candidates: Sequence[Candidate]) -> list[Annotation]:
     """The `Annotation` of each candidate (`Candidate.to_annotation`: what accepting them all gives)."""
     return [c.to_annotation() for c in candidates]
@@ -411,4 +425,4 @@ def spotting_f1(found: Sequence[tuple[int, int]], truth: Sequence[tuple[int, int
 
 __all__ = ["ACCEPTED_NOTE", "CANDIDATE_TIER", "CSV_COLUMNS", "Candidate", "MICRO_MAX_S", "SpottingCancelled",
            "candidates_csv", "candidates_to_annotations", "face_box_from_landmarks", "interval_iou",
-           "read_candidates_csv", "spot", "spotting_f1", "write_candidates_eaf"]
+           "read_candidates_csv", "spot", "spot_signals", "spotting_f1", "write_candidates_eaf"]

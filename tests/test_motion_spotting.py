@@ -11,8 +11,8 @@ from cmnet_core import motion
 from cmnet_core.data.clip import Annotation
 from cmnet_core.data.synthetic_long import synthetic_long_video
 from cmnet_core.spotting import (ACCEPTED_NOTE, CANDIDATE_TIER, Candidate, SpottingCancelled, candidates_csv,
-                                 candidates_to_annotations, interval_iou, read_candidates_csv, spot, spotting_f1,
-                                 write_candidates_eaf)
+                                 candidates_to_annotations, interval_iou, read_candidates_csv, spot, spot_signals,
+                                 spotting_f1, write_candidates_eaf)
 
 
 def _texture(size=128, seed=0):
@@ -100,6 +100,10 @@ def test_spot_finds_an_inserted_expression():
     assert best.onset <= true.apex <= best.offset and best.kind == "micro" and best.score == 1.0
     assert best.peak_region in motion.REGIONS and "eye" not in best.peak_region
     assert spotting_f1([(best.onset, best.offset)], [(true.onset, true.offset)])["f1"] == 1.0
+    numbers, signals = spot_signals(clip)
+    assert list(numbers) == list(range(300)) and sorted(signals) == [4, 45]
+    micro = signals[4]
+    assert micro.shape == (300,) and true.onset <= int(np.argmax(micro)) <= true.offset
 
 
 def test_spot_errors_and_cancel():
