@@ -38,6 +38,8 @@ def test_magnified_view_side_by_side_then_alone_then_off_and_export(make_window,
     w.actions_by_name["magnified"].trigger()                                    # M
     qtbot.waitUntil(lambda: w.magnify.shown is not None, timeout=30_000)
     assert not w.magnify_dock.isHidden() and "magnified" in w.magnify_panel.status.text()
+    # the frame is redrawn through the filter (at once, or when the loader hands it back)
+    qtbot.waitUntil(lambda: w.frame_view.image.image.shape[1] == 64 * 2 + 4, timeout=10_000)
     shown = w.frame_view.image.image
     assert shown.shape == (64, 64 * 2 + 4, 3)                                   # original | gap | magnified
     assert np.array_equal(shown[:, :64], original)
@@ -46,10 +48,13 @@ def test_magnified_view_side_by_side_then_alone_then_off_and_export(make_window,
     qtbot.waitUntil(lambda: w.state.shown_frame == 20, timeout=10_000)
     assert np.array_equal(w.frame_view.image.image[:, 68:], frames[index[20]])  # frame-exact
     w.magnify_panel.side_by_side.setChecked(False)
-    assert w.frame_view.image.image.shape == (64, 64, 3)
+    qtbot.waitUntil(lambda: w.frame_view.image.image.shape == (64, 64, 3), timeout=10_000)
+    assert np.array_equal(w.frame_view.image.image, frames[index[20]])
     out = w.magnify.export(str(tmp_path / "mag.mp4"))
     with av.open(str(out)) as c:
         assert sum(1 for _ in c.decode(video=0)) == len(index)
     w.actions_by_name["magnified"].trigger()                                    # M again: off
-    assert w.magnify.shown is None and w.frame_view.image.image.shape == (64, 64, 3)
-    assert np.array_equal(w.frame_view.image.image, w.loader.request(20))
+    assert w.magnify.shown is None
+    qtbot.waitUntil(lambda: w.loader.peek(20) is not None, timeout=10_000)
+    w.viewer.redraw()
+    assert np.array_equal(w.frame_view.image.image, w.loader.peek(20))
