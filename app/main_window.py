@@ -38,6 +38,7 @@ from .widgets.frame_view import FrameView
 from .widgets.intensity_plot import IntensityPlot
 from .widgets.magnify_panel import MagnifyPanel
 from .widgets.prediction_panel import PredictionPanel
+from .widgets.region_plot import RegionCurves
 from .widgets.timeline import Timeline
 from .widgets.transport import Transport
 from .workers import FrameLoader
@@ -98,7 +99,8 @@ class MainWindow(QMainWindow):
                                      self.prediction, lambda i: self.files.select_clip(i), status, self)
         self.magnify = MagnifyController(self.state, self.magnify_panel, self.viewer, self.tasks, self.dialogs,
                                          status, self)
-        self.motion = MotionController(self.state, self.magnify_panel, self.loader, self.frame_view, self)
+        self.motion = MotionController(self.state, self.magnify_panel, self.loader, self.frame_view,
+                                       self.region_curves, self.tasks, self)
         self.spotting = SpottingController(self.state, self.candidates_panel, self.tasks, self.dialogs,
                                            lambda n: self.commands.execute(GoToFrame, frame=n),
                                            self.commands.edit_annotation, status, self)
@@ -148,6 +150,10 @@ class MainWindow(QMainWindow):
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(viewer)
         self.splitter.addWidget(self.intensity_plot)
+        self.region_curves = RegionCurves()   # per-region motion, same time axis as k_n (Motion panel button)
+        self.region_curves.plot.setXLink(self.intensity_plot.plot.getPlotItem())
+        self.splitter.addWidget(self.region_curves.widget)
+        self.region_curves.widget.hide()
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setSizes([560, 340])

@@ -8,9 +8,11 @@ import numpy as np
 from PySide6.QtCore import QObject
 
 from ..widgets.frame_view import FrameView
+from ..widgets.region_plot import RegionCurves
 from ..widgets.magnify_panel import MagnifyPanel
 from ..workers import FrameLoader
 from ..workspace.document import Document
+from .tasks import TaskRunner
 
 #: Side of the square the flow is computed at, pixels.
 FLOW_SIZE = 128
@@ -38,9 +40,13 @@ class MotionController(QObject):
     """Shows the motion map on ``frame_view`` while ``panel.motion`` is checked."""
 
     def __init__(self, doc: Document, panel: MagnifyPanel, loader: FrameLoader, frame_view: FrameView,
-                 parent: QObject) -> None:
+                 regions: RegionCurves, tasks: TaskRunner, parent: QObject) -> None:
         super().__init__(parent)
         self.doc, self.panel, self.loader, self.frame_view = doc, panel, loader, frame_view
+        self.regions, self.tasks = regions, tasks
+        self.region_result: tuple | None = None   # (frame numbers (T,), {region: (T,)}, blinks [(start, end)])
+        panel.regionsRequested.connect(self.compute_regions)
+        doc.clip_changed.connect(self._clear_regions)
         self.last: np.ndarray | None = None   # the residual flow (FLOW_SIZE, FLOW_SIZE, 2) on screen, pixels
         self._ref: tuple | None = None         # (clip, frame number, frame): the reference frame, kept
         panel.motionChanged.connect(self.update)
@@ -69,6 +75,51 @@ class MotionController(QObject):
         self.last = flow
         self.frame_view.set_motion_map(flow_to_rgba(flow, opacity=self.panel.opacity.value() / 100.0, min_px=MIN_PX))
 
+
+    def _clear_regions(self) -> None:
+        self.region_result = None
+        self.regions.show(None, None)
+        self.regions.widget.hide()
+
+    def compute_regions(self) -> None:
+        """Per-region motion since the onset (else the first frame) over the onset..offset span with a margin
+        (else the first 600 frames), in a worker; drawn under the intensity plot with blinks shaded."""
+        from cmnet_core.motion import blink_frames, region_curves
+
+        from ..workspace.magnify_view import average_fps, magnify_window
+        from ..workspace.prediction import fresh_clip
+
+        clip = self.doc.clip
+        if clip is None or len(clip) < 2:
+            return
+        ann = self.doc.annotation()
+        numbers = magnify_window(clip, int(clip.frame_numbers[0]), ann)[:600]
+        reference = numbers.index(ann.onset) if ann.onset in numbers else 0
+        landmarks = clip.landmarks_hint
+        fps = average_fps(clip)
+
+        def work(progress, cancelled):
+            own = fresh_clip(clip)
+            try:
+                frames = np.stack([own.frame(n) for n in numbers])
+            finally:
+                own.close()
+            marks = None if landmarks is None else np.asarray(landmarks, dtype=np.float32)
+            if marks is not None and marks.ndim == 3:   # per-frame landmarks: the reference frame's
+                marks = marks[reference]
+            curves = region_curves(frames, reference=reference, landmarks=marks, mode="onset", size=96)
+            return curves, blink_frames(curves, fps=fps)
+
+        def done(result) -> None:
+            curves, blinks = result
+            if clip is not self.doc.clip:
+                return
+            spans = [(numbers[a], numbers[b]) for a, b in blinks]
+            self.region_result = (np.asarray(numbers), curves, spans)
+            self.regions.show(np.asarray(numbers, dtype=float), curves, spans)
+            self.regions.widget.show()
+
+        self.tasks.run(work, done, lambda message: self.panel.status.setText(f"no region curves: {message}"))
 
     def _reference(self, ref: int):
         """The reference frame: kept once decoded (so playback's prefetch is never re-aimed at it); the first

@@ -15,6 +15,7 @@ class MagnifyPanel(QWidget):
     settingsChanged = Signal()
     exportRequested = Signal()
     motionChanged = Signal()
+    regionsRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -47,6 +48,9 @@ class MagnifyPanel(QWidget):
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(10, 100)
         self.opacity.setValue(60)
+        self.regions_button = QPushButton("Region motion curves")
+        self.regions_button.setToolTip("how far brows, eyes, nose, mouth corners and chin moved since the onset, "
+                                       "frame by frame, under the intensity plot (blinks shaded)")
         top = QHBoxLayout()
         top.addWidget(self.enabled)
         top.addWidget(self.side_by_side)
@@ -67,6 +71,7 @@ class MagnifyPanel(QWidget):
         form.addRow(self.motion)
         form.addRow(self.from_previous)
         form.addRow("opacity", self.opacity)
+        form.addRow(self.regions_button)
         self.enabled.toggled.connect(lambda _on: self.settingsChanged.emit())
         self.side_by_side.toggled.connect(lambda _on: self.settingsChanged.emit())
         self.alpha.valueChanged.connect(lambda v: self.alpha_label.setText(f"α {v}×"))
@@ -78,6 +83,7 @@ class MagnifyPanel(QWidget):
         for box in (self.motion, self.from_previous):
             box.toggled.connect(lambda _on: self.motionChanged.emit())
         self.opacity.valueChanged.connect(lambda _v: self.motionChanged.emit())
+        self.regions_button.clicked.connect(self.regionsRequested.emit)
 
     def values(self) -> dict:
         """``{"on", "side_by_side", "alpha", "low_hz", "high_hz"}`` as set."""
