@@ -153,6 +153,7 @@ class MainWindow(QMainWindow):
         self.region_curves = RegionCurves()   # per-region motion, same time axis as k_n (Motion panel button)
         self.region_curves.plot.setXLink(self.intensity_plot.plot.getPlotItem())
         self.splitter.addWidget(self.region_curves.widget)
+        self.splitter.setCollapsible(2, False)   # shown with room to read when the curves arrive
         self.region_curves.widget.hide()
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
