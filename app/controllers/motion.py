@@ -48,33 +48,43 @@ class MotionController(QObject):
         panel.regionsRequested.connect(self.compute_regions)
         doc.clip_changed.connect(self._clear_regions)
         self.last: np.ndarray | None = None   # the residual flow (FLOW_SIZE, FLOW_SIZE, 2) on screen, pixels
+        self._last_key: tuple | None = None    # (clip, reference, frame) that `last` was computed for
         self._ref: tuple | None = None         # (clip, frame number, frame): the reference frame, kept
         panel.motionChanged.connect(self.update)
         doc.frame_changed.connect(lambda _n: self.update())
         doc.clip_changed.connect(self.update)
-        loader.frameReady.connect(lambda _n, _f: self.update())
+        loader.frameReady.connect(self._frame_ready)
+
+    def _frame_ready(self, number: int, _frame) -> None:
+        """A decoded frame: only the one on screen or the reference can complete a waiting map (prefetched frames
+        must not recompute the flow)."""
+        if self.panel.motion.isChecked() and self.last is None and number in (
+                self.doc.frame, reference_frame(self.doc, self.panel.from_previous.isChecked())):
+            self.update()
 
     def update(self) -> None:
         """Recompute the map for the frame on screen (nothing when off or a frame is not decoded yet)."""
         if not self.panel.motion.isChecked() or self.doc.clip is None:
-            self.last = None
+            self.last, self._last_key = None, None
             self.frame_view.set_motion_map(None)
             return
         from cmnet_core.motion import flow_between, flow_to_rgba, remove_head_motion
 
         ref = reference_frame(self.doc, self.panel.from_previous.isChecked())
         if ref is None:
-            self.last = None
+            self.last, self._last_key = None, None
             self.frame_view.set_motion_map(None)
             return
-        a = self._reference(ref)
-        b = self.loader.peek(self.doc.frame)
-        if a is None or b is None:
-            return   # drawn when the frames arrive (frameReady)
-        flow = remove_head_motion(flow_between(a, b, FLOW_SIZE))
-        self.last = flow
+        key = (self.doc.clip, ref, self.doc.frame)
+        if key != self._last_key:   # a new pair of frames (an opacity change only redraws)
+            a = self._reference(ref)
+            b = self.loader.peek(self.doc.frame)
+            if a is None or b is None:
+                self.last = None
+                return   # drawn when the frames arrive (`_frame_ready`)
+            self.last, self._last_key = remove_head_motion(flow_between(a, b, FLOW_SIZE)), key
+        flow = self.last
         self.frame_view.set_motion_map(flow_to_rgba(flow, opacity=self.panel.opacity.value() / 100.0, min_px=MIN_PX))
-
 
     def _clear_regions(self) -> None:
         self.region_result = None

@@ -12,17 +12,12 @@ REGION_COLOURS = {"left_brow": "#1f77b4", "right_brow": "#6baed6", "left_eye": "
                   "nose": "#8c564b", "left_mouth": "#ff7f0e", "right_mouth": "#d62728", "chin": "#2ca02c"}
 
 
-def region_plot():
-    """A styled plot for the region curves: ``(widget, plot item, legend)``."""
-    return styled_plot("source frame number", "region motion (px at 96 px)")
-
-
 class RegionCurves:
     """Draws ``curves`` {region: (T,)} against ``frames`` (T,) source frame numbers on a plot item, and the
     ``blinks`` [(start, end)] as shaded spans (source frame numbers)."""
 
     def __init__(self) -> None:
-        self.widget, self.plot, self.legend = region_plot()
+        self.widget, self.plot, self.legend = styled_plot("source frame number", "region motion (px at 96 px)")
         self.widget.setMinimumHeight(120)
         self._items: list = []
 
