@@ -53,6 +53,17 @@ def to_grey(image: np.ndarray, size: int | None = None) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
+def normalise_grey(grey: np.ndarray, mean: float = 128.0, std: float = 40.0) -> np.ndarray:
+    """``grey`` uint8 (H, W) with its mean and standard deviation set to ``mean`` and ``std`` grey levels (uint8,
+    clipped): a global lighting change (gain and offset: flicker, auto exposure) then leaves the image as it was,
+    so optical flow does not read it as motion. A flat image (std < 1) is returned unchanged."""
+    g = grey.astype(np.float32)
+    m, s = float(g.mean()), float(g.std())
+    if s < 1.0:
+        return grey
+    return np.clip((g - m) * (std / s) + mean, 0, 255).astype(np.uint8)
+
+
 def flow_between(a: np.ndarray, b: np.ndarray, size: int = 128) -> np.ndarray:
     """Dense optical flow from image ``a`` to image ``b``.
 
@@ -234,14 +245,17 @@ def blink_frames(curves: dict[str, np.ndarray], fps: float = 30.0, max_s: float 
                  floor: float | None = None) -> list[tuple[int, int]]:
     """Frame-index intervals ``(start, end)`` (0-based, inclusive) of ``curves`` (`region_curves`) that look like
     blinks: both eyes move (the smaller of the two eye curves is used, so a one-sided eye or brow movement is not
-    a blink), more than ``ratio`` times the mouth/nose/chin motion of the same frame and above ``floor`` (default:
+    a blink), more than the brows (a brow raise or lowering spills into the eye boxes but moves the brows more: it is
+    an expression, not a blink), more than ``ratio`` times the mouth/nose/chin motion of the same frame and above
+    ``floor`` (default:
     3 x the median of the eye signal, at least 0.05 px), for at most ``max_s`` seconds at ``fps``.
     Longer runs are kept as motion, not blinks. Raises ``KeyError`` when an eye or lower-face curve is missing.
     """
     eyes = np.minimum(curves["left_eye"], curves["right_eye"])
     lower = np.max([curves[k] for k in ("left_mouth", "right_mouth", "chin")], axis=0)
+    brows = np.maximum(curves["left_brow"], curves["right_brow"])
     thr = floor if floor is not None else max(3.0 * float(np.median(eyes)), 0.05)
-    on = (eyes > thr) & (eyes > ratio * lower)
+    on = (eyes > thr) & (eyes > ratio * lower) & (eyes > brows)
     out, t, n = [], 0, len(on)
     longest = max(1, int(round(max_s * fps)))
     while t < n:

@@ -10,13 +10,16 @@ Method (after the MEGC spotting baselines):
   r(t) = residual flow from t − k to t per face region (`cmnet_core.motion`), with the head's
   motion (a RANSAC similarity fit) removed, and the per-frame signal is r(t) + r(t + k) (= the flow from the
   head frame and towards the tail frame), which peaks at the apex of an expression of length ~2k.
+* Each grey face image is normalised to a fixed mean and standard deviation first (`motion.normalise_grey`), so
+  lighting flicker and auto exposure do not read as motion.
 * Two scales (``windows_s``, default 0.3 s for micro- and 3 s for macro-expressions); the eye regions never count;
   the signal is the mean of the two strongest remaining regions, smoothed with a Gaussian.
 * **Adaptive threshold** T = mean + p·(max − mean) over windows of ``threshold_window_s`` (Li et al. 2018);
   peaks above T at least k apart (`scipy.signal.find_peaks`); each peak's interval runs to where the signal falls
   below ``baseline + bounds_fraction·(peak − baseline)`` (baseline = the window's median).
 * Candidates of the larger scale are kept first; a smaller-scale candidate overlapping a kept one by more than half
-  of the shorter is dropped. Kind: ``"micro"`` when onset..offset lasts ≤ 0.5 s, else ``"macro"``.
+  of the shorter is dropped, and the smaller scale's threshold is computed without the frames of the kept ones
+  (a macro-expression would otherwise lift the threshold of its whole minute above every micro-expression). Kind: ``"micro"`` when onset..offset lasts ≤ 0.5 s, else ``"macro"``.
 * Blinks: where the eyes move both and alone (`cmnet_core.motion.blink_frames`), the rows r_k(t) whose frame t or
   t − k lies in a blink are interpolated from their neighbours (optical flow spreads a blink over the whole face).
 * Each region's motion is the length of its *mean* flow vector (sensor noise averages out, an action unit's
@@ -162,8 +165,11 @@ def _signals(r: dict, ks: list[int], boxes: dict, fps: float, smooth_s: float) -
 
 
 def _peaks_to_intervals(s: np.ndarray, k: int, fps: float, p: float, threshold_window: int,
-                        bounds_fraction: float) -> list[tuple[int, int, int, float]]:
-    """(onset_i, apex_i, offset_i, score) per peak of ``s`` above the adaptive threshold."""
+                        bounds_fraction: float, excluded: np.ndarray | None = None
+                        ) -> list[tuple[int, int, int, float]]:
+    """(onset_i, apex_i, offset_i, score) per peak of ``s`` above the adaptive threshold. The threshold's
+    statistics (mean, max, median) leave out the frames where ``excluded`` (bool (T,)) is True: the intervals a
+    larger scale already found, whose strong motion would otherwise raise the threshold over every weaker one."""
     n = len(s)
     thr = np.empty(n)
     mean_w = np.empty(n)
@@ -174,6 +180,8 @@ def _peaks_to_intervals(s: np.ndarray, k: int, fps: float, p: float, threshold_w
         if b - a < threshold_window // 2 and a > 0:  # a short tail joins the previous window
             a = max(0, b - threshold_window)
         seg = s[a:b]
+        if excluded is not None and (~excluded[a:b]).sum() >= max(8, (b - a) // 4):
+            seg = seg[~excluded[a:b]]
         m, mx = float(seg.mean()), float(seg.max())
         thr[a:b], mean_w[a:b], max_w[a:b], base[a:b] = m + p * (mx - m), m, mx, float(np.median(seg))
     peaks, _ = find_peaks(s, height=thr, distance=max(1, k))
@@ -217,6 +225,7 @@ def _scan(source, fps, progress, cancelled, windows_s, size, landmarks, face_box
     for i in range(n):
         frame = first if i == 0 else fr.read(i)
         g = motion.to_grey(np.ascontiguousarray(frame[by:by + bh, bx:bx + bw]), size)
+        g = motion.normalise_grey(g)   # lighting flicker / auto exposure is not motion
         history.append(g)
         for k in ks:
             if i == 0:
@@ -286,7 +295,11 @@ def _candidates(fr: "_Frames", r: dict, ks: list[int], boxes: dict, p: float, th
     spans: list[tuple[int, int]] = []
     for k in ks:
         s, comb = signals[k]
-        for lo, pk, hi, score in _peaks_to_intervals(s, k, fr.fps, p, window, bounds_fraction):
+        excluded = np.zeros(n, bool)
+        for a, b in spans:
+            excluded[a:b + 1] = True
+        for lo, pk, hi, score in _peaks_to_intervals(s, k, fr.fps, p, window, bounds_fraction,
+                                                     excluded):
             if any(min(hi, b) - max(lo, a) + 1 > 0.5 * min(hi - lo + 1, b - a + 1) for a, b in spans):
                 continue
             t_on = float(fr.times_s[lo])

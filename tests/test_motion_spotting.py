@@ -78,6 +78,56 @@ def test_blinks_are_symmetric_short_eye_motion():
     assert motion.blink_frames(mouth_too, fps=30) == []
 
 
+def test_a_brow_raise_spilling_into_the_eyes_is_not_a_blink():
+    """Measured on the synthetic long videos: a 1-2 px brow raise moved the eye boxes 0.2 px (mouth 0.05) and was
+    taken for a blink, so the micro-expression was interpolated away."""
+    t = 60
+    quiet = {k: np.full(t, 0.02) for k in motion.REGIONS}
+    raise_ = {k: v.copy() for k, v in quiet.items()}
+    for k in ("left_brow", "right_brow"):
+        raise_[k][10:14] = 1.5
+    for k in ("left_eye", "right_eye"):
+        raise_[k][10:14] = 0.2
+    assert motion.blink_frames(raise_, fps=30) == []
+    blink = {k: v.copy() for k, v in quiet.items()}
+    for k in ("left_brow", "right_brow"):
+        blink[k][10:14] = 0.5   # the flow spreads a blink to the brows, less than the lids move
+    for k in ("left_eye", "right_eye"):
+        blink[k][10:14] = 3.0
+    assert motion.blink_frames(blink, fps=30) == [(10, 13)]
+
+
+def test_normalised_grey_ignores_a_lighting_change_but_keeps_motion():
+    face = _texture(96, seed=3)
+    darker = np.clip(face.astype(np.float32) * 0.9 + 4, 0, 255).astype(np.uint8)
+    a, b = motion.normalise_grey(face), motion.normalise_grey(darker)
+    assert float(np.abs(face.astype(int) - darker.astype(int)).mean()) > 7
+    assert float(np.abs(a.astype(int) - b.astype(int)).mean()) < 1.0
+    assert abs(float(a.mean()) - 128) < 1 and abs(float(a.std()) - 40) < 1
+    flat = np.full((8, 8), 7, np.uint8)
+    assert motion.normalise_grey(flat) is flat
+    shifted = motion.normalise_grey(np.roll(darker, 2, axis=1))
+    flow = motion.flow_between(a, shifted, 96)
+    assert float(np.median(flow[16:-16, 16:-16, 0])) == pytest.approx(2.0, abs=0.3)
+
+
+def test_a_weak_expression_beside_a_strong_one_keeps_its_own_threshold():
+    """The small scale's threshold leaves out the intervals the large scale found: with a macro peak 40x as high in
+    the same minute, a micro peak 20x the noise is still found; with the macro frames counted it would not be."""
+    from cmnet_core.spotting import _peaks_to_intervals
+
+    r = np.random.default_rng(0)
+    s = np.abs(r.normal(0, 0.01, 1800)) + 0.05
+    s[300:360] += 4.0 * np.hanning(60)     # a macro-expression
+    s[1200:1210] += 0.2 * np.hanning(10)   # a micro-expression
+    excluded = np.zeros(1800, bool)
+    excluded[290:370] = True
+    with_mask = _peaks_to_intervals(s, 4, 30.0, 0.3, 1800, 0.35, excluded)
+    without = _peaks_to_intervals(s, 4, 30.0, 0.3, 1800, 0.35)
+    assert any(lo <= 1205 <= hi for lo, _pk, hi, _sc in with_mask)
+    assert not any(lo <= 1205 <= hi for lo, _pk, hi, _sc in without)
+
+
 def test_flow_to_rgba_is_transparent_where_nothing_moves():
     flow = np.zeros((32, 32, 2), np.float32)
     flow[8:16, 8:16, 0] = 2.0
