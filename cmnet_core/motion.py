@@ -168,15 +168,25 @@ def motion_map(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mag, ang
 
 
-def flow_to_rgba(flow: np.ndarray, opacity: float = 0.6, min_px: float = 0.2, max_px: float | None = None
-                 ) -> np.ndarray:
+def face_ellipse(height: int, width: int, rx: float = 0.42, ry: float = 0.5, edge: float = 0.08) -> np.ndarray:
+    """float32 (height, width) weights in [0, 1]: 1 inside the ellipse centred in the image with semi-axes ``rx`` x
+    width and ``ry`` x height, falling to 0 over ``edge`` (a fraction of the semi-axes) outside it. Used to draw
+    the motion map on the face of a square face box (`cmnet_core.preprocess.face.locate_face`, margin 0.15: the
+    face is about 0.8 of the box wide), not on the background in its corners."""
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    r = np.hypot((xs + 0.5 - width / 2) / (rx * width), (ys + 0.5 - height / 2) / (ry * height))
+    return np.clip((1.0 + edge - r) / edge, 0.0, 1.0).astype(np.float32)
+
+
+def flow_to_rgba(flow: np.ndarray, opacity: float = 0.6, min_px: float = 0.2, max_px: float | None = None,
+                 weight: np.ndarray | None = None) -> np.ndarray:
     """A picture of ``flow`` (H, W, 2) to lay over the frame: uint8 RGBA (H, W, 4).
 
     Colour: the magnitude through the perceptual VIRIDIS colormap (`cv2.applyColorMap`, scaled to ``max_px``,
     default the 99th percentile or 4·``min_px`` whichever is larger), blended towards a hue that shows the
     direction (HSV hue = angle) as the magnitude grows past 2·``min_px``. Alpha: 0 below ``min_px`` pixels
-    (transparent where nothing moves), rising to ``opacity`` at 2·``min_px``. Raises ``ValueError`` for a bad
-    shape or an opacity outside [0, 1].
+    (transparent where nothing moves), rising to ``opacity`` at 2·``min_px``, times ``weight`` (H, W) in [0, 1]
+    when given (e.g. `face_ellipse`). Raises ``ValueError`` for a bad shape or an opacity outside [0, 1].
     """
     if not 0.0 <= opacity <= 1.0:
         raise ValueError(f"opacity {opacity} must lie in [0, 1]")
@@ -190,6 +200,10 @@ def flow_to_rgba(flow: np.ndarray, opacity: float = 0.6, min_px: float = 0.2, ma
     strong = np.clip((mag - 2 * min_px) / max(top - 2 * min_px, 1e-6), 0, 1)[..., None] * 0.7
     rgb = base * (1 - strong) + hue * strong
     alpha = np.clip((mag - min_px) / max(min_px, 1e-6), 0, 1) * opacity * 255.0
+    if weight is not None:
+        if np.shape(weight) != mag.shape:
+            raise ValueError(f"weight must be {mag.shape} like the flow, got {np.shape(weight)}")
+        alpha = alpha * np.asarray(weight, dtype=np.float32)
     return np.dstack([rgb, alpha]).round().clip(0, 255).astype(np.uint8)
 
 
@@ -306,5 +320,6 @@ def blink_frames(curves: dict[str, np.ndarray], fps: float = 30.0, max_s: float 
     return out
 
 
-__all__ = ["CROP_LANDMARKS", "REGIONS", "blink_frames", "box_landmarks", "face_mask", "flow_between", "flow_to_rgba", "motion_map",
-           "region_boxes", "region_curves", "region_means", "remove_head_motion", "residual_flow", "to_grey"]
+__all__ = ["CROP_LANDMARKS", "REGIONS", "blink_frames", "box_landmarks", "face_ellipse", "face_mask", "flow_between",
+           "flow_to_rgba", "motion_map", "region_boxes", "region_curves", "region_means", "remove_head_motion",
+           "residual_flow", "to_grey"]

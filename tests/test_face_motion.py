@@ -71,3 +71,16 @@ def test_residual_flow_on_the_face_box_ignores_the_moving_background(whole_frame
     assert brows.mean() > 0.25 and brows.mean() > 5 * mouth.mean(), (brows.mean(), mouth.mean())
     with pytest.raises(ValueError, match="does not fit"):
         residual_flow(a, b, 64, box=(300, 200, 100, 100))
+
+
+def test_the_map_on_a_face_box_leaves_its_corners_clear():
+    from cmnet_core.motion import face_ellipse, flow_to_rgba
+
+    flow = np.full((64, 64, 2), 2.0, np.float32)                 # everything moved 2.8 px
+    weight = face_ellipse(64, 64)
+    assert weight[32, 32] == 1.0 and weight[0, 0] == 0.0 and weight[2, 32] == 1.0 and weight[32, 2] == 0.0
+    alpha = flow_to_rgba(flow, opacity=1.0, min_px=0.5, weight=weight)[..., 3]
+    assert alpha[32, 32] == 255 and alpha[0, 0] == 0 and alpha[63, 63] == 0
+    assert (flow_to_rgba(flow, opacity=1.0, min_px=0.5)[..., 3] == 255).all()
+    with pytest.raises(ValueError, match="weight"):
+        flow_to_rgba(flow, weight=np.ones((8, 8)))

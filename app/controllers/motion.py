@@ -82,7 +82,7 @@ class MotionController(QObject):
             self.last, self._last_key = None, None
             self.frame_view.set_motion_map(None)
             return
-        from cmnet_core.motion import flow_between, flow_to_rgba, remove_head_motion, residual_flow
+        from cmnet_core.motion import face_ellipse, flow_between, flow_to_rgba, remove_head_motion, residual_flow
 
         ref = reference_frame(self.doc, self.panel.from_previous.isChecked())
         if ref is None:
@@ -108,8 +108,9 @@ class MotionController(QObject):
                 self.rect = face.box
             self.last, self._last_key = flow, key
         flow = self.last
+        weight = None if self.rect is None else face_ellipse(*flow.shape[:2])   # the face, not the box's corners
         self.frame_view.set_motion_map(flow_to_rgba(flow, opacity=self.panel.opacity.value() / 100.0,
-                                                    min_px=MIN_PX), self.rect)
+                                                    min_px=MIN_PX, weight=weight), self.rect)
 
     # ---- the face on whole frames ------------------------------------------------------------------------------
     def _faces_of(self, clip) -> dict:
@@ -250,7 +251,7 @@ def face_status(found, ref: int, what: str, error: str = "") -> str:
     detection failed)."""
     if found is not None:
         x, y, w, h = found.box
-        return f"{what} over the face (MTCNN, frame {ref}: box {w}×{h} px at {x}, {y})"
+        return f"{what} on the face (MTCNN, frame {ref}: {w}×{h} px at {x}, {y})"
     why = f"face detection failed ({error})" if error else f"no face found in frame {ref}"
     return f"{why}: {what} over the whole frame"
 

@@ -71,7 +71,7 @@ def test_motion_map_on_a_whole_frame_covers_only_the_face(make_window, tmp_path,
     qtbot.waitUntil(lambda: w.motion.last is not None, timeout=60_000)         # after the worker found the face
     x, y, bw, bh = w.motion.rect
     assert true_box[0] - 12 <= x and x + bw <= true_box[0] + 140 and true_box[1] - 12 <= y and bw == bh
-    assert "over the face" in w.magnify_panel.status.text()
+    assert "on the face (MTCNN" in w.magnify_panel.status.text()
     alpha = _alpha_in_frame(w, (240, 320))
     outside = np.ones_like(alpha, bool)
     outside[y:y + bh, x:x + bw] = False
@@ -107,7 +107,7 @@ def test_region_curves_on_a_whole_frame_follow_the_face(make_window, tmp_path, q
     i_apex = list(frames).index(clip.annotation.apex)
     at_apex = {r: c[i_apex] for r, c in curves.items()}
     assert set(sorted(at_apex, key=at_apex.get)[-2:]) == {"left_brow", "right_brow"}, at_apex
-    assert "region curves over the face" in w.magnify_panel.status.text()
+    assert "region curves on the face" in w.magnify_panel.status.text()
 
 
 def test_spotting_a_whole_frame_passes_the_face(make_window, tmp_path, qtbot, whole_frame_clip, monkeypatch):
