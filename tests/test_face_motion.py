@@ -84,3 +84,16 @@ def test_the_map_on_a_face_box_leaves_its_corners_clear():
     assert (flow_to_rgba(flow, opacity=1.0, min_px=0.5)[..., 3] == 255).all()
     with pytest.raises(ValueError, match="weight"):
         flow_to_rgba(flow, weight=np.ones((8, 8)))
+
+
+def test_magnify_face_and_spot_use_the_same_face_location(whole_frame_clip):
+    from cmnet_core.commands.magnify import FACE_MARGIN, face_crop
+    from cmnet_core.commands.spot import _landmarks
+
+    clip, _, true_points = whole_frame_clip()
+    frame = clip.frame(1)
+    x0, y0, x1, y1 = face_crop(frame)
+    assert (x0, y0, x1, y1) == locate_face(frame, margin=FACE_MARGIN).corners and x1 - x0 == y1 - y0
+    assert np.abs(_landmarks(clip) - true_points).max() < 8
+    empty, _, _ = whole_frame_clip(face=False)
+    assert face_crop(empty.frame(1)) is None and _landmarks(empty) is None

@@ -158,9 +158,8 @@ class MotionController(QObject):
         self.update()
 
     def _say(self, text: str) -> None:
-        if text != self.face_status:
-            self.face_status = text
-            self.panel.status.setText(text)
+        self.face_status = text
+        self.panel.status.setText(text)
 
     def _clear_regions(self) -> None:
         self.region_result = None
@@ -218,7 +217,7 @@ class MotionController(QObject):
                 return
             if landmarks is None:
                 self._faces_of(clip)[ref_number] = found
-                self.panel.status.setText(face_status(found, ref_number, "region curves", error))
+                self._say(face_status(found, ref_number, "region curves", error))
             spans = [(numbers[a], numbers[b]) for a, b in blinks]
             self.region_result = (np.asarray(numbers), curves, spans)
             self.regions.show(np.asarray(numbers, dtype=float), curves, spans)
@@ -246,14 +245,13 @@ _PENDING = object()   # a face location being looked for
 
 
 def face_status(found, ref: int, what: str, error: str = "") -> str:
-    """The panel's sentence about where ``what`` ("motion map", "region curves") is computed: over the face box
-    ``found`` (a `FaceLocation`) of frame ``ref``, or over the whole frame when no face was found (``error``: why
-    detection failed)."""
+    """The panel's (short: one line of the panel) sentence about where ``what`` ("motion map", "region curves") is
+    computed: on the face box ``found`` (a `FaceLocation`) of frame ``ref``, or on the whole frame when no face was
+    found (``error``: why detection failed)."""
     if found is not None:
-        x, y, w, h = found.box
-        return f"{what} on the face (MTCNN, frame {ref}: {w}×{h} px at {x}, {y})"
-    why = f"face detection failed ({error})" if error else f"no face found in frame {ref}"
-    return f"{why}: {what} over the whole frame"
+        return f"{what} on the face (MTCNN, frame {ref})"
+    why = f"face detection failed ({error})" if error else f"no face in frame {ref}"
+    return f"{why}: {what} on the whole frame"
 
 
 __all__ = ["FLOW_SIZE", "MotionController", "face_status", "reference_frame"]

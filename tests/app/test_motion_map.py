@@ -92,7 +92,7 @@ def test_motion_map_without_a_face_falls_back_to_the_whole_frame(make_window, tm
     w.commands.execute(GoToFrame, frame=20)
     qtbot.waitUntil(lambda: w.motion.last is not None, timeout=60_000)
     assert w.motion.rect is None and w.magnify_panel.status.text() == (
-        f"no face found in frame {clip.annotation.onset}: motion map over the whole frame")   # the onset
+        f"no face in frame {clip.annotation.onset}: motion map on the whole frame")   # the onset
     r = w.frame_view.motion.mapRectToParent(w.frame_view.motion.boundingRect())
     assert (r.width(), r.height()) == (320, 240)
 
