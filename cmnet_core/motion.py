@@ -123,6 +123,52 @@ def remove_head_motion(flow: np.ndarray, mask: np.ndarray | None = None, how: st
     return f - np.median(sel, axis=0).astype(np.float32)
 
 
+def _crop(image: np.ndarray, box: tuple[int, int, int, int] | None) -> np.ndarray:
+    """``image`` cut to ``box`` ``(x, y, w, h)`` pixels (None: the whole image); ``ValueError`` when the box does
+    not lie inside the image or is smaller than 2 x 2."""
+    a = np.asarray(image)
+    if box is None:
+        return a
+    x, y, w, h = (int(v) for v in box)
+    if w < 2 or h < 2 or x < 0 or y < 0 or x + w > a.shape[1] or y + h > a.shape[0]:
+        raise ValueError(f"face box {tuple(box)} (x, y, w, h) does not fit the {a.shape[1]}x{a.shape[0]} frame")
+    return np.ascontiguousarray(a[y:y + h, x:x + w])
+
+
+def box_landmarks(landmarks: np.ndarray, box: tuple[int, int, int, int], size: int) -> np.ndarray:
+    """``landmarks`` (5, 2) pixels of the whole frame mapped into the ``size`` x ``size`` image of ``box``
+    ``(x, y, w, h)`` pixels: float64 (5, 2). Raises ``ValueError`` for another shape."""
+    lm = np.asarray(landmarks, dtype=np.float64)
+    if lm.shape != (5, 2):
+        raise ValueError(f"landmarks must be (5, 2) pixels (MTCNN order), got {lm.shape}")
+    x, y, w, h = (float(v) for v in box)
+    return (lm - [x, y]) * [size / w, size / h]
+
+
+def residual_flow(a: np.ndarray, b: np.ndarray, size: int = 128, box: tuple[int, int, int, int] | None = None,
+                  landmarks: np.ndarray | None = None, how: str = "similarity") -> np.ndarray:
+    """Facial motion from frame ``a`` to frame ``b`` with the head's own motion removed.
+
+    a, b : uint8 RGB (H, W, 3) or grey (H, W), the same size: whole frames, or aligned face crops.
+    box : ``(x, y, w, h)`` pixels of the face in both frames (e.g. `cmnet_core.preprocess.face.locate_face` on
+        ``a``): the flow is computed on that part only, resized to ``size`` x ``size``. None: the whole frame.
+    landmarks : (5, 2) pixels of ``a`` (whole-frame coordinates, MTCNN order): head motion is fitted over the face
+        (`face_mask` of `region_boxes`) only. None: over the whole (cropped) image.
+    Returns float32 (size, size, 2): residual displacement per pixel, in pixels of the ``size`` image (multiply by
+    ``w / size`` for frame pixels). Raises ``ValueError`` for a box outside the frame, frames of different sizes,
+    bad landmarks or a bad ``size`` / ``how``.
+    """
+    if np.asarray(a).shape[:2] != np.asarray(b).shape[:2]:
+        raise ValueError(f"frames differ in size: {np.asarray(a).shape} and {np.asarray(b).shape}")
+    full = np.asarray(a).shape[:2]
+    flow = flow_between(_crop(a, box), _crop(b, box), size)
+    mask = None
+    if landmarks is not None:
+        frame_box = box if box is not None else (0, 0, full[1], full[0])
+        mask = face_mask(region_boxes(box_landmarks(landmarks, frame_box, size), size), size)
+    return remove_head_motion(flow, mask, how)
+
+
 def motion_map(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Magnitude and direction of ``flow`` (H, W, 2): ``(magnitude (H, W) float32 pixels, angle (H, W) float32
     radians in [0, 2π), 0 = towards +x, π/2 = towards +y i.e. down)``. Raises ``ValueError`` for a bad shape."""
@@ -133,15 +179,25 @@ def motion_map(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mag, ang
 
 
-def flow_to_rgba(flow: np.ndarray, opacity: float = 0.6, min_px: float = 0.2, max_px: float | None = None
-                 ) -> np.ndarray:
+def face_ellipse(height: int, width: int, rx: float = 0.42, ry: float = 0.5, edge: float = 0.08) -> np.ndarray:
+    """float32 (height, width) weights in [0, 1]: 1 inside the ellipse centred in the image with semi-axes ``rx`` x
+    width and ``ry`` x height, falling to 0 over ``edge`` (a fraction of the semi-axes) outside it. Used to draw
+    the motion map on the face of a square face box (`cmnet_core.preprocess.face.locate_face`, margin 0.15: the
+    face is about 0.8 of the box wide), not on the background in its corners."""
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    r = np.hypot((xs + 0.5 - width / 2) / (rx * width), (ys + 0.5 - height / 2) / (ry * height))
+    return np.clip((1.0 + edge - r) / edge, 0.0, 1.0).astype(np.float32)
+
+
+def flow_to_rgba(flow: np.ndarray, opacity: float = 0.6, min_px: float = 0.2, max_px: float | None = None,
+                 weight: np.ndarray | None = None) -> np.ndarray:
     """A picture of ``flow`` (H, W, 2) to lay over the frame: uint8 RGBA (H, W, 4).
 
     Colour: the magnitude through the perceptual VIRIDIS colormap (`cv2.applyColorMap`, scaled to ``max_px``,
     default the 99th percentile or 4·``min_px`` whichever is larger), blended towards a hue that shows the
     direction (HSV hue = angle) as the magnitude grows past 2·``min_px``. Alpha: 0 below ``min_px`` pixels
-    (transparent where nothing moves), rising to ``opacity`` at 2·``min_px``. Raises ``ValueError`` for a bad
-    shape or an opacity outside [0, 1].
+    (transparent where nothing moves), rising to ``opacity`` at 2·``min_px``, times ``weight`` (H, W) in [0, 1]
+    when given (e.g. `face_ellipse`). Raises ``ValueError`` for a bad shape or an opacity outside [0, 1].
     """
     if not 0.0 <= opacity <= 1.0:
         raise ValueError(f"opacity {opacity} must lie in [0, 1]")
@@ -155,6 +211,10 @@ def flow_to_rgba(flow: np.ndarray, opacity: float = 0.6, min_px: float = 0.2, ma
     strong = np.clip((mag - 2 * min_px) / max(top - 2 * min_px, 1e-6), 0, 1)[..., None] * 0.7
     rgb = base * (1 - strong) + hue * strong
     alpha = np.clip((mag - min_px) / max(min_px, 1e-6), 0, 1) * opacity * 255.0
+    if weight is not None:
+        if np.shape(weight) != mag.shape:
+            raise ValueError(f"weight must be {mag.shape} like the flow, got {np.shape(weight)}")
+        alpha = alpha * np.asarray(weight, dtype=np.float32)
     return np.dstack([rgb, alpha]).round().clip(0, 255).astype(np.uint8)
 
 
@@ -204,18 +264,24 @@ def region_means(magnitude: np.ndarray, boxes: dict[str, tuple[int, int, int, in
 
 def region_curves(frames: np.ndarray | Sequence[np.ndarray], reference: int = 0,
                   landmarks: np.ndarray | None = None, mode: str = "onset", size: int = 96,
-                  how: str = "similarity") -> dict[str, np.ndarray]:
+                  how: str = "similarity", face_box: tuple[int, int, int, int] | None = None
+                  ) -> dict[str, np.ndarray]:
     """Mean residual motion per face region per frame.
 
     frames : (T, H, W, 3) uint8 RGB (aligned face crops or whole frames), or a sequence of such frames.
     reference : index (0-based) of the reference frame for ``mode="onset"`` (usually the onset).
-    landmarks : (5, 2) pixels (x, y) of the reference frame, MTCNN order, or None to use `CROP_LANDMARKS`.
+    landmarks : (5, 2) pixels (x, y) of the reference frame (whole-frame coordinates), MTCNN order, or None to use
+        `CROP_LANDMARKS` (of the box, else of the frame).
+    face_box : ``(x, y, w, h)`` pixels of the face in the frames (whole frames of a video, e.g. from
+        `cmnet_core.preprocess.face.locate_face` on the reference frame): the flow is computed on that part only.
+        None: the whole frame (an aligned face crop).
     mode : ``"onset"``: flow from the reference frame to each frame (displacement accumulated since the onset);
         ``"previous"``: flow from the previous frame (speed; frame 0 gets 0).
     size : flow computed at size x size pixels.  how : head-motion removal (`remove_head_motion`).
 
     Returns {region: float64 (T,)} for every name in `REGIONS`: mean residual flow magnitude in pixels of the
-    ``size`` image. Raises ``ValueError`` for an empty input, a reference outside 0..T-1 or an unknown mode.
+    ``size`` image. Raises ``ValueError`` for an empty input, a reference outside 0..T-1, an unknown mode or a
+    face box outside the frames.
     """
     if mode not in ("onset", "previous"):
         raise ValueError(f"mode={mode!r}: choose 'onset' or 'previous'")
@@ -225,12 +291,11 @@ def region_curves(frames: np.ndarray | Sequence[np.ndarray], reference: int = 0,
     if not 0 <= reference < n:
         raise ValueError(f"reference {reference} is outside the frames 0..{n - 1}")
     h, w = np.asarray(frames[0]).shape[:2]
-    lm = None
-    if landmarks is not None:
-        lm = np.asarray(landmarks, dtype=np.float64) * np.array([size / w, size / h])
+    frame_box = tuple(face_box) if face_box is not None else (0, 0, w, h)
+    lm = None if landmarks is None else box_landmarks(landmarks, frame_box, size)
     boxes = region_boxes(lm, size)
     mask = face_mask(boxes, size)
-    greys = [to_grey(np.asarray(f), size) for f in frames]
+    greys = [to_grey(_crop(f, face_box), size) for f in frames]
     out = np.zeros((n, len(boxes)))
     for t in range(n):
         src = greys[reference] if mode == "onset" else greys[max(t - 1, 0)]
@@ -269,5 +334,6 @@ def blink_frames(curves: dict[str, np.ndarray], fps: float = 30.0, max_s: float 
     return out
 
 
-__all__ = ["CROP_LANDMARKS", "REGIONS", "blink_frames", "face_mask", "flow_between", "flow_to_rgba", "motion_map",
-           "region_boxes", "region_curves", "region_means", "remove_head_motion", "to_grey"]
+__all__ = ["CROP_LANDMARKS", "REGIONS", "blink_frames", "box_landmarks", "face_ellipse", "face_mask", "flow_between",
+           "flow_to_rgba", "motion_map", "region_boxes", "region_curves", "region_means", "remove_head_motion",
+           "residual_flow", "to_grey"]

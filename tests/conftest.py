@@ -39,6 +39,54 @@ def annotation_sheets() -> Path:
     return ANNOTATIONS
 
 
+def _whole_frame_clip(label: str = "surprise", at: tuple[int, int] = (170, 60), canvas: tuple[int, int] = (240, 320),
+                      face: bool = True):
+    """A webcam-like whole-frame clip: the synthetic face of ``make_synthetic_clip(5, label)`` (128 px, apex
+    displacement 12 px at 224 px) pasted at ``at`` (x, y) pixels into a ``canvas`` (H, W) whose textured background
+    drifts 1.5 px right per frame with fresh noise (sigma 6) every frame; no ``landmarks_hint``. ``face=False``
+    leaves the face out. Returns ``(clip (frames 1..40), true face box (x, y, w, h), true landmarks (5, 2) of
+    frame 1 in canvas pixels)``."""
+    import cv2
+    import numpy as np
+
+    from cmnet_core.data.clip import Clip
+    from cmnet_core.data.synthetic import Distractors, make_synthetic_clip
+
+    crop = make_synthetic_clip(5, label, image_size=128, n_frames=40, amplitude_px=12.0, distractors=Distractors.none())
+    rng = np.random.default_rng(1)
+    h, w = canvas
+    texture = cv2.GaussianBlur(rng.uniform(0, 255, (h, w + 80, 3)).astype(np.float32), (0, 0), 3)
+    texture = cv2.normalize(texture, None, 40, 220, cv2.NORM_MINMAX)
+    frames = []
+    for i, n in enumerate(crop.frame_numbers):
+        m = np.float32([[1, 0, -40 + 1.5 * i], [0, 1, 0]])
+        bg = cv2.warpAffine(texture, m, (w, h), borderMode=cv2.BORDER_REFLECT)
+        img = np.clip(bg + rng.normal(0, 6, bg.shape), 0, 255).astype(np.uint8)
+        if face:
+            img[at[1]:at[1] + 128, at[0]:at[0] + 128] = crop.frame(n)
+        frames.append(img)
+
+    class _Source:   # an in-memory `FrameSource` numbered like the synthetic clip (1..40)
+        path = Path("array://whole_frame")
+        frame_numbers = list(crop.frame_numbers)
+        fps, size = crop.fps, (w, h)
+
+        def read(self, number):
+            return frames[number - 1]
+
+        def close(self):
+            pass
+
+    clip = Clip(_Source(), name="whole_frame", annotation=crop.annotation)
+    return clip, (at[0], at[1], 128, 128), crop.landmarks_hint.astype(float) + at
+
+
+@pytest.fixture(scope="session")
+def whole_frame_clip():
+    """`_whole_frame_clip` (a factory: ``whole_frame_clip(label=..., at=..., face=...)``)."""
+    return _whole_frame_clip
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _torch_cpu_settings():
     import torch

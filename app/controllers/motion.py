@@ -1,7 +1,13 @@
 """The motion map over the frame: dense optical flow (`cmnet_core.motion`) from the onset (or the previous frame)
 to the frame on screen, global head motion removed, drawn as a colour map over the frame; updated as the user
 scrubs. The flow runs at 128×128 px (a few ms), on frames the frame loader already decoded, so it stays on the
-GUI thread without stalling it."""
+GUI thread without stalling it.
+
+Whole frames of a video (no ``clip.landmarks_hint``): the face is located in the reference frame by MTCNN
+(`cmnet_core.preprocess.face.locate_face`, in a worker: torch's import and the detector cost seconds the first
+time) and kept per reference frame; the flow, the head-motion fit and the map then cover the face box only, and
+the region curves are placed from its landmarks. No face: the whole frame, and the panel's status says so.
+Synthetic clips and aligned face crops (which carry ``landmarks_hint``) use the whole frame, as the face fills it."""
 from __future__ import annotations
 
 import numpy as np
@@ -19,6 +25,9 @@ FLOW_SIZE = 128
 #: Residual motion (pixels at `FLOW_SIZE`) below which the map stays transparent: above camera noise and
 #: compression flicker of ordinary video (0.2 px coloured whole frames of a webcam clip).
 MIN_PX = 0.5
+#: While the face of a new reference frame is being located, the location found for a reference frame at most
+#: this many frames away is used (the "previous frame" mode moves the reference with every step).
+REUSE_FACE_FRAMES = 15
 
 
 def reference_frame(doc: Document, previous: bool) -> int | None:
@@ -50,6 +59,11 @@ class MotionController(QObject):
         self.last: np.ndarray | None = None   # the residual flow (FLOW_SIZE, FLOW_SIZE, 2) on screen, pixels
         self._last_key: tuple | None = None    # (clip, reference, frame) that `last` was computed for
         self._ref: tuple | None = None         # (clip, frame number, frame): the reference frame, kept
+        self.rect: tuple | None = None         # (x, y, w, h) frame pixels the map covers; None: the whole frame
+        self.faces: dict[int, object] = {}     # reference frame -> FaceLocation, or None (no face), of _faces_clip
+        self._faces_clip = None
+        self._locating: int | None = None      # the reference frame whose face a worker is looking for
+        self.face_status = ""                  # what the panel's status said about the face last
         panel.motionChanged.connect(self.update)
         doc.frame_changed.connect(lambda _n: self.update())
         doc.clip_changed.connect(self.update)
@@ -68,7 +82,7 @@ class MotionController(QObject):
             self.last, self._last_key = None, None
             self.frame_view.set_motion_map(None)
             return
-        from cmnet_core.motion import flow_between, flow_to_rgba, remove_head_motion
+        from cmnet_core.motion import face_ellipse, flow_between, flow_to_rgba, remove_head_motion, residual_flow
 
         ref = reference_frame(self.doc, self.panel.from_previous.isChecked())
         if ref is None:
@@ -82,9 +96,70 @@ class MotionController(QObject):
             if a is None or b is None:
                 self.last = None
                 return   # drawn when the frames arrive (`_frame_ready`)
-            self.last, self._last_key = remove_head_motion(flow_between(a, b, FLOW_SIZE)), key
+            face = self._face(ref, a)
+            if face is _PENDING:
+                self.last, self._last_key = None, None
+                self.frame_view.set_motion_map(None)
+                return   # drawn when the face is located (`_located`)
+            if face is None:
+                flow, self.rect = remove_head_motion(flow_between(a, b, FLOW_SIZE)), None
+            else:
+                flow = residual_flow(a, b, FLOW_SIZE, box=face.box, landmarks=face.points)
+                self.rect = face.box
+            self.last, self._last_key = flow, key
         flow = self.last
-        self.frame_view.set_motion_map(flow_to_rgba(flow, opacity=self.panel.opacity.value() / 100.0, min_px=MIN_PX))
+        weight = None if self.rect is None else face_ellipse(*flow.shape[:2])   # the face, not the box's corners
+        self.frame_view.set_motion_map(flow_to_rgba(flow, opacity=self.panel.opacity.value() / 100.0,
+                                                    min_px=MIN_PX, weight=weight), self.rect)
+
+    # ---- the face on whole frames ------------------------------------------------------------------------------
+    def _faces_of(self, clip) -> dict:
+        """The face locations found for ``clip`` (forgotten when another clip is opened)."""
+        if clip is not self._faces_clip:
+            self._faces_clip, self.faces, self._locating = clip, {}, None
+        return self.faces
+
+    def _face(self, ref: int, frame: np.ndarray):
+        """The `FaceLocation` of reference frame ``ref`` (decoded: ``frame``), None for the whole frame (a clip with
+        ``landmarks_hint``, or no face found), or `_PENDING` while a worker looks for it. A location of a reference
+        frame at most `REUSE_FACE_FRAMES` away stands in meanwhile."""
+        clip = self.doc.clip
+        if clip.landmarks_hint is not None:
+            return None
+        faces = self._faces_of(clip)
+        if ref in faces:
+            return faces[ref]
+        if self._locating is None:
+            self._locate(clip, ref, frame)
+        near = [n for n in faces if abs(n - ref) <= REUSE_FACE_FRAMES]
+        return faces[min(near, key=lambda n: abs(n - ref))] if near else _PENDING
+
+    def _locate(self, clip, ref: int, frame: np.ndarray) -> None:
+        """Look for the face in ``frame`` (reference frame ``ref``) in a worker; `_located` follows."""
+        self._locating = ref
+        if not self.faces:
+            self._say("finding the face…")
+        image = np.array(frame, copy=True)
+
+        def work(progress, cancelled):
+            from cmnet_core.preprocess import face
+
+            return face.locate_face(image)
+
+        self.tasks.run(work, lambda found: self._located(clip, ref, found, ""),
+                       lambda message: self._located(clip, ref, None, message))
+
+    def _located(self, clip, ref: int, found, error: str) -> None:
+        if clip is not self._faces_clip:
+            return   # another clip meanwhile
+        self.faces[ref], self._locating = found, None
+        self._say(face_status(found, ref, "motion map", error))
+        self._last_key = None
+        self.update()
+
+    def _say(self, text: str) -> None:
+        self.face_status = text
+        self.panel.status.setText(text)
 
     def _clear_regions(self) -> None:
         self.region_result = None
@@ -107,6 +182,9 @@ class MotionController(QObject):
         reference = numbers.index(ann.onset) if ann.onset in numbers else 0
         landmarks = clip.landmarks_hint
         fps = average_fps(clip)
+        ref_number = numbers[reference]
+        faces = self._faces_of(clip)
+        known = faces.get(ref_number, _PENDING)
 
         def work(progress, cancelled):
             own = fresh_clip(clip)
@@ -117,13 +195,29 @@ class MotionController(QObject):
             marks = None if landmarks is None else np.asarray(landmarks, dtype=np.float32)
             if marks is not None and marks.ndim == 3:   # per-frame landmarks: the reference frame's
                 marks = marks[reference]
-            curves = region_curves(frames, reference=reference, landmarks=marks, mode="onset", size=96)
-            return curves, blink_frames(curves, fps=fps)
+            found, box, error = None, None, ""
+            if landmarks is None:   # whole frames: the face of the reference frame places the box and regions
+                found = known
+                if found is _PENDING:
+                    from cmnet_core.preprocess import face
+
+                    try:
+                        found = face.locate_face(frames[reference])
+                    except Exception as exc:  # noqa: BLE001 - no detector: the whole frame, said in the status
+                        found, error = None, str(exc)
+                if found is not None:
+                    marks, box = found.points, found.box
+            curves = region_curves(frames, reference=reference, landmarks=marks, mode="onset", size=96,
+                                   face_box=box)
+            return curves, blink_frames(curves, fps=fps), found, error
 
         def done(result) -> None:
-            curves, blinks = result
+            curves, blinks, found, error = result
             if clip is not self.doc.clip:
                 return
+            if landmarks is None:
+                self._faces_of(clip)[ref_number] = found
+                self._say(face_status(found, ref_number, "region curves", error))
             spans = [(numbers[a], numbers[b]) for a, b in blinks]
             self.region_result = (np.asarray(numbers), curves, spans)
             self.regions.show(np.asarray(numbers, dtype=float), curves, spans)
@@ -147,4 +241,17 @@ class MotionController(QObject):
         return frame
 
 
-__all__ = ["FLOW_SIZE", "MotionController", "reference_frame"]
+_PENDING = object()   # a face location being looked for
+
+
+def face_status(found, ref: int, what: str, error: str = "") -> str:
+    """The panel's (short: one line of the panel) sentence about where ``what`` ("motion map", "region curves") is
+    computed: on the face box ``found`` (a `FaceLocation`) of frame ``ref``, or on the whole frame when no face was
+    found (``error``: why detection failed)."""
+    if found is not None:
+        return f"{what} on the face (MTCNN, frame {ref})"
+    why = f"face detection failed ({error})" if error else f"no face in frame {ref}"
+    return f"{why}: {what} on the whole frame"
+
+
+__all__ = ["FLOW_SIZE", "MotionController", "face_status", "reference_frame"]

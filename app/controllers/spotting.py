@@ -1,4 +1,5 @@
-"""Candidate intervals of a long video: `cmnet_core.spotting.spot` in a worker (progress, cancel), the list in
+"""Candidate intervals of a long video: `cmnet_core.spotting.spot` in a worker (progress, cancel; on whole frames
+the face of the first frame is located first, `cmnet_core.preprocess.face.locate_face`), the list in
 the candidates panel, a click jumps to a candidate, **Accept** turns one into the clip's annotation (an undoable
 edit, noted as a candidate accepted by the user), export as CSV or an ELAN tier."""
 from __future__ import annotations
@@ -52,13 +53,18 @@ class SpottingController(QObject):
         def work(progress, cancelled):
             own = fresh_clip(clip)
             try:
-                return spot(own, progress=lambda done, total: progress(done / max(total, 1),
-                                                                       f"frame {done} of {total}"),
-                            cancelled=cancelled)
+                landmarks, note = None, ""
+                if clip.landmarks_hint is None:   # whole frames: spot on the face of the first frame
+                    progress(0.0, "finding the face…")
+                    landmarks, note = first_face(own)
+                return spot(own, landmarks=landmarks,
+                            progress=lambda done, total: progress(done / max(total, 1), f"frame {done} of {total}"),
+                            cancelled=cancelled), note
             finally:
                 own.close()
 
-        def done(candidates) -> None:
+        def done(result) -> None:
+            candidates, note = result
             self.task = None
             self.panel.set_running(False)
             self.clip, self.candidates = clip, list(candidates)
@@ -66,7 +72,7 @@ class SpottingController(QObject):
             micro = sum(c.kind == "micro" for c in self.candidates)
             self.panel.progress.setValue(1000)
             self.panel.summary.setText(f"{len(self.candidates)} candidates ({micro} micro, "
-                                       f"{len(self.candidates) - micro} macro)")
+                                       f"{len(self.candidates) - micro} macro)" + (f"; {note}" if note else ""))
 
         def failed(message: str) -> None:
             self.task = None
@@ -124,4 +130,24 @@ class SpottingController(QObject):
         return Path(path)
 
 
-__all__ = ["SpottingController"]
+def first_face(clip) -> tuple:
+    """``(landmarks (5, 2) pixels of the first frame or None, note)`` for spotting a whole-frame video: the face
+    MTCNN finds in the first frame (`cmnet_core.preprocess.face.locate_face`; the spotter places its face box
+    and regions from these), else None (the whole frame) with a note saying why. Runs in a worker."""
+    from cmnet_core.preprocess import face
+
+    first = int(clip.frame_numbers[0])
+    try:
+        found = face.locate_face(clip.frame(first))
+    except Exception as exc:  # noqa: BLE001 - no detector: spot on the whole frame, and say so
+        return None, f"face detection failed ({exc}): spotted on the whole frame"
+    if found is None:
+        return None, f"no face found in frame {first}: spotted on the whole frame"
+    from cmnet_core.spotting import face_box_from_landmarks
+
+    width, height = clip.size
+    x, y, w, h = face_box_from_landmarks(found.points, width, height)   # the box `spot` places from them
+    return found.points, f"spotted on the face (MTCNN, frame {first}: box {w}×{h} px at {x}, {y})"
+
+
+__all__ = ["SpottingController", "first_face"]

@@ -70,13 +70,15 @@ class FrameView(QWidget):
             h, w = self._shape
             self.view.setRange(xRange=(0, w), yRange=(0, h), padding=0.01)
 
-    def set_motion_map(self, rgba: np.ndarray | None) -> None:
-        """Draw ``rgba`` (h, w, 4) uint8 over the whole frame (stretched to its pixels), or remove it (None)."""
+    def set_motion_map(self, rgba: np.ndarray | None, rect: tuple[float, float, float, float] | None = None) -> None:
+        """Draw ``rgba`` (h, w, 4) uint8 stretched over ``rect`` ``(x, y, w, h)`` frame pixels (the face box), or over
+        the whole frame when ``rect`` is None; remove it with ``rgba`` None."""
         if rgba is None or self._shape is None:
             self.motion.clear()
             return
         self.motion.setImage(rgba, autoLevels=False, levels=(0, 255))
-        self.motion.setRect(QRectF(0, 0, self._shape[1], self._shape[0]))
+        x, y, w, h = rect if rect is not None else (0, 0, self._shape[1], self._shape[0])
+        self.motion.setRect(QRectF(float(x), float(y), float(w), float(h)))
 
     def zoom(self, factor: float) -> None:
         """Zoom in (factor < 1) or out (factor > 1) around the centre."""

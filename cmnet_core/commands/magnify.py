@@ -45,18 +45,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def face_crop(image) -> tuple[int, int, int, int] | None:
     """Square crop box (x0, y0, x1, y1) in pixels around the largest face in ``image`` (uint8 RGB (H, W, 3)),
-    widened by `FACE_MARGIN` and clamped to the frame; None when the MTCNN detector finds no face."""
-    from ..preprocess.face import detect_faces, get_backend
+    widened by `FACE_MARGIN` and clamped to the frame; None when the MTCNN detector finds no face
+    (`cmnet_core.preprocess.face.locate_face`)."""
+    from ..preprocess.face import locate_face
 
-    faces, _ = detect_faces(get_backend("mtcnn"), image)
-    if not faces:
-        return None
-    x0, y0, x1, y1 = faces[0].box[:4]
-    side = max(x1 - x0, y1 - y0) * (1 + 2 * FACE_MARGIN)
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    h, w = image.shape[:2]
-    return (max(0, int(round(cx - side / 2))), max(0, int(round(cy - side / 2))),
-            min(w, int(round(cx + side / 2))), min(h, int(round(cy + side / 2))))
+    found = locate_face(image, margin=FACE_MARGIN)
+    return None if found is None else found.corners
 
 
 def default_out(path: Path) -> Path:

@@ -36,15 +36,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _landmarks(clip):
-    """5 landmarks of the first frame from MTCNN, or None (no detector, no face)."""
+    """5 landmarks (5, 2) pixels of the first frame from MTCNN (`cmnet_core.preprocess.face.locate_face`), or None
+    (no detector, no face)."""
     try:
-        from ..preprocess.face import detect_faces, get_backend
+        from ..preprocess.face import locate_face
 
-        faces, _ = detect_faces(get_backend("mtcnn"), clip.frame(clip.frame_numbers[0]))
+        found = locate_face(clip.frame(clip.frame_numbers[0]))
     except Exception as exc:  # noqa: BLE001 - detection is a convenience: fall back to the whole frame
         print(f"cmnet spot: no face detection ({exc}); using the whole frame", file=sys.stderr)
         return None
-    return faces[0].points if faces else None
+    return None if found is None else found.points
 
 
 def run(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ are reduced to these by `points_from_68`).
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -174,6 +175,75 @@ def detect_faces(detector, image: np.ndarray) -> tuple[list[Face], str]:
     shifted = [Face(f.box - pad, f.points - pad, f.score) for f in padded]
     return shifted, (f"the face fills the frame ({w}x{h} px): detected on the frame with a {pad}-px border "
                      "(a pre-cropped face)")
+
+
+LOCATE_MARGIN = 0.15
+"""`locate_face` widens the detector's face box by this fraction of its side on every side (forehead, chin)."""
+
+_locate_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class FaceLocation:
+    """Where the face is in one whole frame (`locate_face`).
+
+    box : ``(x, y, w, h)`` int pixels: a square around the detector's box, widened by the margin, then clamped to
+        the frame (so it is narrower than square only where it touches a frame edge).
+    points : float64 (5, 2), ``(x, y)`` pixels of the frame: left eye, right eye, nose, left and right mouth
+        corner (`Face.points` order).
+    score : detector confidence in [0, 1].
+    """
+
+    box: tuple[int, int, int, int]
+    points: np.ndarray
+    score: float
+
+    @property
+    def corners(self) -> tuple[int, int, int, int]:
+        """The box as ``(x0, y0, x1, y1)`` pixels, end exclusive."""
+        x, y, w, h = self.box
+        return x, y, x + w, y + h
+
+    def points_in_box(self) -> np.ndarray:
+        """`points` in pixels of the box crop, float64 (5, 2)."""
+        return np.asarray(self.points, dtype=np.float64) - [self.box[0], self.box[1]]
+
+
+def locate_face(image: np.ndarray, margin: float = LOCATE_MARGIN, detector: LandmarkBackend | None = None
+                ) -> FaceLocation | None:
+    """The largest face in one whole frame: a square box widened by ``margin`` and its 5 landmarks, or None.
+
+    image : uint8 RGB (H, W, 3), a whole frame (any size; detection runs on it shrunk to `DETECT_MAX_SIDE`).
+    margin : fraction of the detector box's longer side added on every side (0.15: forehead and chin).
+    detector : a `LandmarkBackend`; default the shared MTCNN (`get_backend("mtcnn")`, weights inside the
+        facenet-pytorch wheel, no download; the first call builds it, ~4 s with the torch import).
+
+    The box is centred on the detector's box, its side ``(1 + 2·margin)`` x the longer side of that box, and
+    clamped to the frame edge by edge (`detect_faces` also finds a face that fills its frame). Detection is
+    serialised by a lock (workers of the GUI may ask at once; MTCNN changes torch's thread count while it runs).
+    Returns a `FaceLocation` in frame pixels, or None when no face reaches `MTCNN_MIN_PROBABILITY`.
+    Raises ``ValueError`` for an image that is not uint8 (H, W, 3) or a negative margin; what torch raises when
+    the detector cannot be built.
+    """
+    a = np.asarray(image)
+    if a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] != 3:
+        raise ValueError(f"locate_face needs a uint8 RGB image (H, W, 3), got {a.dtype} {a.shape}")
+    if margin < 0:
+        raise ValueError(f"margin {margin} must be 0 or more (a fraction of the face box side)")
+    with _locate_lock:
+        faces, _ = detect_faces(detector if detector is not None else get_backend("mtcnn"), a)
+    if not faces:
+        return None
+    x0, y0, x1, y1 = faces[0].box[:4]
+    side = int(round(max(x1 - x0, y1 - y0) * (1 + 2 * margin)))
+    left, top = int(round((x0 + x1) / 2 - side / 2)), int(round((y0 + y1) / 2 - side / 2))
+    h, w = a.shape[:2]
+    bx0, by0 = max(0, left), max(0, top)
+    bx1, by1 = min(w, left + side), min(h, top + side)
+    if bx1 - bx0 < 2 or by1 - by0 < 2:
+        return None
+    return FaceLocation((bx0, by0, bx1 - bx0, by1 - by0), np.asarray(faces[0].points, dtype=np.float64),
+                        float(faces[0].score))
 
 
 def fan_model_dir(fan_dir: str | os.PathLike | None = None) -> Path:
