@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+import cv2
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.signal import find_peaks
@@ -199,58 +200,105 @@ def _peaks_to_intervals(s: np.ndarray, k: int, fps: float, p: float, threshold_w
     return out
 
 
-def _scan(source, fps, progress, cancelled, windows_s, size, landmarks, face_box, method):
+class _FacePlace:
+    """Where the face is cropped from (in the frames shrunk by ``scale``) and its regions (pixels of the ``size``
+    crop)."""
+
+    def __init__(self, box, landmarks, scale, size, width, height):
+        bx, by, bw, bh = (float(v) for v in box)
+        if bw < 8 or bh < 8 or bx < 0 or by < 0 or bx + bw > width or by + bh > height:
+            raise ValueError(f"face box {tuple(int(v) for v in box)} does not fit the {width}x{height} frames")
+        self.box = (bx, by, bw, bh)
+        sx, sy = scale
+        self.crop = (int(round(bx * sx)), int(round(by * sy)), max(1, int(round(bw * sx))), max(1, int(round(bh * sy))))
+        lm = None if landmarks is None else (np.asarray(landmarks, dtype=np.float64) - [bx, by]) * [size / bw, size / bh]
+        self.boxes = motion.region_boxes(lm, size)
+        self.mask = motion.face_mask(self.boxes, size)
+
+    def moved(self, other: "_FacePlace", tolerance: float = 0.08) -> bool:
+        """True when ``other`` lies more than ``tolerance`` of the box side away (centre or side length)."""
+        (x, y, w, h), (x2, y2, w2, h2) = self.box, other.box
+        side = max(w, h)
+        return (abs((x + w / 2) - (x2 + w2 / 2)) > tolerance * side or abs((y + h / 2) - (y2 + h2 / 2)) >
+                tolerance * side or abs(max(w2, h2) - side) > tolerance * side)
+
+    def grey(self, small: np.ndarray, size: int) -> np.ndarray:
+        """The face of one shrunk grey frame as (size, size) uint8, normalised (`motion.normalise_grey`)."""
+        x, y, w, h = self.crop
+        face = small[y:y + h, x:x + w]
+        if face.shape != (size, size):
+            face = cv2.resize(face, (size, size), interpolation=cv2.INTER_LINEAR)
+        return motion.normalise_grey(np.ascontiguousarray(face))   # lighting flicker / auto exposure is not motion
+
+
+def _scan(source, fps, progress, cancelled, windows_s, size, landmarks, face_box, method, track=None,
+          track_every_s=5.0):
     """Read every frame once; per scale k the per-region motion from frame t − k to t: {k: float64 (T, R)}.
-    Returns (frames, r, ks (descending), region boxes)."""
+    Frames are shrunk once so that the face box is ``size`` px and kept (grey) for k frames; both frames of a pair
+    are cropped with the current face box, so a box that follows the face (``track``) adds no motion of its own.
+    Returns (frames, r, ks (descending), region boxes of the first place, face boxes used [(frame, box)])."""
     fr = _frames_of(source, fps)
     n = len(fr.numbers)
     first = fr.read(0)
     h, w = first.shape[:2]
     lm = fr.landmarks if landmarks is None else np.asarray(landmarks, dtype=np.float64)
+    if lm is None and face_box is None and track is not None:
+        lm = track(first)
     if face_box is None:
         face_box = face_box_from_landmarks(lm, w, h) if lm is not None else (0, 0, w, h)
-    bx, by, bw, bh = (int(v) for v in face_box)
-    if bw < 8 or bh < 8 or bx < 0 or by < 0 or bx + bw > w or by + bh > h:
-        raise ValueError(f"face box {face_box} does not fit the {w}x{h} frames")
-    lm_small = None
-    if lm is not None:
-        lm_small = (np.asarray(lm, dtype=np.float64) - [bx, by]) * [size / bw, size / bh]
-    boxes = motion.region_boxes(lm_small, size)
-    mask = motion.face_mask(boxes, size)
+    scale = (size / max(float(face_box[2]), 1.0), size / max(float(face_box[3]), 1.0))
+    place = _FacePlace(face_box, lm, scale, size, w, h)
+    places = [(fr.numbers[0], tuple(int(round(v)) for v in place.box))]
+    first_boxes = place.boxes
+    every = max(1, int(round(track_every_s * fr.fps))) if track is not None and track_every_s > 0 else 0
     ks = sorted({max(1, int(round(ws * fr.fps / 2))) for ws in windows_s}, reverse=True)
     kmax = ks[0]
-    r = {k: np.zeros((n, len(boxes))) for k in ks}
-    history: deque = deque(maxlen=kmax + 1)
+    r = {k: np.zeros((n, len(place.boxes))) for k in ks}
+    history: deque = deque(maxlen=kmax + 1)   # shrunk grey frames
+    faces: dict[int, np.ndarray] = {}           # frame index -> its face crop with the current place
     dis = motion._dis()
     for i in range(n):
         frame = first if i == 0 else fr.read(i)
-        g = motion.to_grey(np.ascontiguousarray(frame[by:by + bh, bx:bx + bw]), size)
-        g = motion.normalise_grey(g)   # lighting flicker / auto exposure is not motion
-        history.append(g)
+        if every and i > 0 and i % every == 0:
+            found = track(frame)
+            if found is not None:
+                new = _FacePlace(face_box_from_landmarks(found, w, h), found, scale, size, w, h)
+                if place.moved(new):
+                    place, faces = new, {}
+                    places.append((fr.numbers[i], tuple(int(round(v)) for v in place.box)))
+        small = cv2.resize(motion.to_grey(frame), None, fx=scale[0], fy=scale[1], interpolation=cv2.INTER_AREA)
+        history.append((i, small))
+        faces = {j: g for j, g in faces.items() if j >= i - kmax}
+        faces[i] = g = place.grey(small, size)
         for k in ks:
             if i == 0:
                 continue
-            ref = history[max(0, len(history) - 1 - k)]
+            j, ref_small = history[max(0, len(history) - 1 - k)]
+            ref = faces.get(j)
+            if ref is None:
+                ref = faces[j] = place.grey(ref_small, size)
             if method == "flow":
-                f = motion.remove_head_motion(dis.calc(ref, g, None), mask, "similarity")
+                f = motion.remove_head_motion(dis.calc(ref, g, None), place.mask, "similarity")
                 # the length of each region's mean flow vector: noise (random directions) averages out, an
                 # action unit (a coherent motion within the box) adds up
-                r[k][i] = np.hypot(motion.region_means(f[..., 0], boxes), motion.region_means(f[..., 1], boxes))
+                r[k][i] = np.hypot(motion.region_means(f[..., 0], place.boxes),
+                                   motion.region_means(f[..., 1], place.boxes))
             else:
-                r[k][i] = motion.region_means(np.abs(g.astype(np.float32) - ref.astype(np.float32)), boxes)
+                r[k][i] = motion.region_means(np.abs(g.astype(np.float32) - ref.astype(np.float32)), place.boxes)
         if (i + 1) % 64 == 0 or i == n - 1:
             if cancelled is not None and cancelled():
                 raise SpottingCancelled(f"spotting cancelled at frame {fr.numbers[i]} of {n}")
             if progress is not None:
                 progress(i + 1, n)
-    return fr, r, ks, boxes
+    return fr, r, ks, first_boxes, places
 
 
 def spot(source: Clip | np.ndarray | Sequence[np.ndarray], fps: float | None = None,
          progress: Callable[[int, int], None] | None = None, cancelled: Callable[[], bool] | None = None, *,
          windows_s: Sequence[float] = (0.3, 3.0), size: int = 128, p: float = 0.3, threshold_window_s: float = 60.0,
          smooth_s: float = 0.05, bounds_fraction: float = 0.35, landmarks: np.ndarray | None = None,
-         face_box: tuple[int, int, int, int] | None = None, method: str = "flow", min_duration_s: float = 0.1
+         face_box: tuple[int, int, int, int] | None = None, method: str = "flow", min_duration_s: float = 0.1,
+         track: Callable[[np.ndarray], np.ndarray | None] | None = None, track_every_s: float = 5.0
          ) -> list[Candidate]:
     """Candidate expression intervals in ``source`` (method in the module docstring).
 
@@ -272,6 +320,13 @@ def spot(source: Clip | np.ndarray | Sequence[np.ndarray], fps: float | None = N
     method : ``"flow"`` (residual optical flow) or ``"framediff"`` (mean absolute grey difference between the same
         frames, no head-motion removal: the baseline `scripts/bench_spotting.py` compares with).
     min_duration_s : shorter candidates are dropped.
+    track : a face locator ``track(frame (H, W, 3) uint8 RGB) -> (5, 2) landmarks in pixels or None`` (e.g. MTCNN
+        through `cmnet_core.preprocess.face.locate_face`): it places the face on the first frame when neither
+        ``landmarks`` nor ``face_box`` is given, and every ``track_every_s`` seconds after it; when the face has moved
+        by more than 8 % of its box, the box and the regions follow it (both frames of every pair are cropped with
+        the same box, so following the face adds no motion). None: the first frame's box is kept for the whole
+        video (right for a still camera and a seated person; an interview in which the person shifts needs
+        ``track``).
 
     Returns the candidates in time order. Raises ``ValueError`` for an array without ``fps``, no frames or a bad
     option, `SpottingCancelled` when cancelled, and what the clip's reader raises (`ClipError`) for an unreadable
@@ -281,7 +336,8 @@ def spot(source: Clip | np.ndarray | Sequence[np.ndarray], fps: float | None = N
         raise ValueError(f"method={method!r}: choose 'flow' or 'framediff'")
     if not windows_s or min(windows_s) <= 0:
         raise ValueError(f"windows_s {windows_s!r} must be positive lengths in seconds")
-    fr, r, ks, boxes = _scan(source, fps, progress, cancelled, windows_s, size, landmarks, face_box, method)
+    fr, r, ks, boxes, _places = _scan(source, fps, progress, cancelled, windows_s, size, landmarks, face_box, method,
+                                      track, track_every_s)
     return _candidates(fr, r, ks, boxes, p, threshold_window_s, smooth_s, bounds_fraction, min_duration_s)
 
 
@@ -318,12 +374,14 @@ def spot_signals(source: Clip | np.ndarray | Sequence[np.ndarray], fps: float | 
                  progress: Callable[[int, int], None] | None = None, cancelled: Callable[[], bool] | None = None, *,
                  windows_s: Sequence[float] = (0.3, 3.0), size: int = 128, smooth_s: float = 0.05,
                  landmarks: np.ndarray | None = None, face_box: tuple[int, int, int, int] | None = None,
-                 method: str = "flow") -> tuple[np.ndarray, dict[int, np.ndarray]]:
+                 method: str = "flow", track: Callable[[np.ndarray], np.ndarray | None] | None = None,
+                 track_every_s: float = 5.0) -> tuple[np.ndarray, dict[int, np.ndarray]]:
     """The motion signals `spot` thresholds, for a plot under the video: ``(frame_numbers int64 (T,),
     {k: float64 (T,)})`` with k the reference distance in frames of each scale (``round(L·fps/2)`` for each
     ``windows_s`` L), values in pixels of the ``size`` face image (the mean of the two most moving regions, head
     motion and blinks removed, smoothed). Arguments and errors as `spot`."""
-    fr, r, ks, boxes = _scan(source, fps, progress, cancelled, windows_s, size, landmarks, face_box, method)
+    fr, r, ks, boxes, _places = _scan(source, fps, progress, cancelled, windows_s, size, landmarks, face_box, method,
+                                      track, track_every_s)
     signals = _signals(r, ks, boxes, fr.fps, smooth_s)
     return np.asarray(fr.numbers, dtype=np.int64), {k: v[0] for k, v in signals.items()}
 

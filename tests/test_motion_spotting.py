@@ -213,3 +213,71 @@ def test_cli_spot_writes_csv_and_eaf(tmp_path, capsys):
     assert len(pympi.Elan.Eaf(str(eaf)).get_annotation_data_for_tier(CANDIDATE_TIER)) == len(found)
     assert main(["spot", str(video), "--out", str(out), "--face-box", "0,0,200,200"]) == 2
     assert "does not fit" in capsys.readouterr().err
+
+
+def _moving_face_video():
+    """The 10-s synthetic video (one micro-expression, frames 116-123) pasted into a wider frame; the face jumps
+    140 px to the right over frames 60-65 (a person shifting in the chair) and stays there."""
+    clip, truth = synthetic_long_video(0, 10 / 60, n_expressions=1, micro_fraction=1.0, blinks_per_minute=12)
+    r = np.random.default_rng(1)
+    background = cv2.GaussianBlur((r.random((120, 260, 3)) * 255).astype(np.uint8), (0, 0), 3)
+    frames, offsets = [], []
+    for i in clip.frame_numbers:
+        x = 10 + int(round(140 * min(max((i - 60) / 5, 0), 1)))
+        canvas = background.copy()
+        canvas[12:108, x:x + 96] = clip.frame(i)
+        frames.append(canvas)
+        offsets.append(x)
+    return np.stack(frames), clip.landmarks_hint + [10, 12], truth[0], offsets
+
+
+def test_spot_follows_a_face_that_moves_with_track():
+    frames, landmarks, true, offsets = _moving_face_video()
+    template = frames[0][12:108, 10:106]
+    calls = []
+
+    def track(frame):   # a stand-in for MTCNN: where the first frame's face is now (template matching)
+        _, _, _, (x, y) = cv2.minMaxLoc(cv2.matchTemplate(frame, template, cv2.TM_CCOEFF_NORMED))
+        calls.append((x, y))
+        return landmarks + [x - 10, y - 12]
+
+    still = spot(frames, fps=30, landmarks=landmarks)
+    assert not any(interval_iou((c.onset, c.offset), (true.onset, true.offset)) >= 0.5 for c in still)
+    followed = spot(frames, fps=30, track=track, track_every_s=0.5)
+    assert calls[0][0] == 10 and abs(calls[-1][0] - 150) <= 2 and len(calls) == 1 + (len(frames) - 1) // 15
+    best = [c for c in followed if interval_iou((c.onset, c.offset), (true.onset, true.offset)) >= 0.5]
+    assert len(best) == 1 and best[0].kind == "micro" and "brow" in best[0].peak_region
+
+
+def test_cli_spot_follows_the_face_every_few_seconds(tmp_path, monkeypatch, capsys):
+    from cmnet_core.cli import main
+    from cmnet_core.commands import spot as spot_command
+    from cmnet_core.preprocess import face
+
+    frames, landmarks, true, _ = _moving_face_video()
+    video = tmp_path / "moving.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (260, 120))
+    for f in frames:
+        writer.write(cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+    writer.release()
+    template = frames[0][12:108, 10:106]
+    seen = []
+
+    def locate(frame):   # MTCNN's stand-in (drawn faces are not what MTCNN was trained on)
+        _, _, _, (x, y) = cv2.minMaxLoc(cv2.matchTemplate(frame, template, cv2.TM_CCOEFF_NORMED))
+        seen.append(x)
+        return landmarks + [x - 10, y - 12]
+
+    monkeypatch.setattr(spot_command, "_landmarks", lambda clip: locate(clip.frame(0)))
+    monkeypatch.setattr(face, "locate_landmarks", locate)
+    out = tmp_path / "c.csv"
+    hits = {}
+    for every in ("0.5", "0"):
+        seen.clear()
+        assert main(["spot", str(video), "--out", str(out), "--track-every", every]) == 0
+        hits[every] = [c for c in read_candidates_csv(out)   # the surprise raises the brows
+                       if interval_iou((c.onset, c.offset), (true.onset, true.offset)) >= 0.5
+                       and "brow" in c.peak_region]
+        assert len(seen) == (1 + (len(frames) - 1) // 15 if every == "0.5" else 1)
+    assert len(hits["0.5"]) == 1 and hits["0"] == []
+    capsys.readouterr()

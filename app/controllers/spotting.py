@@ -53,11 +53,13 @@ class SpottingController(QObject):
         def work(progress, cancelled):
             own = fresh_clip(clip)
             try:
-                landmarks, note = None, ""
-                if clip.landmarks_hint is None:   # whole frames: spot on the face of the first frame
+                landmarks, note, track = None, "", None
+                if clip.landmarks_hint is None:   # whole frames: spot on the face, found again every 5 s
                     progress(0.0, "finding the face…")
                     landmarks, note = first_face(own)
-                return spot(own, landmarks=landmarks,
+                    if landmarks is not None:
+                        from cmnet_core.preprocess.face import locate_landmarks as track
+                return spot(own, landmarks=landmarks, track=track,
                             progress=lambda done, total: progress(done / max(total, 1), f"frame {done} of {total}"),
                             cancelled=cancelled), note
             finally:
@@ -147,7 +149,7 @@ def first_face(clip) -> tuple:
 
     width, height = clip.size
     x, y, w, h = face_box_from_landmarks(found.points, width, height)   # the box `spot` places from them
-    return found.points, f"spotted on the face (MTCNN, frame {first}: box {w}×{h} px at {x}, {y})"
+    return found.points, f"spotted on the face (MTCNN, frame {first}: box {w}×{h} px at {x}, {y}; followed every 5 s)"
 
 
 __all__ = ["SpottingController", "first_face"]

@@ -29,6 +29,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--face-box", type=_box, metavar="X,Y,W,H",
                    help="face box in pixels (default: detected with MTCNN on the first frame; the whole frame "
                         "when no face is found)")
+    p.add_argument("--track-every", type=float, default=5.0, metavar="S",
+                   help="look for the face again every S seconds (MTCNN) and move the face box with it when it "
+                        "has moved; 0 keeps the first frame's box (default 5; not with --face-box)")
     p.add_argument("--threshold", type=float, default=0.3,
                    help="p of the threshold mean + p*(max - mean) over each minute, default 0.3 (higher: fewer)")
     p.set_defaults(func=run)
@@ -56,7 +59,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         clip = open_clip(args.video, fps=args.fps)
         landmarks = None if args.face_box else _landmarks(clip)
-        found = spot(clip, face_box=args.face_box, landmarks=landmarks, p=args.threshold)
+        track = None
+        if landmarks is not None and args.track_every > 0:
+            from ..preprocess.face import locate_landmarks as track
+        found = spot(clip, face_box=args.face_box, landmarks=landmarks, p=args.threshold, track=track,
+                     track_every_s=args.track_every)
         candidates_csv(found, args.out, clip)
         if args.eaf:
             write_candidates_eaf(args.eaf, found, clip)

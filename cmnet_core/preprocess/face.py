@@ -246,6 +246,14 @@ def locate_face(image: np.ndarray, margin: float = LOCATE_MARGIN, detector: Land
                         float(faces[0].score))
 
 
+def locate_landmarks(image: np.ndarray) -> np.ndarray | None:
+    """The 5 landmarks (5, 2) float64 pixels of the largest face in ``image`` (uint8 RGB (H, W, 3)), or None when
+    no face is found: `locate_face` without the box, the form `cmnet_core.spotting.spot` takes as ``track=``.
+    Raises as `locate_face`."""
+    found = locate_face(image)
+    return None if found is None else found.points
+
+
 def fan_model_dir(fan_dir: str | os.PathLike | None = None) -> Path:
     """Folder searched for the FAN files: ``fan_dir``, else ``$CMNET_FAN_DIR``, else torch hub checkpoints."""
     if fan_dir is not None:
