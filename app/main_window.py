@@ -103,7 +103,8 @@ class MainWindow(QMainWindow):
                                        self.region_curves, self.tasks, self)
         self.spotting = SpottingController(self.state, self.candidates_panel, self.tasks, self.dialogs,
                                            lambda n: self.commands.execute(GoToFrame, frame=n),
-                                           self.commands.edit_annotation, status, self)
+                                           self.commands.edit_annotation, status, self,
+                                           show_spans=self.intensity_plot.set_candidates)
         undo = self.commands.undo_stack
         self.actions_by_name = build_menus(self, {"undo": undo.createUndoAction(self, "&Undo"),
                                                   "redo": undo.createRedoAction(self, "&Redo"),

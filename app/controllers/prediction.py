@@ -52,12 +52,14 @@ class PredictionController(QObject):
         A module's import holds Python's GIL while its C extension initialises (torch: ~0.23 s at a stretch on
         a 2-core machine), and the GUI thread waits for it: done now, while the user looks at the first frame,
         that wait does not fall on the first checkpoint load or prediction, nor on the first face detection (motion
-        map, region curves, spotting on a whole video frame). Returns the (daemon) thread."""
+        map, region curves, spotting on a whole video frame). Returns the thread. It is not a daemon: a window
+        closed within the first seconds waits for the import to end (a daemon thread cut off inside torch's import
+        at interpreter exit printed a RuntimeError traceback)."""
         def work() -> None:
             import cmnet_core.inference  # noqa: F401 - imports torch and the model
             import facenet_pytorch  # noqa: F401 - MTCNN's package (~0.13 s of GIL): the face of a whole video frame
 
-        thread = threading.Thread(target=work, name="cmnet-warm-up", daemon=True)
+        thread = threading.Thread(target=work, name="cmnet-warm-up", daemon=False)
         thread.start()
         return thread
 

@@ -18,14 +18,15 @@ from .tasks import TaskRunner
 
 class SpottingController(QObject):
     """Drives ``panel`` for ``doc``'s current clip. ``go_to(frame)`` moves the window to a frame;
-    ``edit(text, **fields)`` makes an undoable annotation edit (`CommandContext.edit_annotation`)."""
+    ``edit(text, **fields)`` makes an undoable annotation edit (`CommandContext.edit_annotation`);
+    ``show_spans([(onset, offset, kind)])`` draws the candidates on the time axis (the intensity plot)."""
 
     def __init__(self, doc: Document, panel: CandidatesPanel, tasks: TaskRunner, dialogs: Dialogs,
                  go_to: Callable[[int], None], edit: Callable, status: Callable[[str, int], None],
-                 parent: QObject) -> None:
+                 parent: QObject, show_spans: Callable[[list], None] = lambda spans: None) -> None:
         super().__init__(parent)
         self.doc, self.panel, self.tasks, self.dialogs = doc, panel, tasks, dialogs
-        self.go_to, self.edit, self.status = go_to, edit, status
+        self.go_to, self.edit, self.status, self.show_spans = go_to, edit, status, show_spans
         self.candidates: list = []
         self.clip = None          # the clip the candidates belong to
         self.task = None
@@ -41,6 +42,7 @@ class SpottingController(QObject):
             self.cancel()
             self.candidates, self.clip = [], None
             self.panel.set_candidates([])
+            self.show_spans([])
             self.panel.summary.setText("")
 
     def start(self) -> None:
@@ -71,6 +73,7 @@ class SpottingController(QObject):
             self.panel.set_running(False)
             self.clip, self.candidates = clip, list(candidates)
             self.panel.set_candidates(self.candidates)
+            self.show_spans([(c.onset, c.offset, c.kind) for c in self.candidates])
             micro = sum(c.kind == "micro" for c in self.candidates)
             self.panel.progress.setValue(1000)
             self.panel.summary.setText(f"{len(self.candidates)} candidates ({micro} micro, "

@@ -111,6 +111,7 @@ class IntensityPlot(QWidget):
         self._data: dict[str, np.ndarray] = {}
         self.prediction = None
         self.set_range(0, 1)
+        self.candidate_bands: list[pg.LinearRegionItem] = []
         self._update_legend()
 
     # ---- content ------------------------------------------------------------------------------
@@ -165,6 +166,23 @@ class IntensityPlot(QWidget):
         else:
             self.true_curve.setData([], [])
         self._update_legend()
+
+    def set_candidates(self, spans: list[tuple[int, int, str]] | None) -> None:
+        """Spotted candidate intervals ``(onset, offset, kind)`` (source frame numbers, inclusive; kind ``"micro"``
+        or ``"macro"``) as shaded bands behind the curves: orange for micro-, grey-blue for macro-expressions.
+        None or [] removes them."""
+        pi = self.plot.getPlotItem()
+        for item in getattr(self, "candidate_bands", []):
+            pi.removeItem(item)
+        self.candidate_bands = []
+        for onset, offset, kind in spans or []:
+            colour = (255, 152, 0, 55) if kind == "micro" else (96, 125, 139, 45)
+            band = pg.LinearRegionItem((onset - 0.5, offset + 0.5), movable=False, brush=pg.mkBrush(*colour),
+                                       pen=pg.mkPen(None))
+            band.setZValue(-10)
+            band.setToolTip(f"spotted {kind}-expression candidate, frames {onset}–{offset}")
+            pi.addItem(band, ignoreBounds=True)
+            self.candidate_bands.append(band)
 
     def set_marks(self, marks: dict[str, int | None]) -> None:
         """Onset/apex/offset as vertical lines (None hides one)."""

@@ -21,6 +21,9 @@ def test_spot_list_jump_accept_and_export(make_window, tmp_path, qtbot):
     qtbot.waitUntil(lambda: w.spotting.task is None and bool(w.spotting.candidates), timeout=60_000)
     panel = w.candidates_panel
     assert panel.table.rowCount() == len(w.spotting.candidates) and "candidates" in panel.summary.text()
+    bands = w.intensity_plot.candidate_bands          # shaded on the plot's time axis, micro and macro apart
+    assert [tuple(round(v + 0.5 * s) for v, s in zip(b.getRegion(), (1, -1))) for b in bands] == [
+        (c.onset, c.offset) for c in w.spotting.candidates]
     best = max(range(len(w.spotting.candidates)), key=lambda i: w.spotting.candidates[i].score)
     cand = w.spotting.candidates[best]
     assert interval_iou((cand.onset, cand.offset), (true.onset, true.offset)) >= 0.5
@@ -39,3 +42,6 @@ def test_spot_list_jump_accept_and_export(make_window, tmp_path, qtbot):
     assert len(rows) == len(w.spotting.candidates) and int(rows[best]["onset"]) == cand.onset
     eaf = pympi.Elan.Eaf(str(w.spotting.export("eaf", str(tmp_path / "c.eaf"))))
     assert any(len(eaf.get_annotation_data_for_tier(t)) == len(rows) for t in eaf.get_tier_names())
+    other, _ = synthetic_long_video(1, 10 / 60, n_expressions=1)
+    open_clip_in(w, other, tmp_path / "other.json")
+    assert w.intensity_plot.candidate_bands == [] and w.candidates_panel.table.rowCount() == 0
