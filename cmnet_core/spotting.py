@@ -19,7 +19,9 @@ Method (after the MEGC spotting baselines):
   below ``baseline + bounds_fraction·(peak − baseline)`` (baseline = the window's median).
 * Candidates of the larger scale are kept first; a smaller-scale candidate overlapping a kept one by more than half
   of the shorter is dropped, and the smaller scale's threshold is computed without the frames of the kept ones
-  (a macro-expression would otherwise lift the threshold of its whole minute above every micro-expression). Kind: ``"micro"`` when onset..offset lasts ≤ 0.5 s, else ``"macro"``.
+  (a macro-expression would otherwise lift the threshold of its whole minute above every micro-expression).
+  A larger scale proposes only intervals longer than `MICRO_MAX_S`: its short peaks are micro-expressions seen
+  from k frames away (r(t + k) puts an echo k frames before each), which the smallest scale bounds better. Kind: ``"micro"`` when onset..offset lasts ≤ 0.5 s, else ``"macro"``.
 * Blinks: where the eyes move both and alone (`cmnet_core.motion.blink_frames`), the rows r_k(t) whose frame t or
   t − k lies in a blink are interpolated from their neighbours (optical flow spreads a blink over the whole face).
 * Each region's motion is the length of its *mean* flow vector (sensor noise averages out, an action unit's
@@ -361,8 +363,8 @@ def _candidates(fr: "_Frames", r: dict, ks: list[int], boxes: dict, p: float, th
             t_on = float(fr.times_s[lo])
             t_end = float(fr.times_s[hi + 1]) if hi + 1 < n else float(fr.times_s[hi]) + 1.0 / fr.fps
             dur = t_end - t_on
-            if dur < min_duration_s:
-                continue
+            if dur < min_duration_s or (k != ks[-1] and dur <= MICRO_MAX_S + 1e-9):   # a larger scale's
+                continue                                                                  # are long
             region = list(boxes)[int(np.argmax(np.where(np.isin(np.arange(len(boxes)), [2, 3]), -1, comb[pk])))]
             spans.append((lo, hi))
             kept.append(Candidate(fr.numbers[lo], fr.numbers[pk], fr.numbers[hi], round(dur, 4),

@@ -281,3 +281,20 @@ def test_cli_spot_follows_the_face_every_few_seconds(tmp_path, monkeypatch, caps
         assert len(seen) == (1 + (len(frames) - 1) // 15 if every == "0.5" else 1)
     assert len(hits["0.5"]) == 1 and hits["0"] == []
     capsys.readouterr()
+
+
+def test_the_macro_scale_leaves_short_intervals_to_the_micro_scale():
+    """A micro-expression (frames 600-607) raises the 3-s scale's signal too, there and as an echo k = 45 frames
+    before it (r(t + k)); only the 0.3-s scale's interval is kept (measured on the synthetic long videos: the
+    echoes were a third of the false candidates)."""
+    from cmnet_core.spotting import _candidates, _Frames
+
+    n, fps = 1800, 30.0
+    r = {k: np.full((n, len(motion.REGIONS)), 0.02) for k in (45, 4)}
+    brow = motion.REGIONS.index("left_brow")
+    r[45][600:608, brow] = np.hanning(10)[1:9]    # r_45(t): the brow's displacement since t - 45
+    r[4][600:612, brow] = np.hanning(14)[1:13]    # r_4(t): its motion over the last 4 frames
+    frames = _Frames(list(range(n)), np.arange(n) / fps, None, fps, None)
+    found = _candidates(frames, r, [45, 4], {name: None for name in motion.REGIONS}, 0.3, 60.0, 0.05, 0.35, 0.1)
+    assert len(found) == 1 and found[0].kind == "micro" and found[0].peak_region == "left_brow"
+    assert 598 <= found[0].onset <= 603 and 605 <= found[0].offset <= 615
