@@ -45,6 +45,8 @@ def _wait(app, condition, timeout_s: float) -> bool:
 
 
 def _spot_and_grab(app, window, path: Path) -> list:
+    from app.commands import GoToFrame
+
     window.candidates_dock.show()
     window.candidates_dock.raise_()
     window.candidates_panel.spot_button.click()
@@ -55,7 +57,7 @@ def _spot_and_grab(app, window, path: Path) -> list:
         best = max(range(len(cands)), key=lambda i: cands[i].score)
         window.candidates_panel.table.selectRow(best)
         window.candidates_panel.jumpRequested.emit(best)
-        window.go_to(cands[best].apex) if hasattr(window, "go_to") else None
+        window.commands.execute(GoToFrame, frame=cands[best].apex)
     _wait(app, lambda: not window.is_busy() and window.loader.cached(window.state.frame), 60)
     _wait(app, lambda: False, 0.5)
     window.grab().save(str(path))

@@ -176,7 +176,7 @@ class IntensityPlot(QWidget):
             pi.removeItem(item)
         self.candidate_bands = []
         for onset, offset, kind in spans or []:
-            colour = (255, 152, 0, 55) if kind == "micro" else (96, 125, 139, 45)
+            colour = (255, 152, 0, 110) if kind == "micro" else (96, 125, 139, 60)
             band = pg.LinearRegionItem((onset - 0.5, offset + 0.5), movable=False, brush=pg.mkBrush(*colour),
                                        pen=pg.mkPen(None))
             band.setZValue(-10)
