@@ -117,3 +117,24 @@ def test_phase_keeps_static_frames_and_colour():
                       12, axis=0)
     out = magnify_frames(still, FPS, MagnifySettings(alpha=20, method="phase"))
     assert np.abs(out.astype(int) - still).max() <= 1
+
+
+def test_cli_method_phase(tmp_path, capsys):
+    """``cmnet magnify --method phase`` writes the phase-magnified frames; an unknown method exits 2."""
+    import av
+
+    from cmnet_core.cli import main
+
+    frames, _ = texture_frames(0.1)
+    folder = tmp_path / "clip"
+    folder.mkdir()
+    for i, f in enumerate(frames[:12]):
+        cv2.imwrite(str(folder / f"img{i + 1:04d}.png"), f)
+    out = tmp_path / "phase.mp4"
+    assert main(["magnify", str(folder), "--method", "phase", "--alpha", "5", "--out", str(out), "--fps", "30"]) == 0
+    with av.open(str(out)) as c:
+        assert sum(1 for _ in c.decode(video=0)) == 12
+    with pytest.raises(SystemExit) as exc:
+        main(["magnify", str(folder), "--method", "riesz"])
+    assert exc.value.code == 2
+    assert "invalid choice: 'riesz'" in capsys.readouterr().err

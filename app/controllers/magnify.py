@@ -45,7 +45,7 @@ class MagnifyController(QObject):
         from cmnet_core.magnify import MagnifySettings
 
         v = self.panel.values()
-        return MagnifySettings(alpha=v["alpha"], low_hz=v["low_hz"], high_hz=v["high_hz"])
+        return MagnifySettings(alpha=v["alpha"], low_hz=v["low_hz"], high_hz=v["high_hz"], method=v["method"])
 
     def update(self) -> None:
         """Turn the view on or off, or recompute for new settings / another clip (in a worker; one at a time)."""
@@ -68,8 +68,6 @@ class MagnifyController(QObject):
             self._show(self.cache[job.key])
             return
         fps = average_fps(clip)
-        from cmnet_core.magnify import magnify_frames
-
         loader, timings = self.viewer.loader, {}
 
         def peek(number: int):   # a frame the GUI's loader already decoded, while it still shows this clip
@@ -80,8 +78,7 @@ class MagnifyController(QObject):
             start = time.perf_counter()
             own = fresh_clip(clip)
             try:
-                return run_job(job, own, fps, magnify_frames, progress=progress, cancelled=cancelled,
-                               cached=peek, timings=timings)
+                return run_job(job, own, fps, progress=progress, cancelled=cancelled, cached=peek, timings=timings)
             finally:
                 own.close()
                 timings["worker_s"] = round(time.perf_counter() - start, 3)
@@ -97,7 +94,8 @@ class MagnifyController(QObject):
                 self._show(result)
                 self.panel.status.setText(f"frames {job.numbers[0]}–{job.numbers[-1]} magnified "
                                           f"({job.size[0]}×{job.size[1]} px, {job.settings.low_hz:g}–"
-                                          f"{job.settings.high_hz:g} Hz, α {job.settings.alpha:g})")
+                                          f"{job.settings.high_hz:g} Hz, α {job.settings.alpha:g}, "
+                                          f"{job.settings.method})")
             self._again()
 
         def failed(message: str) -> None:

@@ -65,14 +65,16 @@ def make_job(clip: Clip, current: int, annotation: Annotation, settings) -> Magn
 
 
 def read_window(job: MagnifyJob, clip: Clip, cached: Callable[[int], np.ndarray | None] | None = None,
-                cancelled: Callable[[], bool] | None = None) -> np.ndarray:
+                cancelled: Callable[[], bool] | None = None,
+                sink: Callable[[np.ndarray], None] | None = None) -> np.ndarray:
     """The job's frames at the working size: uint8 RGB (T, h, w, 3), one per ``job.numbers``, in order.
 
     ``cached(number)`` (e.g. the frame loader's ``peek``) gives frames already decoded for the GUI; the rest come
     from ``clip``, read in frame order by one reader thread (a video: one keyframe seek, then decoding forward) while
     this thread resizes each frame (INTER_AREA) as it arrives into one preallocated array, so the full-size frames
-    are never all held. (Two reader threads gained nothing on a folder of JPEG frames, and the synthetic renderer
-    holds the GIL.) Raises what ``clip.frame`` raises; `MagnifyCancelled` when
+    are never all held; ``sink(frame)``, when given, then gets each resized frame in order (a
+    `cmnet_core.magnify.Magnifier` builds its pyramid meanwhile). (Two reader threads gained nothing on a folder of
+    JPEG frames, and the synthetic renderer holds the GIL.) Raises what ``clip.frame`` raises; `MagnifyCancelled` when
     ``cancelled()`` turns True (checked every 16 frames)."""
     import queue
     import threading
@@ -92,6 +94,8 @@ def read_window(job: MagnifyJob, clip: Clip, cached: Callable[[int], np.ndarray 
             out[i] = image[..., :3]
         else:
             cv2.resize(image[..., :3], job.size, dst=out[i], interpolation=cv2.INTER_AREA)
+        if sink is not None:
+            sink(out[i])
 
     frames: queue.Queue = queue.Queue(maxsize=16)
     stop = threading.Event()
@@ -125,18 +129,31 @@ def read_window(job: MagnifyJob, clip: Clip, cached: Callable[[int], np.ndarray 
     return out
 
 
-def run_job(job: MagnifyJob, clip: Clip, fps: float, magnify_frames: Callable, progress=None,
-            cancelled=None, cached: Callable[[int], np.ndarray | None] | None = None,
-            timings: dict | None = None) -> np.ndarray:
+def run_job(job: MagnifyJob, clip: Clip, fps: float, progress=None, cancelled=None,
+            cached: Callable[[int], np.ndarray | None] | None = None, timings: dict | None = None) -> np.ndarray:
     """Read the job's frames (`read_window`: ``cached`` frames first, else ``clip``, in the worker with its own
-    decoder), at the working size, and magnify them: (T, h, w, 3) uint8, one per ``job.numbers``. ``timings``,
-    when given, receives ``read_s`` and ``magnify_s`` (seconds)."""
+    decoder) at the working size and magnify them (`cmnet_core.magnify.Magnifier`, whose pyramid is built frame by
+    frame while the next frames are decoded): (T, h, w, 3) uint8, one per ``job.numbers``. ``timings``, when given,
+    receives ``read_s`` (reading, resizing and the pyramid) and ``magnify_s`` (filter and reconstruction), seconds.
+    Raises ``ValueError`` (band vs rate, size) before reading, and what `read_window` raises."""
     import time
 
+    from cmnet_core.magnify import Magnifier
+
     start = time.perf_counter()
-    frames = read_window(job, clip, cached, cancelled)
+    magnifier = Magnifier(len(job.numbers), job.size[1], job.size[0], fps, job.settings)
+    progress = progress or (lambda fraction, message: None)
+    counter = iter(range(1, len(job.numbers) + 1))
+
+    def sink(frame: np.ndarray) -> None:
+        magnifier.add(frame)
+        k = next(counter)
+        if k % 16 == 0:
+            progress(0.4 * k / len(job.numbers), f"reading frame {k}/{len(job.numbers)}")
+
+    read_window(job, clip, cached, cancelled, sink=sink)
     read = time.perf_counter()
-    result = magnify_frames(frames, fps, job.settings, progress=progress, cancelled=cancelled)
+    result = magnifier.finish(progress, cancelled)
     if timings is not None:
         timings.update(read_s=round(read - start, 3), magnify_s=round(time.perf_counter() - read, 3))
     return result
