@@ -92,10 +92,9 @@ class MagnifyController(QObject):
                 self.cache.popitem(last=False)
             if clip is self.doc.clip:
                 self._show(result)
-                self.panel.status.setText(f"frames {job.numbers[0]}–{job.numbers[-1]} magnified "
-                                          f"({job.size[0]}×{job.size[1]} px, {job.settings.low_hz:g}–"
-                                          f"{job.settings.high_hz:g} Hz, α {job.settings.alpha:g}, "
-                                          f"{job.settings.method})")
+                self.panel.status.setText(f"{job.numbers[0]}–{job.numbers[-1]} magnified: {job.size[0]}×"
+                                          f"{job.size[1]} px, {job.settings.low_hz:g}–{job.settings.high_hz:g} Hz, "
+                                          f"α {job.settings.alpha:g}, {job.settings.method}")
             self._again()
 
         def failed(message: str) -> None:
