@@ -50,8 +50,9 @@ BUTTER_ORDER = 2
 #: Highest band edge used, as a fraction of the Nyquist frequency (fps / 2): `effective_band` clamps to it.
 NYQUIST_FRACTION = 0.95
 
-#: Largest float32 pyramid `magnify_frames` builds, in bytes (about 4/3 x T x H x W x 3 x 4): 3 GiB, e.g. 200
-#: frames of 1280x720 px. Larger requests raise ValueError asking for a crop or a shorter range.
+#: Largest float32 working memory `magnify_frames` takes, in bytes (`working_bytes`; linear about
+#: 4/3 x T x H x W x 3 x 4): 3 GiB, e.g. 200 frames of 1280x720 px with linear, ~90 with phase. Larger requests
+#: raise ValueError asking for a crop or a shorter range.
 MAX_PYRAMID_BYTES = 3 * 1024 ** 3
 
 #: Columns (pixels x 3 channels) band-passed per matrix product in `magnify_frames`: a multiple of 3.
@@ -192,12 +193,25 @@ def _level_shape(height: int, width: int, level: int) -> tuple[int, int]:
     return height, width
 
 
-def _check_size(t: int, h: int, w: int, n_bands: int) -> None:
-    """ValueError when the float32 pyramid of T frames of H x W px would exceed `MAX_PYRAMID_BYTES`."""
-    need = sum(4 * 3 * t * math.prod(_level_shape(h, w, l)) for l in range(n_bands + 1))
+def working_bytes(t: int, h: int, w: int, settings: MagnifySettings) -> int:
+    """Bytes of the float32 buffers magnifying T frames of H x W px takes with ``settings``: linear, the YIQ
+    pyramid (3 channels per level and the residual, ~4/3 x the frames); phase, per luminance band level the band,
+    its Riesz pair and its phase pair (5 channels), the luminance residual and the full-size chrominance (I, Q):
+    about 2.2x linear's."""
+    n_bands = _n_levels(h, w, settings.levels)
+    sizes = [t * math.prod(_level_shape(h, w, l)) for l in range(n_bands + 1)]
+    if settings.method == "phase":
+        return 4 * (5 * sum(sizes[:-1]) + sizes[-1] + 2 * t * h * w)
+    return 4 * 3 * sum(sizes)
+
+
+def _check_size(t: int, h: int, w: int, settings: MagnifySettings) -> None:
+    """ValueError when `working_bytes` of T frames of H x W px would exceed `MAX_PYRAMID_BYTES`."""
+    need = working_bytes(t, h, w, settings)
     if need > MAX_PYRAMID_BYTES:
-        raise ValueError(f"{t} frames of {w}x{h} px need {need / 1e9:.1f} GB for the pyramid (limit "
-                         f"{MAX_PYRAMID_BYTES / 1e9:.1f} GB); magnify the face crop or a shorter frame range")
+        raise ValueError(f"{t} frames of {w}x{h} px need {need / 1e9:.1f} GB for the {settings.method} "
+                         f"magnification (limit {MAX_PYRAMID_BYTES / 1e9:.1f} GB); magnify the face crop or a "
+                         "shorter frame range")
 
 
 class _Stages:
@@ -274,7 +288,7 @@ class Magnifier:
         self.t, self.h, self.w, self.fps, self.settings = int(n_frames), int(height), int(width), float(fps), settings
         self.band = effective_band(fps, settings)
         self.n_bands = _n_levels(height, width, settings.levels)
-        _check_size(self.t, height, width, self.n_bands)
+        _check_size(self.t, height, width, settings)
         self.count = 0
         impl = _PhaseMagnifier if settings.method == "phase" else _LinearMagnifier
         self._impl = impl(self)
@@ -585,7 +599,7 @@ def magnify_clip(clip, settings: MagnifySettings, crop: tuple[float, float, floa
     box = _checked_crop(crop, width, height)
     if box is not None:
         width, height = box[2] - box[0], box[3] - box[1]
-    _check_size(len(idx), height, width, _n_levels(height, width, settings.levels))  # before reading frames
+    _check_size(len(idx), height, width, settings)  # before reading frames
     times = np.asarray(clip.times_s, dtype=np.float64)[idx]
     fps = clip_rate(times, clip.fps)
     key = (str(clip.path), clip.name, _file_stamp(clip.path), numbers[idx[0]], numbers[idx[-1]], len(idx),

@@ -138,3 +138,18 @@ def test_cli_method_phase(tmp_path, capsys):
         main(["magnify", str(folder), "--method", "riesz"])
     assert exc.value.code == 2
     assert "invalid choice: 'riesz'" in capsys.readouterr().err
+
+
+def test_size_check_counts_the_phase_methods_larger_buffers(monkeypatch):
+    """Phase keeps band, Riesz pair and phase pair per luminance level plus the chrominance: ~2.2x linear's
+    pyramid, and the size limit says so before any frame is read."""
+    import cmnet_core.magnify as magnify
+
+    linear = magnify.working_bytes(100, 64, 64, MagnifySettings())
+    phase = magnify.working_bytes(100, 64, 64, MagnifySettings(method="phase"))
+    assert linear == sum(4 * 3 * 100 * (64 >> l) ** 2 for l in range(4))      # 3 bands (64 px) + residual
+    assert 2.0 < phase / linear < 2.4
+    monkeypatch.setattr(magnify, "MAX_PYRAMID_BYTES", (linear + phase) // 2)
+    magnify.Magnifier(100, 64, 64, FPS, MagnifySettings())
+    with pytest.raises(ValueError, match="100 frames of 64x64 px need"):
+        magnify.Magnifier(100, 64, 64, FPS, MagnifySettings(method="phase"))
