@@ -258,10 +258,10 @@ def magnify_frames(frames: np.ndarray, fps: float, settings: MagnifySettings,
     Raises
     ------
     ValueError : wrong shape/dtype, fewer than 3 frames, a band that does not fit ``fps`` (see
-        `effective_band`), or a pyramid larger than `MAX_PYRAMID_BYTES`.
+        `effective_band`), or working memory (`working_bytes`) above `MAX_PYRAMID_BYTES`.
 
-    Memory: linear ~4/3 x the frames as float32 (a 200-frame 256x256 clip: ~0.28 GB); phase about the same (one
-    luminance channel, but phase and band kept). Time grows with T^2 (one (T, T) matrix product per block of
+    Memory: linear ~4/3 x the frames as float32 (a 200-frame 256x256 clip: ~0.28 GB); phase ~2.2x that
+    (`working_bytes`). Time grows with T^2 (one (T, T) matrix product per block of
     pixels): magnify long recordings one range at a time. `Magnifier` takes the frames one at a time instead.
     """
     frames = np.asarray(frames)

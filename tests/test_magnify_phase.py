@@ -153,3 +153,24 @@ def test_size_check_counts_the_phase_methods_larger_buffers(monkeypatch):
     magnify.Magnifier(100, 64, 64, FPS, MagnifySettings())
     with pytest.raises(ValueError, match="100 frames of 64x64 px need"):
         magnify.Magnifier(100, 64, 64, FPS, MagnifySettings(method="phase"))
+
+
+def test_magnifier_fed_frame_by_frame_equals_magnify_frames_and_checks_its_input():
+    from cmnet_core.magnify import Magnifier
+
+    frames, _ = texture_frames(0.1)
+    frames = frames[:12]
+    for method in ("linear", "phase"):
+        settings = MagnifySettings(alpha=8, method=method)
+        m = Magnifier(12, SIZE, SIZE, FPS, settings)
+        for f in frames:
+            m.add(f)
+        assert np.array_equal(m.finish(), magnify_frames(frames, FPS, settings))
+    m = Magnifier(12, SIZE, SIZE, FPS, MagnifySettings())
+    with pytest.raises(ValueError, match=r"frame 0 is uint8 \(32, 64, 3\), expected uint8 \(64, 64, 3\)"):
+        m.add(frames[0][:32])
+    m.add(frames[0])
+    with pytest.raises(ValueError, match="1 of 12 frames were added"):
+        m.finish()
+    with pytest.raises(ValueError, match="at least 3 frames"):
+        Magnifier(2, SIZE, SIZE, FPS, MagnifySettings())
