@@ -19,8 +19,13 @@
    and while it is scrubbed (→ at 33 ms a step), and while a checkpoint is loaded for the first time (section
    2). Goal (performance issue): no gap above 50 ms. ``--only-4k`` runs this section and the checkpoint load
    alone.
+4. The magnified view (issue 21; also part of 3): seconds until it is on screen and the GUI-thread gaps, on a
+   real video (``--magnify-video``; linear, then phase) and on a 200-frame synthetic clip, with the worker's
+   stage times. ``--only-magnified`` runs this alone. Goal: ready within 2 s, no gap above 50 ms.
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/bench_gui.py [--steps 120]
+    QT_QPA_PLATFORM=offscreen PYTHONPATH=. .venv/bin/python scripts/bench_gui.py [--steps 120] [--only-magnified]
+
+(``PYTHONPATH=.``: otherwise the venv's installed copy of ``app`` is imported, not this checkout's.)
 
 Prints one JSON line.
 """
