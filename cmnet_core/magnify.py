@@ -51,7 +51,7 @@ BUTTER_ORDER = 2
 NYQUIST_FRACTION = 0.95
 
 #: Largest float32 working memory `magnify_frames` takes, in bytes (`working_bytes`; linear about
-#: 4/3 x T x H x W x 3 x 4): 3 GiB, e.g. 200 frames of 1280x720 px with linear, ~90 with phase. Larger requests
+#: 4/3 x T x H x W x 3 x 4): 3 GiB, e.g. 200 frames of 1280x720 px with linear, ~170 with phase. Larger requests
 #: raise ValueError asking for a crop or a shorter range.
 MAX_PYRAMID_BYTES = 3 * 1024 ** 3
 
@@ -194,14 +194,15 @@ def _level_shape(height: int, width: int, level: int) -> tuple[int, int]:
 
 
 def working_bytes(t: int, h: int, w: int, settings: MagnifySettings) -> int:
-    """Bytes of the float32 buffers magnifying T frames of H x W px takes with ``settings``: linear, the YIQ
-    pyramid (3 channels per level and the residual, ~4/3 x the frames); phase, per luminance band level the band,
-    its Riesz pair and its phase pair (5 channels), the luminance residual and the full-size chrominance (I, Q):
-    about 2.2x linear's."""
+    """Bytes of the buffers magnifying T frames of H x W px takes with ``settings``: linear, the float32 YIQ
+    pyramid (3 channels per level and the residual, ~4/3 x the frames); phase, per luminance band level the band
+    and its phase pair (3 float32 channels), the luminance residual, and the uint8 frames (for their chrominance):
+    about 1.2x linear's. (The Riesz pair is computed again when reconstructing instead of being kept: as fast,
+    and 40 % less memory.)"""
     n_bands = _n_levels(h, w, settings.levels)
     sizes = [t * math.prod(_level_shape(h, w, l)) for l in range(n_bands + 1)]
     if settings.method == "phase":
-        return 4 * (5 * sum(sizes[:-1]) + sizes[-1] + 2 * t * h * w)
+        return 4 * (3 * sum(sizes[:-1]) + sizes[-1]) + 3 * t * h * w
     return 4 * 3 * sum(sizes)
 
 
@@ -260,7 +261,7 @@ def magnify_frames(frames: np.ndarray, fps: float, settings: MagnifySettings,
     ValueError : wrong shape/dtype, fewer than 3 frames, a band that does not fit ``fps`` (see
         `effective_band`), or working memory (`working_bytes`) above `MAX_PYRAMID_BYTES`.
 
-    Memory: linear ~4/3 x the frames as float32 (a 200-frame 256x256 clip: ~0.28 GB); phase ~2.2x that
+    Memory: linear ~4/3 x the frames as float32 (a 200-frame 256x256 clip: ~0.28 GB); phase ~1.2x that
     (`working_bytes`). Time grows with T^2 (one (T, T) matrix product per block of
     pixels): magnify long recordings one range at a time. `Magnifier` takes the frames one at a time instead.
     """
@@ -400,24 +401,21 @@ class _PhaseMagnifier:
         self.m = m
         t, h, w, n = m.t, m.h, m.w, m.n_bands
         self.bands = [np.empty((t, *_level_shape(h, w, l)), np.float32) for l in range(n)]   # luminance levels
-        self.riesz = [np.empty((t, 2, *_level_shape(h, w, l)), np.float32) for l in range(n)]  # their Riesz (x, y)
         self.phase = [np.empty((t, 2, *_level_shape(h, w, l)), np.float32) for l in range(n)]  # (phi cos, phi sin)
         self.residual = np.empty((t, *_level_shape(h, w, n)), np.float32)
-        self.chroma = np.empty((t, h, w, 2), np.float32)        # I, Q kept as they are
+        self.frames = np.empty((t, h, w, 3), np.uint8)         # for I, Q, kept as they are
         self.previous: list | None = None
         self.to_yiq = _RGB_TO_YIQ / np.float32(255.0)
 
     def add(self, i: int, frame: np.ndarray) -> None:
-        yiq = cv2.transform(frame.astype(np.float32), self.to_yiq)
-        self.chroma[i] = yiq[..., 1:]
-        g = np.ascontiguousarray(yiq[..., 0])
+        self.frames[i] = frame
+        g = cv2.transform(frame.astype(np.float32), self.to_yiq[:1])
         current = []
         for l in range(self.m.n_bands):
             down = cv2.pyrDown(g)
             band = g - cv2.pyrUp(down, dstsize=(g.shape[1], g.shape[0]))
             self.bands[l][i] = band
             r1, r2 = _riesz(band)
-            self.riesz[l][i, 0], self.riesz[l][i, 1] = r1, r2
             current.append((band, r1, r2))
             if self.previous is None:
                 self.phase[l][i] = 0.0
@@ -448,7 +446,6 @@ class _PhaseMagnifier:
             done(0.4 + 0.3 * (l + 1) / n, f"level {l + 1}/{n} filtered")
         to_rgb = _YIQ_TO_RGB * np.float32(255.0)
         result = np.empty((t, m.h, m.w, 3), np.uint8)
-        yiq = np.empty((m.h, m.w, 3), np.float32)
         for i in range(t):
             if i % 32 == 0:
                 done(0.7 + 0.3 * i / t, f"reconstructing frame {i + 1}/{t}")
@@ -456,7 +453,7 @@ class _PhaseMagnifier:
             for l in range(n - 1, -1, -1):
                 band = self.bands[l][i]
                 if gains[l] > 0:
-                    r1, r2 = self.riesz[l][i]
+                    r1, r2 = _riesz(band)
                     amplitude = np.sqrt(band * band + r1 * r1 + r2 * r2)
                     weight = cv2.GaussianBlur(amplitude, (0, 0), PHASE_SIGMA) + np.float32(1e-9)
                     pc = cv2.GaussianBlur(self.phase[l][i, 0] * amplitude, (0, 0), PHASE_SIGMA) / weight
@@ -467,8 +464,8 @@ class _PhaseMagnifier:
                     sinc = np.divide(np.sin(shift), shift, out=np.ones_like(shift), where=shift > 1e-12)
                     band = np.cos(shift) * band - sinc * (pc * r1 + ps * r2)   # real part of exp(phase) * q
                 g = cv2.pyrUp(g, dstsize=(band.shape[1], band.shape[0])) + band
+            yiq = cv2.transform(self.frames[i].astype(np.float32), self.to_yiq)
             yiq[..., 0] = g
-            yiq[..., 1:] = self.chroma[i]
             result[i] = np.clip(np.rint(cv2.transform(yiq, to_rgb)), 0, 255)
         done(1.0, "magnified")
         return result

@@ -140,15 +140,16 @@ def test_cli_method_phase(tmp_path, capsys):
     assert "invalid choice: 'riesz'" in capsys.readouterr().err
 
 
-def test_size_check_counts_the_phase_methods_larger_buffers(monkeypatch):
-    """Phase keeps band, Riesz pair and phase pair per luminance level plus the chrominance: ~2.2x linear's
+def test_size_check_counts_the_phase_methods_own_buffers(monkeypatch):
+    """Phase keeps band and phase pair per luminance level, the residual and the uint8 frames: ~1.2x linear's
     pyramid, and the size limit says so before any frame is read."""
     import cmnet_core.magnify as magnify
 
     linear = magnify.working_bytes(100, 64, 64, MagnifySettings())
     phase = magnify.working_bytes(100, 64, 64, MagnifySettings(method="phase"))
     assert linear == sum(4 * 3 * 100 * (64 >> l) ** 2 for l in range(4))      # 3 bands (64 px) + residual
-    assert 2.0 < phase / linear < 2.4
+    assert phase == 4 * 3 * 100 * (64 ** 2 + 32 ** 2 + 16 ** 2) + 4 * 100 * 8 ** 2 + 3 * 100 * 64 ** 2
+    assert 1.1 < phase / linear < 1.3
     monkeypatch.setattr(magnify, "MAX_PYRAMID_BYTES", (linear + phase) // 2)
     magnify.Magnifier(100, 64, 64, FPS, MagnifySettings())
     with pytest.raises(ValueError, match="100 frames of 64x64 px need"):
