@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -170,12 +171,14 @@ def build_checkpoint(path: Path, size: int) -> Path:
 def _measure_magnified(app, window, gaps: "GapTimer") -> dict:
     """Turn the magnified view on for the clip on screen: seconds until it is on screen, the longest GUI-thread
     gap meanwhile and while scrubbing it (→ at 33 ms a step); the worker's own stage times when it reports them.
-    Starts once the app's background import of PyTorch (``cmnet-warm-up``, begun when the first frame shows) is
-    over: it holds the GIL for seconds and would be measured instead."""
+    Starts once the app's background import of PyTorch and scipy.signal (``cmnet-warm-up``, begun when the first
+    frame shows) is over: it holds the GIL for seconds and would be measured instead (a magnification started
+    during it took 3.5-3.7 s with 240-300 ms gaps)."""
     import threading
 
     wait_until(app, lambda: window.loader.cached(window.state.frame), 30)
-    wait_until(app, lambda: not any(t.name == "cmnet-warm-up" for t in threading.enumerate()), 60)
+    wait_until(app, lambda: "scipy.signal" in sys.modules       # the warm-up has run (it starts ~20 ms after the
+               and not any(t.name == "cmnet-warm-up" for t in threading.enumerate()), 60)   # first frame)
     gaps.start()
     t = time.perf_counter()
     window.toggle_magnified()
