@@ -1,5 +1,5 @@
-"""The motion panel: the motion-magnified view (amplification α, method, band, alone or side by side with the original,
-export as a video) and the motion map (optical flow from the onset or the previous frame, head motion removed,
+"""The motion panel: the motion-magnified view (amplification α, method, band, alone or side by side with the
+original, export as a video) and the motion map (optical flow from the onset or the previous frame, head motion removed,
 drawn over the frame with an adjustable opacity)."""
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ class MagnifyPanel(QWidget):
         self.method.addItem("phase (slower)", "phase")
         self.method.setToolTip("linear: Eulerian linear magnification (Wu et al. 2012), the fastest; phase: "
                                "phase-based with a Riesz pyramid (Wadhwa et al. 2014), fewer halos and less "
-                               "clipping at large α, about twice the time")
+                               "clipping at large α, about 1.3x the time")
         self.low = QDoubleSpinBox()
         self.high = QDoubleSpinBox()
         for box, value in ((self.low, 0.4), (self.high, 3.0)):

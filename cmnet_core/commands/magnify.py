@@ -26,7 +26,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--alpha", type=float, default=d.alpha, help=f"amplification 1-30, default {d.alpha:g}")
     p.add_argument("--method", choices=METHODS, default=d.method,
                    help="linear (Wu et al. 2012, the default) or phase (Riesz pyramid, Wadhwa et al. 2014: fewer "
-                        "artefacts at large alpha, about twice as slow)")
+                        "artefacts at large alpha, about 1.3x slower)")
     p.add_argument("--low", type=float, default=d.low_hz, help=f"low edge of the band in Hz, default {d.low_hz:g}")
     p.add_argument("--high", type=float, default=d.high_hz,
                    help=f"high edge of the band in Hz, default {d.high_hz:g} (clamped below half the frame rate)")
