@@ -175,3 +175,15 @@ def test_magnifier_fed_frame_by_frame_equals_magnify_frames_and_checks_its_input
         m.finish()
     with pytest.raises(ValueError, match="at least 3 frames"):
         Magnifier(2, SIZE, SIZE, FPS, MagnifySettings())
+
+
+def test_phase_odd_sizes_progress_and_cancel():
+    from cmnet_core.magnify import MagnifyCancelled
+
+    frames = np.random.default_rng(1).integers(0, 256, (5, 37, 23, 3), dtype=np.uint8)
+    seen = []
+    out = magnify_frames(frames, 200.0, MagnifySettings(method="phase"), progress=lambda f, m: seen.append(f))
+    assert out.shape == (5, 37, 23, 3) and out.dtype == np.uint8
+    assert seen[-1] == 1.0 and seen == sorted(seen)
+    with pytest.raises(MagnifyCancelled):
+        magnify_frames(frames, 200.0, MagnifySettings(method="phase"), cancelled=lambda: True)
