@@ -3,6 +3,7 @@ over the window `app.workspace.magnify_view` chooses) and shows them through the
 side by side with the original, frame-exact; exports them as a video."""
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Callable
@@ -33,6 +34,7 @@ class MagnifyController(QObject):
         self.cache: OrderedDict[tuple, tuple[dict, object]] = OrderedDict()
         self.shown: tuple[dict, object] | None = None   # ({frame number: index}, frames) on screen
         self.task = None
+        self.timings: dict = {}   # the last computation's stages, seconds (read_s, magnify_s, worker_s)
         self._pending = False
         panel.settingsChanged.connect(self.update)
         panel.exportRequested.connect(self.export)
@@ -43,7 +45,7 @@ class MagnifyController(QObject):
         from cmnet_core.magnify import MagnifySettings
 
         v = self.panel.values()
-        return MagnifySettings(alpha=v["alpha"], low_hz=v["low_hz"], high_hz=v["high_hz"])
+        return MagnifySettings(alpha=v["alpha"], low_hz=v["low_hz"], high_hz=v["high_hz"], method=v["method"])
 
     def update(self) -> None:
         """Turn the view on or off, or recompute for new settings / another clip (in a worker; one at a time)."""
@@ -66,26 +68,33 @@ class MagnifyController(QObject):
             self._show(self.cache[job.key])
             return
         fps = average_fps(clip)
-        from cmnet_core.magnify import magnify_frames
+        loader, timings = self.viewer.loader, {}
+
+        def peek(number: int):   # a frame the GUI's loader already decoded, while it still shows this clip
+            frame = loader.peek(number)
+            return frame if self.doc.clip is clip else None
 
         def work(progress, cancelled):
+            start = time.perf_counter()
             own = fresh_clip(clip)
             try:
-                return run_job(job, own, fps, magnify_frames, progress=progress, cancelled=cancelled)
+                return run_job(job, own, fps, progress=progress, cancelled=cancelled, cached=peek, timings=timings)
             finally:
                 own.close()
+                timings["worker_s"] = round(time.perf_counter() - start, 3)
 
         def done(frames) -> None:
             self.task = None
+            self.timings = timings
             result = ({n: i for i, n in enumerate(job.numbers)}, frames)
             self.cache[job.key] = result
             while len(self.cache) > CACHE_ENTRIES:
                 self.cache.popitem(last=False)
             if clip is self.doc.clip:
                 self._show(result)
-                self.panel.status.setText(f"frames {job.numbers[0]}–{job.numbers[-1]} magnified "
-                                          f"({job.size[0]}×{job.size[1]} px, {job.settings.low_hz:g}–"
-                                          f"{job.settings.high_hz:g} Hz, α {job.settings.alpha:g})")
+                self.panel.status.setText(f"{job.numbers[0]}–{job.numbers[-1]} magnified: {job.size[0]}×"
+                                          f"{job.size[1]} px, {job.settings.low_hz:g}–{job.settings.high_hz:g} Hz, "
+                                          f"α {job.settings.alpha:g}, {job.settings.method}")
             self._again()
 
         def failed(message: str) -> None:

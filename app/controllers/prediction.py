@@ -47,7 +47,8 @@ class PredictionController(QObject):
 
     @staticmethod
     def warm_up() -> threading.Thread:
-        """Import PyTorch and the `Predictor` in a background thread (started once the first frame is on screen).
+        """Import PyTorch and the `Predictor`, and scipy.signal (the magnified view's band-pass), in a background
+        thread (started once the first frame is on screen).
 
         A module's import holds Python's GIL while its C extension initialises (torch: ~0.23 s at a stretch on
         a 2-core machine), and the GUI thread waits for it: done now, while the user looks at the first frame,
@@ -58,6 +59,8 @@ class PredictionController(QObject):
         def work() -> None:
             import cmnet_core.inference  # noqa: F401 - imports torch and the model
             import facenet_pytorch  # noqa: F401 - MTCNN's package (~0.13 s of GIL): the face of a whole video frame
+            import scipy.signal  # noqa: F401 - ~0.7 s, GIL held in stretches: the magnified view's filter design
+            import cmnet_core.spotting  # noqa: F401 - spotting's first click (scipy.ndimage, OpenCV's DIS)
 
         thread = threading.Thread(target=work, name="cmnet-warm-up", daemon=False)
         thread.start()

@@ -64,12 +64,99 @@ def make_job(clip: Clip, current: int, annotation: Annotation, settings) -> Magn
                        size, settings), numbers, size, settings)
 
 
-def run_job(job: MagnifyJob, clip: Clip, fps: float, magnify_frames: Callable, progress=None,
-            cancelled=None) -> np.ndarray:
-    """Read the job's frames from ``clip`` (in the worker: its own decoder), resize them to the working size and
-    magnify them: (T, h, w, 3) uint8, one per ``job.numbers``."""
-    frames = np.stack([cv2.resize(clip.frame(n), job.size, interpolation=cv2.INTER_AREA) for n in job.numbers])
-    return magnify_frames(frames, fps, job.settings, progress=progress, cancelled=cancelled)
+def read_window(job: MagnifyJob, clip: Clip, cached: Callable[[int], np.ndarray | None] | None = None,
+                cancelled: Callable[[], bool] | None = None,
+                sink: Callable[[np.ndarray], None] | None = None) -> np.ndarray:
+    """The job's frames at the working size: uint8 RGB (T, h, w, 3), one per ``job.numbers``, in order.
+
+    ``cached(number)`` (e.g. the frame loader's ``peek``) gives frames already decoded for the GUI; the rest come
+    from ``clip``, read in frame order by one reader thread (a video: one keyframe seek, then decoding forward) while
+    this thread resizes each frame (INTER_AREA) as it arrives into one preallocated array, so the full-size frames
+    are never all held; ``sink(frame)``, when given, then gets each resized frame in order (a
+    `cmnet_core.magnify.Magnifier` builds its pyramid meanwhile). (Two reader threads gained nothing on a folder of
+    JPEG frames, and the synthetic renderer holds the GIL.) Raises what ``clip.frame`` raises; `MagnifyCancelled` when
+    ``cancelled()`` turns True (checked every 16 frames)."""
+    import queue
+    import threading
+
+    from cmnet_core.magnify import MagnifyCancelled
+
+    numbers = list(job.numbers)
+    out = np.empty((len(numbers), job.size[1], job.size[0], 3), np.uint8)
+
+    def known(n: int) -> np.ndarray | None:
+        return cached(n) if cached is not None else None
+
+    def put(i: int, image: np.ndarray) -> None:
+        if cancelled is not None and i % 16 == 0 and cancelled():
+            raise MagnifyCancelled("magnification cancelled")
+        if image.shape[1::-1] == job.size:
+            out[i] = image[..., :3]
+        else:
+            cv2.resize(image[..., :3], job.size, dst=out[i], interpolation=cv2.INTER_AREA)
+        if sink is not None:
+            sink(out[i])
+
+    frames: queue.Queue = queue.Queue(maxsize=16)
+    stop = threading.Event()
+
+    def decode() -> None:    # in frame order; frames the loader holds are taken from it
+        try:
+            for n in numbers:
+                if stop.is_set():
+                    return
+                image = known(n)
+                frames.put(image if image is not None else clip.frame(n))
+            frames.put(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consuming thread, which raises it
+            frames.put(exc)
+
+    reader = threading.Thread(target=decode, name="cmnet-magnify-decode", daemon=True)
+    reader.start()
+    try:
+        for i in range(len(numbers)):
+            item = frames.get()
+            if isinstance(item, BaseException):
+                raise item
+            put(i, item)
+    finally:
+        stop.set()
+        while reader.is_alive():                  # unblock a reader waiting on a full queue
+            try:
+                frames.get_nowait()
+            except queue.Empty:
+                reader.join(0.01)
+    return out
+
+
+def run_job(job: MagnifyJob, clip: Clip, fps: float, progress=None, cancelled=None,
+            cached: Callable[[int], np.ndarray | None] | None = None, timings: dict | None = None) -> np.ndarray:
+    """Read the job's frames (`read_window`: ``cached`` frames first, else ``clip``, in the worker with its own
+    decoder) at the working size and magnify them (`cmnet_core.magnify.Magnifier`, whose pyramid is built frame by
+    frame while the next frames are decoded): (T, h, w, 3) uint8, one per ``job.numbers``. ``timings``, when given,
+    receives ``read_s`` (reading, resizing and the pyramid) and ``magnify_s`` (filter and reconstruction), seconds.
+    Raises ``ValueError`` (band vs rate, size) before reading, and what `read_window` raises."""
+    import time
+
+    from cmnet_core.magnify import Magnifier
+
+    start = time.perf_counter()
+    magnifier = Magnifier(len(job.numbers), job.size[1], job.size[0], fps, job.settings)
+    progress = progress or (lambda fraction, message: None)
+    counter = iter(range(1, len(job.numbers) + 1))
+
+    def sink(frame: np.ndarray) -> None:
+        magnifier.add(frame)
+        k = next(counter)
+        if k % 16 == 0:
+            progress(0.4 * k / len(job.numbers), f"reading frame {k}/{len(job.numbers)}")
+
+    read_window(job, clip, cached, cancelled, sink=sink)
+    read = time.perf_counter()
+    result = magnifier.finish(progress, cancelled)
+    if timings is not None:
+        timings.update(read_s=round(read - start, 3), magnify_s=round(time.perf_counter() - read, 3))
+    return result
 
 
 def average_fps(clip: Clip) -> float:
@@ -94,5 +181,5 @@ def compose(original: np.ndarray, magnified: np.ndarray | None, side_by_side: bo
     return np.concatenate([left[..., :3], gap, magnified], axis=1)
 
 
-__all__ = ["MAX_SIDE", "MagnifyJob", "WINDOW_FRAMES", "average_fps", "compose", "magnify_window", "make_job", "run_job",
-           "working_size"]
+__all__ = ["MAX_SIDE", "MagnifyJob", "WINDOW_FRAMES", "average_fps", "compose", "magnify_window",
+           "make_job", "read_window", "run_job", "working_size"]

@@ -58,3 +58,52 @@ def test_magnified_view_side_by_side_then_alone_then_off_and_export(make_window,
     qtbot.waitUntil(lambda: w.loader.peek(20) is not None, timeout=10_000)
     w.viewer.redraw()
     assert np.array_equal(w.frame_view.image.image, w.loader.peek(20))
+
+
+def test_method_choice_recomputes_with_phase(make_window, tmp_path, qtbot):
+    """The panel's method feeds MagnifySettings: phase gives other frames than linear, named in the status."""
+    clip = make_synthetic_clip(5, "surprise", image_size=64, n_frames=40)
+    w = make_window()
+    open_clip_in(w, clip, tmp_path / "m.json")
+    qtbot.waitUntil(lambda: w.frame_view.image.image is not None, timeout=10_000)
+    w.magnify_panel.alpha.setValue(20)
+    w.actions_by_name["magnified"].trigger()
+    qtbot.waitUntil(lambda: w.magnify.shown is not None and w.magnify.task is None, timeout=30_000)
+    assert w.magnify.settings().method == "linear" and w.magnify_panel.status.text().endswith(", linear")
+    linear = w.magnify.shown[1]
+    w.magnify_panel.method.setCurrentIndex(w.magnify_panel.method.findData("phase"))
+    assert w.magnify.settings().method == "phase"
+    qtbot.waitUntil(lambda: w.magnify.shown[1] is not linear and w.magnify.task is None, timeout=30_000)
+    assert w.magnify_panel.status.text().endswith(", phase")
+    phase = w.magnify.shown[1]
+    assert phase.shape == linear.shape and not np.array_equal(phase, linear)
+    assert set(w.magnify.timings) == {"read_s", "magnify_s", "worker_s"}
+
+
+def test_read_window_takes_cached_frames_in_order_and_raises_the_readers_error():
+    from app.workspace.magnify_view import make_job, read_window
+    from cmnet_core.magnify import MagnifySettings
+
+    clip = make_synthetic_clip(5, "surprise", image_size=32, n_frames=40)
+    job = make_job(clip, clip.frame_numbers[0], Annotation(), MagnifySettings())
+    marked = np.full((32, 32, 3), 7, np.uint8)
+    got = []
+    frames = read_window(job, clip, cached=lambda n: marked if n % 10 == 0 else None, sink=got.append)
+    assert len(got) == len(job.numbers) == 40 and all(np.array_equal(g, f) for g, f in zip(got, frames))
+    for i, n in enumerate(job.numbers):
+        assert np.array_equal(frames[i], marked if n % 10 == 0 else clip.frame(n))
+
+    class Broken:
+        frame_numbers = clip.frame_numbers
+
+        def frame(self, n):
+            if n > 20:
+                raise KeyError(f"no frame {n}")
+            return clip.frame(n)
+
+    try:
+        read_window(job, Broken())
+    except KeyError as exc:
+        assert "no frame 21" in str(exc)
+    else:
+        raise AssertionError("the reader's error was not raised")
