@@ -76,7 +76,8 @@ class SpottingController(QObject):
             self.show_spans([(c.onset, c.offset, c.kind) for c in self.candidates])
             micro = sum(c.kind == "micro" for c in self.candidates)
             self.panel.progress.setValue(1000)
-            self.panel.summary.setText(f"{len(self.candidates)} candidates ({micro} micro, "
+            self.panel.summary.setText(f"{len(self.candidates)} candidate{'' if len(self.candidates) == 1 else 's'} "
+                                       f"({micro} micro, "
                                        f"{len(self.candidates) - micro} macro)" + (f"; {note}" if note else ""))
 
         def failed(message: str) -> None:

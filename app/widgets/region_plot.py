@@ -17,8 +17,12 @@ class RegionCurves:
     ``blinks`` [(start, end)] as shaded spans (source frame numbers)."""
 
     def __init__(self) -> None:
-        self.widget, self.plot, self.legend = styled_plot("source frame number", "region motion (px at 96 px)")
-        self.widget.setMinimumHeight(120)
+        self.widget, self.plot, self.legend = styled_plot("source frame number", "motion (px)")
+        self.widget.setMinimumHeight(160)
+        self.widget.setToolTip("How far each face region moved since the onset, in pixels of a 96-px face image; "
+                               "grey spans are blinks")
+        self.legend.setColumnCount(8)   # one row
+        self.legend.setOffset((10, 1))
         self._items: list = []
 
     def show(self, frames: np.ndarray | None, curves: dict | None, blinks: list | None = None) -> None:

@@ -20,7 +20,7 @@ def test_spot_list_jump_accept_and_export(make_window, tmp_path, qtbot):
     w.candidates_panel.spot_button.click()
     qtbot.waitUntil(lambda: w.spotting.task is None and bool(w.spotting.candidates), timeout=60_000)
     panel = w.candidates_panel
-    assert panel.table.rowCount() == len(w.spotting.candidates) and "candidates" in panel.summary.text()
+    assert panel.table.rowCount() == len(w.spotting.candidates) and "candidate" in panel.summary.text()
     bands = w.intensity_plot.candidate_bands          # shaded on the plot's time axis, micro and macro apart
     assert [tuple(round(v + 0.5 * s) for v, s in zip(b.getRegion(), (1, -1))) for b in bands] == [
         (c.onset, c.offset) for c in w.spotting.candidates]
