@@ -47,6 +47,50 @@ def is_expected_error(exc: BaseException) -> bool:
     return False
 
 
+#: Background imports and tasks exclude each other: two threads importing the same package at once (the warm-up
+#: importing torchvision through facenet-pytorch while a task loading a checkpoint imports it through the model)
+#: can see it half-initialised: "cannot import name 'InterpolationMode' from partially initialized module
+#: 'torchvision.transforms'" (seen in the test suite). Tasks run together as before; an import waits for the
+#: running tasks and tasks wait for the import.
+_gate = threading.Condition()
+_gate_state = {"tasks": 0, "importing": False}
+
+
+def _enter_task() -> None:
+    with _gate:
+        while _gate_state["importing"]:
+            _gate.wait()
+        _gate_state["tasks"] += 1
+
+
+def _leave_task() -> None:
+    with _gate:
+        _gate_state["tasks"] -= 1
+        _gate.notify_all()
+
+
+def import_in_background(imports: Callable[[], None], name: str = "cmnet-warm-up") -> threading.Thread:
+    """Run ``imports()`` (module imports, e.g. torch) in a new thread once no `Task` is running, and return the
+    thread; tasks started meanwhile wait until it has ended (see ``_gate``). The thread is not a daemon: a window
+    closed within the first seconds waits for the imports to end (a daemon cut off inside torch's import at
+    interpreter exit printed a RuntimeError traceback)."""
+    def work() -> None:
+        with _gate:
+            while _gate_state["tasks"]:
+                _gate.wait()
+            _gate_state["importing"] = True
+        try:
+            imports()
+        finally:
+            with _gate:
+                _gate_state["importing"] = False
+                _gate.notify_all()
+
+    thread = threading.Thread(target=work, name=name, daemon=False)
+    thread.start()
+    return thread
+
+
 class TaskSignals(QObject):
     """Signals of a `Task`: exactly one of ``finished`` / ``error`` is emitted per run."""
 
@@ -88,7 +132,11 @@ class Task(QRunnable):
             self.signals.progress.emit(float(fraction), str(message))
 
         try:
-            result = self._fn(progress, self._cancel.is_set)
+            _enter_task()   # not while `import_in_background` imports (half-imported packages)
+            try:
+                result = self._fn(progress, self._cancel.is_set)
+            finally:
+                _leave_task()
             if self._cancel.is_set():
                 raise Cancelled()
         except Cancelled:

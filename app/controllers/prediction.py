@@ -14,7 +14,7 @@ from ..widgets.annotation_panel import AnnotationPanel
 from ..widgets.intensity_plot import IntensityPlot
 from ..widgets.prediction_panel import PredictionPanel
 from ..widgets.timeline import Timeline
-from ..workers import Task
+from ..workers import Task, import_in_background
 from ..workspace.document import Document
 from ..workspace.prediction import emotion_mismatch, fresh_clip, label_mismatch, load_predictor, run_predictor
 from .tasks import TaskRunner
@@ -53,18 +53,16 @@ class PredictionController(QObject):
         A module's import holds Python's GIL while its C extension initialises (torch: ~0.23 s at a stretch on
         a 2-core machine), and the GUI thread waits for it: done now, while the user looks at the first frame,
         that wait does not fall on the first checkpoint load or prediction, nor on the first face detection (motion
-        map, region curves, spotting on a whole video frame). Returns the thread. It is not a daemon: a window
-        closed within the first seconds waits for the import to end (a daemon thread cut off inside torch's import
-        at interpreter exit printed a RuntimeError traceback)."""
+        map, region curves, spotting on a whole video frame). Tasks started meanwhile wait for it
+        (`app.workers.import_in_background`). Returns the thread."""
         def work() -> None:
+            import torchvision  # noqa: F401 - the package before facenet-pytorch imports its submodules
             import cmnet_core.inference  # noqa: F401 - imports torch and the model
             import facenet_pytorch  # noqa: F401 - MTCNN's package (~0.13 s of GIL): the face of a whole video frame
             import scipy.signal  # noqa: F401 - ~0.7 s, GIL held in stretches: the magnified view's filter design
             import cmnet_core.spotting  # noqa: F401 - spotting's first click (scipy.ndimage, OpenCV's DIS)
 
-        thread = threading.Thread(target=work, name="cmnet-warm-up", daemon=False)
-        thread.start()
-        return thread
+        return import_in_background(work)
 
     def clip_changed(self) -> None:
         """The checkpoint stays; the last clip's results go."""

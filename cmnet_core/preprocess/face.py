@@ -115,6 +115,9 @@ class MTCNNBackend:
     name = "mtcnn"
 
     def __init__(self, device: str = "cpu"):
+        # the package before its submodules: a thread importing torchvision.transforms (facenet-pytorch does) while
+        # another imports torchvision can see a half-initialised module ("partially initialized module")
+        import torchvision  # noqa: F401
         from facenet_pytorch import MTCNN
 
         self._net = MTCNN(keep_all=True, device=device, min_face_size=MTCNN_MIN_FACE)

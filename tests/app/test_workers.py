@@ -118,3 +118,26 @@ def test_garbage_is_collected_in_the_gui_thread_only(qtbot):
     finally:
         collector.timer.stop()
         gc.enable()
+
+
+def test_tasks_and_background_imports_exclude_each_other(qtbot, no_leaked_threads):
+    """A task started while `import_in_background` runs starts after it, and an import starts after the running
+    tasks (two threads importing torchvision at once saw it half-initialised: "cannot import name
+    'InterpolationMode' from partially initialized module 'torchvision.transforms'")."""
+    from app.workers import import_in_background
+
+    order = []
+    thread = import_in_background(lambda: (time.sleep(0.3), order.append("imports")))
+    task = Task(lambda progress, cancelled: order.append("task") or len(order))
+    with qtbot.waitSignal(task.signals.finished, timeout=5000) as blocker:
+        task.start()
+    thread.join()
+    assert order == ["imports", "task"] and blocker.args == [2]
+    order.clear()
+    running = Task(lambda progress, cancelled: (order.append("task starts"), time.sleep(0.3), order.append("task ends")))
+    with qtbot.waitSignal(running.signals.finished, timeout=5000):
+        running.start()
+        qtbot.waitUntil(lambda: order == ["task starts"], timeout=2000)
+        thread = import_in_background(lambda: order.append("imports"))
+    thread.join()
+    assert order == ["task starts", "task ends", "imports"]
