@@ -12,6 +12,7 @@ to a temporary folder. Pictures:
   the plot under the video.
 * ``screenshot_candidates_real.png``: the real ``single_face.mp4`` (../shared/data/face_videos) spotted on the face
   MTCNN finds, with the region motion curves.
+* ``screenshot_magnified.png``: the same video magnified (phase, α 10, face only, beside the original) at frame 45.
 """
 from __future__ import annotations
 
@@ -104,6 +105,22 @@ def main(argv=None) -> int:
         cands = _spot_and_grab(app, window, args.out / "screenshot_candidates_real.png")
         out["real"] = {"video": REAL_VIDEO.name, "summary": window.candidates_panel.summary.text(),
                        "candidates": [[c.onset, c.apex, c.offset, c.kind, c.peak_region, c.score] for c in cands]}
+    if REAL_VIDEO.is_file():
+        from app.commands import GoToFrame
+
+        panel = window.magnify_panel
+        panel.method.setCurrentIndex(panel.method.findData("phase"))
+        panel.alpha.setValue(10)
+        window.candidates_dock.hide()
+        window.magnify_dock.show()
+        window.toggle_magnified()
+        _wait(app, lambda: window.magnify.shown is not None and window.magnify.task is None, 300)
+        window.commands.execute(GoToFrame, frame=45)
+        _wait(app, lambda: window.state.shown_frame == 45 and not window.is_busy(), 60)
+        _wait(app, lambda: False, 0.5)
+        window.grab().save(str(args.out / "screenshot_magnified.png"))
+        out["magnified"] = {"status": panel.status.text(), "crop": window.magnify.crop,
+                            "timings_s": window.magnify.timings}
     window.shutdown()
     emit(out)
     return 0

@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject
 from ..dialogs import Dialogs
 from ..widgets.magnify_panel import MagnifyPanel
 from ..workspace.document import Document
-from ..workspace.magnify_view import average_fps, compose, make_job, run_job
+from ..workspace.magnify_view import average_fps, compose, find_face_crop, make_job, run_job
 from ..workspace.prediction import fresh_clip
 from .tasks import TaskRunner
 from .viewer import ViewerController
@@ -33,6 +33,7 @@ class MagnifyController(QObject):
             doc, panel, viewer, tasks, dialogs, status)
         self.cache: OrderedDict[tuple, tuple[dict, object]] = OrderedDict()
         self.shown: tuple[dict, object] | None = None   # ({frame number: index}, frames) on screen
+        self.crop: tuple[int, int, int, int] | None = None   # the part of the frame magnified (x, y, w, h), or None
         self.task = None
         self.timings: dict = {}   # the last computation's stages, seconds (read_s, magnify_s, worker_s)
         self._pending = False
@@ -59,7 +60,7 @@ class MagnifyController(QObject):
             self._pending = True
             return
         try:
-            job = make_job(clip, self.doc.frame, self.doc.annotation(), self.settings())
+            job = make_job(clip, self.doc.frame, self.doc.annotation(), self.settings(), self.panel.values()["face"])
         except ValueError as exc:
             self.panel.status.setText(str(exc))
             return
@@ -78,23 +79,30 @@ class MagnifyController(QObject):
             start = time.perf_counter()
             own = fresh_clip(clip)
             try:
-                return run_job(job, own, fps, progress=progress, cancelled=cancelled, cached=peek, timings=timings)
+                if job.face:
+                    progress(0.0, "finding the face…")
+                cropped, note = find_face_crop(job, own)
+                frames = run_job(cropped, own, fps, progress=progress, cancelled=cancelled, cached=peek,
+                                 timings=timings)
+                return frames, cropped, note
             finally:
                 own.close()
                 timings["worker_s"] = round(time.perf_counter() - start, 3)
 
-        def done(frames) -> None:
+        def done(outcome) -> None:
+            frames, cropped, note = outcome
             self.task = None
             self.timings = timings
-            result = ({n: i for i, n in enumerate(job.numbers)}, frames)
+            result = ({n: i for i, n in enumerate(job.numbers)}, frames, cropped.crop)
             self.cache[job.key] = result
             while len(self.cache) > CACHE_ENTRIES:
                 self.cache.popitem(last=False)
             if clip is self.doc.clip:
                 self._show(result)
-                self.panel.status.setText(f"{job.numbers[0]}–{job.numbers[-1]} magnified: {job.size[0]}×"
-                                          f"{job.size[1]} px, {job.settings.low_hz:g}–{job.settings.high_hz:g} Hz, "
-                                          f"α {job.settings.alpha:g}, {job.settings.method}")
+                self.panel.status.setText(f"{job.numbers[0]}–{job.numbers[-1]} magnified: {cropped.size[0]}×"
+                                          f"{cropped.size[1]} px, {job.settings.low_hz:g}–{job.settings.high_hz:g} "
+                                          f"Hz, α {job.settings.alpha:g}, {job.settings.method}"
+                                          + (f"; {note}" if note else ""))
             self._again()
 
         def failed(message: str) -> None:
@@ -112,15 +120,17 @@ class MagnifyController(QObject):
             self.update()
 
     def _show(self, result) -> None:
-        self.shown = result
+        """Show ``result`` = ({frame number: index}, frames (T, h, w, 3), crop (x, y, w, h) or None), or nothing."""
+        self.shown = None if result is None else result[:2]
+        self.crop = None if result is None else result[2]
         self.panel.export_button.setEnabled(result is not None)
         side = self.panel.values()["side_by_side"]
         if result is None:
             self.viewer.frame_filter = None
         else:
-            index, frames = result
+            index, frames, crop = result
             self.viewer.frame_filter = lambda n, frame: compose(
-                frame, frames[index[n]] if n in index else None, side)
+                frame, frames[index[n]] if n in index else None, side, crop)
             if self.viewer.overlay_on:
                 self.viewer.set_overlay(False)   # landmarks are in the original frame's pixels
         self.viewer.redraw()

@@ -24,6 +24,11 @@ class MagnifyPanel(QWidget):
                                 "α times, frame-exact with the original")
         self.side_by_side = QCheckBox("side by side")
         self.side_by_side.setChecked(True)
+        self.face_only = QCheckBox("face only")
+        self.face_only.setChecked(True)
+        self.face_only.setToolTip("magnify the face (found by MTCNN in the first magnified frame) at the working "
+                                  "size instead of the whole frame: more pixels on the face; clips that are face "
+                                  "crops already are magnified whole")
         self.alpha = QSlider(Qt.Orientation.Horizontal)
         self.alpha.setRange(1, 30)
         self.alpha.setValue(10)
@@ -45,6 +50,7 @@ class MagnifyPanel(QWidget):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setStyleSheet("color:#444")
+        self.status.setMinimumHeight(2 * self.status.fontMetrics().lineSpacing() + 4)   # two lines, never cut
         self.export_button = QPushButton("Export video…")
         self.export_button.setEnabled(False)
         self.motion = QCheckBox("Motion map")
@@ -60,6 +66,7 @@ class MagnifyPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.enabled)
         top.addWidget(self.side_by_side)
+        top.addWidget(self.face_only)
         top.addStretch(1)
         alpha_row = QHBoxLayout()
         alpha_row.addWidget(self.alpha, 1)
@@ -81,6 +88,7 @@ class MagnifyPanel(QWidget):
         form.addRow(self.regions_button)
         self.enabled.toggled.connect(lambda _on: self.settingsChanged.emit())
         self.side_by_side.toggled.connect(lambda _on: self.settingsChanged.emit())
+        self.face_only.toggled.connect(lambda _on: self.settingsChanged.emit())
         self.alpha.valueChanged.connect(lambda v: self.alpha_label.setText(f"α {v}×"))
         self.alpha.sliderReleased.connect(self.settingsChanged.emit)
         self.alpha.valueChanged.connect(lambda _v: None if self.alpha.isSliderDown() else self.settingsChanged.emit())
@@ -94,9 +102,10 @@ class MagnifyPanel(QWidget):
         self.regions_button.clicked.connect(self.regionsRequested.emit)
 
     def values(self) -> dict:
-        """``{"on", "side_by_side", "alpha", "low_hz", "high_hz", "method"}`` as set (method ``"linear"`` or
-        ``"phase"``)."""
+        """``{"on", "side_by_side", "face", "alpha", "low_hz", "high_hz", "method"}`` as set (method ``"linear"``
+        or ``"phase"``; ``face``: magnify the face box only)."""
         return {"on": self.enabled.isChecked(), "side_by_side": self.side_by_side.isChecked(),
+                "face": self.face_only.isChecked(),
                 "alpha": float(self.alpha.value()), "low_hz": self.low.value(), "high_hz": self.high.value(),
                 "method": self.method.currentData()}
 

@@ -27,12 +27,25 @@ MAX_SIDE = 256
 @dataclass(frozen=True)
 class MagnifyJob:
     """One magnification to compute: the clip's frame numbers ``numbers`` (the window), the working ``size``
-    (width, height) in pixels and the settings (`cmnet_core.magnify.MagnifySettings`)."""
+    (width, height) in pixels, the settings (`cmnet_core.magnify.MagnifySettings`), whether the face alone is
+    wanted (``face``) and the part of each frame magnified, ``crop`` = (x, y, w, h) source pixels or None for the
+    whole frame (`with_crop` sets it once the face is found)."""
 
     key: tuple
     numbers: tuple[int, ...]
     size: tuple[int, int]
     settings: object
+    face: bool = False
+    crop: tuple[int, int, int, int] | None = None
+
+    def with_crop(self, crop: tuple[int, int, int, int] | None) -> "MagnifyJob":
+        """The same job on ``crop`` (x, y, w, h source pixels; None: the whole frame), its working size scaled
+        from the crop's."""
+        import dataclasses
+
+        if crop is None:
+            return dataclasses.replace(self, crop=None)
+        return dataclasses.replace(self, crop=tuple(int(v) for v in crop), size=working_size(crop[2], crop[3]))
 
 
 def magnify_window(clip: Clip, current: int, annotation: Annotation) -> tuple[int, ...]:
@@ -56,12 +69,35 @@ def working_size(width: int, height: int, max_side: int = MAX_SIDE) -> tuple[int
     return max(2, int(round(width * scale))), max(2, int(round(height * scale)))
 
 
-def make_job(clip: Clip, current: int, annotation: Annotation, settings) -> MagnifyJob:
-    """The job for ``clip`` around ``current`` with ``settings``; its ``key`` identifies the result for a cache."""
+def make_job(clip: Clip, current: int, annotation: Annotation, settings, face: bool = False) -> MagnifyJob:
+    """The job for ``clip`` around ``current`` with ``settings``; its ``key`` identifies the result for a cache.
+    ``face``: magnify the face box only (found when the job runs, `find_face_crop`); ignored for a clip that is a
+    face crop already (it carries ``landmarks_hint``)."""
     numbers = magnify_window(clip, current, annotation)
     size = working_size(*clip.size)
+    face = bool(face) and clip.landmarks_hint is None
     return MagnifyJob((str(clip.path), clip.name, numbers[0] if numbers else None, numbers[-1] if numbers else None,
-                       size, settings), numbers, size, settings)
+                       size, settings, face), numbers, size, settings, face)
+
+
+def find_face_crop(job: MagnifyJob, clip: Clip) -> tuple[MagnifyJob, str]:
+    """For a ``job.face`` job: the face box MTCNN finds in the window's first frame
+    (`cmnet_core.preprocess.face.locate_face`, 15 % margin), as the job's crop, and a note for the user;
+    without a face (or a detector that fails) the whole frame, and the note says so. Runs in a worker (the first
+    detection builds the detector)."""
+    if not job.face or not job.numbers:
+        return job, ""
+    first = job.numbers[0]
+    try:
+        from cmnet_core.preprocess.face import locate_face
+
+        found = locate_face(clip.frame(first))
+    except Exception as exc:  # noqa: BLE001 - the face is a convenience: magnify the whole frame, and say so
+        return job.with_crop(None), f"whole frame (face detection failed: {exc})"
+    if found is None:
+        return job.with_crop(None), f"whole frame (no face in frame {first})"
+    x, y, w, h = found.box
+    return job.with_crop(found.box), f"face {w}×{h} px at {x}, {y}"
 
 
 def read_window(job: MagnifyJob, clip: Clip, cached: Callable[[int], np.ndarray | None] | None = None,
@@ -90,6 +126,9 @@ def read_window(job: MagnifyJob, clip: Clip, cached: Callable[[int], np.ndarray 
     def put(i: int, image: np.ndarray) -> None:
         if cancelled is not None and i % 16 == 0 and cancelled():
             raise MagnifyCancelled("magnification cancelled")
+        if job.crop is not None:
+            x, y, w, h = job.crop
+            image = image[y:y + h, x:x + w]
         if image.shape[1::-1] == job.size:
             out[i] = image[..., :3]
         else:
@@ -168,11 +207,16 @@ def average_fps(clip: Clip) -> float:
     return float(clip.fps)
 
 
-def compose(original: np.ndarray, magnified: np.ndarray | None, side_by_side: bool) -> np.ndarray:
-    """The picture to show: ``magnified`` alone, or the original (resized to the magnified frame's size) and the
-    magnified side by side with a 4-pixel black gap; the original alone when there is no magnified frame."""
+def compose(original: np.ndarray, magnified: np.ndarray | None, side_by_side: bool,
+            crop: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """The picture to show: ``magnified`` alone, or the original (its ``crop`` (x, y, w, h) pixels when the face
+    alone was magnified, resized to the magnified frame's size) and the magnified side by side with a 4-pixel black
+    gap; the original alone when there is no magnified frame."""
     if magnified is None:
         return original
+    if crop is not None:
+        x, y, w, h = crop
+        original = original[y:y + h, x:x + w]
     if not side_by_side:
         return magnified
     h, w = magnified.shape[:2]
@@ -181,5 +225,5 @@ def compose(original: np.ndarray, magnified: np.ndarray | None, side_by_side: bo
     return np.concatenate([left[..., :3], gap, magnified], axis=1)
 
 
-__all__ = ["MAX_SIDE", "MagnifyJob", "WINDOW_FRAMES", "average_fps", "compose", "magnify_window",
+__all__ = ["MAX_SIDE", "MagnifyJob", "WINDOW_FRAMES", "average_fps", "compose", "find_face_crop", "magnify_window",
            "make_job", "read_window", "run_job", "working_size"]

@@ -107,3 +107,25 @@ def test_read_window_takes_cached_frames_in_order_and_raises_the_readers_error()
         assert "no frame 21" in str(exc)
     else:
         raise AssertionError("the reader's error was not raised")
+
+
+def test_face_only_magnifies_the_face_box_of_a_whole_frame(make_window, tmp_path, qtbot, whole_frame_clip):
+    """On whole video frames (no landmarks_hint) "face only" (on by default) magnifies the face MTCNN finds in the
+    window's first frame, shown beside the same crop of the original; off: the whole frame."""
+
+    clip, (fx, fy, fw, fh), _ = whole_frame_clip()
+    w = make_window()
+    open_clip_in(w, clip, tmp_path / "face.json")
+    assert w.magnify_panel.face_only.isChecked()
+    w.actions_by_name["magnified"].trigger()                                    # M
+    qtbot.waitUntil(lambda: w.magnify.shown is not None and w.magnify.task is None, timeout=60_000)
+    x, y, bw, bh = w.magnify.crop
+    assert x <= fx + 10 and y <= fy + 10 and x + bw >= fx + fw - 10 and y + bh >= fy + fh - 10   # holds the face
+    assert bw <= 1.8 * fw and bh <= 1.8 * fh                                                    # and not much more
+    frames = w.magnify.shown[1]
+    assert frames.shape[1:3] == working_size(bw, bh)[::-1] and "face" in w.magnify_panel.status.text()
+    qtbot.waitUntil(lambda: w.frame_view.image.image.shape[1] == 2 * frames.shape[2] + 4, timeout=10_000)
+    w.magnify_panel.face_only.setChecked(False)                                 # the whole frame again
+    qtbot.waitUntil(lambda: w.magnify.task is None and w.magnify.crop is None and w.magnify.shown is not None,
+                    timeout=60_000)
+    assert w.magnify.shown[1].shape[1:3] == working_size(320, 240)[::-1]
