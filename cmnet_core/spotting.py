@@ -51,6 +51,9 @@ from . import motion
 from .data.annotation_io import atomic_write_text
 from .data.clip import Annotation, Clip
 
+FACE_LOST_SIMILARITY = 0.5
+"""A frame whose face crop correlates less than this with the face of the last successful look-up (normalised
+cross-correlation of the normalised grey crops) is taken as a frame without the face (a cut, a title card)."""
 MICRO_MAX_S = 0.5
 """A candidate lasting at most this long (onset to offset, seconds) is ``"micro"``, else ``"macro"``."""
 CSV_COLUMNS = ("onset", "apex", "offset", "onset_s", "apex_s", "offset_s", "duration_s", "kind", "peak_region",
@@ -233,19 +236,38 @@ class _FacePlace:
         return motion.normalise_grey(np.ascontiguousarray(face))   # lighting flicker / auto exposure is not motion
 
 
+def _face_similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Normalised cross-correlation (-1..1) of two equal-size grey face crops."""
+    return float(cv2.matchTemplate(a, b, cv2.TM_CCOEFF_NORMED)[0, 0])
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Index runs ``(first, last)`` (inclusive) where ``mask`` (bool (T,)) is True."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2])]
+
+
 def _scan(source, fps, progress, cancelled, windows_s, size, landmarks, face_box, method, track=None,
           track_every_s=5.0):
     """Read every frame once; per scale k the per-region motion from frame t − k to t: {k: float64 (T, R)}.
     Frames are shrunk once so that the face box is ``size`` px and kept (grey) for k frames; both frames of a pair
     are cropped with the current face box, so a box that follows the face (``track``) adds no motion of its own.
-    Returns (frames, r, ks (descending), region boxes of the first place, face boxes used [(frame, box)])."""
+
+    With ``track``, frames without a face are marked (``lost``, bool (T,)) and read no motion: from a look-up
+    that found none until one that finds it (every second meanwhile). Besides the regular look-ups, a frame whose
+    face crop no longer resembles the face of the last look-up (normalised cross-correlation below
+    `FACE_LOST_SIMILARITY`: a cut, a title card, a large turn) is looked at at once (at most every 0.5 s).
+    Without ``track`` nothing is marked. Returns (frames, r, ks (descending), region
+    boxes of the first place, face boxes used [(frame, box)], lost)."""
     fr = _frames_of(source, fps)
     n = len(fr.numbers)
     first = fr.read(0)
     h, w = first.shape[:2]
     lm = fr.landmarks if landmarks is None else np.asarray(landmarks, dtype=np.float64)
+    known = True   # the place holds a face (given, or found by `track`); False: the whole frame, no face found
     if lm is None and face_box is None and track is not None:
         lm = track(first)
+        known = lm is not None
     if face_box is None:
         face_box = face_box_from_landmarks(lm, w, h) if lm is not None else (0, 0, w, h)
     scale = (size / max(float(face_box[2]), 1.0), size / max(float(face_box[3]), 1.0))
@@ -253,29 +275,60 @@ def _scan(source, fps, progress, cancelled, windows_s, size, landmarks, face_box
     places = [(fr.numbers[0], tuple(int(round(v)) for v in place.box))]
     first_boxes = place.boxes
     every = max(1, int(round(track_every_s * fr.fps))) if track is not None and track_every_s > 0 else 0
+    every_lost = max(1, int(round(fr.fps)))   # look every second while no face is known
+    every_check = max(1, int(round(fr.fps / 2)))   # at most every 0.5 s when the face box stops showing the face
     ks = sorted({max(1, int(round(ws * fr.fps / 2))) for ws in windows_s}, reverse=True)
     kmax = ks[0]
     r = {k: np.zeros((n, len(place.boxes))) for k in ks}
-    history: deque = deque(maxlen=kmax + 1)   # shrunk grey frames
+    lost = np.zeros(n, bool)
+    history: deque = deque(maxlen=kmax + 1)   # (index, shrunk grey frame)
     faces: dict[int, np.ndarray] = {}           # frame index -> its face crop with the current place
+    template = None                             # the face crop of the last successful look-up
+    last_lookup = reset_at = 0
     dis = motion._dis()
+
+    def look(i: int, frame: np.ndarray) -> None:
+        """MTCNN (``track``) on frame i: follow the face, or note that there is none."""
+        nonlocal known, template, place, faces, scale, reset_at, last_lookup
+        last_lookup = i
+        found = track(frame)
+        if found is None:
+            known = False
+            return
+        new_box = face_box_from_landmarks(found, w, h)
+        if not known:   # the face (back) after frames without one: its own scale, a fresh history
+            scale = (size / max(float(new_box[2]), 1.0), size / max(float(new_box[3]), 1.0))
+            history.clear()
+            reset_at = i
+        new = _FacePlace(new_box, found, scale, size, w, h)
+        if not known or place.moved(new):
+            place, faces = new, {}
+            places.append((fr.numbers[i], tuple(int(round(v)) for v in place.box)))
+        known, template = True, None
+
     for i in range(n):
         frame = first if i == 0 else fr.read(i)
-        if every and i > 0 and i % every == 0:
-            found = track(frame)
-            if found is not None:
-                new = _FacePlace(face_box_from_landmarks(found, w, h), found, scale, size, w, h)
-                if place.moved(new):
-                    place, faces = new, {}
-                    places.append((fr.numbers[i], tuple(int(round(v)) for v in place.box)))
+        if every and i > 0 and i - last_lookup >= (every if known else every_lost):
+            look(i, frame)
         small = cv2.resize(motion.to_grey(frame), None, fx=scale[0], fy=scale[1], interpolation=cv2.INTER_AREA)
+        g = place.grey(small, size)
+        if (every and known and template is not None and i - last_lookup >= every_check
+                and _face_similarity(g, template) < FACE_LOST_SIMILARITY):
+            look(i, frame)   # the face box no longer shows the face it showed: a cut, a turn, the person gone?
+            small = cv2.resize(motion.to_grey(frame), None, fx=scale[0], fy=scale[1], interpolation=cv2.INTER_AREA)
+            g = place.grey(small, size)
         history.append((i, small))
-        faces = {j: g for j, g in faces.items() if j >= i - kmax}
-        faces[i] = g = place.grey(small, size)
+        faces = {j: c for j, c in faces.items() if j >= i - kmax}
+        faces[i] = g
+        if template is None and known:
+            template = g
+        lost[i] = not known
         for k in ks:
-            if i == 0:
+            if i == 0 or lost[i]:
                 continue
             j, ref_small = history[max(0, len(history) - 1 - k)]
+            if j > i - k and reset_at > 0:   # the frame k before is from before the face came back: none
+                continue
             ref = faces.get(j)
             if ref is None:
                 ref = faces[j] = place.grey(ref_small, size)
@@ -292,7 +345,11 @@ def _scan(source, fps, progress, cancelled, windows_s, size, landmarks, face_box
                 raise SpottingCancelled(f"spotting cancelled at frame {fr.numbers[i]} of {n}")
             if progress is not None:
                 progress(i + 1, n)
-    return fr, r, ks, first_boxes, places
+    for k in ks:   # a pair with a frame without the face reads no motion
+        bad = lost.copy()
+        bad[k:] |= lost[:-k] if k < n else False
+        r[k][bad] = 0.0
+    return fr, r, ks, first_boxes, places, lost
 
 
 def spot(source: Clip | np.ndarray | Sequence[np.ndarray], fps: float | None = None,
@@ -300,8 +357,8 @@ def spot(source: Clip | np.ndarray | Sequence[np.ndarray], fps: float | None = N
          windows_s: Sequence[float] = (0.3, 3.0), size: int = 128, p: float = 0.3, threshold_window_s: float = 60.0,
          smooth_s: float = 0.05, bounds_fraction: float = 0.35, landmarks: np.ndarray | None = None,
          face_box: tuple[int, int, int, int] | None = None, method: str = "flow", min_duration_s: float = 0.1,
-         track: Callable[[np.ndarray], np.ndarray | None] | None = None, track_every_s: float = 5.0
-         ) -> list[Candidate]:
+         track: Callable[[np.ndarray], np.ndarray | None] | None = None, track_every_s: float = 5.0,
+         report: dict | None = None) -> list[Candidate]:
     """Candidate expression intervals in ``source`` (method in the module docstring).
 
     Parameters
@@ -328,7 +385,11 @@ def spot(source: Clip | np.ndarray | Sequence[np.ndarray], fps: float | None = N
         by more than 8 % of its box, the box and the regions follow it (both frames of every pair are cropped with
         the same box, so following the face adds no motion). None: the first frame's box is kept for the whole
         video (right for a still camera and a seated person; an interview in which the person shifts needs
-        ``track``).
+        ``track``). While ``track`` finds no face it looks every second; the frames until it finds one, and any
+        frame whose face crop no longer resembles the face it found last (a cut, a title card; normalised
+        correlation below `FACE_LOST_SIMILARITY`), read no motion and hold no candidate.
+    report : when a dict is given, it receives ``"no_face"`` [(first, last)] frame-number runs without the face,
+        ``"no_face_s"`` (seconds) and ``"face_boxes"`` [(frame number, (x, y, w, h))] where the box was placed.
 
     Returns the candidates in time order. Raises ``ValueError`` for an array without ``fps``, no frames or a bad
     option, `SpottingCancelled` when cancelled, and what the clip's reader raises (`ClipError`) for an unreadable
@@ -338,14 +399,20 @@ def spot(source: Clip | np.ndarray | Sequence[np.ndarray], fps: float | None = N
         raise ValueError(f"method={method!r}: choose 'flow' or 'framediff'")
     if not windows_s or min(windows_s) <= 0:
         raise ValueError(f"windows_s {windows_s!r} must be positive lengths in seconds")
-    fr, r, ks, boxes, _places = _scan(source, fps, progress, cancelled, windows_s, size, landmarks, face_box, method,
-                                      track, track_every_s)
-    return _candidates(fr, r, ks, boxes, p, threshold_window_s, smooth_s, bounds_fraction, min_duration_s)
+    fr, r, ks, boxes, places, lost = _scan(source, fps, progress, cancelled, windows_s, size, landmarks, face_box,
+                                           method, track, track_every_s)
+    if report is not None:
+        report["face_boxes"] = places
+        report["no_face"] = [(fr.numbers[a], fr.numbers[b]) for a, b in _runs(lost)]
+        report["no_face_s"] = round(float(lost.sum()) / fr.fps, 3)
+    return _candidates(fr, r, ks, boxes, p, threshold_window_s, smooth_s, bounds_fraction, min_duration_s, lost)
 
 
 def _candidates(fr: "_Frames", r: dict, ks: list[int], boxes: dict, p: float, threshold_window_s: float,
-                smooth_s: float, bounds_fraction: float, min_duration_s: float) -> list[Candidate]:
-    """Candidates from the per-region motion ``r`` {k: (T, R)} of `_scan` (see `spot`)."""
+                smooth_s: float, bounds_fraction: float, min_duration_s: float,
+                lost: np.ndarray | None = None) -> list[Candidate]:
+    """Candidates from the per-region motion ``r`` {k: (T, R)} of `_scan` (see `spot`); none that touches a frame
+    of ``lost`` (bool (T,): no face)."""
     n = len(fr.numbers)
     signals = _signals(r, ks, boxes, fr.fps, smooth_s)
     window = max(int(round(threshold_window_s * fr.fps)), 8)
@@ -359,6 +426,8 @@ def _candidates(fr: "_Frames", r: dict, ks: list[int], boxes: dict, p: float, th
         for lo, pk, hi, score in _peaks_to_intervals(s, k, fr.fps, p, window, bounds_fraction,
                                                      excluded):
             if any(min(hi, b) - max(lo, a) + 1 > 0.5 * min(hi - lo + 1, b - a + 1) for a, b in spans):
+                continue
+            if lost is not None and lost[lo:hi + 1].any():
                 continue
             t_on = float(fr.times_s[lo])
             t_end = float(fr.times_s[hi + 1]) if hi + 1 < n else float(fr.times_s[hi]) + 1.0 / fr.fps
@@ -382,8 +451,8 @@ def spot_signals(source: Clip | np.ndarray | Sequence[np.ndarray], fps: float | 
     {k: float64 (T,)})`` with k the reference distance in frames of each scale (``round(L·fps/2)`` for each
     ``windows_s`` L), values in pixels of the ``size`` face image (the mean of the two most moving regions, head
     motion and blinks removed, smoothed). Arguments and errors as `spot`."""
-    fr, r, ks, boxes, _places = _scan(source, fps, progress, cancelled, windows_s, size, landmarks, face_box, method,
-                                      track, track_every_s)
+    fr, r, ks, boxes, _places, _lost = _scan(source, fps, progress, cancelled, windows_s, size, landmarks, face_box,
+                                             method, track, track_every_s)
     signals = _signals(r, ks, boxes, fr.fps, smooth_s)
     return np.asarray(fr.numbers, dtype=np.int64), {k: v[0] for k, v in signals.items()}
 

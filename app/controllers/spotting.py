@@ -59,11 +59,17 @@ class SpottingController(QObject):
                 if clip.landmarks_hint is None:   # whole frames: spot on the face, found again every 5 s
                     progress(0.0, "finding the face…")
                     landmarks, note = first_face(own)
-                    if landmarks is not None:
+                    if "failed" not in note:   # the detector works: follow the face (or find it later)
                         from cmnet_core.preprocess.face import locate_landmarks as track
-                return spot(own, landmarks=landmarks, track=track,
-                            progress=lambda done, total: progress(done / max(total, 1), f"frame {done} of {total}"),
-                            cancelled=cancelled), note
+                report: dict = {}
+                found = spot(own, landmarks=landmarks, track=track, report=report, cancelled=cancelled,
+                             progress=lambda done, total: progress(done / max(total, 1), f"frame {done} of {total}"))
+                if report.get("no_face"):
+                    note = (f"{note}; " if note else "") + (
+                        f"no face in {report['no_face_s']:.1f} s ({len(report['no_face'])} stretch"
+                        f"{'es' if len(report['no_face']) > 1 else ''} from frame {report['no_face'][0][0]}): "
+                        "no candidates there")
+                return found, note
             finally:
                 own.close()
 
@@ -139,7 +145,8 @@ class SpottingController(QObject):
 def first_face(clip) -> tuple:
     """``(landmarks (5, 2) pixels of the first frame or None, note)`` for spotting a whole-frame video: the face
     MTCNN finds in the first frame (`cmnet_core.preprocess.face.locate_face`; the spotter places its face box
-    and regions from these), else None (the whole frame) with a note saying why. Runs in a worker."""
+    and regions from these), else None with a note saying why (the spotter then looks every second until it finds
+    one; a detector that fails: the whole frame). Runs in a worker."""
     from cmnet_core.preprocess import face
 
     first = int(clip.frame_numbers[0])
@@ -148,7 +155,7 @@ def first_face(clip) -> tuple:
     except Exception as exc:  # noqa: BLE001 - no detector: spot on the whole frame, and say so
         return None, f"face detection failed ({exc}): spotted on the whole frame"
     if found is None:
-        return None, f"no face found in frame {first}: spotted on the whole frame"
+        return None, f"no face in frame {first}: looked for every second"
     from cmnet_core.spotting import face_box_from_landmarks
 
     width, height = clip.size

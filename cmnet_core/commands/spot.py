@@ -41,14 +41,20 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def _landmarks(clip):
     """5 landmarks (5, 2) pixels of the first frame from MTCNN (`cmnet_core.preprocess.face.locate_face`), or None
     (no detector, no face)."""
+    return _first_face(clip)[0]
+
+
+def _first_face(clip) -> tuple:
+    """``(landmarks (5, 2) pixels of the first frame or None, detector_works)``: MTCNN on the first frame; a
+    detector that cannot run says so on stderr (then the whole frame is used and no face is looked for)."""
     try:
         from ..preprocess.face import locate_face
 
         found = locate_face(clip.frame(clip.frame_numbers[0]))
     except Exception as exc:  # noqa: BLE001 - detection is a convenience: fall back to the whole frame
         print(f"cmnet spot: no face detection ({exc}); using the whole frame", file=sys.stderr)
-        return None
-    return None if found is None else found.points
+        return None, False
+    return (None if found is None else found.points), True
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,18 +64,24 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         clip = open_clip(args.video, fps=args.fps)
-        landmarks = None if args.face_box else _landmarks(clip)
+        landmarks, detector = (None, False) if args.face_box else _first_face(clip)
         track = None
-        if landmarks is not None and args.track_every > 0:
+        if detector and args.track_every > 0:   # also when the first frame shows no face: it may come later
             from ..preprocess.face import locate_landmarks as track
+        report: dict = {}
         found = spot(clip, face_box=args.face_box, landmarks=landmarks, p=args.threshold, track=track,
-                     track_every_s=args.track_every)
+                     track_every_s=args.track_every, report=report)
         candidates_csv(found, args.out, clip)
         if args.eaf:
             write_candidates_eaf(args.eaf, found, clip)
     except (ClipError, ValueError, OSError) as exc:
         print(f"cmnet spot: {exc}", file=sys.stderr)
         return 2
+    if report.get("no_face"):
+        runs = ", ".join(f"{clip.time_of(a):.1f}–{clip.time_of(b):.1f} s" for a, b in report["no_face"][:5])
+        more = f" and {len(report['no_face']) - 5} more" if len(report["no_face"]) > 5 else ""
+        print(f"cmnet spot: no face in {report['no_face_s']:.1f} s of the video ({runs}{more}): no candidates there",
+              file=sys.stderr)
     micro = sum(c.kind == "micro" for c in found)
     print(f"{len(found)} candidates ({micro} micro, {len(found) - micro} macro) in {len(clip)} frames "
           f"({clip.times_s[-1]:.1f} s) -> {args.out}" + (f", {args.eaf}" if args.eaf else ""))
