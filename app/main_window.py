@@ -113,6 +113,9 @@ class MainWindow(QMainWindow):
                                                   "magnify_panel": self.magnify_dock.toggleViewAction(),
                                                   "candidates": self.candidates_dock.toggleViewAction()})
         self.overlay_action = self.actions_by_name["overlay"]
+        for name, box in (("magnified", self.magnify_panel.enabled), ("motion_map", self.magnify_panel.motion)):
+            self.actions_by_name[name].setCheckable(True)   # a check mark in the View menu, kept with the panel's
+            box.toggled.connect(self.actions_by_name[name].setChecked)
         self.viewer.overlayChanged.connect(self.overlay_action.setChecked)
         self.files = FilesController(self.commands, self.settings, self.dialogs, self.tasks, self.playback,
                                      self.prediction, self.annotation, self.banner, self.clip_dock, self.source_label,

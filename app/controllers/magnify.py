@@ -37,9 +37,30 @@ class MagnifyController(QObject):
         self.task = None
         self.timings: dict = {}   # the last computation's stages, seconds (read_s, magnify_s, worker_s)
         self._pending = False
+        self._annotation = None   # the annotation the shown window was chosen for
         panel.settingsChanged.connect(self.update)
         panel.exportRequested.connect(self.export)
         doc.clip_changed.connect(self.update)
+        doc.annotation_changed.connect(lambda *_: self._follow())
+        doc.frame_changed.connect(lambda *_: self._follow())
+
+    def _follow(self) -> None:
+        """A new onset/offset, or a frame outside the magnified window: compute the window that belongs there (the
+        annotated onset..offset, else the frames from here on); outside an annotated window the status says so."""
+        if not self.panel.values()["on"] or self.doc.clip is None:
+            return
+        if self.task is not None:   # looked at again when the running one is done
+            self._pending = True
+            return
+        if self.shown is None:
+            return
+        index = self.shown[0]
+        first, last = min(index), max(index)
+        if self.doc.frame not in index or self.doc.annotation() != self._annotation:
+            self.update()
+            if self.doc.frame not in (self.shown[0] if self.shown else {}) and self.task is None:
+                self.panel.status.setText(f"frame {self.doc.frame} is outside the magnified frames {first}–{last} "
+                                          "(the annotated onset..offset ± 20): shown as recorded")
 
     def settings(self):
         """The panel's `MagnifySettings` (raises ``ValueError`` for a band that does not fit)."""
@@ -64,6 +85,7 @@ class MagnifyController(QObject):
         except ValueError as exc:
             self.panel.status.setText(str(exc))
             return
+        self._annotation = self.doc.annotation()
         if job.key in self.cache:
             self.cache.move_to_end(job.key)
             self._show(self.cache[job.key])
@@ -93,7 +115,8 @@ class MagnifyController(QObject):
             frames, cropped, note = outcome
             self.task = None
             self.timings = timings
-            result = ({n: i for i, n in enumerate(job.numbers)}, frames, cropped.crop)
+            label = f"MAGNIFIED x{job.settings.alpha:g} {job.settings.method}"
+            result = ({n: i for i, n in enumerate(job.numbers)}, frames, cropped.crop, label)
             self.cache[job.key] = result
             while len(self.cache) > CACHE_ENTRIES:
                 self.cache.popitem(last=False)
@@ -120,7 +143,8 @@ class MagnifyController(QObject):
             self.update()
 
     def _show(self, result) -> None:
-        """Show ``result`` = ({frame number: index}, frames (T, h, w, 3), crop (x, y, w, h) or None), or nothing."""
+        """Show ``result`` = ({frame number: index}, frames (T, h, w, 3), crop (x, y, w, h) or None, label), or
+        nothing."""
         self.shown = None if result is None else result[:2]
         self.crop = None if result is None else result[2]
         self.panel.export_button.setEnabled(result is not None)
@@ -128,9 +152,9 @@ class MagnifyController(QObject):
         if result is None:
             self.viewer.frame_filter = None
         else:
-            index, frames, crop = result
+            index, frames, crop, label = result
             self.viewer.frame_filter = lambda n, frame: compose(
-                frame, frames[index[n]] if n in index else None, side, crop)
+                frame, frames[index[n]] if n in index else None, side, crop, label)
             if self.viewer.overlay_on:
                 self.viewer.set_overlay(False)   # landmarks are in the original frame's pixels
         self.viewer.redraw()

@@ -44,6 +44,8 @@ class SpottingController(QObject):
             self.panel.set_candidates([])
             self.show_spans([])
             self.panel.summary.setText("")
+            self.panel.progress.setValue(0)
+            self.panel.progress.setFormat("")
 
     def start(self) -> None:
         """Spot the current clip in a worker."""

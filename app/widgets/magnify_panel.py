@@ -55,7 +55,8 @@ class MagnifyPanel(QWidget):
         self.export_button.setEnabled(False)
         self.motion = QCheckBox("Motion map")
         self.motion.setToolTip("dense optical flow (OpenCV DIS) to the current frame, global head motion removed: "
-                               "colour = how far the face moved there, hue = direction where it is strong")
+                               "colour = how far the face moved there, hue = direction where it is strong "
+                               "(turns the magnified view off: one view at a time)")
         self.from_previous = QCheckBox("from the previous frame (else from the onset)")
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(10, 100)
@@ -100,6 +101,9 @@ class MagnifyPanel(QWidget):
             box.toggled.connect(lambda _on: self.motionChanged.emit())
         self.opacity.valueChanged.connect(lambda _v: self.motionChanged.emit())
         self.regions_button.clicked.connect(self.regionsRequested.emit)
+        # one view at a time: the map is drawn in the original frame's pixels, the magnified view replaces them
+        self.enabled.toggled.connect(lambda on: on and self.motion.setChecked(False))
+        self.motion.toggled.connect(lambda on: on and self.enabled.setChecked(False))
 
     def values(self) -> dict:
         """``{"on", "side_by_side", "face", "alpha", "low_hz", "high_hz", "method"}`` as set (method ``"linear"``

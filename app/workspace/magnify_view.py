@@ -207,13 +207,28 @@ def average_fps(clip: Clip) -> float:
     return float(clip.fps)
 
 
+def badge(image: np.ndarray, text: str) -> np.ndarray:
+    """A copy of ``image`` (H, W, 3) uint8 with ``text`` written in its top-left corner (white on a dark outline,
+    sized to the image), so that a magnified picture is never taken for the recording."""
+    out = np.ascontiguousarray(image[..., :3]).copy()
+    scale = max(0.3, out.shape[0] / 400.0)
+    thick = max(1, int(round(scale * 1.5)))
+    org = (int(4 + 4 * scale), int(4 + 22 * scale))
+    cv2.putText(out, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick + 2, cv2.LINE_AA)
+    cv2.putText(out, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 0), thick, cv2.LINE_AA)
+    return out
+
+
 def compose(original: np.ndarray, magnified: np.ndarray | None, side_by_side: bool,
-            crop: tuple[int, int, int, int] | None = None) -> np.ndarray:
+            crop: tuple[int, int, int, int] | None = None, label: str | None = None) -> np.ndarray:
     """The picture to show: ``magnified`` alone, or the original (its ``crop`` (x, y, w, h) pixels when the face
     alone was magnified, resized to the magnified frame's size) and the magnified side by side with a 4-pixel black
-    gap; the original alone when there is no magnified frame."""
+    gap; the original alone when there is no magnified frame. With ``label`` (e.g. ``"MAGNIFIED α10 phase"``) the
+    magnified picture carries it and the original half says ``"original"`` (`badge`)."""
     if magnified is None:
         return original
+    if label:
+        magnified = badge(magnified, label)
     if crop is not None:
         x, y, w, h = crop
         original = original[y:y + h, x:x + w]
@@ -221,9 +236,11 @@ def compose(original: np.ndarray, magnified: np.ndarray | None, side_by_side: bo
         return magnified
     h, w = magnified.shape[:2]
     left = cv2.resize(original, (w, h), interpolation=cv2.INTER_AREA) if original.shape[:2] != (h, w) else original
+    if label:
+        left = badge(left, "original")
     gap = np.zeros((h, 4, 3), np.uint8)
     return np.concatenate([left[..., :3], gap, magnified], axis=1)
 
 
-__all__ = ["MAX_SIDE", "MagnifyJob", "WINDOW_FRAMES", "average_fps", "compose", "find_face_crop", "magnify_window",
+__all__ = ["MAX_SIDE", "MagnifyJob", "WINDOW_FRAMES", "average_fps", "badge", "compose", "find_face_crop", "magnify_window",
            "make_job", "read_window", "run_job", "working_size"]

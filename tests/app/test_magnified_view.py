@@ -42,14 +42,17 @@ def test_magnified_view_side_by_side_then_alone_then_off_and_export(make_window,
     qtbot.waitUntil(lambda: w.frame_view.image.image.shape[1] == 64 * 2 + 4, timeout=10_000)
     shown = w.frame_view.image.image
     assert shown.shape == (64, 64 * 2 + 4, 3)                                   # original | gap | magnified
-    assert np.array_equal(shown[:, :64], original)
+    assert np.array_equal(shown[16:, :64], original[16:])                      # below the "original" badge
+    assert not np.array_equal(shown[:16, :64], original[:16])                  # the badge
     index, frames = w.magnify.shown
     w.commands.execute(GoToFrame, frame=20)
     qtbot.waitUntil(lambda: w.state.shown_frame == 20, timeout=10_000)
-    assert np.array_equal(w.frame_view.image.image[:, 68:], frames[index[20]])  # frame-exact
+    assert np.array_equal(w.frame_view.image.image[16:, 68:], frames[index[20]][16:])  # frame-exact
     w.magnify_panel.side_by_side.setChecked(False)
     qtbot.waitUntil(lambda: w.frame_view.image.image.shape == (64, 64, 3), timeout=10_000)
-    assert np.array_equal(w.frame_view.image.image, frames[index[20]])
+    assert np.array_equal(w.frame_view.image.image[16:], frames[index[20]][16:])
+    badge_pixels = w.frame_view.image.image[:16]
+    assert ((badge_pixels == [255, 255, 0]).all(axis=-1)).any()                 # "MAGNIFIED x10 linear", yellow
     out = w.magnify.export(str(tmp_path / "mag.mp4"))
     with av.open(str(out)) as c:
         assert sum(1 for _ in c.decode(video=0)) == len(index)
@@ -129,3 +132,24 @@ def test_face_only_magnifies_the_face_box_of_a_whole_frame(make_window, tmp_path
     qtbot.waitUntil(lambda: w.magnify.task is None and w.magnify.crop is None and w.magnify.shown is not None,
                     timeout=60_000)
     assert w.magnify.shown[1].shape[1:3] == working_size(320, 240)[::-1]
+
+
+def test_magnified_view_follows_the_annotation_and_takes_turns_with_the_motion_map(make_window, tmp_path, qtbot):
+    clip = make_synthetic_clip(5, "surprise", image_size=64, n_frames=120)
+    w = make_window()
+    open_clip_in(w, clip, tmp_path / "f.json")
+    w.actions_by_name["motion_map"].trigger()                                   # N
+    assert w.magnify_panel.motion.isChecked() and w.actions_by_name["motion_map"].isChecked()
+    w.actions_by_name["magnified"].trigger()                                    # M: the map goes off (one view)
+    assert not w.magnify_panel.motion.isChecked() and not w.actions_by_name["motion_map"].isChecked()
+    assert w.actions_by_name["magnified"].isChecked()
+    w.commands.edit_annotation("Set onset and offset", onset=60, offset=80)
+    qtbot.waitUntil(lambda: w.magnify.shown is not None and w.magnify.task is None
+                    and min(w.magnify.shown[0]) == 40 and max(w.magnify.shown[0]) == 100, timeout=30_000)
+    w.commands.execute(GoToFrame, frame=10)                                      # outside 40-100: said so
+    qtbot.waitUntil(lambda: "outside the magnified frames 40–100" in w.magnify_panel.status.text(), timeout=10_000)
+    w.commands.edit_annotation("Set onset", onset=50)                           # a new onset: a new window
+    qtbot.waitUntil(lambda: w.magnify.task is None and w.magnify.shown is not None
+                    and min(w.magnify.shown[0]) == 30, timeout=30_000)
+    w.actions_by_name["motion_map"].trigger()                                   # N: the magnified view goes off
+    assert not w.magnify_panel.enabled.isChecked() and w.magnify.shown is None
