@@ -122,9 +122,12 @@ class MagnifyController(QObject):
                 self.cache.popitem(last=False)
             if clip is self.doc.clip:
                 self._show(result)
+                from cmnet_core.magnify import effective_band
+
+                low, high = effective_band(fps, job.settings)   # the high edge as used (below half the rate)
                 self.panel.status.setText(f"{job.numbers[0]}–{job.numbers[-1]} magnified: {cropped.size[0]}×"
-                                          f"{cropped.size[1]} px, {job.settings.low_hz:g}–{job.settings.high_hz:g} "
-                                          f"Hz, α {job.settings.alpha:g}, {job.settings.method}"
+                                          f"{cropped.size[1]} px, {low:g}–{high:.3g} Hz, α {job.settings.alpha:g}, "
+                                          f"{job.settings.method}"
                                           + (f"; {note}" if note else ""))
             self._again()
 

@@ -54,8 +54,10 @@ class MotionController(QObject):
         self.doc, self.panel, self.loader, self.frame_view = doc, panel, loader, frame_view
         self.regions, self.tasks = regions, tasks
         self.region_result: tuple | None = None   # (frame numbers (T,), {region: (T,)}, blinks [(start, end)])
+        self._regions_for: tuple | None = None    # the (onset, offset) the region curves were computed for
         panel.regionsRequested.connect(self.compute_regions)
         doc.clip_changed.connect(self._clear_regions)
+        doc.annotation_changed.connect(lambda *_: self._onset_changed())
         self.last: np.ndarray | None = None   # the residual flow (FLOW_SIZE, FLOW_SIZE, 2) on screen, pixels
         self._last_key: tuple | None = None    # (clip, reference, frame) that `last` was computed for
         self._ref: tuple | None = None         # (clip, frame number, frame): the reference frame, kept
@@ -161,6 +163,13 @@ class MotionController(QObject):
         self.face_status = text
         self.panel.status.setText(text)
 
+    def _onset_changed(self) -> None:
+        """Region curves on screen are measured from the onset: a new onset (or offset: the span) recomputes them."""
+        if self.region_result is not None and self.doc.clip is not None:
+            ann = self.doc.annotation()
+            if (ann.onset, ann.offset) != self._regions_for:
+                self.compute_regions()
+
     def _clear_regions(self) -> None:
         self.region_result = None
         self.regions.show(None, None)
@@ -178,6 +187,7 @@ class MotionController(QObject):
         if clip is None or len(clip) < 2:
             return
         ann = self.doc.annotation()
+        self._regions_for = (ann.onset, ann.offset)
         numbers = magnify_window(clip, int(clip.frame_numbers[0]), ann)[:600]
         reference = numbers.index(ann.onset) if ann.onset in numbers else 0
         landmarks = clip.landmarks_hint

@@ -47,6 +47,11 @@ def test_region_curves_under_the_intensity_plot(make_window, tmp_path, qtbot):
     assert brows[i_apex] > brows[i_on] + 0.2                   # a surprise raises the brows by the apex
     assert len(w.region_curves._items) >= len(curves)
     assert w.region_curves.plot.getViewBox().linkedView(0) is w.intensity_plot.plot.getPlotItem().getViewBox()
+    w.commands.edit_annotation("Set onset", onset=ann.onset + 2)             # measured from the new onset
+    qtbot.waitUntil(lambda: w.motion.region_result is not None and w.motion.region_result[0] is not frames
+                    and w.motion._regions_for[0] == ann.onset + 2, timeout=30_000)
+    moved_from = list(w.motion.region_result[0]).index(ann.onset + 2)
+    assert all(v[moved_from] == 0 for v in w.motion.region_result[1].values())   # no motion at the onset itself
 
 
 def _alpha_in_frame(w, shape) -> np.ndarray:
