@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import threading
 from collections import OrderedDict
 from dataclasses import astuple, dataclass
@@ -32,6 +31,8 @@ from typing import Callable
 
 import cv2
 import numpy as np
+
+from .safe_write import replacing
 
 REGIONS = ("frame", "face")
 #: ``MagnifySettings.method``: linear (Wu et al. 2012) or phase-based with a Riesz pyramid (Wadhwa et al. 2014).
@@ -636,10 +637,12 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float, times_s: np.nd
     increasing) stamps each frame's pts (1/90000 s ticks) so a variable-rate
     clip keeps its timing; without it frames are ``1 / fps`` s apart. An odd width or height is padded by one
     edge-replicated pixel (yuv420p needs even sides). The file is written beside the target under a temporary
-    name and moved over it only when complete, so an old file survives a failed write.
+    name and moved over it only when complete, so an old file survives a failed write; it gets the mode of the
+    file it replaces, or that of a plain new file (`cmnet_core.safe_write.replacing`).
 
     Raises ``ValueError`` for a wrong shape/dtype, no frames, fps <= 0 or times that do not match or do not
-    increase; ``OSError`` when the folder cannot be written.
+    increase; ``OSError`` naming ``path`` (never the temporary name) when it cannot be written, `DiskFullError`
+    when the disk is full.
     """
     import av
 
@@ -662,10 +665,8 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float, times_s: np.nd
     h, w = frames.shape[1:3]
     pad_h, pad_w = h % 2, w % 2
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".mp4", dir=path.parent or ".")
-    os.close(fd)
-    try:
-        with av.open(tmp, "w", format="mp4") as out:
+    with replacing(path, suffix=path.suffix or ".mp4") as tmp:
+        with av.open(str(tmp), "w", format="mp4") as out:
             stream = out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
             stream.width, stream.height = w + pad_w, h + pad_h
             stream.pix_fmt = "yuv420p"
@@ -679,8 +680,4 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float, times_s: np.nd
                 frame.pts, frame.time_base = int(p), tb
                 out.mux(stream.encode(frame))
             out.mux(stream.encode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
