@@ -65,6 +65,11 @@ _RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114],
 _YIQ_TO_RGB = np.linalg.inv(_RGB_TO_YIQ.astype(np.float64)).astype(np.float32)
 
 
+class TooLargeError(ValueError):
+    """The frames asked for need more memory than `MAX_PYRAMID_BYTES` (raised by `magnify_clip` and
+    `magnify_frames` before any work); the message gives the size and the limit."""
+
+
 class MagnifyCancelled(Exception):
     """Raised by `magnify_frames` / `magnify_clip` when their ``cancelled()`` callback returned True."""
 
@@ -209,10 +214,10 @@ def working_bytes(t: int, h: int, w: int, settings: MagnifySettings) -> int:
 
 
 def _check_size(t: int, h: int, w: int, settings: MagnifySettings) -> None:
-    """ValueError when `working_bytes` of T frames of H x W px would exceed `MAX_PYRAMID_BYTES`."""
+    """`TooLargeError` (a ValueError) when `working_bytes` of T frames of H x W px would exceed `MAX_PYRAMID_BYTES`."""
     need = working_bytes(t, h, w, settings)
     if need > MAX_PYRAMID_BYTES:
-        raise ValueError(f"{t} frames of {w}x{h} px need {need / 1e9:.1f} GB for the {settings.method} "
+        raise TooLargeError(f"{t} frames of {w}x{h} px need {need / 1e9:.1f} GB for the {settings.method} "
                          f"magnification (limit {MAX_PYRAMID_BYTES / 1e9:.1f} GB); magnify the face crop or a "
                          "shorter frame range")
 
@@ -583,7 +588,9 @@ def magnify_clip(clip, settings: MagnifySettings, crop: tuple[float, float, floa
     Raises
     ------
     ValueError : fewer than 3 frames in the range, an empty crop, a band that does not fit the rate, or
-        too many pixels (`MAX_PYRAMID_BYTES`; checked before any frame is read).
+        too many pixels (`TooLargeError`, `MAX_PYRAMID_BYTES`; checked before any frame is read).
+    ClipError : a frame folder whose frames in the range are not all one size (names the odd file; checked
+        from the image headers before any frame is read), or a frame that cannot be read.
     MagnifyCancelled : ``cancelled()`` returned True.  KeyError / ClipError : a frame cannot be read.
     """
     numbers = list(clip.frame_numbers)
@@ -599,6 +606,9 @@ def magnify_clip(clip, settings: MagnifySettings, crop: tuple[float, float, floa
     if box is not None:
         width, height = box[2] - box[0], box[3] - box[1]
     _check_size(len(idx), height, width, settings)  # before reading frames
+    from .data.readers import check_one_size
+
+    check_one_size(clip, [numbers[i] for i in idx])   # a frame folder's frames must be one size to stack
     times = np.asarray(clip.times_s, dtype=np.float64)[idx]
     fps = clip_rate(times, clip.fps)
     key = (str(clip.path), clip.name, _file_stamp(clip.path), numbers[idx[0]], numbers[idx[-1]], len(idx),

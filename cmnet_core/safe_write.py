@@ -206,7 +206,8 @@ def _same(a: Path, b: Path) -> bool:
 
 
 def check_output(target: str | Path, *, inputs: Iterable[str | Path] = (),
-                 others: Mapping[str, str | Path | None] | None = None, option: str = "the output") -> Path:
+                 others: Mapping[str, str | Path | None] | None = None, option: str = "the output",
+                 example: str = "out") -> Path:
     """Check, before a long computation, that ``target`` can be written and overwrites nothing it must not.
 
     Parameters
@@ -217,6 +218,7 @@ def check_output(target: str | Path, *, inputs: Iterable[str | Path] = (),
     others : the run's other outputs, ``{option name: path or None}`` (e.g. ``{"--eaf": "c.eaf"}``): the target
         must differ from each.
     option : how the message names the target (``"--out"``, ``"the export"``).
+    example : a file name the message suggests when ``target`` is a folder (``"clip_magnified.mp4"``).
 
     Returns ``Path(target)``. Raises `OutputPathError` (a ``ValueError``) naming ``target`` and what to do when
     it is an input, another output, an existing folder, its folder is missing or not a folder, the folder cannot
@@ -226,7 +228,7 @@ def check_output(target: str | Path, *, inputs: Iterable[str | Path] = (),
     path = Path(target)
     label = f"{option} {path}"
     if path.is_dir():
-        raise OutputPathError(f"{label} is a folder; give a file name, e.g. {path / 'out'}{path.suffix or ''}")
+        raise OutputPathError(f"{label} is a folder; give a file name, e.g. {path / example}")
     for given in inputs:
         src = Path(given)
         if _same(path, src):
