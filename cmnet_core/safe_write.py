@@ -137,7 +137,7 @@ def target_error(exc: OSError, path: str | Path) -> OSError:
         err = cls(text)
     except Exception:  # noqa: BLE001 - an exception class with another signature
         err = OSError(text)
-    err.errno, err.strerror, err.filename = exc.errno, reason, str(path)
+    err.errno = exc.errno   # (setting strerror or filename would make str() "[Errno N] reason: filename")
     return err
 
 
