@@ -271,7 +271,7 @@ def test_cli_write_error_names_the_target_not_the_temporary_file(tmp_path, capsy
     from cmnet_core.commands import magnify as command
 
     video = _video(tmp_path)
-    monkeypatch.setattr(command, "default_out", lambda path: tmp_path / "out.mp4")
+    monkeypatch.setattr(command, "default_out", lambda path, start, end: tmp_path / "out.mp4")
     real_open = av.open
 
     def failing_open(name, mode="r", **kw):
@@ -315,6 +315,9 @@ def test_cli_start_end_magnify_a_range(tmp_path, capsys):
     assert "--start 110 is after --end 105" in capsys.readouterr().err
     assert main(["magnify", str(folder), "--start", "110", "--end", "111", "--out", str(out)]) == 2
     assert "hold 2 frames; magnification needs at least 3" in capsys.readouterr().err
+    assert main(["magnify", str(folder), "--start", "105", "--end", "107", "--fps", "50"]) == 0
+    assert (tmp_path / "clip_magnified_105-107.mp4").is_file()          # the default name carries the range
+    capsys.readouterr()
     assert main(["magnify", str(folder), "--end", "104", "--out", str(out)]) == 0   # 101-104, fps assumed
     assert "source frames 101-104" in (printed := capsys.readouterr().out) and "times assume 30 fps" in printed
 

@@ -47,8 +47,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "best magnified one range at a time (memory grows with the frames)")
     p.add_argument("--end", type=int, metavar="M", help="last source frame number to magnify (inclusive; default "
                                                         "the last)")
-    p.add_argument("--out", metavar="FILE.mp4", help="output video, default PATH's name + _magnified.mp4 beside it "
-                                                     "(never the input; its folder must exist)")
+    p.add_argument("--out", metavar="FILE.mp4", help="output video, default PATH's name + _magnified.mp4 (with "
+                                                     "--start and --end: _magnified_N-M.mp4) beside it (never the "
+                                                     "input; its folder must exist)")
     p.add_argument("--fps", type=positive_fps, default=None,
                    help="frame rate of a frame folder (frames/s); without it 30 fps is assumed. Videos use "
                         "their own timestamps")
@@ -66,10 +67,12 @@ def face_crop(image) -> tuple[int, int, int, int] | None:
     return None if found is None else found.corners
 
 
-def default_out(path: Path) -> Path:
-    """``<name>_magnified.mp4`` beside ``path`` (a file's stem, or a folder's name)."""
+def default_out(path: Path, start: int | None = None, end: int | None = None) -> Path:
+    """``<name>_magnified.mp4`` beside ``path`` (a file's stem, or a folder's name); with both ``start`` and
+    ``end`` (source frame numbers) ``<name>_magnified_<start>-<end>.mp4``, as the app's export names it."""
     path = Path(path).resolve()
-    return path.parent / f"{path.stem if path.is_file() else path.name}_magnified.mp4"
+    span = f"_{start}-{end}" if start is not None and end is not None else ""
+    return path.parent / f"{path.stem if path.is_file() else path.name}_magnified{span}.mp4"
 
 
 #: CLI option names for the `MagnifySettings` fields that messages from the core name.
@@ -136,9 +139,9 @@ def run(args: argparse.Namespace) -> int:
                                    region="face" if args.face else "frame", method=args.method)
     except ValueError as exc:
         return fail(str(exc))
-    out = Path(args.out) if args.out else default_out(Path(args.path))
+    out = Path(args.out) if args.out else default_out(Path(args.path), args.start, args.end)
     try:   # before any work: never overwrite the input, and fail now rather than after minutes of computing
-        check_output(out, inputs=[args.path], option="--out", example=default_out(Path(args.path)).name)
+        check_output(out, inputs=[args.path], option="--out", example=default_out(Path(args.path), args.start, args.end).name)
     except OutputPathError as exc:
         return fail(str(exc))
     start = time.perf_counter()
