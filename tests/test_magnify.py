@@ -372,7 +372,7 @@ def test_cli_warns_about_a_truncated_video(tmp_path, capsys, monkeypatch):
         self.reported_count = 20          # the header of a file cut short promises more
     monkeypatch.setattr(readers.VideoSource, "__init__", claims_more)
     assert main(["magnify", str(video), "--out", str(tmp_path / "o.mp4")]) == 0
-    assert "ends at frame 8 of the 20 its header promises (truncated" in capsys.readouterr().err
+    assert "ends after 8 of the 20 frames its header promises (truncated" in capsys.readouterr().err
 
 
 def test_cli_frame_folder_of_mixed_sizes_names_the_odd_frame(tmp_path, capsys):

@@ -116,8 +116,9 @@ def _truncation_warning(clip) -> str | None:
     reported = int(getattr(clip.source, "reported_count", 0) or 0)
     decoded = len(clip.frame_numbers)
     if reported and reported - decoded > _TRUNCATED * reported:
-        return (f"{clip.path} ends at frame {decoded} of the {reported} its header promises (truncated or "
-                f"damaged?); magnifying the {decoded} frames that decode")
+        numbers = clip.frame_numbers
+        return (f"{clip.path} ends after {decoded} of the {reported} frames its header promises (truncated or "
+                f"damaged?); only frames {numbers[0]}-{numbers[-1]} decode and can be magnified")
     return None
 
 
