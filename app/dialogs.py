@@ -84,6 +84,21 @@ def open_folder(parent: QWidget | None, title: str, folder: str = "") -> str:
     return QFileDialog.getExistingDirectory(parent, title, folder)
 
 
+def beside(source, name: str) -> str:
+    """The save dialog's suggestion ``name`` in the folder of ``source`` (a video file, or a frame folder: beside
+    it), so the dialog opens there and not in the process's working directory; just ``name`` when ``source`` is
+    not on disk (a synthetic clip)."""
+    from pathlib import Path
+
+    try:
+        folder = Path(source).parent
+        if Path(source).exists() and folder.is_dir():
+            return str(folder / name)
+    except (OSError, TypeError, ValueError):
+        pass
+    return name
+
+
 def save_file(parent: QWidget | None, title: str, suggestion: str, filter: str) -> str:
     """A path to write, or "" when cancelled (or non-interactive)."""
     if _non_interactive:

@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``cmnet`` console script; returns the process exit status."""
+    from .commands.spot import glue_negative_face_box
+
+    argv = glue_negative_face_box(sys.argv[1:] if argv is None else list(argv))
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)

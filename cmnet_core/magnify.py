@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import threading
 from collections import OrderedDict
 from dataclasses import astuple, dataclass
@@ -32,6 +31,8 @@ from typing import Callable
 
 import cv2
 import numpy as np
+
+from .safe_write import replacing
 
 REGIONS = ("frame", "face")
 #: ``MagnifySettings.method``: linear (Wu et al. 2012) or phase-based with a Riesz pyramid (Wadhwa et al. 2014).
@@ -62,6 +63,11 @@ _RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114],
                         [0.596, -0.274, -0.322],
                         [0.211, -0.523, 0.312]], dtype=np.float32)
 _YIQ_TO_RGB = np.linalg.inv(_RGB_TO_YIQ.astype(np.float64)).astype(np.float32)
+
+
+class TooLargeError(ValueError):
+    """The frames asked for need more memory than `MAX_PYRAMID_BYTES` (raised by `magnify_clip` and
+    `magnify_frames` before any work); the message gives the size and the limit."""
 
 
 class MagnifyCancelled(Exception):
@@ -208,10 +214,10 @@ def working_bytes(t: int, h: int, w: int, settings: MagnifySettings) -> int:
 
 
 def _check_size(t: int, h: int, w: int, settings: MagnifySettings) -> None:
-    """ValueError when `working_bytes` of T frames of H x W px would exceed `MAX_PYRAMID_BYTES`."""
+    """`TooLargeError` (a ValueError) when `working_bytes` of T frames of H x W px would exceed `MAX_PYRAMID_BYTES`."""
     need = working_bytes(t, h, w, settings)
     if need > MAX_PYRAMID_BYTES:
-        raise ValueError(f"{t} frames of {w}x{h} px need {need / 1e9:.1f} GB for the {settings.method} "
+        raise TooLargeError(f"{t} frames of {w}x{h} px need {need / 1e9:.1f} GB for the {settings.method} "
                          f"magnification (limit {MAX_PYRAMID_BYTES / 1e9:.1f} GB); magnify the face crop or a "
                          "shorter frame range")
 
@@ -582,7 +588,9 @@ def magnify_clip(clip, settings: MagnifySettings, crop: tuple[float, float, floa
     Raises
     ------
     ValueError : fewer than 3 frames in the range, an empty crop, a band that does not fit the rate, or
-        too many pixels (`MAX_PYRAMID_BYTES`; checked before any frame is read).
+        too many pixels (`TooLargeError`, `MAX_PYRAMID_BYTES`; checked before any frame is read).
+    ClipError : a frame folder whose frames in the range are not all one size (names the odd file; checked
+        from the image headers before any frame is read), or a frame that cannot be read.
     MagnifyCancelled : ``cancelled()`` returned True.  KeyError / ClipError : a frame cannot be read.
     """
     numbers = list(clip.frame_numbers)
@@ -598,6 +606,9 @@ def magnify_clip(clip, settings: MagnifySettings, crop: tuple[float, float, floa
     if box is not None:
         width, height = box[2] - box[0], box[3] - box[1]
     _check_size(len(idx), height, width, settings)  # before reading frames
+    from .data.readers import check_one_size
+
+    check_one_size(clip, [numbers[i] for i in idx])   # a frame folder's frames must be one size to stack
     times = np.asarray(clip.times_s, dtype=np.float64)[idx]
     fps = clip_rate(times, clip.fps)
     key = (str(clip.path), clip.name, _file_stamp(clip.path), numbers[idx[0]], numbers[idx[-1]], len(idx),
@@ -636,10 +647,12 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float, times_s: np.nd
     increasing) stamps each frame's pts (1/90000 s ticks) so a variable-rate
     clip keeps its timing; without it frames are ``1 / fps`` s apart. An odd width or height is padded by one
     edge-replicated pixel (yuv420p needs even sides). The file is written beside the target under a temporary
-    name and moved over it only when complete, so an old file survives a failed write.
+    name and moved over it only when complete, so an old file survives a failed write; it gets the mode of the
+    file it replaces, or that of a plain new file (`cmnet_core.safe_write.replacing`).
 
     Raises ``ValueError`` for a wrong shape/dtype, no frames, fps <= 0 or times that do not match or do not
-    increase; ``OSError`` when the folder cannot be written.
+    increase; ``OSError`` naming ``path`` (never the temporary name) when it cannot be written, `DiskFullError`
+    when the disk is full.
     """
     import av
 
@@ -662,10 +675,8 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float, times_s: np.nd
     h, w = frames.shape[1:3]
     pad_h, pad_w = h % 2, w % 2
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".mp4", dir=path.parent or ".")
-    os.close(fd)
-    try:
-        with av.open(tmp, "w", format="mp4") as out:
+    with replacing(path, suffix=path.suffix or ".mp4") as tmp:
+        with av.open(str(tmp), "w", format="mp4") as out:
             stream = out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
             stream.width, stream.height = w + pad_w, h + pad_h
             stream.pix_fmt = "yuv420p"
@@ -679,8 +690,4 @@ def write_video(frames: np.ndarray, path: str | Path, fps: float, times_s: np.nd
                 frame.pts, frame.time_base = int(p), tb
                 out.mux(stream.encode(frame))
             out.mux(stream.encode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path

@@ -57,8 +57,10 @@ cross-correlation of the normalised grey crops) is taken as a frame without the 
 MICRO_MAX_S = 0.5
 """A candidate lasting at most this long (onset to offset, seconds) is ``"micro"``, else ``"macro"``."""
 CSV_COLUMNS = ("onset", "apex", "offset", "onset_s", "apex_s", "offset_s", "duration_s", "kind", "peak_region",
-               "score")
-"""Columns of `candidates_csv`."""
+               "score", "time_source")
+"""Columns of `candidates_csv` (``time_source``: where the times come from, ``pts`` = the video's timestamps,
+``nominal`` = frame number / a known rate, ``assumed`` = a frame folder at an assumed 30 fps; files written
+before it was added lack it, and `read_candidates_csv` reads them too)."""
 CANDIDATE_TIER = "candidates"
 """The ELAN tier `write_candidates_eaf` writes."""
 ACCEPTED_NOTE = "candidate from spotting, accepted by the user"
@@ -391,14 +393,17 @@ def spot(source: Clip | np.ndarray | Sequence[np.ndarray], fps: float | None = N
     report : when a dict is given, it receives ``"no_face"`` [(first, last)] frame-number runs without the face,
         ``"no_face_s"`` (seconds) and ``"face_boxes"`` [(frame number, (x, y, w, h))] where the box was placed.
 
-    Returns the candidates in time order. Raises ``ValueError`` for an array without ``fps``, no frames or a bad
-    option, `SpottingCancelled` when cancelled, and what the clip's reader raises (`ClipError`) for an unreadable
+    Returns the candidates in time order. Raises ``ValueError`` for an array without ``fps``, fewer than
+    `MIN_SPOT_FRAMES` frames (a still image has no motion), ``p`` outside (0, 1), a negative ``track_every_s``, a
+    face box outside the frame or another bad option, `ClipError` for a frame folder whose frames are not one
+    size (naming the odd file), `SpottingCancelled` when cancelled, and what the clip's reader raises (`ClipError`) for an unreadable
     frame.
     """
     if method not in ("flow", "framediff"):
         raise ValueError(f"method={method!r}: choose 'flow' or 'framediff'")
     if not windows_s or min(windows_s) <= 0:
         raise ValueError(f"windows_s {windows_s!r} must be positive lengths in seconds")
+    _check_spot_input(source, p, track_every_s, face_box)
     fr, r, ks, boxes, places, lost = _scan(source, fps, progress, cancelled, windows_s, size, landmarks, face_box,
                                            method, track, track_every_s)
     if report is not None:
@@ -406,6 +411,38 @@ def spot(source: Clip | np.ndarray | Sequence[np.ndarray], fps: float | None = N
         report["no_face"] = [(fr.numbers[a], fr.numbers[b]) for a, b in _runs(lost)]
         report["no_face_s"] = round(float(lost.sum()) / fr.fps, 3)
     return _candidates(fr, r, ks, boxes, p, threshold_window_s, smooth_s, bounds_fraction, min_duration_s, lost)
+
+
+#: Fewer frames than this have no motion to spot (`spot` refuses them).
+MIN_SPOT_FRAMES = 3
+
+
+def _check_spot_input(source, p: float, track_every_s: float, face_box) -> None:
+    """`spot`'s checks before reading any frame: at least `MIN_SPOT_FRAMES` frames, a frame folder's frames of
+    one size (`cmnet_core.data.readers.check_one_size`), 0 < p < 1, track_every_s >= 0, and a face box inside
+    the frame. Raises ``ValueError`` (or `ClipError` for the folder) saying what to give instead."""
+    name = f"{source.path}: " if isinstance(source, Clip) else ""
+    n = len(source.frame_numbers) if isinstance(source, Clip) else len(source)
+    if n < MIN_SPOT_FRAMES:
+        raise ValueError(f"{name}{n} frame{'s' if n != 1 else ''}: a still image has no motion to spot; give a "
+                         f"video or a folder of at least {MIN_SPOT_FRAMES} frames")
+    if not (isinstance(p, (int, float)) and 0.0 < p < 1.0):
+        raise ValueError(f"threshold p {p!r} must be between 0 and 1 (exclusive), e.g. 0.3 (higher: fewer "
+                         "candidates)")
+    if not (isinstance(track_every_s, (int, float)) and track_every_s >= 0 and np.isfinite(track_every_s)):
+        raise ValueError(f"track_every_s {track_every_s!r} must be a number of seconds >= 0 (0: keep the first "
+                         "frame's face box), e.g. 5")
+    if isinstance(source, Clip):
+        from .data.readers import check_one_size
+
+        check_one_size(source)
+    if face_box is not None:
+        width, height = source.size if isinstance(source, Clip) else np.asarray(source[0]).shape[1::-1]
+        x, y, w, h = (int(v) for v in face_box)
+        if w < 8 or h < 8 or x < 0 or y < 0 or x + w > width or y + h > height:
+            raise ValueError(f"face box {x},{y},{w},{h} (X,Y,W,H) does not fit the {width}x{height} frames: it "
+                             f"needs X >= 0, Y >= 0, X + W <= {width}, Y + H <= {height} and W, H >= 8 px "
+                             f"(the whole frame is 0,0,{width},{height})")
 
 
 def _candidates(fr: "_Frames", r: dict, ks: list[int], boxes: dict, p: float, threshold_window_s: float,
@@ -471,16 +508,18 @@ def _time(clip: Clip | None, number: int, fps: float | None) -> float:
 def candidates_csv(candidates: Sequence[Candidate], path: str | Path, clip: Clip | None = None,
                    fps: float | None = None) -> Path:
     """Write ``candidates`` as CSV (`CSV_COLUMNS`) to ``path`` atomically; times in seconds from ``clip.time_of``
-    (the video's timestamps), else frame / ``fps``, else empty. Returns the path. Raises `OSError` when it cannot
-    be written (an existing file is left as it was)."""
+    (the video's timestamps), else frame / ``fps``, else empty; the ``time_source`` column says which
+    (``clip.time_source``: ``pts``, ``nominal`` or ``assumed``; ``nominal`` with ``fps``; empty without times).
+    Returns the path. Raises `OSError` when it cannot be written (an existing file is left as it was)."""
     buf = io.StringIO(newline="")
     wr = csv.writer(buf, lineterminator="\n")
     wr.writerow(CSV_COLUMNS)
+    source = clip.time_source if clip is not None else ("nominal" if fps else "")
     for c in candidates:
         times = [_time(clip, n, fps) for n in (c.onset, c.apex, c.offset)]
         cells = ["" if np.isnan(t) else f"{t:.4f}" for t in times]
         wr.writerow([c.onset, c.apex, c.offset, *cells, f"{c.duration_s:.4f}", c.kind, c.peak_region,
-                     f"{c.score:.4f}"])
+                     f"{c.score:.4f}", source])
     atomic_write_text(path, buf.getvalue())
     return Path(path)
 

@@ -211,3 +211,172 @@ def test_cli_face_without_a_face_exit_2(tmp_path, capsys):
     assert main(["magnify", str(folder), "--face", "--out", str(tmp_path / "o.mp4")]) == 2
     assert "no face found in frames 1, 2, 3, 4, 5" in capsys.readouterr().err
     assert not (tmp_path / "o.mp4").exists()
+
+
+# ---- review21: the CLI never overwrites its input, checks the output first, speaks its own option names -------
+def _frame_folder(tmp_path, n=6, size=32, odd=None):
+    """A folder of n grey-noise png frames (size x size px); frame ``odd`` (number) half the size."""
+    import cv2
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(1, n + 1):
+        side = size // 2 if i == odd else size
+        cv2.imwrite(str(folder / f"img{i:03d}.png"), rng.integers(0, 256, (side, side, 3), dtype=np.uint8))
+    return folder
+
+
+def _video(tmp_path, n=8):
+    frames = np.random.default_rng(1).integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
+    return write_video(frames, tmp_path / "v.mp4", 25.0)
+
+
+def test_cli_refuses_to_overwrite_the_input(tmp_path, capsys):
+    video = _video(tmp_path)
+    before = video.read_bytes()
+    assert main(["magnify", str(video), "--out", str(video)]) == 2
+    err = capsys.readouterr().err
+    assert "--out" in err and "is the input file" in err and "choose another name" in err
+    assert video.read_bytes() == before
+    other = tmp_path / "sub" / ".." / "v.mp4"          # another spelling of the same file
+    (tmp_path / "sub").mkdir()
+    assert main(["magnify", str(video), "--out", str(other)]) == 2 and video.read_bytes() == before
+    link = tmp_path / "link.mp4"
+    link.hardlink_to(video)                             # a hard link: same file, other name (os.path.samefile)
+    assert main(["magnify", str(video), "--out", str(link)]) == 2 and video.read_bytes() == before
+
+
+def test_cli_checks_the_output_before_magnifying(tmp_path, capsys, monkeypatch):
+    from cmnet_core import magnify
+
+    video = _video(tmp_path)
+    monkeypatch.setattr(magnify, "magnify_clip", lambda *a, **k: pytest.fail("computed before checking --out"))
+    assert main(["magnify", str(video), "--out", str(tmp_path / "nodir" / "x.mp4")]) == 2
+    err = capsys.readouterr().err
+    assert f"the folder {tmp_path / 'nodir'} does not exist" in err and "mkdir -p" in err and ".x." not in err
+    assert main(["magnify", str(video), "--out", str(tmp_path)]) == 2
+    assert "is a folder; give a file name, e.g." in capsys.readouterr().err
+    from cmnet_core import safe_write
+
+    def read_only(*a, **k):
+        raise OSError(30, "Read-only file system")
+    monkeypatch.setattr(safe_write.tempfile, "mkstemp", read_only)
+    assert main(["magnify", str(video), "--out", str(tmp_path / "y.mp4")]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot write into the folder {tmp_path} (Read-only file system)" in err and "choose a folder" in err
+
+
+def test_cli_write_error_names_the_target_not_the_temporary_file(tmp_path, capsys, monkeypatch):
+    from cmnet_core.commands import magnify as command
+
+    video = _video(tmp_path)
+    monkeypatch.setattr(command, "default_out", lambda path, start, end: tmp_path / "out.mp4")
+    real_open = av.open
+
+    def failing_open(name, mode="r", **kw):
+        if mode == "w":
+            raise PermissionError(13, "Permission denied", name)
+        return real_open(name, mode, **kw)
+    monkeypatch.setattr(av, "open", failing_open)
+    assert main(["magnify", str(video)]) == 2
+    err = capsys.readouterr().err
+    assert f"could not write {tmp_path / 'out.mp4'}: Permission denied" in err and ".out." not in err
+    assert [p.name for p in tmp_path.iterdir()] == ["v.mp4"]
+
+
+def test_written_video_has_a_plain_files_mode(tmp_path):
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        out = _video(tmp_path)
+    finally:
+        os.umask(mask)
+    assert oct(out.stat().st_mode & 0o777) == oct(0o644)
+
+
+def test_cli_start_end_magnify_a_range(tmp_path, capsys):
+    clip = make_synthetic_clip(0, "surprise", image_size=32, n_frames=20)
+    folder = tmp_path / "clip"
+    folder.mkdir()
+    import cv2
+    for n in clip.frame_numbers:
+        cv2.imwrite(str(folder / f"img{n + 100:04d}.png"), cv2.cvtColor(clip.frame(n), cv2.COLOR_RGB2BGR))
+    out = tmp_path / "m.mp4"
+    assert main(["magnify", str(folder), "--start", "104", "--end", "113", "--fps", "50", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "10 frames 32x32 px (source frames 104-113), linear method" in printed and "assume" not in printed
+    t, back = read_back(out)
+    assert len(back) == 10 and np.allclose(np.diff(t), 1 / 50, atol=1e-4)
+    assert main(["magnify", str(folder), "--start", "130", "--out", str(out)]) == 2
+    assert "--start 130 is outside the clip" in capsys.readouterr().err
+    assert main(["magnify", str(folder), "--start", "110", "--end", "105", "--out", str(out)]) == 2
+    assert "--start 110 is after --end 105" in capsys.readouterr().err
+    assert main(["magnify", str(folder), "--start", "110", "--end", "111", "--out", str(out)]) == 2
+    assert "hold 2 frames; magnification needs at least 3" in capsys.readouterr().err
+    assert main(["magnify", str(folder), "--start", "105", "--end", "107", "--fps", "50"]) == 0
+    assert (tmp_path / "clip_magnified_105-107.mp4").is_file()          # the default name carries the range
+    capsys.readouterr()
+    assert main(["magnify", str(folder), "--end", "104", "--out", str(out)]) == 0   # 101-104, fps assumed
+    assert "source frames 101-104" in (printed := capsys.readouterr().out) and "times assume 30 fps" in printed
+
+
+def test_cli_too_large_points_to_start_end(tmp_path, capsys, monkeypatch):
+    from cmnet_core import magnify
+
+    monkeypatch.setattr(magnify, "MAX_PYRAMID_BYTES", 1000)
+    assert main(["magnify", str(_video(tmp_path)), "--out", str(tmp_path / "o.mp4")]) == 2
+    assert "--start N --end M" in capsys.readouterr().err
+
+
+def test_cli_messages_use_option_names(tmp_path, capsys):
+    video = _video(tmp_path)
+    assert main(["magnify", str(video), "--alpha", "-3", "--out", str(tmp_path / "o.mp4")]) == 2
+    err = capsys.readouterr().err
+    assert "--alpha -3.0 is outside 1-30" in err and "MagnifySettings" not in err
+    assert main(["magnify", str(video), "--low", "20", "--high", "40", "--out", str(tmp_path / "o.mp4")]) == 2
+    err = capsys.readouterr().err
+    assert "lower --low below that" in err and "low_hz" not in err
+    import cv2
+    cv2.imwrite(str(tmp_path / "still.png"), np.zeros((16, 16, 3), np.uint8))
+    assert main(["magnify", str(tmp_path / "still.png"), "--out", str(tmp_path / "o.mp4")]) == 2
+    assert ("a still image cannot be magnified; give a video or a folder of at least 3 frames"
+            in capsys.readouterr().err)
+
+
+def test_help_names_the_phase_method(capsys):
+    with pytest.raises(SystemExit):
+        main(["magnify", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "phase-based" in out and "Wadhwa" in out and "--start" in out
+
+
+def test_cli_summary_prints_the_face_box_as_x_y_w_h(tmp_path, capsys, monkeypatch):
+    from cmnet_core.commands import magnify as command
+
+    video = _video(tmp_path)
+    monkeypatch.setattr(command, "face_crop", lambda image: (4, 6, 24, 30))   # x0, y0, x1, y1
+    assert main(["magnify", str(video), "--face", "--out", str(tmp_path / "o.mp4")]) == 0
+    assert "face box 4,6,20,24 (X,Y,W,H" in capsys.readouterr().out
+
+
+def test_cli_warns_about_a_truncated_video(tmp_path, capsys, monkeypatch):
+    from cmnet_core.data import readers
+
+    video = _video(tmp_path, n=8)
+    real = readers.VideoSource.__init__
+
+    def claims_more(self, *a, **k):
+        real(self, *a, **k)
+        self.reported_count = 20          # the header of a file cut short promises more
+    monkeypatch.setattr(readers.VideoSource, "__init__", claims_more)
+    assert main(["magnify", str(video), "--out", str(tmp_path / "o.mp4")]) == 0
+    assert "ends after 8 of the 20 frames its header promises (truncated" in capsys.readouterr().err
+
+
+def test_cli_frame_folder_of_mixed_sizes_names_the_odd_frame(tmp_path, capsys):
+    folder = _frame_folder(tmp_path, odd=4)
+    assert main(["magnify", str(folder), "--out", str(tmp_path / "o.mp4")]) == 2
+    err = capsys.readouterr().err
+    assert f"{folder / 'img004.png'} is 16x16 px, the others 32x32 px" in err and "re-export the folder" in err

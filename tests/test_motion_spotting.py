@@ -163,7 +163,8 @@ def test_spot_errors_and_cancel():
     with pytest.raises(ValueError, match="method"):
         spot(frames, fps=30, method="lbp")
     assert spot(frames, fps=30) == []  # nothing moves: no candidate (and no crash on a clip shorter than k)
-    assert spot(frames[:1], fps=30) == []
+    with pytest.raises(ValueError, match="1 frame: a still image has no motion to spot"):
+        spot(frames[:1], fps=30)
     clip, _ = synthetic_long_video(1, 10 / 60, n_expressions=1)
     with pytest.raises(SpottingCancelled, match="cancelled at frame 63"):
         spot(clip, cancelled=lambda: True)
@@ -328,3 +329,137 @@ def test_spot_reads_no_motion_where_the_face_is_gone():
     found = spot(late, fps=30, track=track, report=report)
     assert report["no_face"] == [(0, 59)] and all(c.onset >= 60 for c in found)
     assert any(interval_iou((c.onset, c.offset), (true.onset, true.offset)) >= 0.5 for c in found)
+
+
+# ---- review21: spot's input and option checks, time_source, the CLI's outputs -------------------------------
+def _tiny_video(tmp_path, n=12, size=48):
+    from cmnet_core.magnify import write_video
+
+    frames = np.random.default_rng(3).integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+    return write_video(frames, tmp_path / "v.mp4", 30.0)
+
+
+def test_spot_refuses_a_still_image_and_bad_options(tmp_path):
+    from cmnet_core.data.readers import open_clip
+
+    cv2.imwrite(str(tmp_path / "still.png"), np.zeros((32, 32, 3), np.uint8))
+    with pytest.raises(ValueError, match=r"still\.png: 1 frame: a still image has no motion to spot; give a video"):
+        spot(open_clip(tmp_path / "still.png"))
+    frames = np.zeros((10, 32, 32, 3), np.uint8)
+    for p in (0.0, 1.0, -1.0, 5.0, float("nan")):
+        with pytest.raises(ValueError, match="between 0 and 1"):
+            spot(frames, fps=30, p=p)
+    for every in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="seconds >= 0"):
+            spot(frames, fps=30, track_every_s=every)
+    with pytest.raises(ValueError, match=r"does not fit the 32x32 frames: it needs X >= 0, Y >= 0, X \+ W <= 32"):
+        spot(frames, fps=30, face_box=(20, 0, 20, 20))
+
+
+def test_spot_refuses_a_frame_folder_of_mixed_sizes(tmp_path):
+    from cmnet_core.data.clip import ClipError
+    from cmnet_core.data.readers import open_clip
+
+    folder = tmp_path / "frames_mixed"
+    folder.mkdir()
+    for i in range(1, 11):
+        side = 16 if i == 10 else 32
+        cv2.imwrite(str(folder / f"img{i:03d}.jpg"), np.full((side, side, 3), 100, np.uint8))
+    with pytest.raises(ClipError, match=r"img010\.jpg is 16x16 px, the others 32x32 px; .*re-export the folder"):
+        spot(open_clip(folder))
+
+
+def test_candidates_csv_says_where_times_come_from(tmp_path):
+    from cmnet_core.data.readers import open_clip
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i in range(5):
+        cv2.imwrite(str(folder / f"img{i:03d}.png"), np.zeros((8, 8, 3), np.uint8))
+    cands = [Candidate(1, 2, 3, 0.1, "micro", "nose", 0.5)]
+    rows = {}
+    for name, clip in (("assumed", open_clip(folder)), ("nominal", open_clip(folder, fps=10)),
+                       ("pts", open_clip(_tiny_video(tmp_path)))):
+        path = candidates_csv(cands, tmp_path / f"{name}.csv", clip)
+        with open(path, newline="") as fh:
+            rows[name] = list(csv.DictReader(fh))[0]
+        assert read_candidates_csv(path) == cands
+    assert {k: r["time_source"] for k, r in rows.items()} == {"assumed": "assumed", "nominal": "nominal",
+                                                               "pts": "pts"}
+    assert rows["nominal"]["onset_s"] == "0.1000" and rows["assumed"]["onset_s"] == f"{1 / 30:.4f}"
+    old = tmp_path / "old.csv"   # written before the column existed
+    old.write_text("onset,apex,offset,onset_s,apex_s,offset_s,duration_s,kind,peak_region,score\n"
+                   "1,2,3,0.0333,0.0667,0.1000,0.1000,micro,nose,0.5000\n")
+    assert read_candidates_csv(old) == cands
+
+
+def test_cli_spot_never_overwrites_an_input_or_the_other_output(tmp_path, capsys, monkeypatch):
+    from cmnet_core import spotting
+    from cmnet_core.cli import main
+
+    video = _tiny_video(tmp_path)
+    before = video.read_bytes()
+    monkeypatch.setattr(spotting, "_scan", lambda *a, **k: pytest.fail("scanned before checking the outputs"))
+    assert main(["spot", str(video), "--out", str(video), "--face-box", "0,0,48,48"]) == 2
+    assert "--out" in (err := capsys.readouterr().err) and "is the input file" in err and "choose another" in err
+    assert main(["spot", str(video), "--out", str(tmp_path / "c.csv"), "--eaf", str(video),
+                 "--face-box", "0,0,48,48"]) == 2
+    assert "--eaf" in capsys.readouterr().err and video.read_bytes() == before
+    same = tmp_path / "same.x"
+    assert main(["spot", str(video), "--out", str(same), "--eaf", str(same), "--face-box", "0,0,48,48"]) == 2
+    assert "--out" in (err := capsys.readouterr().err) and "also given as --eaf" in err
+    assert main(["spot", str(video), "--out", str(tmp_path / "sp" / "wl.csv"), "--face-box", "0,0,48,48"]) == 2
+    err = capsys.readouterr().err
+    assert f"the folder {tmp_path / 'sp'} does not exist; create it first" in err and ".tmp" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.mp4"]
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--track-every", "-1"], "--track-every must be a number of seconds >= 0"),
+    (["--track-every", "nan"], "--track-every must be a number of seconds >= 0"),
+    (["--threshold", "-1"], "--threshold must be between 0 and 1"),
+    (["--threshold", "5"], "--threshold must be between 0 and 1"),
+    (["--threshold", "nan"], "--threshold must be between 0 and 1"),
+    (["--fps", "0"], "--fps must be a number of frames per second > 0"),
+])
+def test_cli_spot_refuses_option_values_out_of_range(tmp_path, capsys, extra, message):
+    from cmnet_core.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["spot", str(tmp_path / "v.mp4"), "--out", str(tmp_path / "c.csv"), *extra])
+    assert stop.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_cli_spot_face_box_checks(tmp_path, capsys):
+    from cmnet_core.cli import main
+
+    video = _tiny_video(tmp_path)
+    out = str(tmp_path / "c.csv")
+    assert main(["spot", str(video), "--out", out, "--face-box", "0,0,40,40", "--track-every", "3"]) == 2
+    assert "--face-box fixes the face box" in capsys.readouterr().err
+    assert main(["spot", str(video), "--out", out, "--face-box", "-10,-10,50,50"]) == 2   # no argparse error
+    err = capsys.readouterr().err
+    assert "face box -10,-10,50,50 (X,Y,W,H) does not fit the 48x48 frames" in err and "X + W <= 48" in err
+    assert main(["spot", str(video), "--out", out, "--face-box", "30,30,40,40"]) == 2
+    assert "the whole frame is 0,0,48,48" in capsys.readouterr().err
+
+
+def test_cli_spot_notes_assumed_fps_and_no_face(tmp_path, capsys, monkeypatch):
+    from cmnet_core.cli import main
+    from cmnet_core.preprocess import face
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    rng = np.random.default_rng(4)
+    for i in range(12):
+        cv2.imwrite(str(folder / f"img{i:03d}.png"), rng.integers(0, 256, (32, 32, 3), dtype=np.uint8))
+    monkeypatch.setattr(face, "locate_face", lambda image, **kw: None)   # MTCNN finds no face
+    out = tmp_path / "c.csv"
+    assert main(["spot", str(folder), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "times assume 30 fps" in err and "time_source says 'assumed'" in err and "--fps" in err
+    assert "no face found in frame 0 (MTCNN); looking for one every second" in err
+    assert "no face in 0.4 s of the video (0.0–0.4 s): no candidates there" in err
+    assert out.read_text().splitlines()[0].endswith(",score,time_source")
+    assert main(["spot", str(folder), "--out", str(out), "--fps", "60"]) == 0
+    assert "assume" not in capsys.readouterr().err

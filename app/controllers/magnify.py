@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 from PySide6.QtCore import QObject
 
-from ..dialogs import Dialogs
+from ..dialogs import Dialogs, beside
 from ..widgets.magnify_panel import MagnifyPanel
 from ..workspace.document import Document
 from ..workspace.magnify_view import average_fps, compose, find_face_crop, make_job, run_job
@@ -163,24 +163,35 @@ class MagnifyController(QObject):
         self.viewer.redraw()
 
     def export(self, path: str | None = None) -> Path | None:
-        """Write the magnified frames on screen as an H.264 video at the clip's timestamps (asks for ``path``)."""
+        """Write the magnified frames on screen (the preview, at its working size) as an H.264 video at the
+        clip's timestamps; asks for ``path``, suggesting ``<clip>_magnified_<first>-<last>.mp4`` beside the video.
+        Refuses (an error box, nothing written) the open clip's own file, a file inside its frame folder, or a
+        folder that cannot be written (`cmnet_core.safe_write.check_output`)."""
         if self.shown is None or self.doc.clip is None:
             return None
         from cmnet_core.magnify import write_video
+        from cmnet_core.safe_write import check_output
 
-        path = path or self.dialogs.save_file("Export magnified video", f"{self.doc.clip.name}_magnified.mp4",
+        clip = self.doc.clip
+        index, frames = self.shown
+        numbers = sorted(index, key=index.get)
+        first, last = numbers[0], numbers[-1]
+        name = f"{clip.name}_magnified_{first}-{last}.mp4"
+        path = path or self.dialogs.save_file("Export magnified video", beside(clip.path, name),
                                               "MP4 video (*.mp4)")
         if not path:
             return None
-        index, frames = self.shown
-        numbers = sorted(index, key=index.get)
-        times = [self.doc.clip.time_of(n) for n in numbers]
+        times = [clip.time_of(n) for n in numbers]
         try:
-            out = write_video(frames, path, fps=self.doc.clip.fps, times_s=np.asarray(times) - times[0])
+            check_output(path, inputs=[clip.path], option="the export", example=name)
+            out = write_video(frames, path, fps=clip.fps, times_s=np.asarray(times) - times[0])
         except (OSError, ValueError) as exc:
-            self.dialogs.error("Video not written", f"{path}:\n{exc}")
+            self.dialogs.error("Video not written", str(exc))   # names the file and what to do
             return None
-        self.status(f"Magnified video written to {out}", 8000)
+        h, w = frames.shape[1:3]
+        self.status(f"Magnified video written to {out}: source frames {first}–{last} ({len(numbers)} frames), "
+                    f"{w}×{h} px (the preview's working size; full resolution: cmnet magnify --start {first} "
+                    f"--end {last})", 12000)
         return Path(out)
 
 

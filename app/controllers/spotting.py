@@ -9,7 +9,7 @@ from typing import Callable
 
 from PySide6.QtCore import QObject
 
-from ..dialogs import Dialogs
+from ..dialogs import Dialogs, beside
 from ..widgets.candidates_panel import CandidatesPanel
 from ..workspace.document import Document
 from ..workspace.prediction import fresh_clip
@@ -129,10 +129,14 @@ class SpottingController(QObject):
         from cmnet_core import spotting
 
         suffix, flt = (".csv", "CSV (*.csv)") if kind == "csv" else (".eaf", "ELAN annotation file (*.eaf)")
-        path = path or self.dialogs.save_file("Export candidates", f"{self.clip.name}_candidates{suffix}", flt)
+        path = path or self.dialogs.save_file("Export candidates",
+                                              beside(self.clip.path, f"{self.clip.name}_candidates{suffix}"), flt)
         if not path:
             return None
+        from cmnet_core.safe_write import check_output
+
         try:
+            check_output(path, inputs=[self.clip.path], option="the export")
             if kind == "csv":
                 spotting.candidates_csv(self.candidates, path, self.clip)
             else:

@@ -23,7 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from ..data.clip import Clip
-from ..safe_write import DiskFullError, is_disk_full
+from ..safe_write import DiskFullError, file_mode, is_disk_full
 from .types import PreprocessedClip, PreprocessSettings
 
 PREPROCESS_VERSION = "3"  # 2: results record their alignment matrix (apex change needs it); 3: crops kept
@@ -137,6 +137,7 @@ class PreprocessCache:
                 "apex_spotter": result.apex_spotter, "apex_confidence": result.apex_confidence}
         fd, tmp = tempfile.mkstemp(prefix=f".{key[:16]}-", suffix=".tmp", dir=path.parent)
         try:
+            os.fchmod(fd, file_mode(path))   # a plain file's mode (a cache shared in a lab), not mkstemp's 0600
             with os.fdopen(fd, "wb") as fh:
                 np.savez(fh, frames=np.ascontiguousarray(result.frames, dtype=np.uint8),
                          frame_map=np.asarray(result.frame_map, dtype=np.float64), meta=np.array(json.dumps(meta)))

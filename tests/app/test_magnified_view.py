@@ -153,3 +153,43 @@ def test_magnified_view_follows_the_annotation_and_takes_turns_with_the_motion_m
                     and min(w.magnify.shown[0]) == 30, timeout=30_000)
     w.actions_by_name["motion_map"].trigger()                                   # N: the magnified view goes off
     assert not w.magnify_panel.enabled.isChecked() and w.magnify.shown is None
+
+
+def test_export_is_refused_onto_the_open_video_and_suggests_the_range_beside_it(make_window, tmp_path, qtbot,
+                                                                               messages, monkeypatch):
+    """review21 #30, #18, #19: the export never replaces the open clip's file, its dialog opens beside the video
+    with the frame range in the name, the status says the size and source frames, errors name the target."""
+    from app import dialogs
+    from cmnet_core.data.readers import open_clip
+    from cmnet_core.magnify import write_video
+
+    rng = np.random.default_rng(0)
+    video = write_video(rng.integers(0, 256, (12, 32, 48, 3), dtype=np.uint8), tmp_path / "rec.mp4", 25.0)
+    before = video.read_bytes()
+    w = make_window()
+    open_clip_in(w, open_clip(video), tmp_path / "m.json")
+    qtbot.waitUntil(lambda: w.frame_view.image.image is not None, timeout=10_000)
+    w.magnify_panel.face_only.setChecked(False)
+    w.actions_by_name["magnified"].trigger()
+    qtbot.waitUntil(lambda: w.magnify.shown is not None and w.magnify.task is None, timeout=30_000)
+    asked = []
+    monkeypatch.setattr(dialogs, "save_file", lambda parent, title, suggestion, flt: asked.append(suggestion)
+                        or str(video))
+    assert w.magnify.export() is None                                   # the dialog answered the open video
+    assert asked == [str(tmp_path / "rec_magnified_0-11.mp4")]          # beside the video, the range in the name
+    assert messages[-1][0] == "error" and "is the input file" in messages[-1][2]
+    assert "choose another name" in messages[-1][2] and video.read_bytes() == before
+    assert w.magnify.export(str(tmp_path / "nodir" / "g.mp4")) is None
+    assert "nodir does not exist; create it first" in messages[-1][2] and ".g." not in messages[-1][2]
+    out = w.magnify.export(str(tmp_path / "g.mp4"))
+    assert out == tmp_path / "g.mp4" and oct(out.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+    text = w.statusBar().currentMessage()
+    assert "source frames 0–11 (12 frames), 48×32 px" in text and "cmnet magnify --start 0 --end 11" in text
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -45,3 +45,36 @@ def test_spot_list_jump_accept_and_export(make_window, tmp_path, qtbot):
     other, _ = synthetic_long_video(1, 10 / 60, n_expressions=1)
     open_clip_in(w, other, tmp_path / "other.json")
     assert w.intensity_plot.candidate_bands == [] and w.candidates_panel.table.rowCount() == 0
+
+
+def test_a_still_image_is_refused_and_exports_open_beside_the_video(make_window, tmp_path, qtbot, messages,
+                                                                    monkeypatch):
+    """review21 #10: spotting a still image fails with spot()'s reason in the panel; #18/#30: the candidates'
+    save dialog opens beside the video and the export never replaces it."""
+    import cv2
+    import numpy as np
+
+    from app import dialogs
+    from cmnet_core.data.readers import open_clip
+    from cmnet_core.magnify import write_video
+    from cmnet_core.spotting import Candidate
+
+    cv2.imwrite(str(tmp_path / "still.png"), np.full((32, 32, 3), 90, np.uint8))
+    w = make_window()
+    open_clip_in(w, open_clip(tmp_path / "still.png"), tmp_path / "s.json")
+    w.candidates_dock.show()
+    w.candidates_panel.spot_button.click()
+    qtbot.waitUntil(lambda: w.spotting.task is None and "not spotted" in w.candidates_panel.summary.text(),
+                    timeout=30_000)
+    assert "a still image has no motion to spot" in w.candidates_panel.summary.text()
+
+    video = write_video(np.zeros((6, 16, 16, 3), np.uint8), tmp_path / "rec.mp4", 25.0)
+    before = video.read_bytes()
+    open_clip_in(w, open_clip(video), tmp_path / "r.json")
+    w.spotting.clip, w.spotting.candidates = w.spotting.doc.clip, [Candidate(1, 2, 3, 0.12, "micro", "nose", 0.5)]
+    asked = []
+    monkeypatch.setattr(dialogs, "save_file", lambda parent, title, suggestion, flt: asked.append(suggestion)
+                        or str(video))
+    assert w.spotting.export("csv") is None and w.spotting.export("eaf") is None
+    assert asked == [str(tmp_path / "rec_candidates.csv"), str(tmp_path / "rec_candidates.eaf")]
+    assert "is the input file" in messages[-1][2] and video.read_bytes() == before
