@@ -13,6 +13,7 @@ to a temporary folder. Pictures:
 * ``screenshot_candidates_real.png``: the real ``single_face.mp4`` (../shared/data/face_videos) spotted on the face
   MTCNN finds, with the region motion curves.
 * ``screenshot_magnified.png``: the same video magnified (phase, α 10, face only, beside the original) at frame 45.
+* ``screenshot_motion_real.png``: the same video, onset 15, the motion map from the onset at frame 30 (the smile).
 """
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
+
+import numpy as np  # noqa: E402
 
 from bench_common import emit  # noqa: E402
 
@@ -121,6 +124,15 @@ def main(argv=None) -> int:
         window.grab().save(str(args.out / "screenshot_magnified.png"))
         out["magnified"] = {"status": panel.status.text(), "crop": window.magnify.crop,
                             "timings_s": window.magnify.timings}
+    if REAL_VIDEO.is_file():
+        window.commands.edit_annotation("Set onset", onset=15)
+        window.toggle_motion_map()          # one view at a time: the magnified view goes off
+        window.commands.execute(GoToFrame, frame=30)
+        _wait(app, lambda: window.motion.last is not None and not window.is_busy(), 120)
+        _wait(app, lambda: False, 0.5)
+        window.grab().save(str(args.out / "screenshot_motion_real.png"))
+        out["motion_map"] = {"status": window.magnify_panel.status.text(), "face_box": window.motion.rect,
+                             "moving_px_max": round(float(np.hypot(*window.motion.last.transpose(2, 0, 1)).max()), 2)}
     window.shutdown()
     emit(out)
     return 0

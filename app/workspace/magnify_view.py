@@ -211,7 +211,7 @@ def badge(image: np.ndarray, text: str) -> np.ndarray:
     """A copy of ``image`` (H, W, 3) uint8 with ``text`` written in its top-left corner (white on a dark outline,
     sized to the image), so that a magnified picture is never taken for the recording."""
     out = np.ascontiguousarray(image[..., :3]).copy()
-    scale = max(0.3, out.shape[0] / 400.0)
+    scale = max(0.3, out.shape[0] / 640.0)
     thick = max(1, int(round(scale * 1.5)))
     org = (int(4 + 4 * scale), int(4 + 22 * scale))
     cv2.putText(out, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick + 2, cv2.LINE_AA)
