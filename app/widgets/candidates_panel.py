@@ -8,8 +8,12 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 
 #: Columns: header and how a candidate shows in it.
 COLUMNS = (("onset", lambda c: str(c.onset)), ("apex", lambda c: str(c.apex)), ("offset", lambda c: str(c.offset)),
-           ("duration s", lambda c: f"{c.duration_s:.2f}"), ("kind", lambda c: c.kind),
-           ("region", lambda c: c.peak_region), ("score", lambda c: f"{c.score:.2f}"))
+           ("s", lambda c: f"{c.duration_s:.2f}"), ("kind", lambda c: c.kind),
+           ("score", lambda c: f"{c.score:.2f}"), ("region", lambda c: c.peak_region.replace("_", " ")))
+#: Header tooltips (the headers are short so that the score shows at the dock's default width).
+HEADER_TIPS = {"s": "duration, seconds (onset's start to offset's end)", "score": "how far the peak rose above the "
+               "minute's mean, relative to its maximum (0-1)", "region": "the face region that moved most at the apex "
+               "(left / right as seen in the image)"}
 
 
 class CandidatesPanel(QWidget):
@@ -35,6 +39,9 @@ class CandidatesPanel(QWidget):
         self.progress.setFormat("")
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels([h for h, _ in COLUMNS])
+        for col, (header, _) in enumerate(COLUMNS):
+            if header in HEADER_TIPS:
+                self.table.horizontalHeaderItem(col).setToolTip(HEADER_TIPS[header])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
