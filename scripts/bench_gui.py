@@ -203,9 +203,10 @@ def section_magnified(app, window, tmp: Path, gaps: "GapTimer", video: str | Non
     """The magnified view (issue 21), first on a 200-frame synthetic clip at 224 px (its frames are rendered
     lazily, ~8 ms each, slower than decoding a video), then on a real video (``video``, default the shared
     640×360 24 fps ``WolfgangLanger_Pexels.mp4``, 472 frames) with onset 100 and offset 259 annotated: the window
-    is frames 80-279 (200 frames, 20 of margin each side), magnified at 256×144 px. The real video is opened
-    first, so the magnification runs in a fresh process state; then the same window again with the phase-based
-    method (``real_video_phase``)."""
+    is frames 80-279 (200 frames, 20 of margin each side), magnified with "face only" (the default: the face box
+    MTCNN finds in frame 80, at ≤ 256 px). The real video is opened first, so the magnification runs in a fresh
+    process state; then the same window again with the phase-based method (``real_video_phase``) and on the whole
+    frame at 256×144 px (``real_video_whole_frame``)."""
     from app.commands import GoToFrame, OpenPath, SetMark
     from app.workspace.annotations import AnnotationStore
     from cmnet_core.data.synthetic import make_synthetic_clip
@@ -226,6 +227,10 @@ def section_magnified(app, window, tmp: Path, gaps: "GapTimer", video: str | Non
         window.commands.execute(GoToFrame, frame=100)
         out["real_video_phase"] = _measure_magnified(app, window, gaps)
         panel.method.setCurrentIndex(panel.method.findData("linear"))
+        panel.face_only.setChecked(False)   # the whole frame (face only, the default, was measured above)
+        window.commands.execute(GoToFrame, frame=100)
+        out["real_video_whole_frame"] = _measure_magnified(app, window, gaps)
+        panel.face_only.setChecked(True)
         window.commands.undo_stack.setClean()
     clip = make_synthetic_clip(7, "surprise", image_size=224, n_frames=200)
     window.files.show_document(tmp / "magnify", [clip], None, AnnotationStore(tmp / "magnify.json", "bench"))
