@@ -71,6 +71,9 @@ class SpottingController(QObject):
                         f"no face in {report['no_face_s']:.1f} s ({len(report['no_face'])} stretch"
                         f"{'es' if len(report['no_face']) > 1 else ''} from frame {report['no_face'][0][0]}): "
                         "no candidates there")
+                if getattr(clip, "time_source", "") == "assumed":
+                    note = (f"{note}; " if note else "") + (f"times assume {clip.fps:g} fps (set the frame rate: "
+                                                            "micro vs macro depends on it)")
                 return found, note
             finally:
                 own.close()

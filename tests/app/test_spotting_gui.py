@@ -78,3 +78,14 @@ def test_a_still_image_is_refused_and_exports_open_beside_the_video(make_window,
     assert w.spotting.export("csv") is None and w.spotting.export("eaf") is None
     assert asked == [str(tmp_path / "rec_candidates.csv"), str(tmp_path / "rec_candidates.eaf")]
     assert "is the input file" in messages[-1][2] and video.read_bytes() == before
+
+
+def test_spotting_summary_says_when_times_are_assumed(make_window, tmp_path, qtbot):
+    """A frame folder without a known rate: micro vs macro depends on the assumed 30 fps, so the panel says so."""
+    clip, _ = synthetic_long_video(0, 10 / 60, n_expressions=1, micro_fraction=1.0, blinks_per_minute=12)
+    clip.source.time_source = "assumed"
+    w = make_window()
+    open_clip_in(w, clip, tmp_path / "a.json")
+    w.candidates_panel.spot_button.click()
+    qtbot.waitUntil(lambda: w.spotting.task is None and w.spotting.clip is not None, timeout=60_000)
+    assert "times assume 30 fps" in w.candidates_panel.summary.text()
