@@ -34,7 +34,8 @@ def collect_garbage_in_gui_thread(interval_s: float = 1.0):
 #: Errors about the user's input (module, class): they are logged as one line, not with a traceback.
 EXPECTED_ERRORS = (("cmnet_core.train.checkpoint", "CheckpointError"),
                    ("cmnet_core.preprocess.errors", "PreprocessError"), ("cmnet_core.data.clip", "ClipError"), ("cmnet_core.data.database", "DatabaseError"),
-                   ("cmnet_core.data.annotation_io", "AnnotationFileError"))
+                   ("cmnet_core.data.annotation_io", "AnnotationFileError"),
+                   ("cmnet_core.spotting", "SpottingInputError"))
 
 
 def is_expected_error(exc: BaseException) -> bool:

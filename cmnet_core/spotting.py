@@ -21,7 +21,8 @@ Method (after the MEGC spotting baselines):
   of the shorter is dropped, and the smaller scale's threshold is computed without the frames of the kept ones
   (a macro-expression would otherwise lift the threshold of its whole minute above every micro-expression).
   A larger scale proposes only intervals longer than `MICRO_MAX_S`: its short peaks are micro-expressions seen
-  from k frames away (r(t + k) puts an echo k frames before each), which the smallest scale bounds better. Kind: ``"micro"`` when onset..offset lasts ≤ 0.5 s, else ``"macro"``.
+  from k frames away (r(t + k) puts an echo k frames before each), which the smallest scale bounds better.
+  Kind: ``"micro"`` when onset..offset lasts ≤ 0.5 s, else ``"macro"``.
 * Blinks: where the eyes move both and alone (`cmnet_core.motion.blink_frames`), the rows r_k(t) whose frame t or
   t − k lies in a blink are interpolated from their neighbours (optical flow spreads a blink over the whole face).
 * Each region's motion is the length of its *mean* flow vector (sensor noise averages out, an action unit's
@@ -65,6 +66,11 @@ CANDIDATE_TIER = "candidates"
 """The ELAN tier `write_candidates_eaf` writes."""
 ACCEPTED_NOTE = "candidate from spotting, accepted by the user"
 """The notes of an `Annotation` made from an accepted candidate."""
+
+
+class SpottingInputError(ValueError):
+    """`spot` was given what it cannot spot (a still image, a bad option, a face box outside the frame); the
+    message says what to give instead."""
 
 
 class SpottingCancelled(Exception):
@@ -218,7 +224,8 @@ class _FacePlace:
         self.box = (bx, by, bw, bh)
         sx, sy = scale
         self.crop = (int(round(bx * sx)), int(round(by * sy)), max(1, int(round(bw * sx))), max(1, int(round(bh * sy))))
-        lm = None if landmarks is None else (np.asarray(landmarks, dtype=np.float64) - [bx, by]) * [size / bw, size / bh]
+        lm = None if landmarks is None else (
+            (np.asarray(landmarks, dtype=np.float64) - [bx, by]) * [size / bw, size / bh])
         self.boxes = motion.region_boxes(lm, size)
         self.mask = motion.face_mask(self.boxes, size)
 
@@ -393,11 +400,12 @@ def spot(source: Clip | np.ndarray | Sequence[np.ndarray], fps: float | None = N
     report : when a dict is given, it receives ``"no_face"`` [(first, last)] frame-number runs without the face,
         ``"no_face_s"`` (seconds) and ``"face_boxes"`` [(frame number, (x, y, w, h))] where the box was placed.
 
-    Returns the candidates in time order. Raises ``ValueError`` for an array without ``fps``, fewer than
+    Returns the candidates in time order. Raises `SpottingInputError` (a ``ValueError``) for an array without
+    ``fps``, fewer than
     `MIN_SPOT_FRAMES` frames (a still image has no motion), ``p`` outside (0, 1), a negative ``track_every_s``, a
     face box outside the frame or another bad option, `ClipError` for a frame folder whose frames are not one
-    size (naming the odd file), `SpottingCancelled` when cancelled, and what the clip's reader raises (`ClipError`) for an unreadable
-    frame.
+    size (naming the odd file), `SpottingCancelled` when cancelled, and what the clip's reader raises
+    (`ClipError`) for an unreadable frame.
     """
     if method not in ("flow", "framediff"):
         raise ValueError(f"method={method!r}: choose 'flow' or 'framediff'")
@@ -420,18 +428,19 @@ MIN_SPOT_FRAMES = 3
 def _check_spot_input(source, p: float, track_every_s: float, face_box) -> None:
     """`spot`'s checks before reading any frame: at least `MIN_SPOT_FRAMES` frames, a frame folder's frames of
     one size (`cmnet_core.data.readers.check_one_size`), 0 < p < 1, track_every_s >= 0, and a face box inside
-    the frame. Raises ``ValueError`` (or `ClipError` for the folder) saying what to give instead."""
+    the frame. Raises `SpottingInputError` (a ``ValueError``; `ClipError` for the folder) saying what to give
+    instead."""
     name = f"{source.path}: " if isinstance(source, Clip) else ""
     n = len(source.frame_numbers) if isinstance(source, Clip) else len(source)
     if n < MIN_SPOT_FRAMES:
-        raise ValueError(f"{name}{n} frame{'s' if n != 1 else ''}: a still image has no motion to spot; give a "
-                         f"video or a folder of at least {MIN_SPOT_FRAMES} frames")
+        raise SpottingInputError(f"{name}{n} frame{'s' if n != 1 else ''}: a still image has no motion to spot; "
+                                 f"give a video or a folder of at least {MIN_SPOT_FRAMES} frames")
     if not (isinstance(p, (int, float)) and 0.0 < p < 1.0):
-        raise ValueError(f"threshold p {p!r} must be between 0 and 1 (exclusive), e.g. 0.3 (higher: fewer "
-                         "candidates)")
+        raise SpottingInputError(f"threshold p {p!r} must be between 0 and 1 (exclusive), e.g. 0.3 (higher: "
+                                 "fewer candidates)")
     if not (isinstance(track_every_s, (int, float)) and track_every_s >= 0 and np.isfinite(track_every_s)):
-        raise ValueError(f"track_every_s {track_every_s!r} must be a number of seconds >= 0 (0: keep the first "
-                         "frame's face box), e.g. 5")
+        raise SpottingInputError(f"track_every_s {track_every_s!r} must be a number of seconds >= 0 (0: keep the "
+                                 "first frame's face box), e.g. 5")
     if isinstance(source, Clip):
         from .data.readers import check_one_size
 
@@ -440,9 +449,9 @@ def _check_spot_input(source, p: float, track_every_s: float, face_box) -> None:
         width, height = source.size if isinstance(source, Clip) else np.asarray(source[0]).shape[1::-1]
         x, y, w, h = (int(v) for v in face_box)
         if w < 8 or h < 8 or x < 0 or y < 0 or x + w > width or y + h > height:
-            raise ValueError(f"face box {x},{y},{w},{h} (X,Y,W,H) does not fit the {width}x{height} frames: it "
-                             f"needs X >= 0, Y >= 0, X + W <= {width}, Y + H <= {height} and W, H >= 8 px "
-                             f"(the whole frame is 0,0,{width},{height})")
+            raise SpottingInputError(f"face box {x},{y},{w},{h} (X,Y,W,H) does not fit the {width}x{height} frames: "
+                                     f"it needs X >= 0, Y >= 0, X + W <= {width}, Y + H <= {height} and W, H >= 8 "
+                                     f"px (the whole frame is 0,0,{width},{height})")
 
 
 def _candidates(fr: "_Frames", r: dict, ks: list[int], boxes: dict, p: float, threshold_window_s: float,
@@ -605,5 +614,6 @@ def spotting_f1(found: Sequence[tuple[int, int]], truth: Sequence[tuple[int, int
 
 
 __all__ = ["ACCEPTED_NOTE", "CANDIDATE_TIER", "CSV_COLUMNS", "Candidate", "MICRO_MAX_S", "SpottingCancelled",
-           "candidates_csv", "candidates_to_annotations", "face_box_from_landmarks", "interval_iou",
+           "SpottingInputError", "candidates_csv", "candidates_to_annotations", "face_box_from_landmarks",
+           "interval_iou",
            "read_candidates_csv", "spot", "spot_signals", "spotting_f1", "write_candidates_eaf"]

@@ -242,5 +242,5 @@ def compose(original: np.ndarray, magnified: np.ndarray | None, side_by_side: bo
     return np.concatenate([left[..., :3], gap, magnified], axis=1)
 
 
-__all__ = ["MAX_SIDE", "MagnifyJob", "WINDOW_FRAMES", "average_fps", "badge", "compose", "find_face_crop", "magnify_window",
-           "make_job", "read_window", "run_job", "working_size"]
+__all__ = ["MAX_SIDE", "MagnifyJob", "WINDOW_FRAMES", "average_fps", "badge", "compose", "find_face_crop",
+           "magnify_window", "make_job", "read_window", "run_job", "working_size"]

@@ -142,7 +142,8 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(exc))
     out = Path(args.out) if args.out else default_out(Path(args.path), args.start, args.end)
     try:   # before any work: never overwrite the input, and fail now rather than after minutes of computing
-        check_output(out, inputs=[args.path], option="--out", example=default_out(Path(args.path), args.start, args.end).name)
+        check_output(out, inputs=[args.path], option="--out",
+                     example=default_out(Path(args.path), args.start, args.end).name)
     except OutputPathError as exc:
         return fail(str(exc))
     start = time.perf_counter()
