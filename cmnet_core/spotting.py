@@ -116,9 +116,9 @@ def _frames_of(source, fps: float | None) -> _Frames:
         return _Frames(nums, source.times_s, lambda i: source.frame(nums[i]), float(fps or source.fps),
                        source.landmarks_hint)
     if fps is None or fps <= 0:
-        raise ValueError("spot on an array of frames needs its frame rate: pass fps=")
+        raise SpottingInputError("spot on an array of frames needs its frame rate: pass fps=")
     if len(source) == 0:
-        raise ValueError("spot needs at least one frame")
+        raise SpottingInputError("spot needs at least one frame")
     n = len(source)
     return _Frames(list(range(n)), np.arange(n) / float(fps), lambda i: np.asarray(source[i]), float(fps), None)
 
