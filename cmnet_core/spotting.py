@@ -273,59 +273,70 @@ def _scan(source, fps, progress, cancelled, windows_s, size, landmarks, face_box
     first = fr.read(0)
     h, w = first.shape[:2]
     lm = fr.landmarks if landmarks is None else np.asarray(landmarks, dtype=np.float64)
-    known = True   # the place holds a face (given, or found by `track`); False: the whole frame, no face found
+    known = True   # the face is in view (given, or found by `track`); False: no face found (yet / any more)
     if lm is None and face_box is None and track is not None:
         lm = track(first)
         known = lm is not None
+    on_face = face_box is not None or lm is not None   # the box was placed on a face (not the whole frame)
     if face_box is None:
         face_box = face_box_from_landmarks(lm, w, h) if lm is not None else (0, 0, w, h)
     scale = (size / max(float(face_box[2]), 1.0), size / max(float(face_box[3]), 1.0))
     place = _FacePlace(face_box, lm, scale, size, w, h)
     places = [(fr.numbers[0], tuple(int(round(v)) for v in place.box))]
     first_boxes = place.boxes
-    every = max(1, int(round(track_every_s * fr.fps))) if track is not None and track_every_s > 0 else 0
-    every_lost = max(1, int(round(fr.fps)))   # look every second while no face is known
-    every_check = max(1, int(round(fr.fps / 2)))   # at most every 0.5 s when the face box stops showing the face
+    follow = track is not None and track_every_s > 0   # the box follows the face (else it stays where it is)
+    every = max(1, int(round(track_every_s * fr.fps))) if follow else 0
+    every_lost = max(1, int(round(fr.fps)))        # while no face is in view: look every second ...
+    retry = max(1, int(round(fr.fps / 10)))        # ... and at once (at most every 0.1 s) when the box shows it again
     ks = sorted({max(1, int(round(ws * fr.fps / 2))) for ws in windows_s}, reverse=True)
     kmax = ks[0]
     r = {k: np.zeros((n, len(place.boxes))) for k in ks}
     lost = np.zeros(n, bool)
     history: deque = deque(maxlen=kmax + 1)   # (index, shrunk grey frame)
     faces: dict[int, np.ndarray] = {}           # frame index -> its face crop with the current place
-    template = None                             # the face crop of the last successful look-up
+    template = None                             # the face crop at the last successful look-up (kept while lost)
     last_lookup = reset_at = 0
     dis = motion._dis()
 
     def look(i: int, frame: np.ndarray) -> None:
-        """MTCNN (``track``) on frame i: follow the face, or note that there is none."""
-        nonlocal known, template, place, faces, scale, reset_at, last_lookup
+        """MTCNN (``track``) on frame i: is the face in view, and (``follow``) where is it now."""
+        nonlocal known, template, place, faces, scale, reset_at, last_lookup, on_face
         last_lookup = i
         found = track(frame)
         if found is None:
             known = False
             return
         new_box = face_box_from_landmarks(found, w, h)
-        if not known:   # the face (back) after frames without one: its own scale, a fresh history
+        if not on_face:   # the first face after frames without one: its own scale, a fresh history
             scale = (size / max(float(new_box[2]), 1.0), size / max(float(new_box[3]), 1.0))
             history.clear()
             reset_at = i
         new = _FacePlace(new_box, found, scale, size, w, h)
-        if not known or place.moved(new):
-            place, faces = new, {}
+        if on_face and not follow and place.moved(new):   # a fixed box: the face is elsewhere, not in it
+            known = False
+            return
+        if not on_face or (follow and place.moved(new)):
+            place, faces, on_face = new, {}, True
             places.append((fr.numbers[i], tuple(int(round(v)) for v in place.box)))
         known, template = True, None
 
+    def grey_of(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        small = cv2.resize(motion.to_grey(frame), None, fx=scale[0], fy=scale[1], interpolation=cv2.INTER_AREA)
+        return small, place.grey(small, size)
+
     for i in range(n):
         frame = first if i == 0 else fr.read(i)
-        if every and i > 0 and i - last_lookup >= (every if known else every_lost):
+        if track is not None and i > 0 and i - last_lookup >= (every if known else every_lost) and (every or
+                                                                                                      not known):
             look(i, frame)
-        small = cv2.resize(motion.to_grey(frame), None, fx=scale[0], fy=scale[1], interpolation=cv2.INTER_AREA)
-        g = place.grey(small, size)
-        if (every and known and template is not None and i - last_lookup >= every_check
-                and _face_similarity(g, template) < FACE_LOST_SIMILARITY):
-            look(i, frame)   # the face box no longer shows the face it showed: a cut, a turn, the person gone?
-            small = cv2.resize(motion.to_grey(frame), None, fx=scale[0], fy=scale[1], interpolation=cv2.INTER_AREA)
-            g = place.grey(small, size)
+        small, g = grey_of(frame)
+        if track is not None and i > 0 and template is not None:
+            similar = _face_similarity(g, template) >= FACE_LOST_SIMILARITY
+            # in view but the box no longer shows the face it showed (a cut, a turn, the person gone), or out of
+            # view and the box shows it again (a short dropout): ask MTCNN now
+            if (known and not similar) or (not known and similar and i - last_lookup >= retry):
+                look(i, frame)
+                small, g = grey_of(frame)
         history.append((i, small))
         faces = {j: c for j, c in faces.items() if j >= i - kmax}
         faces[i] = g
@@ -389,14 +400,15 @@ def spot(source: Clip | np.ndarray | Sequence[np.ndarray], fps: float | None = N
         frames, no head-motion removal: the baseline `scripts/bench_spotting.py` compares with).
     min_duration_s : shorter candidates are dropped.
     track : a face locator ``track(frame (H, W, 3) uint8 RGB) -> (5, 2) landmarks in pixels or None`` (e.g. MTCNN
-        through `cmnet_core.preprocess.face.locate_face`): it places the face on the first frame when neither
-        ``landmarks`` nor ``face_box`` is given, and every ``track_every_s`` seconds after it; when the face has moved
-        by more than 8 % of its box, the box and the regions follow it (both frames of every pair are cropped with
-        the same box, so following the face adds no motion). None: the first frame's box is kept for the whole
-        video (right for a still camera and a seated person; an interview in which the person shifts needs
-        ``track``). While ``track`` finds no face it looks every second; the frames until it finds one, and any
-        frame whose face crop no longer resembles the face it found last (a cut, a title card; normalised
-        correlation below `FACE_LOST_SIMILARITY`), read no motion and hold no candidate.
+        through `cmnet_core.preprocess.face.locate_landmarks`). It places the face on the first frame when neither
+        ``landmarks`` nor ``face_box`` is given. With ``track_every_s`` > 0 it looks every ``track_every_s``
+        seconds, and when the face has moved by more than 8 % of its box the box and the regions follow it (both
+        frames of every pair are cropped with the same box, so following the face adds no motion); with 0 the box
+        stays put. Either way it checks that the face is in view: at once when the box's crop stops resembling
+        the face it found last (normalised correlation below `FACE_LOST_SIMILARITY`: a cut, a title card, a
+        turn), every second while there is none, and at once when the box shows it again (a short dropout costs
+        its own frames). Frames without the face (or, with a fixed box, with the face outside it) read no motion
+        and hold no candidate. None: no checks, the first frame's box for the whole video.
     report : when a dict is given, it receives ``"no_face"`` [(first, last)] frame-number runs without the face,
         ``"no_face_s"`` (seconds) and ``"face_boxes"`` [(frame number, (x, y, w, h))] where the box was placed.
 
@@ -417,7 +429,7 @@ def spot(source: Clip | np.ndarray | Sequence[np.ndarray], fps: float | None = N
     if report is not None:
         report["face_boxes"] = places
         report["no_face"] = [(fr.numbers[a], fr.numbers[b]) for a, b in _runs(lost)]
-        report["no_face_s"] = round(float(lost.sum()) / fr.fps, 3)
+        report["no_face_s"] = round(sum(float(fr.times_s[b] - fr.times_s[a]) + 1.0 / fr.fps for a, b in _runs(lost)), 3)
     return _candidates(fr, r, ks, boxes, p, threshold_window_s, smooth_s, bounds_fraction, min_duration_s, lost)
 
 

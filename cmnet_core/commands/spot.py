@@ -79,7 +79,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "when no face is found)")
     p.add_argument("--track-every", type=_seconds, default=None, metavar="S",
                    help="look for the face again every S seconds (MTCNN) and move the face box with it when it "
-                        "has moved; 0 keeps the first frame's box (default 5; not with --face-box, which is fixed)")
+                        "has moved; 0 keeps the first frame's box (default 5; not with --face-box, which is fixed). "
+                        "Either way frames without the face in the box (a cut, a title card, the person gone) "
+                        "hold no candidate and are listed")
     p.add_argument("--threshold", type=_fraction, default=0.3,
                    help="p of the threshold mean + p*(max - mean) over each minute, 0 < p < 1, default 0.3 "
                         "(higher: fewer)")
@@ -144,9 +146,10 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
         landmarks, detector = (None, False) if args.face_box else _first_face(clip)
         track = None
-        if detector and track_every > 0:   # also when the first frame shows no face: it may come later
+        if detector:   # also when the first frame shows no face (it may come later), and with a fixed box (0):
+            # the face is still checked to be in view
             from ..preprocess.face import locate_landmarks as track
-            if track_every < 1.0 / clip.fps:
+            if 0 < track_every < 1.0 / clip.fps:
                 print(f"cmnet spot: note: --track-every {track_every:g} s is shorter than a frame: the face is "
                       "looked for on every frame (slow; 5 s is usually enough)", file=sys.stderr)
         report: dict = {}
@@ -160,9 +163,11 @@ def run(args: argparse.Namespace) -> int:
     finally:
         clip.close()
     if report.get("no_face"):
-        runs = ", ".join(f"{clip.time_of(a):.1f}–{clip.time_of(b):.1f} s" for a, b in report["no_face"][:5])
+        runs = ", ".join(f"{clip.time_of(a):.2f} s (frame {a})" if a == b else
+                         f"{clip.time_of(a):.2f}–{clip.time_of(b) + 1 / clip.fps:.2f} s (frames {a}–{b})"
+                         for a, b in report["no_face"][:5])
         more = f" and {len(report['no_face']) - 5} more" if len(report["no_face"]) > 5 else ""
-        print(f"cmnet spot: no face in {report['no_face_s']:.1f} s of the video ({runs}{more}): no candidates there",
+        print(f"cmnet spot: no face in {report['no_face_s']:.2f} s of the video: {runs}{more}; no candidates there",
               file=sys.stderr)
     micro = sum(c.kind == "micro" for c in found)
     print(f"{len(found)} candidate{'' if len(found) == 1 else 's'} ({micro} micro, {len(found) - micro} macro) in "
