@@ -56,6 +56,10 @@ class MagnifyController(QObject):
             return
         index = self.shown[0]
         first, last = min(index), max(index)
+        if self.doc.frame in index and self.doc.annotation() == self._annotation:
+            if "outside the magnified frames" in self.panel.status.text():   # back inside: the summary again
+                self.update()
+            return
         if self.doc.frame not in index or self.doc.annotation() != self._annotation:
             self.update()
             if self.doc.frame not in (self.shown[0] if self.shown else {}) and self.task is None:
@@ -115,20 +119,19 @@ class MagnifyController(QObject):
             frames, cropped, note = outcome
             self.task = None
             self.timings = timings
+            from cmnet_core.magnify import effective_band
+
             label = f"MAGNIFIED x{job.settings.alpha:g} {job.settings.method}"
-            result = ({n: i for i, n in enumerate(job.numbers)}, frames, cropped.crop, label)
+            low, high = effective_band(fps, job.settings)   # the high edge as used (below half the rate)
+            summary = (f"{job.numbers[0]}–{job.numbers[-1]} magnified: {cropped.size[0]}×{cropped.size[1]} px, "
+                       f"{low:g}–{high:.3g} Hz, α {job.settings.alpha:g}, {job.settings.method}"
+                       + (f"; {note}" if note else ""))
+            result = ({n: i for i, n in enumerate(job.numbers)}, frames, cropped.crop, label, summary)
             self.cache[job.key] = result
             while len(self.cache) > CACHE_ENTRIES:
                 self.cache.popitem(last=False)
             if clip is self.doc.clip:
                 self._show(result)
-                from cmnet_core.magnify import effective_band
-
-                low, high = effective_band(fps, job.settings)   # the high edge as used (below half the rate)
-                self.panel.status.setText(f"{job.numbers[0]}–{job.numbers[-1]} magnified: {cropped.size[0]}×"
-                                          f"{cropped.size[1]} px, {low:g}–{high:.3g} Hz, α {job.settings.alpha:g}, "
-                                          f"{job.settings.method}"
-                                          + (f"; {note}" if note else ""))
             self._again()
 
         def failed(message: str) -> None:
@@ -146,8 +149,8 @@ class MagnifyController(QObject):
             self.update()
 
     def _show(self, result) -> None:
-        """Show ``result`` = ({frame number: index}, frames (T, h, w, 3), crop (x, y, w, h) or None, label), or
-        nothing."""
+        """Show ``result`` = ({frame number: index}, frames (T, h, w, 3), crop (x, y, w, h) or None, label, summary
+        for the panel's status), or nothing."""
         self.shown = None if result is None else result[:2]
         self.crop = None if result is None else result[2]
         self.panel.export_button.setEnabled(result is not None)
@@ -155,7 +158,8 @@ class MagnifyController(QObject):
         if result is None:
             self.viewer.frame_filter = None
         else:
-            index, frames, crop, label = result
+            index, frames, crop, label, summary = result
+            self.panel.status.setText(summary)
             self.viewer.frame_filter = lambda n, frame: compose(
                 frame, frames[index[n]] if n in index else None, side, crop, label)
             if self.viewer.overlay_on:
@@ -190,8 +194,9 @@ class MagnifyController(QObject):
             return None
         h, w = frames.shape[1:3]
         self.status(f"Magnified video written to {out}: source frames {first}–{last} ({len(numbers)} frames), "
-                    f"{w}×{h} px (the preview's working size; full resolution: cmnet magnify --start {first} "
-                    f"--end {last})", 12000)
+                    f"{w}×{h} px (the preview's working size; full resolution: cmnet magnify VIDEO --start {first} "
+                    f"--end {last}{' --face' if self.crop is not None else ''} --method {self.settings().method} "
+                    f"--alpha {self.settings().alpha:g})", 12000)
         return Path(out)
 
 

@@ -81,23 +81,29 @@ def make_job(clip: Clip, current: int, annotation: Annotation, settings, face: b
 
 
 def find_face_crop(job: MagnifyJob, clip: Clip) -> tuple[MagnifyJob, str]:
-    """For a ``job.face`` job: the face box MTCNN finds in the window's first frame
-    (`cmnet_core.preprocess.face.locate_face`, 15 % margin), as the job's crop, and a note for the user;
-    without a face (or a detector that fails) the whole frame, and the note says so. Runs in a worker (the first
-    detection builds the detector)."""
+    """For a ``job.face`` job: the face box MTCNN finds (`cmnet_core.preprocess.face.locate_face`, 15 % margin; the
+    largest face when there are several) in the window's first frame, else at 1/4, 1/2 and 3/4 of the window and
+    its last frame, as the job's crop, and a note for the user (which frame, how many faces); without a face (or
+    a detector that fails) the whole frame, and the note says so. Runs in a worker (the first detection builds
+    the detector)."""
     if not job.face or not job.numbers:
         return job, ""
-    first = job.numbers[0]
+    numbers = job.numbers
+    tried = list(dict.fromkeys(numbers[int(f * (len(numbers) - 1))] for f in (0, 0.25, 0.5, 0.75, 1.0)))
     try:
         from cmnet_core.preprocess.face import locate_face
 
-        found = locate_face(clip.frame(first))
+        for number in tried:
+            found = locate_face(clip.frame(number))
+            if found is not None:
+                break
     except Exception as exc:  # noqa: BLE001 - the face is a convenience: magnify the whole frame, and say so
         return job.with_crop(None), f"whole frame (face detection failed: {exc})"
     if found is None:
-        return job.with_crop(None), f"whole frame (no face in frame {first})"
+        return job.with_crop(None), f"whole frame (no face in frames {', '.join(map(str, tried))})"
     x, y, w, h = found.box
-    return job.with_crop(found.box), f"face {w}×{h} px at {x}, {y}"
+    several = f", the largest of {found.n_faces} faces" if found.n_faces > 1 else ""
+    return job.with_crop(found.box), f"face {w}×{h} px at {x}, {y} (frame {number}{several})"
 
 
 def read_window(job: MagnifyJob, clip: Clip, cached: Callable[[int], np.ndarray | None] | None = None,

@@ -195,11 +195,13 @@ class FaceLocation:
     points : float64 (5, 2), ``(x, y)`` pixels of the frame: left eye, right eye, nose, left and right mouth
         corner (`Face.points` order).
     score : detector confidence in [0, 1].
+    n_faces : how many faces the detector found; the largest is the one located.
     """
 
     box: tuple[int, int, int, int]
     points: np.ndarray
     score: float
+    n_faces: int = 1
 
     @property
     def corners(self) -> tuple[int, int, int, int]:
@@ -246,7 +248,7 @@ def locate_face(image: np.ndarray, margin: float = LOCATE_MARGIN, detector: Land
     if bx1 - bx0 < 2 or by1 - by0 < 2:
         return None
     return FaceLocation((bx0, by0, bx1 - bx0, by1 - by0), np.asarray(faces[0].points, dtype=np.float64),
-                        float(faces[0].score))
+                        float(faces[0].score), len(faces))
 
 
 def locate_landmarks(image: np.ndarray) -> np.ndarray | None:

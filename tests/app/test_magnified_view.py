@@ -148,6 +148,8 @@ def test_magnified_view_follows_the_annotation_and_takes_turns_with_the_motion_m
                     and min(w.magnify.shown[0]) == 40 and max(w.magnify.shown[0]) == 100, timeout=30_000)
     w.commands.execute(GoToFrame, frame=10)                                      # outside 40-100: said so
     qtbot.waitUntil(lambda: "outside the magnified frames 40–100" in w.magnify_panel.status.text(), timeout=10_000)
+    w.commands.execute(GoToFrame, frame=70)                                      # back inside: the summary again
+    qtbot.waitUntil(lambda: w.magnify_panel.status.text().startswith("40–100 magnified"), timeout=10_000)
     w.commands.edit_annotation("Set onset", onset=50)                           # a new onset: a new window
     qtbot.waitUntil(lambda: w.magnify.task is None and w.magnify.shown is not None
                     and min(w.magnify.shown[0]) == 30, timeout=30_000)
@@ -184,7 +186,7 @@ def test_export_is_refused_onto_the_open_video_and_suggests_the_range_beside_it(
     out = w.magnify.export(str(tmp_path / "g.mp4"))
     assert out == tmp_path / "g.mp4" and oct(out.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
     text = w.statusBar().currentMessage()
-    assert "source frames 0–11 (12 frames), 48×32 px" in text and "cmnet magnify --start 0 --end 11" in text
+    assert "source frames 0–11 (12 frames), 48×32 px" in text and "cmnet magnify VIDEO --start 0 --end 11 --method linear --alpha 10" in text
 
 
 def _umask() -> int:
