@@ -109,6 +109,10 @@ def _first_face(clip) -> tuple:
         print(f"cmnet spot: no face found in frame {clip.frame_numbers[0]} (MTCNN); looking for one every second "
               "(give the face with --face-box X,Y,W,H if MTCNN misses it)", file=sys.stderr)
         return None, True
+    if found.n_faces > 1:
+        x, y, w, h = found.box
+        print(f"cmnet spot: note: {found.n_faces} faces in frame {clip.frame_numbers[0]}; spotting the largest, at "
+              f"{x},{y} ({w}x{h} px); give another with --face-box X,Y,W,H", file=sys.stderr)
     return found.points, True
 
 
