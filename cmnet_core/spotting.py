@@ -229,12 +229,14 @@ class _FacePlace:
         self.boxes = motion.region_boxes(lm, size)
         self.mask = motion.face_mask(self.boxes, size)
 
-    def moved(self, other: "_FacePlace", tolerance: float = 0.08) -> bool:
-        """True when ``other`` lies more than ``tolerance`` of the box side away (centre or side length)."""
+    def moved(self, other: "_FacePlace", tolerance: float = 0.08, zoom: float = 0.25) -> bool:
+        """True when ``other``'s centre lies more than ``tolerance`` of the box side away, or its side differs by
+        more than ``zoom`` (the box's size follows the landmarks, which an expression moves: a smile changed it by
+        14 %; only a real change of distance to the camera should count)."""
         (x, y, w, h), (x2, y2, w2, h2) = self.box, other.box
         side = max(w, h)
         return (abs((x + w / 2) - (x2 + w2 / 2)) > tolerance * side or abs((y + h / 2) - (y2 + h2 / 2)) >
-                tolerance * side or abs(max(w2, h2) - side) > tolerance * side)
+                tolerance * side or abs(max(w2, h2) - side) > zoom * side)
 
     def grey(self, small: np.ndarray, size: int) -> np.ndarray:
         """The face of one shrunk grey frame as (size, size) uint8, normalised (`motion.normalise_grey`)."""
@@ -307,6 +309,11 @@ def _scan(source, fps, progress, cancelled, windows_s, size, landmarks, face_box
             known = False
             return
         new_box = face_box_from_landmarks(found, w, h)
+        if on_face and abs(new_box[2] - place.box[2]) <= 0.25 * place.box[2]:   # the same size, moved at most
+            bw, bh = int(round(place.box[2])), int(round(place.box[3]))
+            cx, cy = new_box[0] + new_box[2] / 2, new_box[1] + new_box[3] / 2
+            new_box = (int(round(min(max(cx - bw / 2, 0), w - bw))), int(round(min(max(cy - bh / 2, 0), h - bh))),
+                       bw, bh)
         if not on_face:   # the first face after frames without one: its own scale, a fresh history
             scale = (size / max(float(new_box[2]), 1.0), size / max(float(new_box[3]), 1.0))
             history.clear()
@@ -365,10 +372,15 @@ def _scan(source, fps, progress, cancelled, windows_s, size, landmarks, face_box
                 raise SpottingCancelled(f"spotting cancelled at frame {fr.numbers[i]} of {n}")
             if progress is not None:
                 progress(i + 1, n)
-    for k in ks:   # a pair with a frame without the face reads no motion
-        bad = lost.copy()
+    idx = np.arange(n)
+    for k in ks:   # a pair with a frame without the face reads no motion: bridged from its neighbours (zeros
+        bad = lost.copy()   # would cut dips into the signal, and the peaks around a dip look like expressions)
         bad[k:] |= lost[:-k] if k < n else False
-        r[k][bad] = 0.0
+        if bad.all():
+            r[k][:] = 0.0
+        elif bad.any():
+            for j in range(r[k].shape[1]):
+                r[k][bad, j] = np.interp(idx[bad], idx[~bad], r[k][~bad, j])
     return fr, r, ks, first_boxes, places, lost
 
 
@@ -478,7 +490,7 @@ def _candidates(fr: "_Frames", r: dict, ks: list[int], boxes: dict, p: float, th
     spans: list[tuple[int, int]] = []
     for k in ks:
         s, comb = signals[k]
-        excluded = np.zeros(n, bool)
+        excluded = np.zeros(n, bool) if lost is None else lost.copy()   # frames without a face: not in the statistics
         for a, b in spans:
             excluded[a:b + 1] = True
         for lo, pk, hi, score in _peaks_to_intervals(s, k, fr.fps, p, window, bounds_fraction,
