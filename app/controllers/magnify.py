@@ -157,9 +157,11 @@ class MagnifyController(QObject):
         side = self.panel.values()["side_by_side"]
         if result is None:
             self.viewer.frame_filter = None
+            self.viewer.view_note = ""
         else:
             index, frames, crop, label, summary = result
             self.panel.status.setText(summary)
+            self.viewer.view_note = f"   ·   {label}" + (" (right)" if side else "")
             self.viewer.frame_filter = lambda n, frame: compose(
                 frame, frames[index[n]] if n in index else None, side, crop, label)
             if self.viewer.overlay_on:

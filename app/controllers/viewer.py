@@ -39,6 +39,9 @@ class ViewerController(QObject):
         #: ``frame_filter(number, frame) -> frame`` applied to every frame before it is shown (the magnified view,
         #: side by side or alone); None = the decoded frame as it is.
         self.frame_filter: Callable[[int, object], object] | None = None
+        #: appended to the frame label while a filter changes the picture (e.g. "  ·  MAGNIFIED x10 phase"): the
+        #: label stays in view when the picture is zoomed, the words painted on the picture may not
+        self.view_note = ""
         self._overlay_task = None
         self._overlay_pending = False
         doc.clip_changed.connect(self.clip_changed)
@@ -68,7 +71,7 @@ class ViewerController(QObject):
         clip = self.doc.clip
         if clip is not None:
             if not self.doc.playing:
-                self.frame_label.setText(frame_label(clip, number))
+                self.frame_label.setText(frame_label(clip, number) + self.view_note)
             frame = self.loader.request(number)
             if frame is not None:
                 self._show(number, frame)
@@ -80,7 +83,7 @@ class ViewerController(QObject):
         self.frame_view.set_frame(frame if self.frame_filter is None else self.frame_filter(number, frame))
         self.doc.shown_frame = number
         if self.doc.playing and self.doc.clip is not None:
-            self.frame_label.setText(frame_label(self.doc.clip, number))
+            self.frame_label.setText(frame_label(self.doc.clip, number) + self.view_note)
 
     def _frame_ready(self, number: int, frame) -> None:
         """A decoded frame: shown when it is the current one, or — while playback runs ahead of a slow decoder —
@@ -99,7 +102,9 @@ class ViewerController(QObject):
             self.status(f"Frame {number} cannot be decoded ({message}).", 8000)
 
     def redraw(self) -> None:
-        """Show the current frame again (after `frame_filter` changed)."""
+        """Show the current frame again (after `frame_filter` changed), and its label (with `view_note`)."""
+        if self.doc.clip is not None and not self.doc.playing:
+            self.frame_label.setText(frame_label(self.doc.clip, self.doc.frame) + self.view_note)
         frame = self.loader.request(self.doc.frame) if self.doc.clip is not None else None
         if frame is not None:
             self._show(self.doc.frame, frame)

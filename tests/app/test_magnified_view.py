@@ -53,6 +53,7 @@ def test_magnified_view_side_by_side_then_alone_then_off_and_export(make_window,
     assert np.array_equal(w.frame_view.image.image[16:], frames[index[20]][16:])
     badge_pixels = w.frame_view.image.image[:16]
     assert ((badge_pixels == [255, 255, 0]).all(axis=-1)).any()                 # "MAGNIFIED x10 linear", yellow
+    assert w.frame_label.text().endswith("MAGNIFIED x10 linear")                # also where zooming keeps it
     out = w.magnify.export(str(tmp_path / "mag.mp4"))
     with av.open(str(out)) as c:
         assert sum(1 for _ in c.decode(video=0)) == len(index)
