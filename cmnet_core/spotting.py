@@ -238,6 +238,11 @@ class _FacePlace:
         return (abs((x + w / 2) - (x2 + w2 / 2)) > tolerance * side or abs((y + h / 2) - (y2 + h2 / 2)) >
                 tolerance * side or abs(max(w2, h2) - side) > zoom * side)
 
+    def contains(self, x: float, y: float) -> bool:
+        """True when the point (x, y) (frame pixels) lies inside the box."""
+        bx, by, bw, bh = self.box
+        return bx <= x <= bx + bw and by <= y <= by + bh
+
     def grey(self, small: np.ndarray, size: int) -> np.ndarray:
         """The face of one shrunk grey frame as (size, size) uint8, normalised (`motion.normalise_grey`)."""
         x, y, w, h = self.crop
@@ -319,8 +324,8 @@ def _scan(source, fps, progress, cancelled, windows_s, size, landmarks, face_box
             history.clear()
             reset_at = i
         new = _FacePlace(new_box, found, scale, size, w, h)
-        if on_face and not follow and place.moved(new):   # a fixed box: the face is elsewhere, not in it
-            known = False
+        if on_face and not follow and not place.contains(*np.asarray(found, dtype=np.float64).mean(axis=0)):
+            known = False   # a fixed box: the face is elsewhere, not in it
             return
         if not on_face or (follow and place.moved(new)):
             place, faces, on_face = new, {}, True

@@ -478,9 +478,9 @@ def test_a_short_dropout_costs_its_own_frames_also_with_a_fixed_box():
         score = cv2.matchTemplate(frame, template, cv2.TM_CCOEFF_NORMED).max()
         return clip.landmarks_hint if score > 0.6 else None
 
-    for every in (5.0, 0.0):
+    for every, box in ((5.0, None), (0.0, None), (0.0, (9, 14, 82, 82))):   # followed, fixed, given (--face-box)
         report: dict = {}
-        found = spot(frames, fps=30, track=track, track_every_s=every, report=report)
-        assert report["no_face"] == [(200, 204)], every
+        found = spot(frames, fps=30, track=track, track_every_s=every, report=report, face_box=box)
+        assert report["no_face"] == [(200, 204)], (every, box)
         assert any(interval_iou((c.onset, c.offset), (true.onset, true.offset)) >= 0.5 for c in found)
         assert not any(c.onset <= 206 and c.offset >= 198 for c in found)

@@ -95,6 +95,8 @@ class SpottingController(QObject):
             self.task = None
             self.panel.set_running(False)
             self.panel.summary.setText(f"not spotted: {message}")
+            self.panel.progress.setValue(0)
+            self.panel.progress.setFormat("")
 
         def progress(fraction: float, message: str) -> None:
             self.panel.progress.setValue(int(1000 * fraction))

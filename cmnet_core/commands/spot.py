@@ -95,6 +95,18 @@ def _landmarks(clip):
     return _first_face(clip)[0]
 
 
+def _detector_works() -> bool:
+    """True when MTCNN can be built here (it checks that the face is in a --face-box); else says so on stderr."""
+    try:
+        from ..preprocess.face import get_backend
+
+        get_backend("mtcnn")
+    except Exception as exc:  # noqa: BLE001 - the check is a convenience: spot without it, and say so
+        print(f"cmnet spot: no face detection ({exc}); frames without a face are not recognised", file=sys.stderr)
+        return False
+    return True
+
+
 def _first_face(clip) -> tuple:
     """``(landmarks (5, 2) pixels of the first frame or None, detector_works)``: MTCNN on the first frame; a
     detector that cannot run says so on stderr (then the whole frame is used and no face is looked for)."""
@@ -148,10 +160,12 @@ def run(args: argparse.Namespace) -> int:
             print(f"cmnet spot: note: no frame rate is known for {args.video}: times assume {clip.fps:g} fps (the "
                   "CSV's time_source says 'assumed'; micro vs macro depends on it); give the real rate with --fps",
                   file=sys.stderr)
-        landmarks, detector = (None, False) if args.face_box else _first_face(clip)
+        landmarks, detector = (None, _detector_works()) if args.face_box else _first_face(clip)
+        if args.face_box:
+            track_every = 0.0   # the given box stays where it is; the face is still checked to be in it
         track = None
-        if detector:   # also when the first frame shows no face (it may come later), and with a fixed box (0):
-            # the face is still checked to be in view
+        if detector:   # also when the first frame shows no face (it may come later), and with a fixed box (0 or
+            # --face-box): the face is still checked to be in view
             from ..preprocess.face import locate_landmarks as track
             if 0 < track_every < 1.0 / clip.fps:
                 print(f"cmnet spot: note: --track-every {track_every:g} s is shorter than a frame: the face is "
