@@ -269,12 +269,14 @@ def _scan(source, fps, progress, cancelled, windows_s, size, landmarks, face_box
     Frames are shrunk once so that the face box is ``size`` px and kept (grey) for k frames; both frames of a pair
     are cropped with the current face box, so a box that follows the face (``track``) adds no motion of its own.
 
-    With ``track``, frames without a face are marked (``lost``, bool (T,)) and read no motion: from a look-up
-    that found none until one that finds it (every second meanwhile). Besides the regular look-ups, a frame whose
-    face crop no longer resembles the face of the last look-up (normalised cross-correlation below
-    `FACE_LOST_SIMILARITY`: a cut, a title card, a large turn) is looked at at once (at most every 0.5 s).
-    Without ``track`` nothing is marked. Returns (frames, r, ks (descending), region
-    boxes of the first place, face boxes used [(frame, box)], lost)."""
+    With ``track``, frames without a face (with a fixed box: without the face in the box) are marked (``lost``,
+    bool (T,)): from a look-up that found none until one that finds it. Besides the regular look-ups
+    (``track_every_s``), a frame whose face crop no longer resembles the face of the last look-up (normalised
+    cross-correlation below `FACE_LOST_SIMILARITY`: a cut, a title card, a large turn) is looked at at once; while
+    the face is out of view, every second and at once (at most every 0.1 s) when the box shows it again. The rows
+    of r whose pair touches a lost frame are bridged from their neighbours (`_candidates` then proposes nothing
+    there and leaves them out of the threshold). Without ``track`` nothing is marked. Returns (frames, r, ks
+    (descending), region boxes of the first place, face boxes used [(frame, box)], lost)."""
     fr = _frames_of(source, fps)
     n = len(fr.numbers)
     first = fr.read(0)
