@@ -50,12 +50,14 @@ class MagnifyJob:
 
 def magnify_window(clip: Clip, current: int, annotation: Annotation) -> tuple[int, ...]:
     """The frame numbers to magnify: onset − margin .. offset + margin when both are annotated, else
-    `WINDOW_FRAMES` frames from ``current`` (fewer at the clip's end)."""
+    `WINDOW_FRAMES` frames from onset − margin (an onset alone) or from ``current`` (fewer at the clip's end)."""
     nums = [int(n) for n in clip.frame_numbers]
     if annotation.onset is not None and annotation.offset is not None:
         lo, hi = annotation.onset - MARGIN_FRAMES, annotation.offset + MARGIN_FRAMES
         chosen = [n for n in nums if lo <= n <= hi]
     else:
+        if annotation.onset is not None:   # an onset alone: the frames from just before it
+            current = annotation.onset - MARGIN_FRAMES
         start = next((i for i, n in enumerate(nums) if n >= current), 0)
         chosen = nums[start:start + WINDOW_FRAMES]
         if len(chosen) < min(len(nums), WINDOW_FRAMES):   # near the end: take the last WINDOW_FRAMES

@@ -23,6 +23,7 @@ def test_window_size_and_composition():
     window = magnify_window(clip, 10, Annotation())
     assert window[0] == 10 and len(window) == 200
     assert magnify_window(clip, 480, Annotation())[-1] == 500            # near the end: the last 200 frames
+    assert magnify_window(clip, 10, Annotation(onset=300))[0] == 280      # an onset alone: from just before it
     assert working_size(2880, 2160) == (256, 192) and working_size(64, 48) == (64, 48)
     a, m = np.zeros((10, 8, 3), np.uint8), np.full((10, 8, 3), 200, np.uint8)
     assert compose(a, m, True).shape == (10, 20, 3) and (compose(a, m, False) == 200).all()
