@@ -224,8 +224,7 @@ class _FacePlace:
         self.box = (bx, by, bw, bh)
         sx, sy = scale
         self.crop = (int(round(bx * sx)), int(round(by * sy)), max(1, int(round(bw * sx))), max(1, int(round(bh * sy))))
-        lm = None if landmarks is None else (
-            (np.asarray(landmarks, dtype=np.float64) - [bx, by]) * [size / bw, size / bh])
+        lm = None if landmarks is None else motion.box_landmarks(landmarks, self.box, size)
         self.boxes = motion.region_boxes(lm, size)
         self.mask = motion.face_mask(self.boxes, size)
 
